@@ -1,0 +1,232 @@
+"""The hub's configuration: a TOML file validated once at start-up.
+
+Loading goes in three steps: TOML syntax, the JSON Schema in
+``schemas/config.schema.json`` (shape and types), then cross-references
+(a stakeholder's role exists, a role names channels that exist). Every error
+names the key at fault, e.g. ``stakeholders.banxico.roles[1]``. The result is
+frozen: nothing changes it after start-up.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.resources
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import fastjsonschema
+
+from hub.errors import ConfigError
+from hub.policy import ACCESS_KINDS, ChannelRule, Principal
+from hub.tlp import TLP
+
+DEMO_SOURCE = "built-in demo configuration"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    name: str
+    title: str
+    default_tlp: TLP
+    max_tlp: TLP = TLP.RED
+    description: str = ""
+    sector: str | None = None
+
+    @property
+    def rule(self) -> ChannelRule:
+        return ChannelRule(self.name, self.max_tlp)
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    name: str
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    tlp: TLP = TLP.CLEAR
+    admin: bool = False
+    access: frozenset[str] = ACCESS_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Stakeholder:
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    sector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    title: str = "Crisis Hub"
+    max_body_bytes: int = 16 * 1024 * 1024
+    page_limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration, with every stakeholder's rights precomputed."""
+
+    hub: HubSettings
+    channels: Mapping[str, Channel]
+    roles: Mapping[str, Role]
+    stakeholders: Mapping[str, Stakeholder]
+    principals: Mapping[str, Principal]
+    source: str
+
+    def channel(self, name: str) -> Channel | None:
+        return self.channels.get(name)
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    text = importlib.resources.files("hub.schemas").joinpath("config.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _schema_check() -> Any:
+    return fastjsonschema.compile(config_schema())
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a config file; ``None`` loads the built-in demo configuration."""
+    if path is None:
+        text = importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8")
+        return parse_config(text, DEMO_SOURCE)
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Parse TOML text into a :class:`Config`, or raise :class:`ConfigError` naming the key at fault."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    errors = config_errors(raw)
+    if errors:
+        raise ConfigError(f"{source}: " + "; ".join(errors))
+    return _build(raw, source)
+
+
+def config_errors(raw: Mapping[str, Any]) -> list[str]:
+    """Every problem of a decoded config, each naming its key; empty when valid."""
+    try:
+        _schema_check()(raw)
+    except fastjsonschema.JsonSchemaValueException as err:
+        return [f"{_key_path(err.path)}: {_schema_message(err)}"]
+    problems: list[str] = []
+    channels = raw["channels"]
+    for role_name, role in raw["roles"].items():
+        for verb in ("read", "write"):
+            for i, pattern in enumerate(role.get(verb, [])):
+                if not _is_pattern(pattern) and pattern not in channels:
+                    problems.append(f"roles.{role_name}.{verb}[{i}]: no channel named {pattern!r}")
+    for sid, holder in raw["stakeholders"].items():
+        for i, role_name in enumerate(holder["roles"]):
+            if role_name not in raw["roles"]:
+                problems.append(f"stakeholders.{sid}.roles[{i}]: no role named {role_name!r}")
+    for name, channel in channels.items():
+        if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
+            problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
+    return problems
+
+
+def _schema_message(err: Any) -> str:
+    """fastjsonschema's message without its ``data.x.y`` prefix (the key is said separately)."""
+    message = str(err.message)
+    return message.split(" ", 1)[1] if message.startswith("data") else message
+
+
+def _key_path(parts: Any) -> str:
+    out = ""
+    for part in list(parts)[1:]:  # the first part is fastjsonschema's "data"
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _is_pattern(entry: str) -> bool:
+    return any(ch in entry for ch in "*?[{")
+
+
+def expand_channels(patterns: tuple[str, ...], sector: str | None, channels: Mapping[str, Any]) -> list[str]:
+    """Channel names matched by ``patterns`` for a stakeholder of ``sector``."""
+    matched: list[str] = []
+    for pattern in patterns:
+        if "{sector}" in pattern:
+            if sector is None:
+                continue
+            pattern = pattern.replace("{sector}", sector)
+        matched.extend(name for name in channels if fnmatch.fnmatchcase(name, pattern) and name not in matched)
+    return matched
+
+
+def _build(raw: Mapping[str, Any], source: str) -> Config:
+    hub = HubSettings(**raw.get("hub", {}))
+    channels = {
+        name: Channel(
+            name=name,
+            title=c["title"],
+            default_tlp=TLP.parse(c["default_tlp"]),
+            max_tlp=TLP.parse(c.get("max_tlp", "red")),
+            description=c.get("description", ""),
+            sector=c.get("sector"),
+        )
+        for name, c in raw["channels"].items()
+    }
+    roles = {
+        name: Role(
+            name=name,
+            read=tuple(r.get("read", ())),
+            write=tuple(r.get("write", ())),
+            tlp=TLP.parse(r.get("tlp", "clear")),
+            admin=bool(r.get("admin", False)),
+            access=frozenset(r.get("access", ACCESS_KINDS)),
+        )
+        for name, r in raw["roles"].items()
+    }
+    stakeholders = {
+        sid: Stakeholder(id=sid, name=s["name"], roles=tuple(s["roles"]), sector=s.get("sector"))
+        for sid, s in raw["stakeholders"].items()
+    }
+    principals = {sid: _principal(s, roles, channels) for sid, s in stakeholders.items()}
+    return Config(
+        hub=hub,
+        channels=MappingProxyType(channels),
+        roles=MappingProxyType(roles),
+        stakeholders=MappingProxyType(stakeholders),
+        principals=MappingProxyType(principals),
+        source=source,
+    )
+
+
+def _principal(holder: Stakeholder, roles: Mapping[str, Role], channels: Mapping[str, Channel]) -> Principal:
+    read: dict[str, TLP] = {}
+    write: set[str] = set()
+    access: set[str] = set()
+    for role in (roles[name] for name in holder.roles):
+        for channel in expand_channels(role.read, holder.sector, channels):
+            read[channel] = max(read.get(channel, TLP.CLEAR), role.tlp)
+        write.update(expand_channels(role.write, holder.sector, channels))
+        access |= role.access
+    return Principal(
+        id=holder.id,
+        name=holder.name,
+        sector=holder.sector,
+        roles=holder.roles,
+        read=MappingProxyType(read),
+        write=frozenset(write),
+        admin=any(roles[name].admin for name in holder.roles),
+        access=frozenset(access),
+    )

@@ -1,0 +1,88 @@
+"""The hub's one exception tree.
+
+    HubError                      every error the hub raises on purpose
+    ├── BadRequest                400 — the request cannot be understood
+    │   ├── InvalidJson           the body is not JSON
+    │   └── InvalidStix           the body is JSON but not acceptable STIX 2.1
+    ├── Unauthorized              401 — no, unknown or revoked credentials
+    ├── Forbidden                 403 — authenticated, but not allowed
+    ├── NotFound                  404 — no such channel, object, … (for this caller)
+    ├── NotAcceptable             406 — no acceptable response media type
+    ├── PayloadTooLarge           413 — body over the configured limit
+    ├── UnsupportedMediaType      415 — wrong request Content-Type
+    ├── ConfigError               a configuration file or option is wrong (start-up only)
+    └── StoreUnavailable          503 — Redis cannot be reached
+
+Domain code raises these and never builds a response: each class carries a
+*hint* of the HTTP status (``status_hint``) and a short ``title``; one
+middleware turns them into the JSON error body. Messages are written for the
+client: they never contain secrets or stack traces.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+    status_hint = 500
+    title = "Internal error"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class BadRequest(HubError):
+    status_hint = 400
+    title = "Bad request"
+
+
+class InvalidJson(BadRequest):
+    title = "Malformed JSON"
+
+
+class InvalidStix(BadRequest):
+    title = "Invalid STIX"
+
+
+class Unauthorized(HubError):
+    status_hint = 401
+    title = "Unauthorized"
+
+
+class Forbidden(HubError):
+    status_hint = 403
+    title = "Forbidden"
+
+
+class NotFound(HubError):
+    status_hint = 404
+    title = "Not found"
+
+
+class NotAcceptable(HubError):
+    status_hint = 406
+    title = "Not acceptable"
+
+
+class PayloadTooLarge(HubError):
+    status_hint = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(HubError):
+    status_hint = 415
+    title = "Unsupported media type"
+
+
+class ConfigError(HubError):
+    """A configuration value is wrong; the message names the key at fault."""
+
+    status_hint = 500
+    title = "Configuration error"
+
+
+class StoreUnavailable(HubError):
+    status_hint = 503
+    title = "Service unavailable"

@@ -1,0 +1,1 @@
+"""JSON Schemas of the hub's own formats, shipped as package data (``hub.schemas``)."""

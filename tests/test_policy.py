@@ -1,0 +1,156 @@
+"""The visibility policy: table tests and Hypothesis properties. Pure: no loop, no Redis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.config import load_config
+from hub.policy import (
+    ChannelRule,
+    Destination,
+    Principal,
+    channel_destination,
+    may_leave,
+    may_read,
+    may_read_channel,
+    may_write,
+)
+from hub.tlp import TLP
+
+CONFIG = load_config(None)
+P = CONFIG.principals
+CHANNELS = ["committee", "sector.energy", "sector.finance", "partners", "public", "elsewhere"]
+
+
+@dataclass(frozen=True)
+class Ev:
+    channel: str
+    tlp: TLP
+
+
+@pytest.mark.parametrize(
+    "who, channel, tlp, allowed",
+    [
+        ("cidge", "sector.finance", TLP.RED, True),
+        ("banxico", "sector.finance", TLP.AMBER_STRICT, True),
+        ("banxico", "sector.finance", TLP.RED, False),
+        ("banxico", "sector.energy", TLP.CLEAR, False),
+        ("pemex", "sector.energy", TLP.AMBER, True),
+        ("cert-mx", "sector.energy", TLP.RED, True),
+        ("cert-mx", "partners", TLP.CLEAR, False),
+        ("partner-cert", "partners", TLP.GREEN, True),
+        ("partner-cert", "partners", TLP.AMBER, False),
+        ("partner-cert", "public", TLP.CLEAR, True),
+        ("observer", "public", TLP.CLEAR, True),
+        ("observer", "public", TLP.GREEN, False),
+        ("observer", "committee", TLP.CLEAR, False),
+    ],
+)
+def test_read_table(who: str, channel: str, tlp: TLP, allowed: bool) -> None:
+    decision = may_read(P[who], Ev(channel, tlp))
+    assert decision.allowed is allowed and bool(decision) is allowed
+    assert decision.reason
+
+
+@pytest.mark.parametrize(
+    "who, channel, tlp, allowed",
+    [
+        ("banxico", "sector.finance", TLP.RED, True),
+        ("banxico", "sector.energy", TLP.GREEN, False),
+        ("cidge", "public", TLP.CLEAR, True),
+        ("cidge", "public", TLP.GREEN, False),
+        ("observer", "public", TLP.CLEAR, False),
+        ("partner-cert", "partners", TLP.GREEN, True),
+    ],
+)
+def test_write_table(who: str, channel: str, tlp: TLP, allowed: bool) -> None:
+    assert bool(may_write(P[who], CONFIG.channels[channel].rule, tlp)) is allowed
+
+
+@pytest.mark.parametrize(
+    "tlp, destination, allowed",
+    [
+        (TLP.RED, Destination("channel", "sector.finance", TLP.RED), True),  # its own channel
+        (TLP.RED, Destination("channel", "committee", TLP.RED), False),
+        (TLP.AMBER_STRICT, Destination("partner", "eu-cert", TLP.RED), False),
+        (TLP.AMBER, Destination("partner", "eu-cert", TLP.GREEN), False),
+        (TLP.AMBER, Destination("channel", "committee", TLP.AMBER_STRICT), True),
+        (TLP.GREEN, Destination("partner", "eu-cert", TLP.GREEN), True),
+        (TLP.GREEN, Destination("channel", "public", TLP.CLEAR), False),
+        (TLP.CLEAR, Destination("channel", "public", TLP.CLEAR), True),
+    ],
+)
+def test_leave_table(tlp: TLP, destination: Destination, allowed: bool) -> None:
+    assert bool(may_leave(Ev("sector.finance", tlp), destination)) is allowed
+
+
+def test_channel_destination_is_as_cleared_as_its_least_cleared_reader() -> None:
+    assert channel_destination("public", P).min_ceiling == TLP.CLEAR
+    assert channel_destination("partners", P).min_ceiling == TLP.GREEN
+    assert channel_destination("committee", P).min_ceiling == TLP.AMBER_STRICT
+
+
+def test_reading_a_channel_needs_the_right_to_read_it() -> None:
+    assert may_read_channel(P["banxico"], "sector.finance")
+    assert not may_read_channel(P["banxico"], "sector.energy")
+
+
+tlps = st.sampled_from(list(TLP))
+channels = st.sampled_from(CHANNELS)
+principals = st.builds(
+    lambda read, write: Principal("p", "P", None, (), read, frozenset(write)),
+    st.dictionaries(channels, tlps),
+    st.frozensets(channels),
+)
+destinations = st.builds(Destination, st.sampled_from(["channel", "partner"]), channels, tlps)
+
+
+@given(principals, channels, tlps)
+def test_nothing_above_a_readers_ceiling_is_readable(principal: Principal, channel: str, tlp: TLP) -> None:
+    ceiling = principal.ceiling(channel)
+    if ceiling is not None and tlp > ceiling:
+        assert not may_read(principal, Ev(channel, tlp))
+
+
+@given(principals, channels, tlps)
+def test_nothing_is_readable_on_a_channel_one_may_not_read(principal: Principal, channel: str, tlp: TLP) -> None:
+    if channel not in principal.read:
+        assert not may_read(principal, Ev(channel, tlp))
+
+
+@given(principals, channels, tlps)
+def test_everything_within_the_ceiling_of_a_readable_channel_is_readable(
+    principal: Principal, channel: str, tlp: TLP
+) -> None:
+    ceiling = principal.ceiling(channel)
+    if ceiling is not None and tlp <= ceiling:
+        assert may_read(principal, Ev(channel, tlp))
+
+
+@given(channels, st.sampled_from([TLP.RED, TLP.AMBER_STRICT]), destinations)
+def test_red_and_amber_strict_never_leave_their_channel(channel: str, tlp: TLP, destination: Destination) -> None:
+    leaves = destination.kind != "channel" or destination.name != channel
+    if leaves:
+        assert not may_leave(Ev(channel, tlp), destination)
+
+
+@given(channels, tlps, destinations)
+def test_nothing_goes_where_a_recipient_is_not_cleared_for_it(channel: str, tlp: TLP, destination: Destination) -> None:
+    same = destination.kind == "channel" and destination.name == channel
+    if not same and destination.min_ceiling < tlp:
+        assert not may_leave(Ev(channel, tlp), destination)
+
+
+@given(channels, destinations)
+def test_clear_goes_anywhere(channel: str, destination: Destination) -> None:
+    assert may_leave(Ev(channel, TLP.CLEAR), destination)
+
+
+@given(principals, channels, tlps)
+def test_nobody_writes_a_channel_they_may_not_write(principal: Principal, channel: str, tlp: TLP) -> None:
+    if channel not in principal.write:
+        assert not may_write(principal, ChannelRule(channel), tlp)
