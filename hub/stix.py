@@ -1,0 +1,382 @@
+"""Parse and validate STIX 2.1 submissions: a bundle or one object in, one verdict per object out.
+
+How this works
+--------------
+``decode`` turns a request body into a list of candidate objects. It raises only
+for a body that cannot be read at all: not JSON (``InvalidJson``), or JSON that is
+neither a STIX 2.1 bundle nor one object (``InvalidStix``).
+
+``validate`` then judges every object on its own and never raises for a bad
+one: a bad object becomes a ``Rejection`` (its index, its id, a short reason)
+and the good ones go on as ``StixItem``. An object is accepted only if all of
+these agree, cheapest first:
+
+1. our own checks: a JSON object with string ``type`` and ``id``; not a bundle;
+   ``spec_version``, when present, is exactly ``"2.1"``; ``id`` starts with
+   ``type--`` (neither library checks that for custom types);
+2. the OASIS validator (``stix2validator.validate_instance``, STIX 2.1, default
+   options): the JSON Schemas and the spec's MUST rules. Custom types and custom
+   properties are only *warnings* there, so ATT&CK's ``x-mitre-*`` content
+   passes while all of its standard parts are still checked. A 2.1 SDO/SRO
+   without ``spec_version`` fails here ("'spec_version' is a required property");
+   an SCO may omit it, as the spec allows;
+3. ``stix2.parse(obj, allow_custom=True, version="2.1")``: the python-stix2 object
+   model, which catches a few things the schemas miss (e.g. a sighting's
+   ``where_sighted_refs`` pointing at a malware, or a ``spec_version`` of "2.0",
+   which the validator accepts when told to validate as 2.1).
+
+The reason of a rejection is the validator's first errors (object-id prefixes,
+schema dumps and instance dumps removed) or stix2's exception message.
+
+An accepted object is serialised once with orjson (``StixItem.raw``): those
+exact bytes are what the hub stores and forwards. Its TLP is the most
+restrictive TLP marking among ``object_marking_refs`` and
+``granular_markings[*].marking_ref`` (TLP 2.0 ids, and TLP 1.0 ids mapped onto
+2.0), or the caller's default when it carries none.
+
+Library hygiene: importing ``stix2validator`` calls ``colorama.init()``, which
+replaces ``sys.stdout``/``sys.stderr`` with wrappers; we put the original
+streams back. Its loggers are raised to ERROR so that per-object advice (e.g. on
+software language codes) does not flood the hub's log. The validator caches
+schemas in module dicts and both libraries parse STIX patterns with the ANTLR
+Python runtime, whose shared DFA cache is not thread-safe: one lock serialises
+the library calls, so ``validate`` may be called from several worker threads
+(under the GIL this costs no parallelism: the work is pure Python).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+import stix2  # type: ignore[import-untyped]
+import stix2validator  # type: ignore[import-untyped]
+
+from hub.errors import InvalidJson, InvalidStix
+from hub.tlp import TLP, level_of_markings
+
+
+def _restore_std_streams() -> None:
+    """Undo ``colorama.init()`` done by ``stix2validator.output`` at import time.
+
+    Only streams that are still colorama's own wrappers are put back, so a
+    stream replaced since (by pytest's capture, say) is left alone.
+    """
+    try:
+        from colorama import initialise  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - colorama is a dependency of stix2validator
+        return
+    if initialise.orig_stdout is not None and sys.stdout is initialise.wrapped_stdout:
+        sys.stdout = initialise.orig_stdout
+    if initialise.orig_stderr is not None and sys.stderr is initialise.wrapped_stderr:
+        sys.stderr = initialise.orig_stderr
+
+
+_restore_std_streams()
+logging.getLogger("stix2validator").setLevel(logging.ERROR)
+
+SPEC_VERSION: Final = "2.1"
+
+# Built once: the validator reads these per call and never changes them with
+# the default (empty) enabled/disabled check lists.
+_VALIDATOR_OPTIONS: Final = stix2validator.ValidationOptions(version=SPEC_VERSION)
+
+# Serialises the stix2validator and stix2 calls (see the module docstring).
+_LIBRARY_LOCK: Final = threading.Lock()
+
+_MAX_MESSAGES: Final = 3
+_MAX_MESSAGE_CHARS: Final = 240
+
+_BUNDLE_ID: Final = re.compile(r"^bundle--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The location part that stix2validator's pretty_error puts before a message,
+# e.g. "external_references[0].url: ".
+_ERROR_LOCATION: Final = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_.$\[\]-]*: ")
+_NOT_ANY_OF: Final = " is not valid under any of the given schemas"
+_ONE_OF_MANY: Final = " is valid under each of "
+
+
+@dataclass(frozen=True, slots=True)
+class StixItem:
+    """One accepted STIX 2.1 object of a submission."""
+
+    index: int
+    """Position of the object in the submission (0 for a lone object)."""
+    id: str
+    type: str
+    version: str
+    """``modified``, else ``created``, else "" (SCOs have neither)."""
+    tlp: TLP
+    """Most restrictive TLP marking of the object, else the default given."""
+    raw: bytes
+    """The object serialised once with orjson: stored and forwarded as is."""
+    obj: dict[str, Any]
+    """The decoded object."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One object of a submission that is not acceptable STIX 2.1."""
+
+    index: int
+    id: str | None
+    """The object's id when it has a string one."""
+    reason: str
+    """Short and human-readable; names the property at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The verdict on every object of a submission, in submission order."""
+
+    items: tuple[StixItem, ...]
+    rejected: tuple[Rejection, ...]
+
+
+def decode(body: bytes) -> list[Any]:
+    """Decode a request body that is a STIX 2.1 bundle or one STIX object.
+
+    Returns the candidate objects: the bundle's ``objects``, or ``[object]``.
+    Nothing in them is checked yet (that is :func:`validate`'s job).
+
+    Raises:
+        InvalidJson: the body is not JSON (the message says where).
+        InvalidStix: JSON but not a bundle or an object: not a JSON object, no
+            string ``type``, a bundle without a valid ``id`` or without a
+            non-empty ``objects`` list, or a bundle with ``spec_version`` (a
+            STIX 2.0 bundle: only STIX 2.1 is accepted).
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidStix(f"expected a STIX bundle or a STIX object (a JSON object), got a JSON {_json_kind(doc)}")
+    stix_type = doc.get("type")
+    if not isinstance(stix_type, str):
+        raise InvalidStix("expected a STIX bundle or a STIX object: 'type' is missing or not a string")
+    if stix_type != "bundle":
+        return [doc]
+    if "spec_version" in doc:
+        raise InvalidStix(
+            "bundle: 'spec_version' is not a STIX 2.1 bundle property"
+            " (STIX 2.0 bundles are not accepted, only STIX 2.1)"
+        )
+    bundle_id = doc.get("id")
+    if not isinstance(bundle_id, str) or not _BUNDLE_ID.match(bundle_id):
+        raise InvalidStix("bundle: 'id' is missing or not of the form bundle--<UUID>")
+    objects = doc.get("objects")
+    if not isinstance(objects, list):
+        raise InvalidStix("bundle: 'objects' is missing or not a list")
+    if not objects:
+        raise InvalidStix("bundle: 'objects' is empty")
+    return objects
+
+
+def validate(objects: Sequence[Any], default_tlp: TLP) -> Submission:
+    """Validate each object independently against STIX 2.1.
+
+    Valid objects become :class:`StixItem` (marked ``default_tlp`` when they
+    carry no TLP marking), the others :class:`Rejection`; both keep the
+    object's index in ``objects``. Never raises for a bad object. Blocking
+    (about 1-5 ms per object): call it from a worker thread in async code.
+    """
+    items: list[StixItem] = []
+    rejected: list[Rejection] = []
+    for index, candidate in enumerate(objects):
+        verdict = _judge(index, candidate, default_tlp)
+        if isinstance(verdict, StixItem):
+            items.append(verdict)
+        else:
+            rejected.append(verdict)
+    return Submission(items=tuple(items), rejected=tuple(rejected))
+
+
+def parse_submission(body: bytes, default_tlp: TLP) -> Submission:
+    """:func:`decode` then :func:`validate`: the whole path of a submitted body."""
+    return validate(decode(body), default_tlp)
+
+
+def tlp_of(obj: Mapping[str, Any]) -> TLP | None:
+    """The most restrictive TLP marking of ``obj``, or None if it carries none.
+
+    Reads ``object_marking_refs`` and every ``granular_markings[*].marking_ref``
+    (a TLP on any part of the object marks the whole object, for sharing).
+    Malformed marking properties are ignored here; :func:`validate` rejects them.
+    """
+    refs: list[str] = []
+    object_refs = obj.get("object_marking_refs")
+    if isinstance(object_refs, list):
+        refs.extend(ref for ref in object_refs if isinstance(ref, str))
+    granular = obj.get("granular_markings")
+    if isinstance(granular, list):
+        for marking in granular:
+            if isinstance(marking, dict):
+                ref = marking.get("marking_ref")
+                if isinstance(ref, str):
+                    refs.append(ref)
+    return level_of_markings(refs)
+
+
+# --- one object -------------------------------------------------------------
+
+
+def _judge(index: int, candidate: Any, default_tlp: TLP) -> StixItem | Rejection:
+    if not isinstance(candidate, dict):
+        return Rejection(index, None, f"not a STIX object: a JSON {_json_kind(candidate)}")
+    obj: dict[str, Any] = candidate
+    raw_id = obj.get("id")
+    obj_id = raw_id if isinstance(raw_id, str) else None
+
+    reason = _own_checks(obj)
+    if reason is None:
+        with _LIBRARY_LOCK:
+            reason = _validator_reason(obj)
+            if reason is None:
+                reason = _stix2_reason(obj)
+    if reason is not None:
+        return Rejection(index, obj_id, reason)
+
+    assert obj_id is not None  # _own_checks guarantees a string id
+    try:
+        raw = orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:  # e.g. an int over 64 bits from a non-orjson caller
+        return Rejection(index, obj_id, f"cannot be serialised as JSON: {exc}")
+    return StixItem(
+        index=index,
+        id=obj_id,
+        type=obj["type"],
+        version=_version_of(obj),
+        tlp=_level_or(tlp_of(obj), default_tlp),
+        raw=raw,
+        obj=obj,
+    )
+
+
+def _own_checks(obj: Mapping[str, Any]) -> str | None:
+    """What neither library checks (or checks without crashing)."""
+    if "type" not in obj:
+        return "'type' is a required property"
+    stix_type = obj["type"]
+    if not isinstance(stix_type, str):
+        return f"type: must be a string, not a JSON {_json_kind(stix_type)}"
+    if "id" not in obj:
+        return "'id' is a required property"
+    obj_id = obj["id"]
+    if not isinstance(obj_id, str):
+        return f"id: must be a string, not a JSON {_json_kind(obj_id)}"
+    if stix_type == "bundle":
+        return "a bundle is not a STIX object: a bundle cannot contain a bundle"
+    if "spec_version" in obj and obj["spec_version"] != SPEC_VERSION:
+        return f"spec_version: {_short(repr(obj['spec_version']))} is not supported, only STIX {SPEC_VERSION}"
+    if not obj_id.startswith(stix_type + "--"):
+        return f"id: {_short(repr(obj_id))} does not start with '{stix_type}--'"
+    return None
+
+
+def _validator_reason(obj: dict[str, Any]) -> str | None:
+    try:
+        result = stix2validator.validate_instance(obj, _VALIDATOR_OPTIONS)
+    except Exception as exc:  # the validator crashes on some malformed input
+        return _short(f"invalid STIX ({type(exc).__name__}: {exc})")
+    if result.is_valid:
+        return None
+    messages = _clean_validator_messages((str(error) for error in result.errors), prefix=f"{obj['id']}: ")
+    return "; ".join(messages) if messages else "invalid STIX (no detail given by the validator)"
+
+
+def _stix2_reason(obj: dict[str, Any]) -> str | None:
+    try:
+        stix2.parse(obj, allow_custom=True, version=SPEC_VERSION)
+    except Exception as exc:  # stix2 raises many classes, and plain TypeErrors
+        return _short(str(exc) or type(exc).__name__)
+    return None
+
+
+def _clean_validator_messages(errors: Iterable[str], prefix: str) -> list[str]:
+    """The first few distinct messages, without the noise the validator adds."""
+    messages: list[str] = []
+    for error in errors:
+        message = _clean_validator_message(error, prefix)
+        if message and message not in messages:
+            messages.append(message)
+            if len(messages) == _MAX_MESSAGES:
+                break
+    return messages
+
+
+def _clean_validator_message(error: str, prefix: str) -> str:
+    if error.startswith(prefix):
+        error = error[len(prefix) :]
+    head, _, tail = error.partition("\n")
+    if _NOT_ANY_OF in head or _ONE_OF_MANY in head:
+        # "<location>: <the whole instance> is not valid under any of the given
+        # schemas:\n<the whole schema>": keep the location, say what is wanted.
+        match = _ERROR_LOCATION.match(head)
+        location = match.group(0) if match else ""
+        if _ONE_OF_MANY in head:
+            return location + "matches more than one of the allowed forms (oneOf)"
+        return location + _alternatives_wanted(tail)
+    return _short(head)
+
+
+def _alternatives_wanted(schema_repr: str) -> str:
+    """Turn an anyOf/oneOf of ``required`` lists into "requires one of: …"."""
+    fallback = "does not match any of the allowed forms (anyOf/oneOf)"
+    try:
+        schema = ast.literal_eval(schema_repr.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return fallback
+    if not isinstance(schema, dict):
+        return fallback
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if not isinstance(alternatives, list) or not alternatives:
+        return fallback
+    wanted: list[str] = []
+    for alternative in alternatives:
+        if not isinstance(alternative, dict) or set(alternative) != {"required"}:
+            return fallback
+        wanted.append(" + ".join(f"'{name}'" for name in alternative["required"]))
+    return "requires one of: " + ", ".join(wanted)
+
+
+# --- small helpers ----------------------------------------------------------
+
+
+def _version_of(obj: Mapping[str, Any]) -> str:
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _level_or(level: TLP | None, default: TLP) -> TLP:
+    # Not `level or default`: TLP.CLEAR is 0, hence falsy.
+    return default if level is None else level
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if value is None:
+        return "null"
+    return type(value).__name__
