@@ -1,0 +1,104 @@
+"""Events: the entries of a channel, and how they are encoded.
+
+Pure: no I/O. An event's id is its Redis Stream entry id (``<ms>-<seq>``):
+its position in the channel, and its time (the milliseconds part) — so the
+event time, TAXII's ``date_added`` and the resume point are one value.
+
+The STIX object is kept as the bytes it was serialised to at ingest and is
+spliced into the envelope as is (``orjson.Fragment``): it is never decoded
+and re-encoded on the way out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from hub.errors import BadRequest
+from hub.tlp import TLP
+
+_EVENT_ID = re.compile(r"^(\d{1,15})-(\d{1,19})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a channel."""
+
+    id: str
+    channel: str
+    source: str
+    tlp: TLP
+    type: str
+    stix_id: str
+    version: str
+    raw: bytes
+
+    @property
+    def millis(self) -> int:
+        return int(self.id.split("-", 1)[0])
+
+    @property
+    def time(self) -> str:
+        return iso_millis(self.millis)
+
+    def envelope(self) -> dict[str, Any]:
+        """The event as the API shows it, the object left as raw JSON."""
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "time": self.time,
+            "source": self.source,
+            "tlp": self.tlp.token,
+            "type": self.type,
+            "object": orjson.Fragment(self.raw),
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.envelope())
+
+    @classmethod
+    def from_fields(cls, event_id: str, channel: str, fields: Mapping[bytes, bytes]) -> Event:
+        """Build an event from a Redis Stream entry's fields (see :mod:`hub.store`)."""
+        return cls(
+            id=event_id,
+            channel=channel,
+            source=fields[b"src"].decode(),
+            tlp=TLP(int(fields[b"tlp"])),
+            type=fields[b"typ"].decode(),
+            stix_id=fields[b"sid"].decode(),
+            version=fields[b"ver"].decode(),
+            raw=fields[b"obj"],
+        )
+
+
+def iso_millis(millis: int) -> str:
+    """``2026-11-27T09:17:39.123Z`` for a Unix time in milliseconds."""
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+
+
+def parse_event_id(text: str, name: str = "after") -> str:
+    """Check a client-supplied event id (``<ms>-<seq>``, or ``0``); raise BadRequest naming ``name``."""
+    if text == "0":
+        return "0-0"
+    if not _EVENT_ID.match(text):
+        raise BadRequest(f"{name} must be an event id like 1732700000000-0, got {text[:40]!r}")
+    return text
+
+
+def version_key(version: str) -> str:
+    """A sort key for STIX timestamps that ignores how many fraction digits they carry.
+
+    ``2016-04-06T20:03:48Z`` and ``2016-04-06T20:03:48.000Z`` are the same
+    instant; compared as text they would not be.
+    """
+    if not version:
+        return ""
+    stamp = version.rstrip("Zz")
+    whole, _, fraction = stamp.partition(".")
+    return f"{whole}.{fraction:0<9}"

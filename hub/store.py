@@ -1,0 +1,220 @@
+"""The Redis store: channel streams, object versions, tokens.
+
+How this works. Each channel has, under one hash tag (so that a Redis Cluster
+keeps a channel on one shard):
+
+* ``<ns>:{ch:<channel>}:log`` — a Redis Stream, the durable ordered log. An
+  entry's id is the event id; its fields are ``src tlp typ sid ver obj``.
+* ``<ns>:{ch:<channel>}:v:<stix id>`` — a hash from object version
+  (``modified``) to the event id that carries it: the idempotency index and
+  the version history of the object in that channel.
+* ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
+
+A whole bundle is appended by one Lua script, atomically and in one round
+trip: for each object it skips versions already stored, XADDs the others,
+records their versions, and PUBLISHes once the id of the last new entry.
+The publish is a wake-up hint; readers always read the stream itself, so a
+lost notification delays an event but never loses it.
+
+Every Redis failure surfaces as :class:`hub.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from dataclasses import replace as dataclasses_replace
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from hub.errors import NotFound, StoreUnavailable
+from hub.events import Event
+from hub.tokens import NewToken
+
+if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
+    from hub.stix import StixItem
+
+_APPEND = """
+local live = ARGV[1]
+local source = ARGV[2]
+local out = {}
+local last = false
+for i = 1, #KEYS - 1 do
+  local a = 2 + (i - 1) * 5
+  local version = ARGV[a + 4]
+  local existing = redis.call('HGET', KEYS[i + 1], version)
+  if existing then
+    out[i] = {0, existing}
+  else
+    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', ARGV[a + 1],
+      'typ', ARGV[a + 2], 'sid', ARGV[a + 3], 'ver', version, 'obj', ARGV[a + 5])
+    redis.call('HSET', KEYS[i + 1], version, id)
+    out[i] = {1, id}
+    last = id
+  end
+end
+if last then redis.call('PUBLISH', live, last) end
+return out
+"""
+
+_UNAVAILABLE = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    ConnectionError,
+    OSError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The outcome for one object of an append: its event id, and whether it was already stored."""
+
+    item: StixItem
+    event_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    token_id: str
+    stakeholder: str
+    digest: str
+    created: float
+    revoked: float | None = None
+    label: str = ""
+
+
+@asynccontextmanager
+async def _guard() -> AsyncIterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailable("the event store (Redis) is unreachable; retry shortly") from exc
+    except redis.exceptions.ResponseError as exc:
+        if str(exc).startswith(("READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN")):
+            raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
+        raise
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        health_check_interval=15,
+    )
+
+
+class Store:
+    """Channels and objects in Redis. One instance per hub process, shared by every request."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str = "chub") -> None:
+        self.redis = client
+        self.ns = namespace
+        self._append = client.register_script(_APPEND)
+
+    # keys ----------------------------------------------------------------
+    def log_key(self, channel: str) -> str:
+        return f"{self.ns}:{{ch:{channel}}}:log"
+
+    def versions_key(self, channel: str, stix_id: str) -> str:
+        return f"{self.ns}:{{ch:{channel}}}:v:{stix_id}"
+
+    def live_channel(self, channel: str) -> str:
+        return f"{self.ns}:{{ch:{channel}}}:live"
+
+    # health --------------------------------------------------------------
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (*_UNAVAILABLE, redis.exceptions.ResponseError):
+            return False
+
+    # events --------------------------------------------------------------
+    async def append(self, channel: str, source: str, items: Sequence[StixItem]) -> list[Appended]:
+        """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates."""
+        if not items:
+            return []
+        keys = [self.log_key(channel)] + [self.versions_key(channel, it.id) for it in items]
+        args: list[Any] = [self.live_channel(channel), source]
+        for it in items:
+            args += [int(it.tlp), it.type, it.id, it.version, it.raw]
+        async with _guard():
+            replies = await self._append(keys=keys, args=args)
+        return [
+            Appended(item, event_id.decode(), duplicate=not created)
+            for item, (created, event_id) in zip(items, replies, strict=True)
+        ]
+
+    async def read(self, channel: str, after: str, count: int) -> list[Event]:
+        """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""
+        async with _guard():
+            entries = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                await self.redis.xrange(self.log_key(channel), f"({after}", "+", count=count),
+            )
+        return [Event.from_fields(eid.decode(), channel, fields) for eid, fields in entries]
+
+    async def events_by_id(self, channel: str, event_ids: Sequence[str]) -> list[Event]:
+        """The events of ``channel`` with these ids (missing ones are skipped), in the given order."""
+        async with _guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for eid in event_ids:
+                    pipe.xrange(self.log_key(channel), eid, eid)
+                replies = await pipe.execute()
+        return [Event.from_fields(e[0][0].decode(), channel, e[0][1]) for e in replies if e]
+
+    async def versions(self, channels: Sequence[str], stix_id: str) -> dict[str, dict[str, str]]:
+        """Per channel, the stored versions of ``stix_id`` (version → event id); channels without it omitted."""
+        async with _guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for channel in channels:
+                    pipe.hgetall(self.versions_key(channel, stix_id))
+                replies = await pipe.execute()
+        return {
+            channel: {v.decode(): eid.decode() for v, eid in reply.items()}
+            for channel, reply in zip(channels, replies, strict=True)
+            if reply
+        }
+
+
+class TokenStore:
+    """API tokens in one Redis hash: token id → JSON record (a digest, never the secret)."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str = "chub") -> None:
+        self.redis = client
+        self.key = f"{namespace}:tokens"
+
+    async def add(self, stakeholder: str, token: NewToken, label: str = "") -> TokenRecord:
+        record = TokenRecord(token.token_id, stakeholder, token.digest, time.time(), None, label)
+        async with _guard():
+            await self.redis.hset(self.key, token.token_id, orjson.dumps(asdict(record)))
+        return record
+
+    async def get(self, token_id: str) -> TokenRecord | None:
+        async with _guard():
+            raw = await self.redis.hget(self.key, token_id)
+        return TokenRecord(**orjson.loads(raw)) if raw else None
+
+    async def list(self) -> list[TokenRecord]:
+        async with _guard():
+            raw = await self.redis.hgetall(self.key)
+        return sorted((TokenRecord(**orjson.loads(v)) for v in raw.values()), key=lambda r: r.created)
+
+    async def revoke(self, token_id: str) -> TokenRecord:
+        record = await self.get(token_id)
+        if record is None:
+            raise NotFound(f"no token with id {token_id}")
+        if record.revoked is None:
+            record = dataclasses_replace(record, revoked=time.time())
+            async with _guard():
+                await self.redis.hset(self.key, token_id, orjson.dumps(asdict(record)))
+        return record

@@ -1,0 +1,51 @@
+"""API tokens: how they look, and how they are checked. Pure: no I/O.
+
+A token is ``chub_<id>_<secret>``. The id (12 hex characters) names the token
+in listings and revocations; the secret (256 random bits) is shown once, when
+the token is created, and only its SHA-256 digest is stored. A secret that
+random needs no slow password hash: the digest cannot be reversed, and
+comparing digests in constant time leaks nothing useful.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"^chub_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    token_id: str
+    secret: str
+
+    @property
+    def text(self) -> str:
+        return f"chub_{self.token_id}_{self.secret}"
+
+    @property
+    def digest(self) -> str:
+        return digest(self.secret)
+
+
+def new_token() -> NewToken:
+    return NewToken(secrets.token_hex(6), secrets.token_urlsafe(32))
+
+
+def split_token(text: str) -> tuple[str, str] | None:
+    """``(token_id, secret)`` of a well-formed token, else None."""
+    match = _TOKEN.match(text.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_digest: str) -> bool:
+    """Constant-time comparison of a presented secret with a stored digest."""
+    return hmac.compare_digest(digest(secret), stored_digest)

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real Redis server and a hub on a real loopback socket.
+
+Redis is ``REDIS_URL`` when set, else an embedded redis-server started once
+per test session. Each test gets its own key namespace, so tests never see
+each other's data and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.app import create_app
+from hub.config import Config, load_config
+from hub.embedded import EmbeddedRedis
+from hub.store import TokenStore, connect
+from hub.tokens import new_token
+
+DATA = Path(__file__).parent / "data"
+STIX_DATA = DATA / "stix"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    ns = f"test-{uuid.uuid4().hex[:12]}"
+    yield ns
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{ns}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def config() -> Config:
+    return load_config(None)
+
+
+@dataclass
+class Hub:
+    """A running hub and a way to act as any of its stakeholders."""
+
+    client: TestClient[Any, Any]
+    config: Config
+    redis_url: str
+    namespace: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, stakeholder: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[stakeholder]}"}
+
+    async def token(self, stakeholder: str) -> str:
+        """A fresh token for ``stakeholder``, stored as the CLI stores it."""
+        token = new_token()
+        client = connect(self.redis_url)
+        try:
+            await TokenStore(client, self.namespace).add(stakeholder, token)
+        finally:
+            await client.aclose()
+        return token.text
+
+
+@pytest.fixture
+async def hub(config: Config, redis_url: str, namespace: str) -> AsyncIterator[Hub]:
+    app = create_app(config, redis_url, namespace=namespace)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        running = Hub(client, config, redis_url, namespace)
+        for stakeholder in config.stakeholders:
+            running.tokens[stakeholder] = await running.token(stakeholder)
+        yield running

@@ -1,0 +1,75 @@
+"""The Redis store against a real Redis server: atomic, idempotent appends and reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hub.stix import parse_submission
+from hub.store import Store, connect
+from hub.tlp import TLP
+from tests.stixgen import bundle, indicator
+
+
+@pytest.fixture
+async def store(redis_url: str, namespace: str) -> AsyncIterator[Store]:
+    client = connect(redis_url)
+    yield Store(client, namespace)
+    await client.aclose()
+
+
+def items(*objects: dict, default: TLP = TLP.AMBER) -> tuple:
+    import orjson
+
+    submission = parse_submission(orjson.dumps(bundle(*objects)), default)
+    assert not submission.rejected
+    return submission.items
+
+
+async def test_concurrent_reposts_of_one_version_store_it_once(store: Store) -> None:
+    batch = items(indicator(), indicator())
+    results = await asyncio.gather(*(store.append("committee", "cidge", batch) for _ in range(20)))
+    created = [r for result in results for r in result if not r.duplicate]
+    assert len(created) == 2
+    ids = {r.event_id for result in results for r in result}
+    assert ids == {r.event_id for r in created}
+    assert len(await store.read("committee", "0-0", 100)) == 2
+
+
+async def test_a_bundle_is_appended_in_order_with_consecutive_ids(store: Store) -> None:
+    batch = items(*(indicator() for _ in range(50)))
+    appended = await store.append("sector.energy", "pemex", batch)
+    events = await store.read("sector.energy", "0-0", 1000)
+    assert [e.event_id for e in appended] == [e.id for e in events]
+    assert [e.stix_id for e in events] == [i.id for i in batch]
+    assert all(e.source == "pemex" and e.tlp is TLP.AMBER for e in events)
+
+
+async def test_the_same_object_in_two_channels_is_two_events(store: Store) -> None:
+    batch = items(indicator())
+    a = await store.append("committee", "cidge", batch)
+    b = await store.append("public", "cidge", batch)
+    assert not a[0].duplicate and not b[0].duplicate
+    versions = await store.versions(["committee", "public", "partners"], batch[0].id)
+    assert set(versions) == {"committee", "public"}
+
+
+async def test_append_publishes_the_last_new_id_once_per_bundle(store: Store) -> None:
+    pubsub = store.redis.pubsub()
+    await pubsub.subscribe(store.live_channel("committee"))
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    appended = await store.append("committee", "cidge", items(indicator(), indicator(), indicator()))
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    assert message is not None and message["data"].decode() == appended[-1].event_id
+    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+    await store.append("committee", "cidge", items(*[e.item.obj for e in appended]))  # all duplicates
+    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+    await pubsub.aclose()
+
+
+async def test_read_is_exclusive_of_the_cursor(store: Store) -> None:
+    appended = await store.append("committee", "cidge", items(indicator(), indicator(), indicator()))
+    after_first = await store.read("committee", appended[0].event_id, 10)
+    assert [e.id for e in after_first] == [a.event_id for a in appended[1:]]
