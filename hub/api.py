@@ -1,0 +1,225 @@
+"""The hub's HTTP API under ``/api/v1``: thin handlers around the store and the policy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from hub import app as hub_app
+from hub.auth import bearer_token, principal_for_token, require_access
+from hub.config import Channel
+from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
+from hub.events import Event, parse_event_id, version_key
+from hub.policy import Principal, may_read, may_read_channel, may_write
+from hub.stix import Rejection, StixItem, parse_submission
+
+STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
+DEFAULT_PAGE = 100
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/me", me)
+    app.router.add_get("/api/v1/channels", channels)
+    app.router.add_post("/api/v1/channels/{channel}/objects", post_objects)
+    app.router.add_get("/api/v1/channels/{channel}/events", channel_events)
+    app.router.add_get("/api/v1/objects/{stix_id}", get_object)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+async def authenticate(request: web.Request, kind: str = "api") -> Principal:
+    principal = await principal_for_token(
+        bearer_token(request), request.app[hub_app.TOKENS], request.app[hub_app.CONFIG]
+    )
+    require_access(principal, kind)
+    return principal
+
+
+def known_channel(request: web.Request) -> Channel:
+    name = request.match_info["channel"]
+    channel = request.app[hub_app.CONFIG].channel(name)
+    if channel is None:
+        raise NotFound(f"no channel named {name!r}")
+    return channel
+
+
+async def health(request: web.Request) -> web.Response:
+    if await request.app[hub_app.STORE].ping():
+        return json_response({"status": "ok", "redis": "ok"})
+    return json_response({"status": "unavailable", "redis": "down"}, status=503)
+
+
+async def me(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    config = request.app[hub_app.CONFIG]
+    ceilings = [t for t in principal.read.values()]
+    return json_response(
+        {
+            "stakeholder": principal.id,
+            "name": principal.name,
+            "sector": principal.sector,
+            "roles": list(principal.roles),
+            "admin": principal.admin,
+            "tlp_ceiling": max(ceilings).token if ceilings else None,
+            "access": sorted(principal.access),
+            "channels": {
+                name: {
+                    "read": name in principal.read,
+                    "write": name in principal.write,
+                    "tlp_ceiling": principal.read[name].token if name in principal.read else None,
+                }
+                for name in config.channels
+            },
+        }
+    )
+
+
+async def channels(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    config = request.app[hub_app.CONFIG]
+    visible = [c for c in config.channels.values() if c.name in principal.read or c.name in principal.write]
+    return json_response(
+        {
+            "channels": [
+                {
+                    "name": c.name,
+                    "title": c.title,
+                    "description": c.description,
+                    "sector": c.sector,
+                    "default_tlp": c.default_tlp.token,
+                    "max_tlp": c.max_tlp.token,
+                    "can_read": c.name in principal.read,
+                    "can_write": c.name in principal.write,
+                }
+                for c in visible
+            ]
+        }
+    )
+
+
+async def read_body(request: web.Request, media_types: frozenset[str]) -> bytes:
+    """The request body, after checking its media type and size."""
+    if request.content_type not in media_types:
+        raise UnsupportedMediaType(
+            f"send the body as {' or '.join(sorted(media_types))}, not {request.content_type or 'no content type'}"
+        )
+    limit = request.app[hub_app.CONFIG].hub.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    return await request.read()
+
+
+def item_summary(item: StixItem, event_id: str | None = None) -> dict[str, Any]:
+    return {"id": item.id, "modified": item.version or None, "event_id": event_id}
+
+
+def rejection_summary(rejection: Rejection) -> dict[str, Any]:
+    return {"index": rejection.index, "id": rejection.id, "reason": rejection.reason}
+
+
+async def post_objects(request: web.Request) -> web.Response:
+    """Validate, authorise and append a bundle (or one object) to a channel."""
+    principal = await authenticate(request)
+    channel = known_channel(request)
+    if channel.name not in principal.write:
+        raise Forbidden(f"{principal.id} may not write channel {channel.name}")
+    body = await read_body(request, STIX_MEDIA_TYPES)
+    # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
+    submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
+    rejected = list(submission.rejected)
+    allowed: list[StixItem] = []
+    for item in submission.items:
+        decision = may_write(principal, channel.rule, item.tlp)
+        if decision:
+            allowed.append(item)
+        else:
+            rejected.append(Rejection(item.index, item.id, decision.reason))
+    results = await request.app[hub_app.STORE].append(channel.name, principal.id, allowed)
+    accepted = [item_summary(r.item, r.event_id) for r in results if not r.duplicate]
+    duplicates = [item_summary(r.item, r.event_id) for r in results if r.duplicate]
+    status = 201 if accepted else 200 if duplicates else 400
+    rejected.sort(key=lambda r: r.index)
+    return json_response(
+        {"accepted": accepted, "duplicates": duplicates, "rejected": [rejection_summary(r) for r in rejected]},
+        status=status,
+    )
+
+
+def int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, got {text[:20]!r}") from None
+    if not 1 <= value <= maximum:
+        raise BadRequest(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
+async def channel_events(request: web.Request) -> web.Response:
+    """A page of a channel's events the caller may read, oldest first."""
+    principal = await authenticate(request)
+    channel = known_channel(request)
+    decision = may_read_channel(principal, channel.name)
+    if not decision:
+        raise Forbidden(decision.reason)
+    limit = int_param(request, "limit", DEFAULT_PAGE, request.app[hub_app.CONFIG].hub.page_limit)
+    cursor = parse_event_id(request.query.get("after", "0"))
+    store = request.app[hub_app.STORE]
+    events: list[Event] = []
+    # Events above the caller's TLP are skipped, so a page may take several reads;
+    # the scan is bounded, and `next` lets the caller continue where it stopped.
+    budget = 10 * limit + 1000
+    scanned = 0
+    while True:
+        want = max(limit - len(events), 100)
+        batch = await store.read(channel.name, cursor, want)
+        consumed = 0
+        for event in batch:
+            consumed += 1
+            cursor = event.id
+            if may_read(principal, event):
+                events.append(event)
+                if len(events) == limit:
+                    break
+        scanned += consumed
+        if consumed < len(batch):  # the page filled up inside this batch
+            more = True
+            break
+        if len(batch) < want:  # the end of the stream
+            more = False
+            break
+        if len(events) == limit or scanned >= budget:
+            more = True
+            break
+    return json_response(
+        {"events": [e.envelope() for e in events], "next": cursor if more else None},
+    )
+
+
+async def get_object(request: web.Request) -> web.Response:
+    """The newest readable version of a STIX object (``?versions=all``: every readable version)."""
+    principal = await authenticate(request)
+    stix_id = request.match_info["stix_id"]
+    every = request.query.get("versions", "last")
+    if every not in ("last", "all"):
+        raise BadRequest(f"versions must be 'last' or 'all', got {every[:20]!r}")
+    store = request.app[hub_app.STORE]
+    found: list[Event] = []
+    by_channel = await store.versions(list(principal.read), stix_id)
+    for channel, versions in by_channel.items():
+        candidates = await store.events_by_id(channel, list(versions.values()))
+        found.extend(e for e in candidates if may_read(principal, e))
+    if not found:
+        raise NotFound(f"no object {stix_id} that you may read")
+    found.sort(key=lambda e: (version_key(e.version), e.millis, e.id))
+    chosen = found if every == "all" else found[-1:]
+    return json_response({"id": stix_id, "events": [e.envelope() for e in chosen]})

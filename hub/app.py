@@ -1,0 +1,41 @@
+"""``create_app(config, redis_url)``: the hub's aiohttp application. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hub import api
+from hub.config import Config
+from hub.middleware import add_security_headers, error_middleware
+from hub.store import Store, TokenStore, connect
+
+log = logging.getLogger(__name__)
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+TOKENS = web.AppKey("tokens", TokenStore)
+
+
+def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> web.Application:
+    """Build the hub application on the Redis server at ``redis_url``.
+
+    ``namespace`` prefixes every Redis key, so that several hubs (or test
+    runs) can share one Redis server without seeing each other's data.
+    """
+    app = web.Application(middlewares=[error_middleware], client_max_size=config.hub.max_body_bytes)
+    app[CONFIG] = config
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = connect(redis_url)
+        app[STORE] = Store(client, namespace)
+        app[TOKENS] = TokenStore(client, namespace)
+        yield
+        await client.aclose()
+
+    app.cleanup_ctx.append(redis_ctx)
+    app.on_response_prepare.append(add_security_headers)
+    api.add_routes(app)
+    return app

@@ -1,0 +1,84 @@
+"""The one place where errors become HTTP responses, and headers every response carries.
+
+Domain code raises :class:`hub.errors.HubError` subclasses; this middleware
+turns them into the JSON error body ``{"title", "description", "http_status"}``
+(the TAXII 2.1 error message shape, used on every route, served as
+``application/taxii+json`` under ``/taxii2/``). Anything unexpected is logged
+with its traceback and answered with a generic 500 that echoes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from hub.errors import HubError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def error_response(request: web.Request, status: int, title: str, description: str) -> web.Response:
+    """The JSON error body for ``status``, shaped as TAXII 2.1 error messages are."""
+    body = orjson.dumps({"title": title, "description": description, "http_status": str(status)})
+    taxii = request.path.startswith("/taxii2")
+    response = web.Response(
+        status=status, body=body, content_type="application/taxii+json" if taxii else "application/json"
+    )
+    if taxii:
+        response.headers["Content-Type"] = TAXII_MEDIA_TYPE
+    if status == 401:
+        response.headers["WWW-Authenticate"] = (
+            'Basic realm="crisis-hub", Bearer realm="crisis-hub"' if taxii else 'Bearer realm="crisis-hub"'
+        )
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HubError as exc:
+        if exc.status_hint >= 500 and not isinstance(exc, Unauthorized):
+            log.warning("%s %s: %s", request.method, request.path, exc.description)
+        return error_response(request, exc.status_hint, exc.title, exc.description)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(request, 413, "Payload too large", exc.text or "the body is over the size limit")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        description = {
+            404: f"no such resource: {request.path}",
+            405: f"{request.method} is not allowed on {request.path}",
+        }.get(exc.status, exc.reason)
+        response = error_response(request, exc.status, exc.reason, description)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(
+            request, 500, "Internal error", "the hub failed to handle this request; it has been logged"
+        )
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare`` hook: security headers on every response, errors included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith(("/api/", "/taxii2")):
+        response.headers.setdefault("Cache-Control", "no-store")
