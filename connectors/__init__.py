@@ -1,0 +1,1 @@
+"""Crisis Hub connectors: the institution client, bundle import, TAXII pull and push."""

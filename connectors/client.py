@@ -1,0 +1,144 @@
+"""The institution client: push STIX to a hub and read its channels over HTTP.
+
+Institutions and connectors import :class:`HubClient`; the ``crisis-hub push``
+command is built on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import orjson
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+BATCH = 500
+
+
+class HubClientError(Exception):
+    """The hub answered with an error (or could not be reached)."""
+
+    def __init__(self, status: int, title: str, description: str) -> None:
+        super().__init__(f"{status} {title}: {description}")
+        self.status = status
+        self.title = title
+        self.description = description
+
+
+@dataclass
+class PushSummary:
+    """What the hub said of every object pushed, added up over batches."""
+
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.accepted) + len(self.duplicates) + len(self.rejected)
+
+    def add(self, answer: dict[str, Any], offset: int = 0) -> None:
+        self.accepted += answer.get("accepted", [])
+        self.duplicates += answer.get("duplicates", [])
+        self.rejected += [{**r, "index": r["index"] + offset} for r in answer.get("rejected", [])]
+
+
+class HubClient:
+    """An HTTP client of one hub, authenticated by a bearer token."""
+
+    def __init__(self, url: str = DEFAULT_URL, token: str = "", *, timeout: float = 120.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HubClient:
+        self._session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}, timeout=self._timeout)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use HubClient as 'async with HubClient(...) as client'")
+        return self._session
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        try:
+            async with self.session.request(method, self.url + path, **kwargs) as response:
+                body = await response.read()
+                status = response.status
+        except aiohttp.ClientError as exc:
+            raise HubClientError(0, "Unreachable", f"cannot reach the hub at {self.url}: {exc}") from exc
+        try:
+            data = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
+        return status, data
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        status, data = await self._request(method, path, **kwargs)
+        if status >= 400:
+            raise _error(status, data)
+        return data
+
+    async def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/api/v1/me")
+        return result
+
+    async def post(self, channel: str, body: bytes) -> dict[str, Any]:
+        """POST one bundle (or object) as bytes; returns the hub's per-object answer."""
+        status, data = await self._request(
+            "POST",
+            f"/api/v1/channels/{channel}/objects",
+            data=body,
+            headers={"Content-Type": "application/stix+json;version=2.1"},
+        )
+        # A 400 whose body lists per-object outcomes is an answer (nothing was accepted), not a failure.
+        if status >= 400 and not (status == 400 and isinstance(data, dict) and "rejected" in data):
+            raise _error(status, data)
+        result: dict[str, Any] = data
+        return result
+
+    async def push_objects(
+        self,
+        channel: str,
+        objects: Sequence[Any],
+        *,
+        batch: int = BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> PushSummary:
+        """Push ``objects`` in bundles of ``batch``; ``progress`` is called with each batch's size."""
+        summary = PushSummary()
+        for start in range(0, len(objects), batch):
+            chunk = objects[start : start + batch]
+            body = orjson.dumps({"type": "bundle", "id": _bundle_id(), "objects": chunk})
+            summary.add(await self.post(channel, body), offset=start)
+            if progress is not None:
+                progress(len(chunk))
+        return summary
+
+    async def events(self, channel: str, after: str = "0", limit: int = 100) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "GET", f"/api/v1/channels/{channel}/events", params={"after": after, "limit": str(limit)}
+        )
+        return result
+
+
+def _error(status: int, data: Any) -> HubClientError:
+    if isinstance(data, dict):
+        return HubClientError(status, str(data.get("title", "Error")), str(data.get("description", "")))
+    return HubClientError(status, "Error", "the hub gave no explanation")
+
+
+def _bundle_id() -> str:
+    return f"bundle--{uuid.uuid4()}"

@@ -1,0 +1,233 @@
+"""The ``crisis-hub`` command line. The only place that configures logging."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from hub import __version__
+from hub.config import Config, load_config
+from hub.embedded import FSYNC_POLICIES, EmbeddedRedis
+from hub.errors import HubError
+from hub.store import TokenStore, connect
+from hub.tokens import new_token, split_token
+
+log = logging.getLogger("hub")
+
+DEFAULT_DATA_DIR = "./.crisis-hub"
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # The server logs what it does; one-shot commands only warn, so their output stays clean.
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        result: int = args.func(args)
+        return result
+    except HubError as exc:
+        print(f"crisis-hub: {exc.description}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crisis-hub", description="Cyber crisis information-sharing hub.")
+    parser.add_argument("--version", action="version", version=f"crisis-hub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub")
+    _store_options(serve)
+    serve.add_argument("--host", default=os.environ.get("CRISIS_HUB_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")))
+    serve.add_argument(
+        "--appendfsync",
+        choices=FSYNC_POLICIES,
+        default="everysec",
+        help="embedded Redis AOF fsync policy (default everysec: at most one second of writes at risk on power loss)",
+    )
+    serve.add_argument("-v", "--verbose", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="create, list and revoke API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token for a stakeholder; prints it as the last line")
+    create.add_argument("stakeholder")
+    create.add_argument("--label", default="", help="a note to recognise the token by in listings")
+    _store_options(create)
+    create.set_defaults(func=cmd_token_create)
+    listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    _store_options(listing)
+    listing.set_defaults(func=cmd_token_list)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id (or the token itself)")
+    revoke.add_argument("token")
+    _store_options(revoke)
+    revoke.set_defaults(func=cmd_token_revoke)
+
+    push = sub.add_parser("push", help="push a STIX 2.1 bundle file to a channel")
+    push.add_argument("file", type=Path)
+    push.add_argument("--channel", required=True)
+    _client_options(push)
+    push.add_argument("--batch", type=int, default=500, help="objects per request (default 500)")
+    push.set_defaults(func=cmd_push)
+    return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", default=os.environ.get("CRISIS_HUB_CONFIG"), help="config TOML (default: built-in demo)"
+    )
+    parser.add_argument("--data-dir", default=os.environ.get("CRISIS_HUB_DATA_DIR", DEFAULT_DATA_DIR))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("CRISIS_HUB_REDIS_URL"), help="use this Redis instead of the embedded one"
+    )
+    parser.add_argument("--namespace", default=os.environ.get("CRISIS_HUB_NAMESPACE", "chub"), help=argparse.SUPPRESS)
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=os.environ.get("CRISIS_HUB_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--token", default=os.environ.get("CRISIS_HUB_TOKEN"), help="bearer token (or CRISIS_HUB_TOKEN)"
+    )
+
+
+@contextmanager
+def redis_for(args: argparse.Namespace, appendfsync: str = "everysec") -> Iterator[str]:
+    """The Redis URL to use: --redis-url, else the embedded server of --data-dir (started if needed)."""
+    if args.redis_url:
+        yield args.redis_url
+        return
+    embedded = EmbeddedRedis(args.data_dir, appendfsync)
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    return config
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hub.app import create_app
+
+    config = _config(args)
+    log.info(
+        "configuration: %s (%d stakeholders, %d channels)",
+        config.source,
+        len(config.stakeholders),
+        len(config.channels),
+    )
+    with redis_for(args, args.appendfsync) as url:
+        where = "embedded Redis in " + str(Path(args.data_dir).resolve()) if not args.redis_url else "Redis at " + url
+        app = create_app(config, url, namespace=args.namespace)
+        print(f"Crisis Hub on http://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
+        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def _tokens(args: argparse.Namespace, action: Any) -> Any:
+    async def run(url: str) -> Any:
+        client = connect(url)
+        try:
+            return await action(TokenStore(client, args.namespace))
+        finally:
+            await client.aclose()
+
+    with redis_for(args) as url:
+        return asyncio.run(run(url))
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.stakeholder not in config.stakeholders:
+        known = ", ".join(config.stakeholders)
+        print(f"crisis-hub: no stakeholder {args.stakeholder!r} in {config.source} (known: {known})", file=sys.stderr)
+        return 2
+    token = new_token()
+    _tokens(args, lambda tokens: tokens.add(args.stakeholder, token, args.label))
+    print(f"token {token.token_id} for {args.stakeholder} (shown once; only its hash is stored):", file=sys.stderr)
+    print(token.text, flush=True)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+
+    records = _tokens(args, lambda tokens: tokens.list())
+    print(f"{'id':12}  {'stakeholder':16}  {'created':20}  {'revoked':20}  label")
+    for r in records:
+        print(f"{r.token_id:12}  {r.stakeholder:16}  {when(r.created):20}  {when(r.revoked):20}  {r.label}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    parts = split_token(args.token)
+    token_id = parts[0] if parts else args.token
+    record = _tokens(args, lambda tokens: tokens.revoke(token_id))
+    print(f"token {record.token_id} of {record.stakeholder} revoked")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    from connectors.client import HubClient, HubClientError
+
+    if not args.token:
+        print("crisis-hub: give --token or set CRISIS_HUB_TOKEN", file=sys.stderr)
+        return 2
+    try:
+        data = orjson.loads(args.file.read_bytes())
+    except OSError as exc:
+        print(f"crisis-hub: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except orjson.JSONDecodeError as exc:
+        print(f"crisis-hub: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    objects = data.get("objects") if isinstance(data, dict) and data.get("type") == "bundle" else [data]
+    if not isinstance(objects, list):
+        print(f"crisis-hub: {args.file} is a bundle without an objects list", file=sys.stderr)
+        return 2
+
+    async def run() -> Any:
+        async with HubClient(args.url, args.token) as client:
+            with tqdm(total=len(objects), unit="obj", desc=f"push {args.channel}", file=sys.stderr) as bar:
+                return await client.push_objects(args.channel, objects, batch=args.batch, progress=bar.update)
+
+    try:
+        summary = asyncio.run(run())
+    except HubClientError as exc:
+        print(f"crisis-hub: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.file.name} → {args.channel}: {summary.total} objects: "
+        f"{len(summary.accepted)} accepted, {len(summary.duplicates)} duplicates, {len(summary.rejected)} rejected"
+    )
+    for r in summary.rejected[:50]:
+        print(f"  rejected #{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
+    if len(summary.rejected) > 50:
+        print(f"  … and {len(summary.rejected) - 50} more rejected")
+    return 0 if not summary.rejected else 1

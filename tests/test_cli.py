@@ -1,0 +1,182 @@
+"""The command line, run as a user runs it: real processes, a real hub, the embedded Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import STIX_DATA
+
+CLI = [sys.executable, "-m", "hub"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"crisis-hub {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def get(url: str, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
+    """``crisis-hub serve`` on the embedded Redis in a fresh data folder."""
+    port = free_port()
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get(url + "/api/v1/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("hub did not start: " + (process.stdout.read() if process.stdout else ""))
+        time.sleep(0.1)
+    yield url, data_dir, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def test_serve_token_push_read_as_a_new_user_would(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, data_dir, _ = served
+    banxico = run("token", "create", "banxico", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    committee = run("token", "create", "sspc", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    observer = run("token", "create", "observer", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    assert banxico.startswith("chub_")
+
+    bundle = STIX_DATA / "oasis-examples" / "apt1.json"
+    pushed = run("push", str(bundle), "--channel", "sector.finance", "--token", banxico, "--url", url, "--batch", "30")
+    total = len(json.loads(bundle.read_text())["objects"])
+    assert f"{total} objects: {total} accepted, 0 duplicates, 0 rejected" in pushed.stdout
+
+    again = run("push", str(bundle), "--channel", "sector.finance", "--token", banxico, "--url", url)
+    assert f"0 accepted, {total} duplicates, 0 rejected" in again.stdout
+
+    status, page = get(url + "/api/v1/channels/sector.finance/events?limit=1000", committee)
+    assert status == 200 and len(page["events"]) == total
+    assert get(url + "/api/v1/channels/sector.finance/events", observer)[0] == 403
+
+
+def test_push_reports_rejections_and_fails(served: tuple[str, Path, subprocess.Popen[str]], tmp_path: Path) -> None:
+    url, data_dir, _ = served
+    token = run("token", "create", "pemex", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    bad = tmp_path / "bad.json"
+    bad.write_bytes((STIX_DATA / "invalid" / "invalid_timestamp.json").read_bytes())
+    result = run("push", str(bad), "--channel", "sector.energy", "--token", token, "--url", url, check=False)
+    assert result.returncode == 1
+    assert "0 accepted, 0 duplicates, 1 rejected" in result.stdout
+    assert "modified" in result.stdout
+
+
+def test_push_to_a_forbidden_channel_says_why(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, data_dir, _ = served
+    token = run("token", "create", "pemex", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    bundle = STIX_DATA / "oasis-examples" / "indicator-for-c2-ip-address.json"
+    result = run("push", str(bundle), "--channel", "sector.finance", "--token", token, "--url", url, check=False)
+    assert result.returncode == 1 and "403" in result.stderr and "may not write" in result.stderr
+
+
+def test_token_list_and_revoke_take_effect_on_the_running_hub(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, data_dir, _ = served
+    token = (
+        run("token", "create", "cfe", "--label", "scada-gw", "--data-dir", str(data_dir))
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    token_id = token.split("_")[1]
+    listing = run("token", "list", "--data-dir", str(data_dir)).stdout
+    assert token_id in listing and "scada-gw" in listing and token.split("_")[2] not in listing
+    assert get(url + "/api/v1/me", token)[0] == 200
+    run("token", "revoke", token_id, "--data-dir", str(data_dir))
+    assert get(url + "/api/v1/me", token)[0] == 401
+
+
+def test_sigterm_stops_the_hub_and_its_embedded_redis(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, data_dir, process = served
+    redis_url = (data_dir / "redis.url").read_text().strip()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert not (data_dir / "redis.url").exists()
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_token_create_works_without_a_running_hub_and_persists(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "d")
+    token = run("token", "create", "cert-mx", "--data-dir", data_dir).stdout.strip().splitlines()[-1]
+    assert token.startswith("chub_")
+    # The temporary Redis was stopped; the token survived in the AOF.
+    assert not (Path(data_dir) / "redis.url").exists()
+    assert token.split("_")[1] in run("token", "list", "--data-dir", data_dir).stdout
+
+
+def test_unknown_stakeholder_is_refused_by_token_create(tmp_path: Path) -> None:
+    result = run("token", "create", "nobody", "--data-dir", str(tmp_path), check=False)
+    assert result.returncode == 2 and "nobody" in result.stderr and "banxico" in result.stderr
+
+
+def test_a_bad_config_file_names_the_key_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[channels.x]\ntitle = "X"\ndefault_tlp = "mauve"\n[roles.r]\n[stakeholders.s]\nname="S"\nroles=["r"]\n'
+    )
+    result = run("serve", "--config", str(bad), "--data-dir", str(tmp_path), check=False)
+    assert result.returncode == 2 and "channels.x.default_tlp" in result.stderr
+
+
+def test_serve_with_redis_url_uses_that_server(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "CRISIS_HUB_NAMESPACE": "cli-redis-url"}
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--redis-url", redis_url, "--data-dir", str(tmp_path / "unused")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("hub did not start")
+        assert not (tmp_path / "unused").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
