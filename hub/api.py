@@ -13,7 +13,8 @@ from hub.auth import bearer_token, principal_for_token, require_access
 from hub.config import Channel
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.events import Event, parse_event_id, version_key
-from hub.policy import Principal, may_read, may_read_channel, may_write
+from hub.ingest import check_channel_write, ingest
+from hub.policy import Principal, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 
 STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
@@ -127,26 +128,18 @@ async def post_objects(request: web.Request) -> web.Response:
     """Validate, authorise and append a bundle (or one object) to a channel."""
     principal = await authenticate(request)
     channel = known_channel(request)
-    if channel.name not in principal.write:
-        raise Forbidden(f"{principal.id} may not write channel {channel.name}")
+    check_channel_write(principal, channel)
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
-    rejected = list(submission.rejected)
-    allowed: list[StixItem] = []
-    for item in submission.items:
-        decision = may_write(principal, channel.rule, item.tlp)
-        if decision:
-            allowed.append(item)
-        else:
-            rejected.append(Rejection(item.index, item.id, decision.reason))
-    results = await request.app[hub_app.STORE].append(channel.name, principal.id, allowed)
-    accepted = [item_summary(r.item, r.event_id) for r in results if not r.duplicate]
-    duplicates = [item_summary(r.item, r.event_id) for r in results if r.duplicate]
-    status = 201 if accepted else 200 if duplicates else 400
-    rejected.sort(key=lambda r: r.index)
+    result = await ingest(request.app[hub_app.STORE], principal, channel, submission)
+    status = 201 if result.accepted else 200 if result.duplicates else 400
     return json_response(
-        {"accepted": accepted, "duplicates": duplicates, "rejected": [rejection_summary(r) for r in rejected]},
+        {
+            "accepted": [item_summary(a.item, a.event_id) for a in result.accepted],
+            "duplicates": [item_summary(a.item, a.event_id) for a in result.duplicates],
+            "rejected": [rejection_summary(r) for r in result.rejected],
+        },
         status=status,
     )
 

@@ -8,6 +8,8 @@ keeps a channel on one shard):
 * ``<ns>:{ch:<channel>}:v:<stix id>`` — a hash from object version
   (``modified``) to the event id that carries it: the idempotency index and
   the version history of the object in that channel.
+* ``<ns>:{ch:<channel>}:latest`` — a hash from STIX id to ``"<version key> <event id>"``
+  of the object's newest version in the channel (TAXII's ``match[version]=last``).
 * ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
 
 A whole bundle is appended by one Lua script, atomically and in one round
@@ -33,7 +35,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from hub.errors import NotFound, StoreUnavailable
-from hub.events import Event
+from hub.events import Event, version_key
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
@@ -44,16 +46,20 @@ local live = ARGV[1]
 local source = ARGV[2]
 local out = {}
 local last = false
-for i = 1, #KEYS - 1 do
-  local a = 2 + (i - 1) * 5
-  local version = ARGV[a + 4]
-  local existing = redis.call('HGET', KEYS[i + 1], version)
+for i = 1, #KEYS - 2 do
+  local a = 3 + (i - 1) * 6
+  local sid, version, order = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local existing = redis.call('HGET', KEYS[i + 2], version)
   if existing then
     out[i] = {0, existing}
   else
-    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', ARGV[a + 1],
-      'typ', ARGV[a + 2], 'sid', ARGV[a + 3], 'ver', version, 'obj', ARGV[a + 5])
-    redis.call('HSET', KEYS[i + 1], version, id)
+    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', ARGV[a],
+      'typ', ARGV[a + 1], 'sid', sid, 'ver', version, 'obj', ARGV[a + 5])
+    redis.call('HSET', KEYS[i + 2], version, id)
+    local current = redis.call('HGET', KEYS[2], sid)
+    if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
+      redis.call('HSET', KEYS[2], sid, order .. ' ' .. id)
+    end
     out[i] = {1, id}
     last = id
   end
@@ -128,6 +134,9 @@ class Store:
     def versions_key(self, channel: str, stix_id: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:v:{stix_id}"
 
+    def latest_key(self, channel: str) -> str:
+        return f"{self.ns}:{{ch:{channel}}}:latest"
+
     def live_channel(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:live"
 
@@ -143,10 +152,11 @@ class Store:
         """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates."""
         if not items:
             return []
-        keys = [self.log_key(channel)] + [self.versions_key(channel, it.id) for it in items]
+        keys = [self.log_key(channel), self.latest_key(channel)]
+        keys += [self.versions_key(channel, it.id) for it in items]
         args: list[Any] = [self.live_channel(channel), source]
         for it in items:
-            args += [int(it.tlp), it.type, it.id, it.version, it.raw]
+            args += [int(it.tlp), it.type, it.id, it.version, version_key(it.version) or "0", it.raw]
         async with _guard():
             replies = await self._append(keys=keys, args=args)
         return [
@@ -184,6 +194,14 @@ class Store:
             for channel, reply in zip(channels, replies, strict=True)
             if reply
         }
+
+    async def latest(self, channel: str, stix_ids: Sequence[str]) -> dict[str, str]:
+        """The event id of the newest version of each STIX id in ``channel`` (unknown ids omitted)."""
+        if not stix_ids:
+            return {}
+        async with _guard():
+            replies = cast(list[bytes | None], await self.redis.hmget(self.latest_key(channel), list(stix_ids)))
+        return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
 
 
 class TokenStore:

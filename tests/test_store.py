@@ -73,3 +73,15 @@ async def test_read_is_exclusive_of_the_cursor(store: Store) -> None:
     appended = await store.append("committee", "cidge", items(indicator(), indicator(), indicator()))
     after_first = await store.read("committee", appended[0].event_id, 10)
     assert [e.id for e in after_first] == [a.event_id for a in appended[1:]]
+
+
+async def test_latest_tracks_the_newest_version_whatever_the_arrival_order(store: Store) -> None:
+    v2 = indicator(modified="2026-11-27T12:00:00.500Z")
+    v1 = {**v2, "modified": "2026-11-27T12:00:00.100Z"}
+    v3 = {**v2, "modified": "2026-11-27T12:00:01.000Z"}
+    [e2] = await store.append("committee", "cidge", items(v2))
+    [e1] = await store.append("committee", "cidge", items(v1))  # an older version arriving late
+    assert await store.latest("committee", [v2["id"], "indicator--absent"]) == {v2["id"]: e2.event_id}
+    [e3] = await store.append("committee", "cidge", items(v3))
+    assert await store.latest("committee", [v2["id"]]) == {v2["id"]: e3.event_id}
+    assert e1.event_id != e2.event_id

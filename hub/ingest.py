@@ -1,0 +1,47 @@
+"""Ingest: the one write path shared by the HTTP API and TAXII.
+
+Validated objects are authorised one by one through the policy (the TLP a
+channel accepts), then appended in one atomic store call. What was stored,
+what was already there and what was refused come back separately, in the
+submission's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hub.config import Channel
+from hub.errors import Forbidden
+from hub.policy import Principal, may_write
+from hub.stix import Rejection, StixItem, Submission
+from hub.store import Appended, Store
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: list[Appended] = field(default_factory=list)
+    duplicates: list[Appended] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def check_channel_write(principal: Principal, channel: Channel) -> None:
+    """Forbidden unless ``principal`` may write ``channel`` at all (checked before reading a body)."""
+    if channel.name not in principal.write:
+        raise Forbidden(f"{principal.id} may not write channel {channel.name}")
+
+
+async def ingest(store: Store, principal: Principal, channel: Channel, submission: Submission) -> IngestResult:
+    """Authorise and append a validated submission to ``channel`` on behalf of ``principal``."""
+    check_channel_write(principal, channel)
+    rejected = list(submission.rejected)
+    allowed: list[StixItem] = []
+    for item in submission.items:
+        decision = may_write(principal, channel.rule, item.tlp)
+        if decision:
+            allowed.append(item)
+        else:
+            rejected.append(Rejection(item.index, item.id, decision.reason))
+    result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
+    for appended in await store.append(channel.name, principal.id, allowed):
+        (result.duplicates if appended.duplicate else result.accepted).append(appended)
+    return result
