@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import api
+from hub import api, retention
 from hub.config import Config
 from hub.middleware import add_security_headers, error_middleware
 from hub.store import Store, TokenStore, connect
+from hub.stream import handler as stream_handler
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
         await client.aclose()
 
     app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(retention.retention_ctx)
     app.on_response_prepare.append(add_security_headers)
     api.add_routes(app)
+    stream_handler.add_routes(app)
     return app

@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     _client_options(push)
     push.add_argument("--batch", type=int, default=500, help="objects per request (default 500)")
     push.set_defaults(func=cmd_push)
+
+    watch = sub.add_parser("watch", help="print a channel's events as they arrive, resuming after drops")
+    watch.add_argument("--channel", action="append", required=True, help="repeat for several channels")
+    watch.add_argument(
+        "--since",
+        action="append",
+        default=[],
+        help="resume after this event id (ID for every channel, or CHANNEL=ID; repeatable)",
+    )
+    watch.add_argument("--json", action="store_true", help="one JSON event per line")
+    _client_options(watch)
+    watch.set_defaults(func=cmd_watch)
     return parser
 
 
@@ -231,3 +243,62 @@ def cmd_push(args: argparse.Namespace) -> int:
     if len(summary.rejected) > 50:
         print(f"  … and {len(summary.rejected) - 50} more rejected")
     return 0 if not summary.rejected else 1
+
+
+def _since(values: Sequence[str], channels: Sequence[str]) -> dict[str, str]:
+    since: dict[str, str] = {}
+    for value in values:
+        channel, sep, event_id = value.rpartition("=")
+        for name in [channel] if sep else channels:
+            since[name] = event_id
+    return since
+
+
+def format_event(event: dict[str, Any]) -> str:
+    """One readable line: time, channel, TLP, source, type, id and the object's name if any."""
+    obj = event.get("object", {})
+    label = obj.get("name") or obj.get("abstract") or obj.get("content") or obj.get("pattern") or ""
+    label = " ".join(str(label).split())[:80]
+    return (
+        f"{event['time']}  {event['channel']:<15} {event['tlp'].upper():<12} {event['source']:<12} "
+        f"{event['type']:<16} {obj.get('id', '')}  {label}"
+    ).rstrip()
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from connectors.stream import StreamClient, StreamError
+
+    if not args.token:
+        print("crisis-hub: give --token or set CRISIS_HUB_TOKEN", file=sys.stderr)
+        return 2
+
+    def status(msg: dict[str, Any]) -> None:
+        op = msg.get("op")
+        if op == "subscribed":
+            replayed = f", {msg['replayed']} replayed" if msg.get("resumed_from") else ""
+            print(f"# live on {msg['channel']}{replayed}", file=sys.stderr, flush=True)
+        elif op == "gap":
+            print(
+                f"# gap on {msg['channel']}: history before {msg['oldest']} is no longer kept",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif op == "error":
+            print(f"# error {msg.get('code')}: {msg.get('message')}", file=sys.stderr, flush=True)
+
+    client = StreamClient(args.url, args.token, args.channel, _since(args.since, args.channel), on_message=status)
+
+    async def run() -> None:
+        async for event in client.events():
+            if args.json:
+                sys.stdout.write(orjson.dumps(event).decode() + "\n")
+            else:
+                sys.stdout.write(format_event(event) + "\n")
+            sys.stdout.flush()
+
+    try:
+        asyncio.run(run())
+    except StreamError as exc:
+        print(f"crisis-hub: {exc}", file=sys.stderr)
+        return 1
+    return 0

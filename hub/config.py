@@ -37,6 +37,8 @@ class Channel:
     max_tlp: TLP = TLP.RED
     description: str = ""
     sector: str | None = None
+    retain_events: int | None = None
+    retain_days: float | None = None
 
     @property
     def rule(self) -> ChannelRule:
@@ -66,6 +68,9 @@ class HubSettings:
     title: str = "Crisis Hub"
     max_body_bytes: int = 16 * 1024 * 1024
     page_limit: int = 1000
+    stream_queue: int = 1000
+    stream_auth_timeout: float = 5.0
+    stream_heartbeat: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,8 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
             max_tlp=TLP.parse(c.get("max_tlp", "red")),
             description=c.get("description", ""),
             sector=c.get("sector"),
+            retain_events=c.get("retain_events"),
+            retain_days=c.get("retain_days"),
         )
         for name, c in raw["channels"].items()
     }

@@ -76,6 +76,12 @@ class Event:
         )
 
 
+def id_key(event_id: str) -> tuple[int, int]:
+    """Event ids compare as (milliseconds, sequence), not as text: ``9-0`` is before ``10-0``."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def iso_millis(millis: int) -> str:
     """``2026-11-27T09:17:39.123Z`` for a Unix time in milliseconds."""
     moment = datetime.fromtimestamp(millis / 1000, UTC)

@@ -35,7 +35,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from hub.errors import NotFound, StoreUnavailable
-from hub.events import Event, version_key
+from hub.events import Event, id_key, version_key
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
@@ -66,6 +66,14 @@ for i = 1, #KEYS - 2 do
 end
 if last then redis.call('PUBLISH', live, last) end
 return out
+"""
+
+# Remove every entry before ARGV[1], remembering the newest removed id (only ever moving forward).
+_TRIM = """
+local below = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[1], '-', 'COUNT', 1)
+if #below == 0 then return 0 end
+redis.call('SET', KEYS[2], below[1][1])
+return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
 """
 
 _UNAVAILABLE = (
@@ -126,6 +134,7 @@ class Store:
         self.redis = client
         self.ns = namespace
         self._append = client.register_script(_APPEND)
+        self._trim = client.register_script(_TRIM)
 
     # keys ----------------------------------------------------------------
     def log_key(self, channel: str) -> str:
@@ -136,6 +145,9 @@ class Store:
 
     def latest_key(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:latest"
+
+    def trimmed_key(self, channel: str) -> str:
+        return f"{self.ns}:{{ch:{channel}}}:trimmed"
 
     def live_channel(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:live"
@@ -167,11 +179,47 @@ class Store:
     async def read(self, channel: str, after: str, count: int) -> list[Event]:
         """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""
         async with _guard():
-            entries = cast(
-                list[tuple[bytes, dict[bytes, bytes]]],
-                await self.redis.xrange(self.log_key(channel), f"({after}", "+", count=count),
-            )
+            entries = _entries(await self.redis.xrange(self.log_key(channel), f"({after}", "+", count=count))
         return [Event.from_fields(eid.decode(), channel, fields) for eid, fields in entries]
+
+    async def last_id(self, channel: str) -> str | None:
+        """The id of the newest event of ``channel``, None if it has none."""
+        async with _guard():
+            entries = _entries(await self.redis.xrevrange(self.log_key(channel), "+", "-", count=1))
+        return entries[0][0].decode() if entries else None
+
+    async def first_id(self, channel: str) -> str | None:
+        """The id of the oldest event still kept in ``channel``, None if it has none."""
+        async with _guard():
+            entries = _entries(await self.redis.xrange(self.log_key(channel), "-", "+", count=1))
+        return entries[0][0].decode() if entries else None
+
+    async def trimmed_to(self, channel: str) -> str | None:
+        """The id of the newest event removed by retention: history at or before it is gone."""
+        async with _guard():
+            value = cast(bytes | None, await self.redis.get(self.trimmed_key(channel)))
+        return value.decode() if value else None
+
+    async def trim(self, channel: str, *, max_events: int | None = None, max_age_ms: int | None = None) -> int:
+        """Apply retention to ``channel``; returns how many events were removed.
+
+        Records the newest removed id first, so that a client resuming from
+        before it is told of the gap instead of silently missing events.
+        """
+        bounds: list[str] = []
+        async with _guard():
+            if max_events is not None:
+                kept = _entries(await self.redis.xrevrange(self.log_key(channel), "+", "-", count=max_events))
+                if len(kept) == max_events:
+                    bounds.append(kept[-1][0].decode())
+            if max_age_ms is not None:
+                server_ms = int((await self.redis.time())[0]) * 1000
+                bounds.append(f"{server_ms - max_age_ms}-0")
+            if not bounds:
+                return 0
+            min_id = max(bounds, key=id_key)
+            removed: int = await self._trim(keys=[self.log_key(channel), self.trimmed_key(channel)], args=[min_id])
+        return removed
 
     async def events_by_id(self, channel: str, event_ids: Sequence[str]) -> list[Event]:
         """The events of ``channel`` with these ids (missing ones are skipped), in the given order."""
@@ -202,6 +250,11 @@ class Store:
         async with _guard():
             replies = cast(list[bytes | None], await self.redis.hmget(self.latest_key(channel), list(stix_ids)))
         return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
+
+
+def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """redis-py's stream replies, typed as they are with ``decode_responses=False``."""
+    return cast(list[tuple[bytes, dict[bytes, bytes]]], reply)
 
 
 class TokenStore:

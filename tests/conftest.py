@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +80,31 @@ class Hub:
         return token.text
 
 
+HubFactory = Callable[..., Awaitable[Hub]]
+
+
 @pytest.fixture
-async def hub(config: Config, redis_url: str, namespace: str) -> AsyncIterator[Hub]:
-    app = create_app(config, redis_url, namespace=namespace)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        running = Hub(client, config, redis_url, namespace)
+async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIterator[HubFactory]:
+    """Start hubs on one Redis and namespace (several = several hub processes); settings may be overridden."""
+    clients: list[TestClient[Any, Any]] = []
+    tokens: dict[str, str] = {}
+
+    async def start(**settings: Any) -> Hub:
+        hub_config = replace(config, hub=replace(config.hub, **settings)) if settings else config
+        client = TestClient(TestServer(create_app(hub_config, redis_url, namespace=namespace), host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        running = Hub(client, hub_config, redis_url, namespace, tokens)
         for stakeholder in config.stakeholders:
-            running.tokens[stakeholder] = await running.token(stakeholder)
-        yield running
+            if stakeholder not in tokens:
+                tokens[stakeholder] = await running.token(stakeholder)
+        return running
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@pytest.fixture
+async def hub(hub_factory: HubFactory) -> Hub:
+    return await hub_factory()

@@ -1,0 +1,171 @@
+"""The dispatcher: one Redis subscription per hub process, fanned out to its clients.
+
+How this works. Appends PUBLISH the id of their last new entry on the
+channel's ``live`` pub/sub channel. The dispatcher pattern-subscribes to all
+of them once, and a notification only wakes that channel's reader: the
+reader reads the stream itself from its cursor, encodes each event once, and
+offers it to every live subscription of the channel. Offering never waits on
+a client (see :mod:`hub.stream.connection`).
+
+Because the stream, not the notification, is the source of truth, a lost
+notification (a pub/sub reconnect, a Redis restart) costs latency, not
+events: after a reconnect every reader catches up, and readers also poll at a
+slow interval as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import redis.exceptions
+
+from hub.errors import StoreUnavailable
+from hub.events import id_key
+from hub.store import Store
+from hub.stream.protocol import event_message
+
+if TYPE_CHECKING:
+    from hub.stream.connection import Connection
+
+log = logging.getLogger(__name__)
+
+READ_BATCH = 1000
+
+
+class Dispatcher:
+    """Reads every channel's new events once per process and offers them to subscribed connections."""
+
+    def __init__(self, store: Store, channels: Iterable[str], poll_interval: float = 5.0) -> None:
+        self.store = store
+        self.channels = tuple(channels)
+        self.poll_interval = poll_interval
+        self.connections: set[Connection] = set()
+        self._subscribers: dict[str, set[Connection]] = defaultdict(set)
+        self._cursors: dict[str, str] = {}
+        self._wake: dict[str, asyncio.Event] = {c: asyncio.Event() for c in self.channels}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listening = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def cursor(self, channel: str) -> str:
+        """The id of the last event of ``channel`` this dispatcher has read (and so offered)."""
+        return self._cursors.get(channel, "0-0")
+
+    def add(self, conn: Connection, channel: str) -> None:
+        self._subscribers[channel].add(conn)
+
+    def remove(self, conn: Connection, channel: str) -> None:
+        self._subscribers[channel].discard(conn)
+
+    async def start(self) -> None:
+        """Start in the background: the hub serves (and reports Redis down) even before Redis answers."""
+        self._tasks.append(asyncio.create_task(self._run(), name="stream-dispatcher"))
+
+    async def _run(self) -> None:
+        # Read where each channel ends now; no subscription goes live before this is known.
+        for channel in self.channels:
+            self._cursors[channel] = await self._last_id_when_available(channel)
+        self.ready.set()
+        self._tasks.append(asyncio.create_task(self._listen(), name="stream-listener"))
+        for channel in self.channels:
+            self._tasks.append(asyncio.create_task(self._read(channel), name=f"stream-reader-{channel}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _last_id_when_available(self, channel: str) -> str:
+        delay = 0.2
+        while True:
+            try:
+                return await self.store.last_id(channel) or "0-0"
+            except StoreUnavailable:
+                log.warning("Redis unavailable; the live stream waits for it")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _wake_all(self) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    async def _listen(self) -> None:
+        """Hold the one pub/sub subscription; wake a channel's reader on each notification."""
+        pattern = self.store.live_channel("*")
+        prefix = self.store.live_channel("")
+        delay = 0.2
+        while True:
+            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(pattern)
+                self.listening.set()
+                self._wake_all()  # catch up on anything published while we were not listening
+                delay = 0.2
+                async for note in pubsub.listen():
+                    channel = note["channel"].decode()
+                    name = _channel_of(channel, prefix)
+                    wake = self._wake.get(name)
+                    if wake is None:
+                        continue
+                    if not self._subscribers.get(name):
+                        # Nobody listens here: just move the cursor, no need to read the events.
+                        notified = note["data"].decode()
+                        if id_key(notified) > id_key(self.cursor(name)):
+                            self._cursors[name] = notified
+                        continue
+                    wake.set()
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                self.listening.clear()
+                log.warning("live notifications lost (%s); resubscribing in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _read(self, channel: str) -> None:
+        """Read ``channel`` after its cursor whenever woken (or every poll interval) and fan out."""
+        wake = self._wake[channel]
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.poll_interval)
+            wake.clear()
+            try:
+                await self._drain(channel)
+            except StoreUnavailable:
+                await asyncio.sleep(0.5)
+                wake.set()
+
+    async def _drain(self, channel: str) -> None:
+        while True:
+            batch = await self.store.read(channel, self.cursor(channel), READ_BATCH)
+            if not batch:
+                return
+            subscribers = self._subscribers.get(channel, set())
+            for event in batch:
+                if id_key(event.id) > id_key(self.cursor(channel)):
+                    self._cursors[channel] = event.id
+                if not subscribers:
+                    continue
+                data = event_message(event.to_json())  # encoded once for every recipient
+                for conn in tuple(subscribers):
+                    sub = conn.subs.get(channel)
+                    if sub is not None and sub.live:
+                        conn.offer(sub, event, data)
+            if len(batch) < READ_BATCH:
+                return
+
+
+def _channel_of(pubsub_channel: str, prefix: str) -> str:
+    """``chub:{ch:committee}:live`` → ``committee`` (``prefix`` is the live name of channel "")."""
+    head, _, tail = prefix.partition("{ch:")
+    body = pubsub_channel[len(head) + len("{ch:") :]
+    return body[: -len(tail)] if tail and body.endswith(tail) else body

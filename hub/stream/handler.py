@@ -1,0 +1,188 @@
+"""``GET /api/v1/stream``: the WebSocket endpoint, and the admin view of its connections."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+from collections.abc import AsyncIterator
+
+from aiohttp import WSMsgType, web
+
+from hub import app as hub_app
+from hub.api import authenticate, json_response
+from hub.auth import bearer_token, principal_for_token, require_access
+from hub.errors import Forbidden, HubError
+from hub.policy import Principal, may_read_channel
+from hub.stream.connection import Connection
+from hub.stream.fanout import Dispatcher
+from hub.stream.protocol import (
+    MAX_CLIENT_MESSAGE,
+    Auth,
+    Ping,
+    ProtocolError,
+    Subscribe,
+    Unsubscribe,
+    error_message,
+    message,
+    parse_client_message,
+)
+
+log = logging.getLogger(__name__)
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+_ids = itertools.count(1)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/stream", stream)
+    app.router.add_get("/api/v1/admin/connections", admin_connections)
+    app.cleanup_ctx.append(_dispatcher_ctx)
+    app.on_shutdown.append(_close_all)
+
+
+async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    dispatcher = Dispatcher(app[hub_app.STORE], app[hub_app.CONFIG].channels)
+    await dispatcher.start()
+    app[DISPATCHER] = dispatcher
+    yield
+    await dispatcher.stop()
+
+
+async def _close_all(app: web.Application) -> None:
+    """On shutdown tell every client to reconnect elsewhere (1001: going away)."""
+    dispatcher = app[DISPATCHER]
+    for conn in list(dispatcher.connections):
+        conn.close_soon(1001, "server shutting down", message("bye", reason="server shutting down"))
+    writers = [conn.writer for conn in dispatcher.connections]
+    if writers:
+        await asyncio.wait(writers, timeout=5)
+
+
+def _new_id() -> str:
+    return f"{os.getpid():x}-{next(_ids)}"
+
+
+async def _authenticate_first_message(ws: web.WebSocketResponse, request: web.Request, timeout: float) -> Principal:
+    """Browsers cannot set headers on a WebSocket: they send ``{"op": "auth", "token"}`` first."""
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        raise ProtocolError("unauthorized", f"send {{'op': 'auth', 'token': …}} within {timeout:g} seconds") from None
+    if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+        raise ProtocolError("unauthorized", "the connection closed before authenticating")
+    parsed = parse_client_message(msg.data)
+    if not isinstance(parsed, Auth):
+        raise ProtocolError("unauthorized", "authenticate first: {'op': 'auth', 'token': …}")
+    try:
+        return await principal_for_token(parsed.token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+    except HubError as exc:
+        raise ProtocolError("unauthorized", exc.description) from None
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    config = request.app[hub_app.CONFIG]
+    settings = config.hub
+    principal: Principal | None = None
+    token = ""
+    if "Authorization" in request.headers:
+        # A bad header gets a plain HTTP 401 before the upgrade, like any other route.
+        token = bearer_token(request)
+        principal = await principal_for_token(token, request.app[hub_app.TOKENS], config)
+        require_access(principal, "stream")
+    ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
+    await ws.prepare(request)
+    if principal is None:
+        try:
+            principal = await _authenticate_first_message(ws, request, settings.stream_auth_timeout)
+            require_access(principal, "stream")
+        except (ProtocolError, Forbidden) as exc:
+            code = exc.code if isinstance(exc, ProtocolError) else "forbidden"
+            text = exc.message if isinstance(exc, ProtocolError) else exc.description
+            await ws.send_str(error_message(code, text).decode())
+            await ws.close(code=1008, message=b"unauthorized")
+            return ws
+    dispatcher = request.app[DISPATCHER]
+    conn = Connection(
+        _new_id(), ws, principal, dispatcher, settings.stream_queue, request.remote or "", request.transport
+    )
+    dispatcher.connections.add(conn)
+    log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
+    conn.send(message("welcome", connection=conn.id, stakeholder=principal.id, heartbeat=settings.stream_heartbeat))
+    tasks: set[asyncio.Task[None]] = set()
+    beat = asyncio.create_task(_heartbeat(conn, settings.stream_heartbeat))
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.BINARY:
+                    conn.send(error_message("bad-message", "send JSON text frames"))
+                continue
+            try:
+                parsed = parse_client_message(msg.data)
+            except ProtocolError as exc:
+                conn.send(error_message(exc.code, exc.message, exc.channel))
+                continue
+            if isinstance(parsed, Subscribe):
+                for channel in parsed.channels:
+                    refusal = _refusal(request, principal, channel)
+                    if refusal is not None:
+                        conn.send(refusal)
+                        continue
+                    task = asyncio.create_task(_subscribe(conn, channel, parsed.since.get(channel)))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+            elif isinstance(parsed, Unsubscribe):
+                for channel in parsed.channels:
+                    if conn.unsubscribe(channel):
+                        conn.send(message("unsubscribed", channel=channel))
+            elif isinstance(parsed, Ping):
+                conn.send(message("pong"))
+            elif isinstance(parsed, Auth):
+                conn.send(error_message("bad-message", "already authenticated"))
+    finally:
+        beat.cancel()
+        for task in tasks:
+            task.cancel()
+        dispatcher.connections.discard(conn)
+        conn.drop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await conn.writer
+        log.info("stream %s closed (%s, %d messages sent)", conn.id, principal.id, conn.sent)
+    return ws
+
+
+def _refusal(request: web.Request, principal: Principal, channel: str) -> bytes | None:
+    if request.app[hub_app.CONFIG].channel(channel) is None:
+        return error_message("unknown-channel", f"no channel named {channel!r}", channel)
+    decision = may_read_channel(principal, channel)
+    if not decision:
+        return error_message("forbidden", decision.reason, channel)
+    return None
+
+
+async def _subscribe(conn: Connection, channel: str, since: str | None) -> None:
+    try:
+        await conn.subscribe(channel, since)
+    except HubError as exc:
+        conn.send(error_message("unavailable", exc.description, channel))
+
+
+async def _heartbeat(conn: Connection, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        conn.send(message("heartbeat"))
+
+
+async def admin_connections(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    if not principal.admin:
+        raise Forbidden(f"{principal.id} is not an administrator")
+    dispatcher = request.app[DISPATCHER]
+    return json_response(
+        {
+            "connections": [conn.describe() for conn in sorted(dispatcher.connections, key=lambda c: c.opened)],
+            "channels": {name: {"head": dispatcher.cursor(name)} for name in dispatcher.channels},
+        }
+    )
