@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,3 +181,94 @@ def test_serve_with_redis_url_uses_that_server(redis_url: str, tmp_path: Path) -
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+class Lines:
+    """Lines of a running process's stdout, read in a thread so waits can time out."""
+
+    def __init__(self, stream: Any) -> None:
+        import queue
+        import threading
+
+        self.queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self.queue.put(line) for line in stream], daemon=True).start()
+
+    def take(self, count: int, timeout: float = 20) -> list[str]:
+        deadline = time.monotonic() + timeout
+        lines = []
+        while len(lines) < count:
+            lines.append(self.queue.get(timeout=max(0.01, deadline - time.monotonic())))
+        return lines
+
+
+def watch(url: str, token: str, *extra: str) -> tuple[subprocess.Popen[str], Lines]:
+    process = subprocess.Popen(
+        [*CLI, "watch", "--channel", "sector.finance", "--token", token, "--url", url, "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    status = Lines(process.stderr)
+    assert "# live on sector.finance" in status.take(1)[0]  # subscribed: from now on nothing is missed
+    return process, Lines(process.stdout)
+
+
+def push_new(url: str, token: str, tmp_path: Path, count: int, tlp_ref: str | None = None) -> list[str]:
+    from tests.stixgen import bundle, indicator
+
+    objects = [indicator() for _ in range(count)]
+    if tlp_ref:
+        for obj in objects:
+            obj["object_marking_refs"] = [tlp_ref]
+    path = tmp_path / f"b{time.monotonic_ns()}.json"
+    path.write_text(json.dumps(bundle(*objects)))
+    run("push", str(path), "--channel", "sector.finance", "--token", token, "--url", url)
+    return [o["id"] for o in objects]
+
+
+def test_watch_shows_pushes_and_resumes_with_since_losing_and_repeating_nothing(
+    served: tuple[str, Path, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    url, data_dir, _ = served
+    banxico = run("token", "create", "banxico", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    watcher, lines = watch(url, banxico)
+    try:
+        first = push_new(url, banxico, tmp_path, 3)
+        events = [json.loads(line) for line in lines.take(3)]
+        assert [e["object"]["id"] for e in events] == first
+    finally:
+        watcher.kill()
+        watcher.wait()
+    missed = push_new(url, banxico, tmp_path, 4)  # while no watcher runs
+    watcher, lines = watch(url, banxico, "--since", events[-1]["id"])
+    try:
+        resumed = [json.loads(line) for line in lines.take(4)]
+        assert [e["object"]["id"] for e in resumed] == missed
+        live = push_new(url, banxico, tmp_path, 2)
+        assert [json.loads(line)["object"]["id"] for line in lines.take(2)] == live
+        with pytest.raises(Exception):  # nothing more: no duplicate
+            lines.take(1, timeout=1)
+    finally:
+        watcher.kill()
+        watcher.wait()
+
+
+def test_watch_prints_one_readable_line_per_event() -> None:
+    from hub.cli import format_event
+
+    line = format_event(
+        {"time": "2026-11-27T10:00:00.000Z", "channel": "sector.finance", "tlp": "amber", "source": "banxico",
+         "type": "indicator", "object": {"id": "indicator--1", "name": "C2\nserver"}}
+    )  # fmt: skip
+    assert line.startswith("2026-11-27T10:00:00.000Z  sector.finance")
+    assert "AMBER" in line and "banxico" in line and line.endswith("indicator--1  C2 server")
+
+
+def test_watch_refuses_a_channel_the_token_may_not_read(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    url, data_dir, _ = served
+    observer = run("token", "create", "observer", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
+    result = subprocess.run(
+        [*CLI, "watch", "--channel", "sector.finance", "--token", observer, "--url", url],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1 and "forbidden" in result.stderr
