@@ -10,6 +10,9 @@ keeps a channel on one shard):
   the version history of the object in that channel.
 * ``<ns>:{ch:<channel>}:latest`` — a hash from STIX id to ``"<version key> <event id>"``
   of the object's newest version in the channel (TAXII's ``match[version]=last``).
+* ``<ns>:{ch:<channel>}:t:<type>`` — the STIX ids of that type in the channel.
+* ``<ns>:{ch:<channel>}:r:<stix id>`` — the STIX ids of the objects that refer to
+  it (``object_refs``, ``sighting_of_ref``, ``source_ref``…: see :func:`hub.refs.refs_of`).
 * ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
 
 A whole bundle is appended by one Lua script, atomically and in one round
@@ -36,33 +39,39 @@ import redis.exceptions
 
 from hub.errors import NotFound, StoreUnavailable
 from hub.events import Event, id_key, version_key
+from hub.refs import refs_of
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
     from hub.stix import StixItem
 
 _APPEND = """
-local live = ARGV[1]
-local source = ARGV[2]
+local live, source, prefix = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 local last = false
+local a = 4
 for i = 1, #KEYS - 2 do
-  local a = 3 + (i - 1) * 6
-  local sid, version, order = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local tlp, typ, sid, version, order, raw = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local nrefs = tonumber(ARGV[a + 6])
   local existing = redis.call('HGET', KEYS[i + 2], version)
   if existing then
     out[i] = {0, existing}
   else
-    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', ARGV[a],
-      'typ', ARGV[a + 1], 'sid', sid, 'ver', version, 'obj', ARGV[a + 5])
+    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
+      'typ', typ, 'sid', sid, 'ver', version, 'obj', raw)
     redis.call('HSET', KEYS[i + 2], version, id)
     local current = redis.call('HGET', KEYS[2], sid)
     if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
       redis.call('HSET', KEYS[2], sid, order .. ' ' .. id)
     end
+    redis.call('SADD', prefix .. 't:' .. typ, sid)
+    for r = 1, nrefs do
+      redis.call('SADD', prefix .. 'r:' .. ARGV[a + 6 + r], sid)
+    end
     out[i] = {1, id}
     last = id
   end
+  a = a + 7 + nrefs
 end
 if last then redis.call('PUBLISH', live, last) end
 return out
@@ -137,6 +146,10 @@ class Store:
         self._trim = client.register_script(_TRIM)
 
     # keys ----------------------------------------------------------------
+    def channel_prefix(self, channel: str) -> str:
+        """The start of every key of ``channel``; its hash tag keeps them on one cluster shard."""
+        return f"{self.ns}:{{ch:{channel}}}:"
+
     def log_key(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:log"
 
@@ -166,9 +179,10 @@ class Store:
             return []
         keys = [self.log_key(channel), self.latest_key(channel)]
         keys += [self.versions_key(channel, it.id) for it in items]
-        args: list[Any] = [self.live_channel(channel), source]
+        args: list[Any] = [self.live_channel(channel), source, self.channel_prefix(channel)]
         for it in items:
-            args += [int(it.tlp), it.type, it.id, it.version, version_key(it.version) or "0", it.raw]
+            refs = refs_of(it.obj)
+            args += [int(it.tlp), it.type, it.id, it.version, version_key(it.version) or "0", it.raw, len(refs), *refs]
         async with _guard():
             replies = await self._append(keys=keys, args=args)
         return [
@@ -242,6 +256,23 @@ class Store:
             for channel, reply in zip(channels, replies, strict=True)
             if reply
         }
+
+    async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
+        """Every STIX id of ``stix_type`` ever stored in ``channel``."""
+        async with _guard():
+            members = cast(set[bytes], await self.redis.smembers(f"{self.channel_prefix(channel)}t:{stix_type}"))
+        return {m.decode() for m in members}
+
+    async def referring(self, channel: str, stix_id: str) -> set[str]:
+        """The STIX ids of the objects in ``channel`` that refer to ``stix_id``."""
+        async with _guard():
+            members = cast(set[bytes], await self.redis.smembers(f"{self.channel_prefix(channel)}r:{stix_id}"))
+        return {m.decode() for m in members}
+
+    async def latest_events(self, channel: str, stix_ids: Sequence[str]) -> list[Event]:
+        """The newest stored version of each of ``stix_ids`` in ``channel`` (unknown ids skipped)."""
+        latest = await self.latest(channel, stix_ids)
+        return await self.events_by_id(channel, [latest[sid] for sid in stix_ids if sid in latest])
 
     async def latest(self, channel: str, stix_ids: Sequence[str]) -> dict[str, str]:
         """The event id of the newest version of each STIX id in ``channel`` (unknown ids omitted)."""

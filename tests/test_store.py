@@ -85,3 +85,30 @@ async def test_latest_tracks_the_newest_version_whatever_the_arrival_order(store
     [e3] = await store.append("committee", "cidge", items(v3))
     assert await store.latest("committee", [v2["id"]]) == {v2["id"]: e3.event_id}
     assert e1.event_id != e2.event_id
+
+
+async def test_objects_are_indexed_by_type_and_by_what_they_refer_to(store: Store) -> None:
+    target = indicator()
+    note = {
+        "type": "note", "spec_version": "2.1", "id": "note--0c7b5b88-8ff7-4a4d-aa9c-feb398cd0061",
+        "created": "2026-11-27T10:00:00.000Z", "modified": "2026-11-27T10:00:00.000Z",
+        "content": "seen at the refinery", "object_refs": [target["id"]],
+        "created_by_ref": "identity--311b2d2d-f010-4473-83ec-1edf84858f4c",
+    }  # fmt: skip
+    await store.append("sector.energy", "pemex", items(target, note))
+    assert await store.ids_of_type("sector.energy", "note") == {note["id"]}
+    assert await store.referring("sector.energy", target["id"]) == {note["id"]}
+    assert await store.referring("sector.energy", note["created_by_ref"]) == set()
+    [latest] = await store.latest_events("sector.energy", [note["id"]])
+    assert latest.stix_id == note["id"]
+
+
+def test_refs_of_skips_authorship_and_markings() -> None:
+    from hub.refs import refs_of
+
+    obj = {
+        "created_by_ref": "identity--1", "object_marking_refs": ["marking-definition--1"],
+        "source_ref": "a--1", "target_ref": "b--1", "object_refs": ["c--1", "a--1"], "where_sighted_refs": ["d--1"],
+        "name_ref": 3,
+    }  # fmt: skip
+    assert refs_of(obj) == ["a--1", "b--1", "c--1", "d--1"]
