@@ -9,6 +9,8 @@ from aiohttp import web
 
 from hub import api, retention
 from hub.config import Config
+from hub.crisis import escalation
+from hub.crisis import routes as crisis_routes
 from hub.middleware import add_security_headers, error_middleware
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
@@ -41,4 +43,6 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     app.on_response_prepare.append(add_security_headers)
     api.add_routes(app)
     stream_handler.add_routes(app)
+    crisis_routes.add_routes(app)
+    app.cleanup_ctx.append(escalation.escalation_ctx)
     return app

@@ -22,6 +22,7 @@ from typing import Any
 
 import fastjsonschema
 
+from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.policy import ACCESS_KINDS, ChannelRule, Principal
 from hub.tlp import TLP
@@ -74,6 +75,13 @@ class HubSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CrisisSettings:
+    channel: str = "committee"
+    escalation_interval: float = 30.0
+    severity: tuple[SeverityLevel, ...] = NCISS
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole validated configuration, with every stakeholder's rights precomputed."""
 
@@ -83,6 +91,7 @@ class Config:
     stakeholders: Mapping[str, Stakeholder]
     principals: Mapping[str, Principal]
     source: str
+    crisis: CrisisSettings = CrisisSettings()
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
@@ -142,6 +151,12 @@ def config_errors(raw: Mapping[str, Any]) -> list[str]:
         for i, role_name in enumerate(holder["roles"]):
             if role_name not in raw["roles"]:
                 problems.append(f"stakeholders.{sid}.roles[{i}]: no role named {role_name!r}")
+    crisis_channel = raw.get("crisis", {}).get("channel")
+    if crisis_channel is not None and crisis_channel not in channels:
+        problems.append(f"crisis.channel: no channel named {crisis_channel!r}")
+    levels = [s["level"] for s in raw.get("crisis", {}).get("severity", [])]
+    if levels and levels != list(range(len(levels))):
+        problems.append("crisis.severity: levels must be 0, 1, 2, … in order")
     for name, channel in channels.items():
         if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
             problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
@@ -208,7 +223,16 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
         for sid, s in raw["stakeholders"].items()
     }
     principals = {sid: _principal(s, roles, channels) for sid, s in stakeholders.items()}
+    crisis_raw = raw.get("crisis", {})
+    severity = tuple(SeverityLevel(**level) for level in crisis_raw.get("severity", [])) or NCISS
+    crisis = CrisisSettings(
+        # Without a choice: the committee's channel if there is one, else the first declared.
+        channel=crisis_raw.get("channel", "committee" if "committee" in channels else next(iter(channels))),
+        escalation_interval=crisis_raw.get("escalation_interval", 30.0),
+        severity=severity,
+    )
     return Config(
+        crisis=crisis,
         hub=hub,
         channels=MappingProxyType(channels),
         roles=MappingProxyType(roles),

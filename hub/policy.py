@@ -142,3 +142,15 @@ def channel_destination(channel: str, principals: Mapping[str, Principal]) -> De
     """
     ceilings = [p.read[channel] for p in principals.values() if channel in p.read]
     return Destination("channel", channel, min(ceilings, default=TLP.RED))
+
+
+def may_acknowledge(principal: Principal, event: Marked) -> Decision:
+    """Whether ``principal`` may acknowledge ``event``: anyone who may see it, write rights or not.
+
+    An acknowledgment is recorded in the item's channel at the item's TLP, so
+    it reveals nothing to anyone who could not already see the item.
+    """
+    decision = may_read(principal, event)
+    if not decision:
+        return Decision(False, f"{principal.id} cannot acknowledge what it may not see: {decision.reason}")
+    return Decision(True, f"{principal.id} may see it, so may acknowledge it")

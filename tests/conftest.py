@@ -89,8 +89,10 @@ async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIt
     clients: list[TestClient[Any, Any]] = []
     tokens: dict[str, str] = {}
 
-    async def start(**settings: Any) -> Hub:
+    async def start(crisis: dict[str, Any] | None = None, **settings: Any) -> Hub:
         hub_config = replace(config, hub=replace(config.hub, **settings)) if settings else config
+        if crisis:
+            hub_config = replace(hub_config, crisis=replace(config.crisis, **crisis))
         client = TestClient(TestServer(create_app(hub_config, redis_url, namespace=namespace), host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
