@@ -91,6 +91,28 @@ class HubClient:
             raise _error(status, data)
         return data
 
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        """Any JSON API call: ``await client.call("POST", "/api/v1/crises", {...})``."""
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs = {"data": orjson.dumps(body), "headers": {"Content-Type": "application/json"}}
+        return await self._call(method, path, **kwargs)
+
+    async def text(self, path: str) -> str:
+        """A GET whose answer is text (a Markdown sitrep, say)."""
+        try:
+            async with self.session.get(self.url + path) as response:
+                body = await response.read()
+                status = response.status
+        except aiohttp.ClientError as exc:
+            raise HubClientError(0, "Unreachable", f"cannot reach the hub at {self.url}: {exc}") from exc
+        if status >= 400:
+            try:
+                raise _error(status, orjson.loads(body))
+            except orjson.JSONDecodeError:
+                raise HubClientError(status, "Error", "the hub gave no explanation") from None
+        return body.decode()
+
     async def me(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/api/v1/me")
         return result

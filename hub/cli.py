@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # The server logs what it does; one-shot commands only warn, so their output stays clean.
-    level = logging.INFO if args.command == "serve" else logging.WARNING
+    level = logging.INFO if args.command in ("serve", "demo") else logging.WARNING
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -65,6 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("-v", "--verbose", action="store_true")
     serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the hub with the demo committee and play a crisis scenario on it")
+    _store_options(demo)
+    demo.add_argument("--host", default=os.environ.get("CRISIS_HUB_HOST", "127.0.0.1"))
+    demo.add_argument("--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")))
+    demo.add_argument("--speed", type=float, default=1.0, help="play the scenario this many times faster")
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    sitrep = sub.add_parser("sitrep", help="print a crisis's newest sitrep as a briefing")
+    sitrep.add_argument("crisis", help="the crisis's STIX id (incident--…)")
+    sitrep.add_argument("--format", choices=("md", "stix"), default="md")
+    _client_options(sitrep)
+    sitrep.set_defaults(func=cmd_sitrep)
 
     token = sub.add_parser("token", help="create, list and revoke API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -299,6 +313,82 @@ def cmd_watch(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run())
     except StreamError as exc:
+        print(f"crisis-hub: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    config = load_config(args.config)
+    # Escalations every few seconds, so the demo's overdue action is escalated while you watch.
+    config = replace(config, crisis=replace(config.crisis, escalation_interval=5.0))
+    with redis_for(args) as url:
+        asyncio.run(_run_demo(config, url, args))
+    return 0
+
+
+async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) -> None:
+    import signal
+
+    from hub.app import create_app
+    from hub.demo import Scenario
+
+    app = create_app(config, redis_url, namespace=args.namespace)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, args.host, args.port).start()
+    url = f"http://{args.host}:{args.port}"
+    client = connect(redis_url)
+    tokens: dict[str, str] = {}
+    try:
+        store = TokenStore(client, args.namespace)
+        for stakeholder in config.stakeholders:
+            token = new_token()
+            await store.add(stakeholder, token, "demo")
+            tokens[stakeholder] = token.text
+    finally:
+        await client.aclose()
+    token_file = Path(args.data_dir) / "demo-tokens.json"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
+    token_file.chmod(0o600)
+    print(f"Crisis Hub demo on {url}/  — sign in with a token below (also in {token_file})", flush=True)
+    for stakeholder, text in tokens.items():
+        print(f"  {stakeholder:<13} {config.stakeholders[stakeholder].name:<42} {text}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scenario = asyncio.create_task(Scenario(url, tokens, args.speed).run())
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({scenario, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if scenario in done and scenario.exception() is not None:
+            log.error("the demo scenario failed", exc_info=scenario.exception())
+            await stop.wait()
+    finally:
+        scenario.cancel()
+        waiter.cancel()
+        await runner.cleanup()
+
+
+def cmd_sitrep(args: argparse.Namespace) -> int:
+    from connectors.client import HubClient, HubClientError
+
+    if not args.token:
+        print("crisis-hub: give --token or set CRISIS_HUB_TOKEN", file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        async with HubClient(args.url, args.token) as client:
+            return await client.text(f"/api/v1/crises/{args.crisis}/sitrep?format={args.format}")
+
+    try:
+        print(asyncio.run(run()))
+    except HubClientError as exc:
         print(f"crisis-hub: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -159,7 +159,7 @@ async def test_acknowledgments_are_recorded_broadcast_and_counted_against_who_is
     [item] = acks["items"]
     assert [a["stakeholder"] for a in item["acknowledged"]] == ["pemex"]
     # expected: the lead, the affected, and the crisis channel's writers (the committee)
-    assert item["pending"] == ["cert-mx", "cidge", "cnpc", "sedena", "sspc"]
+    assert item["pending"] == ["cert-mx", "cnpc", "sedena", "sspc"]  # not cidge: it declared the crisis
     status, _ = await call(hub, "observer", "POST", f"/api/v1/crises/{cid}/acks", {"item": cid})
     assert status == 404
     await ws.close()

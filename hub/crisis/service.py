@@ -278,11 +278,14 @@ class CrisisService:
         out = []
         for found in items:
             done = acks.get((found.obj["id"], found.event.version), {})
-            expected = self._expected(current.obj, found.event)
+            # Nobody acknowledges their own item.
+            expected = [s for s in self._expected(current.obj, found.event) if s != found.event.source]
             out.append(
                 {
                     "id": found.obj["id"],
                     "type": found.obj["type"],
+                    "label": _label(found.obj),
+                    "source": found.event.source,
                     "version": found.event.version,
                     "event_id": found.event.id,
                     "acknowledged": [{"stakeholder": s, "time": t} for s, t in sorted(done.items())],
@@ -370,6 +373,16 @@ class CrisisService:
             if found is not None:
                 refs.append(found)
         return crisis, report, refs
+
+
+def _label(obj: dict[str, Any]) -> str:
+    """A short human name for an item to acknowledge."""
+    if model.is_crisis(obj):
+        fields = model.crisis_fields(obj)
+        return f"{fields['name']} (severity {fields['severity']}, {fields['status']})"
+    text = obj.get("name") or obj.get("abstract") or obj.get("content") or obj["id"]
+    text = " ".join(str(text).split())
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 @dataclass(frozen=True, slots=True)

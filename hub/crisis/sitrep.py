@@ -70,12 +70,15 @@ def render_markdown(
         out.append("")
         out.append(f"{len(open_actions)} of {len(actions)} action items open.")
         out.append("")
-    pending = [a for a in acknowledgments if a["pending"]]
-    if acknowledgments:
+    # Only the crisis as it stands now matters for acknowledgments, not its superseded versions.
+    current = [a for a in acknowledgments if a["id"] != crisis["id"] or a["version"] == crisis["modified"]]
+    pending = [a for a in current if a["pending"]]
+    if current:
         out += ["## Acknowledgments", ""]
         if not pending:
             out.append("Every expected stakeholder has acknowledged every item.")
         for item in pending:
-            out.append(f"- {item['type']} {item['id']} ({item['version']}): awaiting {', '.join(item['pending'])}")
+            kind = "Crisis status" if item["id"] == crisis["id"] else item["type"].capitalize()
+            out.append(f"- {kind} “{item['label']}” ({item['source']}): awaiting {', '.join(item['pending'])}")
         out.append("")
     return "\n".join(out)
