@@ -38,11 +38,14 @@ def stream_url(url: str) -> str:
 
 
 class StreamClient:
-    """Events of ``channels`` as an async iterator: ``async for event in client.events(): …``."""
+    """Events of ``channels`` as an async iterator: ``async for event in client.events(): …``.
+
+    ``url`` may list several hub processes: each reconnect tries the next.
+    """
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         token: str,
         channels: Sequence[str],
         since: Mapping[str, str] | None = None,
@@ -51,7 +54,9 @@ class StreamClient:
         max_delay: float = 10.0,
         on_message: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        self.url = stream_url(url)
+        # Several hub processes behind no load balancer: try them in turn on each reconnect.
+        self.urls = [stream_url(u) for u in ([url] if isinstance(url, str) else url)]
+        self._next = 0
         self.token = token
         self.channels = list(channels)
         self.last_ids: dict[str, str] = dict(since or {})
@@ -83,7 +88,9 @@ class StreamClient:
 
     async def _session(self) -> AsyncIterator[dict[str, Any]]:
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with connect(self.url, additional_headers=headers, compression=None, max_size=None) as ws:
+        url = self.urls[self._next % len(self.urls)]
+        self._next += 1
+        async with connect(url, additional_headers=headers, compression=None, max_size=None) as ws:
             self.connections += 1
             since = {c: self.last_ids[c] for c in self.channels if c in self.last_ids}
             await ws.send(orjson.dumps({"op": "subscribe", "channels": self.channels, "since": since}).decode())
@@ -95,6 +102,9 @@ class StreamClient:
                     self.last_ids[event["channel"]] = event["id"]
                     yield event
                     continue
+                if op == "subscribed":
+                    # Nothing seen yet on this channel: a reconnect must still resume from here, not from "now".
+                    self.last_ids.setdefault(msg["channel"], msg["position"])
                 if self.on_message is not None:
                     self.on_message(msg)
                 if op == "error" and msg.get("code") in FATAL_CODES:

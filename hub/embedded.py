@@ -70,11 +70,12 @@ def _answers(url: str) -> bool:
 class EmbeddedRedis:
     """A redis-server process persisting in ``data_dir``; use :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, data_dir: str | Path, appendfsync: str = "everysec") -> None:
+    def __init__(self, data_dir: str | Path, appendfsync: str = "everysec", port: int | None = None) -> None:
         if appendfsync not in FSYNC_POLICIES:
             raise ConfigError(f"appendfsync must be one of {', '.join(FSYNC_POLICIES)}, got {appendfsync!r}")
         self.data_dir = Path(data_dir).resolve()
         self.appendfsync = appendfsync
+        self.port = port
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -103,7 +104,7 @@ class EmbeddedRedis:
             self.url = existing
             return existing
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = self.port or _free_port()
         args = [
             find_redis_server(),
             "--port", str(port),

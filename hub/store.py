@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from hub.errors import NotFound, StoreUnavailable
 from hub.events import Event, id_key, version_key
@@ -126,13 +128,21 @@ async def _guard() -> AsyncIterator[None]:
 
 
 def connect(url: str) -> aioredis.Redis:
-    """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503."""
+    """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503.
+
+    One immediate retry on a broken connection: after a Redis restart every
+    pooled connection is stale, and the first command on each would
+    otherwise fail although the server is back. Retrying an append is safe:
+    the script is idempotent by object id and version.
+    """
     return aioredis.Redis.from_url(
         url,
         decode_responses=False,
-        socket_connect_timeout=3,
+        socket_connect_timeout=2,
         socket_timeout=10,
         health_check_interval=15,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[redis.exceptions.ConnectionError],
     )
 
 

@@ -210,7 +210,10 @@ class Connection:
                 self.dispatcher.add(self, channel)
                 break
         if sub.live:
-            self.send(message("subscribed", channel=channel, resumed_from=since, replayed=replayed))
+            # ``position``: where live delivery starts; a client that has seen nothing yet resumes from it.
+            self.send(
+                message("subscribed", channel=channel, resumed_from=since, replayed=replayed, position=sub.cursor)
+            )
 
     def unsubscribe(self, channel: str) -> bool:
         sub = self.subs.pop(channel, None)

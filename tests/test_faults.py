@@ -1,0 +1,214 @@
+"""Fault injection with real processes: nothing acknowledged is lost, nothing is delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp.test_utils import TestClient, TestServer
+
+from connectors.stream import StreamClient
+from hub.app import create_app
+from hub.config import Config
+from hub.embedded import EmbeddedRedis
+from hub.store import TokenStore, connect
+from hub.stream.handler import DISPATCHER
+from hub.tlp import TLP
+from hub.tokens import new_token
+from tests.stixgen import bundle, indicator
+
+STIX = {"Content-Type": "application/stix+json;version=2.1"}
+
+
+async def make_token(redis_url: str, stakeholder: str) -> str:
+    token = new_token()
+    client = connect(redis_url)
+    await TokenStore(client).add(stakeholder, token)
+    await client.aclose()
+    return token.text
+
+
+async def test_redis_killed_and_restarted_under_load_loses_and_repeats_nothing(tmp_path: Path, config: Config) -> None:
+    """kill -9 of Redis while a producer pushes and a client watches.
+
+    Producers get 503 while Redis is down, never a 2xx for something not
+    stored; the hub reconnects by itself; the watcher receives every
+    acknowledged event exactly once, in order.
+    """
+    server = EmbeddedRedis(tmp_path / "redis")
+    url = server.start()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    producer_token = await make_token(url, "banxico")
+    watcher_token = await make_token(url, "cert-mx")
+    hub = TestClient(TestServer(create_app(config, url), host="127.0.0.1"))
+    await hub.start_server()
+    acknowledged: list[str] = []
+    refused: list[str] = []
+    received: list[str] = []
+    statuses: list[int] = []
+    watcher = StreamClient(str(hub.make_url("")), watcher_token, ["sector.finance"])
+
+    async def watch() -> None:
+        async for event in watcher.events():
+            received.append(event["object"]["id"])
+
+    async def produce(rounds: int) -> None:
+        for _ in range(rounds):
+            objects = [indicator(TLP.GREEN) for _ in range(3)]
+            try:
+                async with hub.post(
+                    "/api/v1/channels/sector.finance/objects",
+                    data=orjson.dumps(bundle(*objects)),
+                    headers={**STIX, "Authorization": f"Bearer {producer_token}"},
+                ) as response:
+                    statuses.append(response.status)
+                    body: dict[str, Any] = await response.json()
+                    if response.status == 201:
+                        acknowledged.extend(a["id"] for a in body["accepted"])
+                    else:
+                        assert response.status == 503, body
+                        refused.extend(o["id"] for o in objects)
+            except aiohttp.ClientError:  # pragma: no cover - the hub itself stays up
+                raise
+            await asyncio.sleep(0.01)
+
+    watching = asyncio.create_task(watch())
+    try:
+        while not hub.app[DISPATCHER].connections:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # the watcher has subscribed (live from now)
+        await produce(15)
+        assert server.process is not None
+        server.process.kill()  # SIGKILL: no shutdown, no final fsync
+        server.process.wait()
+        server.process = None
+        await produce(10)
+        assert 503 in statuses[15:]
+        async with hub.get("/api/v1/health") as response:
+            assert response.status == 503
+        restarted = EmbeddedRedis(tmp_path / "redis", port=port)
+        restarted.start()
+        try:
+            async with asyncio.timeout(20):
+                while True:
+                    async with hub.get("/api/v1/health") as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
+            await produce(15)
+            async with asyncio.timeout(30):
+                while not set(acknowledged) <= set(received):
+                    await asyncio.sleep(0.05)
+            # The history survived the kill too (AOF): everything acknowledged is in the channel.
+            async with hub.get(
+                "/api/v1/channels/sector.finance/events?limit=1000",
+                headers={"Authorization": f"Bearer {watcher_token}"},
+            ) as response:
+                stored = [e["object"]["id"] for e in (await response.json())["events"]]
+            assert set(acknowledged) <= set(stored)
+        finally:
+            watching.cancel()
+            await hub.close()
+            restarted.stop()
+    finally:
+        if not watching.done():
+            watching.cancel()
+    assert acknowledged, "nothing was acknowledged"
+    assert len(received) == len(set(received)), "an event was delivered twice"
+    assert set(acknowledged) <= set(received), "an acknowledged event was lost"
+    assert set(received) <= set(acknowledged) | set(refused)
+    order = [i for i in received if i in set(acknowledged)]
+    assert order == acknowledged, "events arrived out of order"
+
+
+def _serve(redis_url: str, namespace: str, port: int) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CRISIS_HUB_NAMESPACE": namespace}
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve", "--port", str(port), "--redis-url", redis_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+async def _healthy(session: aiohttp.ClientSession, url: str) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                async with session.get(url + "/api/v1/health") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, namespace: str) -> None:
+    """kill -9 of the hub a watcher is connected to: it reconnects to the other process and resumes."""
+    from tests.test_cli import free_port
+
+    ports = [free_port(), free_port()]
+    hubs = [_serve(redis_url, namespace, port) for port in ports]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    client = connect(redis_url)
+    producer_token, watcher_token = new_token(), new_token()
+    await TokenStore(client, namespace).add("pemex", producer_token)
+    await TokenStore(client, namespace).add("cfe", watcher_token)
+    await client.aclose()
+    acknowledged: list[str] = []
+    received: list[str] = []
+    subscribed = asyncio.Event()
+    watcher = StreamClient(
+        urls, watcher_token.text, ["sector.energy"], on_message=lambda m: m["op"] == "subscribed" and subscribed.set()
+    )
+
+    async def watch() -> None:
+        async for event in watcher.events():
+            received.append(event["object"]["id"])
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {producer_token.text}", **STIX}) as session:
+        for url in urls:
+            await _healthy(session, url)
+
+        async def produce(rounds: int, via: int) -> None:
+            for _ in range(rounds):
+                objects = [indicator() for _ in range(4)]
+                async with session.post(
+                    urls[via] + "/api/v1/channels/sector.energy/objects", data=orjson.dumps(bundle(*objects))
+                ) as response:
+                    assert response.status == 201
+                    acknowledged.extend(a["id"] for a in (await response.json())["accepted"])
+                await asyncio.sleep(0.01)
+
+        watching = asyncio.create_task(watch())
+        try:
+            await asyncio.wait_for(subscribed.wait(), 20)  # on the first hub, before any event
+            hubs[0].kill()  # SIGKILL the watcher's hub: no goodbye
+            hubs[0].wait()
+            await produce(10, via=1)  # the watcher has never received an event: it resumes from its position
+            hubs[0] = _serve(redis_url, namespace, ports[0])
+            await _healthy(session, urls[0])
+            async with asyncio.timeout(30):
+                while not set(acknowledged) <= set(received):
+                    await asyncio.sleep(0.05)
+            hubs[1].kill()  # now the hub the watcher moved to
+            hubs[1].wait()
+            await produce(10, via=0)
+            async with asyncio.timeout(30):
+                while not set(acknowledged) <= set(received):
+                    await asyncio.sleep(0.05)
+        finally:
+            watching.cancel()
+            for process in hubs:
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(timeout=20)
+    assert watcher.connections >= 3
+    assert received == acknowledged
