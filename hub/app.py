@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import api, retention
+from hub import api, retention, taxii
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
-from hub.middleware import add_security_headers, error_middleware
+from hub.middleware import THROTTLE, add_security_headers, error_middleware, throttle_middleware
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
+from hub.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,11 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     ``namespace`` prefixes every Redis key, so that several hubs (or test
     runs) can share one Redis server without seeing each other's data.
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.hub.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, throttle_middleware], client_max_size=config.hub.max_body_bytes
+    )
     app[CONFIG] = config
+    app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(redis_url)
@@ -42,6 +46,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     app.cleanup_ctx.append(retention.retention_ctx)
     app.on_response_prepare.append(add_security_headers)
     api.add_routes(app)
+    taxii.add_routes(app)
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
     app.cleanup_ctx.append(escalation.escalation_ctx)

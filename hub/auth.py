@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from aiohttp import web
 
 from hub.config import Config
@@ -44,3 +47,33 @@ def require_access(principal: Principal, kind: str) -> None:
     if kind not in principal.access:
         allowed = ", ".join(sorted(principal.access)) or "none"
         raise Forbidden(f"{principal.id} may not use the {kind} interface (allowed: {allowed})")
+
+
+def basic_credentials(value: str) -> tuple[str, str]:
+    """``(user, password)`` of the credentials of an ``Authorization: Basic`` header, or Unauthorized."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("the Basic credentials are not base64 of 'stakeholder:token'") from None
+    user, colon, password = decoded.partition(":")
+    if not colon or not user or not password:
+        raise Unauthorized("the Basic credentials must be 'stakeholder:token'")
+    return user, password
+
+
+async def principal_for_basic_or_bearer(request: web.Request, tokens: TokenStore, config: Config) -> Principal:
+    """The caller of a TAXII request: ``Bearer <token>``, or HTTP Basic with the stakeholder id as
+    user name and a token as password — a token that must belong to that stakeholder."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not header:
+        raise Unauthorized("send HTTP Basic credentials (stakeholder id and token) or an Authorization: Bearer <token>")
+    if scheme.lower() == "bearer":
+        return await principal_for_token(bearer_token(request), tokens, config)
+    if scheme.lower() != "basic":
+        raise Unauthorized("the Authorization header must be 'Basic <credentials>' or 'Bearer <token>'")
+    user, token = basic_credentials(value)
+    principal = await principal_for_token(token, tokens, config)
+    if principal.id != user:  # the token is the secret; the stakeholder id is not
+        raise Unauthorized(f"that token does not belong to stakeholder {user[:64]!r}")
+    return principal

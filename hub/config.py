@@ -72,6 +72,9 @@ class HubSettings:
     stream_queue: int = 1000
     stream_auth_timeout: float = 5.0
     stream_heartbeat: float = 15.0
+    stream_token_recheck: float = 5.0
+    stream_connections_per_stakeholder: int = 50
+    auth_failures_per_minute: int = 20
 
 
 @dataclass(frozen=True, slots=True)

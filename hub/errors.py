@@ -10,6 +10,7 @@
     ├── NotAcceptable             406 — no acceptable response media type
     ├── PayloadTooLarge           413 — body over the configured limit
     ├── UnsupportedMediaType      415 — wrong request Content-Type
+    ├── TooManyRequests           429 — too many failed attempts; retry later
     ├── ConfigError               a configuration file or option is wrong (start-up only)
     └── StoreUnavailable          503 — Redis cannot be reached
 
@@ -74,6 +75,15 @@ class PayloadTooLarge(HubError):
 class UnsupportedMediaType(HubError):
     status_hint = 415
     title = "Unsupported media type"
+
+
+class TooManyRequests(HubError):
+    status_hint = 429
+    title = "Too many requests"
+
+    def __init__(self, description: str, retry_after: float) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
 
 
 class ConfigError(HubError):

@@ -10,18 +10,22 @@ with its traceback and answered with a generic 500 that echoes nothing.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
-from hub.errors import HubError, Unauthorized
+from hub.errors import HubError, TooManyRequests, Unauthorized
+from hub.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+THROTTLE = web.AppKey("auth_throttle", FailureThrottle)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -55,7 +59,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except HubError as exc:
         if exc.status_hint >= 500 and not isinstance(exc, Unauthorized):
             log.warning("%s %s: %s", request.method, request.path, exc.description)
-        return error_response(request, exc.status_hint, exc.title, exc.description)
+        response = error_response(request, exc.status_hint, exc.title, exc.description)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
     except web.HTTPRequestEntityTooLarge as exc:
         return error_response(request, 413, "Payload too large", exc.text or "the body is over the size limit")
     except web.HTTPException as exc:
@@ -74,6 +81,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request, 500, "Internal error", "the hub failed to handle this request; it has been logged"
         )
+
+
+def check_throttle(request: web.Request) -> None:
+    """TooManyRequests if the request's source has failed authentication too often lately."""
+    wait = request.app[THROTTLE].retry_after(request.remote or "", time.monotonic())
+    if wait is not None:
+        raise TooManyRequests(f"too many failed authentications from your address; retry in {math.ceil(wait)}s", wait)
+
+
+def note_auth_failure(request: web.Request) -> None:
+    request.app[THROTTLE].failed(request.remote or "", time.monotonic())
+
+
+@web.middleware
+async def throttle_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse sources that keep failing authentication; count each failure."""
+    if "Authorization" in request.headers:
+        check_throttle(request)
+    try:
+        return await handler(request)
+    except Unauthorized:
+        note_auth_failure(request)
+        raise
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

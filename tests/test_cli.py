@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -187,7 +188,6 @@ class Lines:
     """Lines of a running process's stdout, read in a thread so waits can time out."""
 
     def __init__(self, stream: Any) -> None:
-        import queue
         import threading
 
         self.queue: queue.Queue[str] = queue.Queue()
@@ -246,7 +246,7 @@ def test_watch_shows_pushes_and_resumes_with_since_losing_and_repeating_nothing(
         assert [e["object"]["id"] for e in resumed] == missed
         live = push_new(url, banxico, tmp_path, 2)
         assert [json.loads(line)["object"]["id"] for line in lines.take(2)] == live
-        with pytest.raises(Exception):  # nothing more: no duplicate
+        with pytest.raises(queue.Empty):  # nothing more: no duplicate
             lines.take(1, timeout=1)
     finally:
         watcher.kill()

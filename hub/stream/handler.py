@@ -14,7 +14,8 @@ from aiohttp import WSMsgType, web
 from hub import app as hub_app
 from hub.api import authenticate, json_response
 from hub.auth import bearer_token, principal_for_token, require_access
-from hub.errors import Forbidden, HubError
+from hub.errors import Forbidden, HubError, Unauthorized
+from hub.middleware import check_throttle, note_auth_failure
 from hub.policy import Principal, may_read_channel
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
@@ -65,7 +66,9 @@ def _new_id() -> str:
     return f"{os.getpid():x}-{next(_ids)}"
 
 
-async def _authenticate_first_message(ws: web.WebSocketResponse, request: web.Request, timeout: float) -> Principal:
+async def _authenticate_first_message(
+    ws: web.WebSocketResponse, request: web.Request, timeout: float
+) -> tuple[Principal, str]:
     """Browsers cannot set headers on a WebSocket: they send ``{"op": "auth", "token"}`` first."""
     try:
         msg = await ws.receive(timeout=timeout)
@@ -77,9 +80,14 @@ async def _authenticate_first_message(ws: web.WebSocketResponse, request: web.Re
     if not isinstance(parsed, Auth):
         raise ProtocolError("unauthorized", "authenticate first: {'op': 'auth', 'token': …}")
     try:
-        return await principal_for_token(parsed.token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+        check_throttle(request)
+        principal = await principal_for_token(parsed.token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+    except Unauthorized as exc:
+        note_auth_failure(request)
+        raise ProtocolError("unauthorized", exc.description) from None
     except HubError as exc:
         raise ProtocolError("unauthorized", exc.description) from None
+    return principal, parsed.token
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -96,7 +104,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     if principal is None:
         try:
-            principal = await _authenticate_first_message(ws, request, settings.stream_auth_timeout)
+            principal, token = await _authenticate_first_message(ws, request, settings.stream_auth_timeout)
             require_access(principal, "stream")
         except (ProtocolError, Forbidden) as exc:
             code = exc.code if isinstance(exc, ProtocolError) else "forbidden"
@@ -105,14 +113,21 @@ async def stream(request: web.Request) -> web.StreamResponse:
             await ws.close(code=1008, message=b"unauthorized")
             return ws
     dispatcher = request.app[DISPATCHER]
+    held = sum(1 for c in dispatcher.connections if c.principal.id == principal.id)
+    if held >= settings.stream_connections_per_stakeholder:
+        text = f"{principal.id} already holds {held} streams, the most allowed"
+        await ws.send_str(error_message("too-many-connections", text).decode())
+        await ws.close(code=1008, message=b"too many connections")
+        return ws
     conn = Connection(
         _new_id(), ws, principal, dispatcher, settings.stream_queue, request.remote or "", request.transport
     )
     dispatcher.connections.add(conn)
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
     conn.send(message("welcome", connection=conn.id, stakeholder=principal.id, heartbeat=settings.stream_heartbeat))
-    tasks: set[asyncio.Task[None]] = set()
+    replays: dict[str, asyncio.Task[None]] = {}
     beat = asyncio.create_task(_heartbeat(conn, settings.stream_heartbeat))
+    guard = asyncio.create_task(_watch_token(conn, token, request, settings.stream_token_recheck))
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -130,9 +145,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     if refusal is not None:
                         conn.send(refusal)
                         continue
-                    task = asyncio.create_task(_subscribe(conn, channel, parsed.since.get(channel)))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                    # Subscribing again replaces the previous replay: floods cost one replay per channel.
+                    previous = replays.pop(channel, None)
+                    if previous is not None:
+                        previous.cancel()
+                    replays[channel] = asyncio.create_task(_subscribe(conn, channel, parsed.since.get(channel)))
             elif isinstance(parsed, Unsubscribe):
                 for channel in parsed.channels:
                     if conn.unsubscribe(channel):
@@ -143,7 +160,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 conn.send(error_message("bad-message", "already authenticated"))
     finally:
         beat.cancel()
-        for task in tasks:
+        guard.cancel()
+        for task in replays.values():
             task.cancel()
         dispatcher.connections.discard(conn)
         conn.drop()
@@ -173,6 +191,20 @@ async def _heartbeat(conn: Connection, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         conn.send(message("heartbeat"))
+
+
+async def _watch_token(conn: Connection, token: str, request: web.Request, interval: float) -> None:
+    """Close the stream soon after its token is revoked (or its stakeholder leaves the config)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await principal_for_token(token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+        except Unauthorized as exc:
+            log.info("stream %s: token no longer valid (%s); closing", conn.id, exc.description)
+            conn.close_soon(1008, "token revoked", error_message("unauthorized", exc.description))
+            return
+        except HubError:
+            continue  # Redis unavailable: keep the stream, check again later
 
 
 async def admin_connections(request: web.Request) -> web.Response:

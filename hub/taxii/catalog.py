@@ -1,0 +1,82 @@
+"""Channels seen as TAXII collections. Pure: no aiohttp, redis or asyncio import.
+
+Every channel is a collection. Its ``id`` is a UUIDv5 of the channel name in
+a namespace of our own, so it is the same on every hub process and across
+restarts without being stored; its ``alias`` is the channel name. Either may
+be used in a URL.
+
+A collection the caller may neither read nor write does not exist for it: it
+is absent from the list and its URLs answer 404, exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from hub.config import Channel
+from hub.errors import NotFound
+from hub.policy import Principal
+from hub.taxii.media import STIX_MEDIA_TYPE
+
+COLLECTION_NAMESPACE: Final = uuid.UUID("fda036a6-6d22-4c2f-a4fd-c2d689ce7913")
+
+
+def collection_id(channel: str) -> str:
+    """The collection id of a channel: stable, derived from its name."""
+    return str(uuid.uuid5(COLLECTION_NAMESPACE, channel))
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A channel and its collection id."""
+
+    id: str
+    channel: Channel
+
+    def can_read(self, principal: Principal) -> bool:
+        return self.channel.name in principal.read
+
+    def can_write(self, principal: Principal) -> bool:
+        return self.channel.name in principal.write
+
+    def visible_to(self, principal: Principal) -> bool:
+        return self.can_read(principal) or self.can_write(principal)
+
+    def resource(self, principal: Principal) -> dict[str, Any]:
+        """The TAXII collection resource, as ``principal`` sees it."""
+        resource: dict[str, Any] = {
+            "id": self.id,
+            "title": self.channel.title,
+            "alias": self.channel.name,
+            "can_read": self.can_read(principal),
+            "can_write": self.can_write(principal),
+            "media_types": [STIX_MEDIA_TYPE],
+        }
+        if self.channel.description:
+            resource["description"] = self.channel.description
+        return resource
+
+
+class Catalog:
+    """Every collection of the API root, found by id or by alias."""
+
+    def __init__(self, channels: Iterable[Channel]) -> None:
+        self.collections = tuple(Collection(collection_id(c.name), c) for c in channels)
+        lookup: dict[str, Collection] = {c.channel.name: c for c in self.collections}
+        lookup.update({c.id: c for c in self.collections})  # an id wins over a channel named like one
+        self._lookup: Mapping[str, Collection] = MappingProxyType(lookup)
+
+    def visible(self, principal: Principal) -> list[Collection]:
+        """The collections ``principal`` may read or write, in configuration order."""
+        return [c for c in self.collections if c.visible_to(principal)]
+
+    def find(self, key: str, principal: Principal) -> Collection:
+        """The collection named ``key`` (id or alias); NotFound if unknown or invisible to ``principal``."""
+        collection = self._lookup.get(key)
+        if collection is None or not collection.visible_to(principal):
+            raise NotFound(f"no collection {key[:80]!r} on this API root")
+        return collection

@@ -1,0 +1,210 @@
+"""One page of a TAXII read: which object versions a reader gets, in stream order, and where to go on.
+
+How this works. Candidates come oldest first from one of two sources: the
+channel's stream itself, or — when the query names object ids — the positions
+of those objects' versions (their version hashes), so that asking for a few
+objects never walks the whole channel. Each batch of candidates goes through,
+in order: the filters that need only the entry (id, type, spec_version), the
+visibility policy (:func:`hub.policy.may_read`: nothing above the reader's
+TLP ceiling is returned or counted), then ``match[version]``.
+
+``first`` and ``last`` are decided among the versions *the reader may see*: a
+partner whose ceiling is GREEN gets the newest GREEN version of an object even
+when a newer AMBER one exists. The store's per-channel "latest" hash answers
+the common case in one round trip (the newest version is in hand and readable);
+otherwise the object's versions are looked up (:class:`VersionIndex`).
+
+A page holds ``limit`` versions; one more is looked for, so that ``more`` is
+exact and a client never fetches an empty last page. Since entries above the
+reader's ceiling are skipped, filling a page may take several reads: the work
+is bounded (``scan_budget``), and a page cut short says ``more`` with a
+``next`` after the last entry examined, so the next request resumes there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from hub.events import Event
+from hub.policy import Principal, may_read
+from hub.taxii.filters import Query, reported_version, version_rank
+from hub.taxii.pagination import StreamId
+from hub.taxii.storage import TaxiiStorage
+
+MIN_BATCH: Final = 100
+
+
+def position(event: Event) -> StreamId:
+    return StreamId.parse(event.id)
+
+
+def scan_budget(limit: int) -> int:
+    """How many entries one request may examine: enough for pages where most entries are hidden."""
+    return 10 * limit + 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The versions of one answer, and where the next page starts if there is more."""
+
+    events: list[Event]
+    more: bool
+    resume_after: StreamId | None
+    """The position the ``next`` cursor carries; None when there is no more."""
+
+
+class VersionIndex:
+    """Per request: the versions of objects that one reader may see, and their first and last.
+
+    Caches what it looked up, so that a page never asks Redis twice about
+    one object.
+    """
+
+    def __init__(self, storage: TaxiiStorage, principal: Principal, channel: str) -> None:
+        self.storage = storage
+        self.principal = principal
+        self.channel = channel
+        self._maps: dict[str, dict[str, str]] = {}
+        self._events: dict[str, Event] = {}
+        self._readable: dict[str, list[Event]] = {}
+        self._first: dict[str, str] = {}
+        self._last: dict[str, str] = {}
+
+    async def maps(self, stix_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Each object's stored versions (version → event id), whatever their TLP."""
+        wanted = [sid for sid in dict.fromkeys(stix_ids) if sid not in self._maps]
+        self._maps.update(await self.storage.version_maps(self.channel, wanted))
+        return {sid: self._maps[sid] for sid in stix_ids}
+
+    async def readable(
+        self, stix_ids: Iterable[str], in_hand: Mapping[str, Event] | None = None
+    ) -> dict[str, list[Event]]:
+        """Each object's versions the reader may see, oldest first (:func:`version_rank` order)."""
+        in_hand = in_hand or {}
+        wanted = [sid for sid in dict.fromkeys(stix_ids) if sid not in self._readable]
+        maps = await self.maps(wanted)
+        missing = [eid for m in maps.values() for eid in m.values() if eid not in in_hand and eid not in self._events]
+        for event in await self.storage.events(self.channel, missing):
+            self._events[event.id] = event
+        for sid in wanted:
+            versions = [in_hand.get(eid) or self._events.get(eid) for eid in maps[sid].values()]
+            visible = [e for e in versions if e is not None and may_read(self.principal, e)]
+            visible.sort(key=lambda e: version_rank(e.version, position(e)))
+            self._readable[sid] = visible
+            if visible:
+                self._first[sid], self._last[sid] = visible[0].id, visible[-1].id
+        return {sid: self._readable[sid] for sid in stix_ids}
+
+    async def prepare(self, events: Sequence[Event], *, first: bool, last: bool) -> None:
+        """Decide first/last for the objects of ``events`` (which the reader may all read)."""
+        in_hand = {e.id: e for e in events}
+        sids = list(dict.fromkeys(e.stix_id for e in events))
+        pending = [sid for sid in sids if (first and sid not in self._first) or (last and sid not in self._last)]
+        if last and not first and pending:
+            # The overall newest version, when it is one of these readable
+            # events, is the newest the reader may see: no further look-up.
+            latest = await self.storage.latest(self.channel, pending)
+            for sid, eid in latest.items():
+                if eid in in_hand:
+                    self._last[sid] = eid
+            pending = [sid for sid in pending if sid not in self._last]
+        if pending:
+            await self.readable(pending, in_hand)
+
+    def is_first(self, event: Event) -> bool:
+        return self._first.get(event.stix_id) == event.id
+
+    def is_last(self, event: Event) -> bool:
+        return self._last.get(event.stix_id) == event.id
+
+
+class _Source(Protocol):
+    async def read(self, start: StreamId, count: int) -> tuple[list[Event], StreamId | None, bool]:
+        """Events from ``start`` on, the position of the last entry examined, and whether that was the end."""
+        ...
+
+
+class _StreamSource:
+    def __init__(self, storage: TaxiiStorage, channel: str) -> None:
+        self.storage = storage
+        self.channel = channel
+
+    async def read(self, start: StreamId, count: int) -> tuple[list[Event], StreamId | None, bool]:
+        events = await self.storage.scan(self.channel, start, count)
+        return events, (position(events[-1]) if events else None), len(events) < count
+
+
+class _IdSource:
+    """The versions of a few named objects, in stream order, from their version hashes."""
+
+    def __init__(self, index: VersionIndex, stix_ids: Iterable[str]) -> None:
+        self.index = index
+        self.stix_ids = list(stix_ids)
+        self._positions: list[StreamId] | None = None
+
+    async def read(self, start: StreamId, count: int) -> tuple[list[Event], StreamId | None, bool]:
+        if self._positions is None:
+            maps = await self.index.maps(self.stix_ids)
+            self._positions = sorted(StreamId.parse(eid) for m in maps.values() for eid in m.values())
+        chosen = [p for p in self._positions if p >= start][:count]
+        events = await self.index.storage.events(self.index.channel, [str(p) for p in chosen])
+        exhausted = not chosen or chosen[-1] == self._positions[-1]
+        return events, (chosen[-1] if chosen else None), exhausted
+
+
+async def select_page(index: VersionIndex, query: Query, start: StreamId, limit: int) -> Page:
+    """The versions matching ``query`` that ``index``'s reader may see, from ``start`` on: one page."""
+    source: _Source = (
+        _IdSource(index, query.ids) if query.ids is not None else _StreamSource(index.storage, index.channel)
+    )
+    chosen: list[Event] = []
+    examined = 0
+    budget = scan_budget(limit)
+    while True:
+        batch, last_examined, exhausted = await source.read(start, max(limit + 1 - len(chosen), MIN_BATCH))
+        for event in await _keep(index, query, batch):
+            chosen.append(event)
+            if len(chosen) > limit:  # one beyond the page: there is more
+                return Page(chosen[:limit], True, position(chosen[limit - 1]))
+        examined += len(batch)
+        if exhausted or last_examined is None:
+            return Page(chosen, False, None)
+        if examined >= budget:
+            return Page(chosen, True, last_examined)
+        start = last_examined.successor()
+
+
+async def _keep(index: VersionIndex, query: Query, batch: Sequence[Event]) -> list[Event]:
+    """The events of ``batch`` that pass every filter and the policy, in order."""
+    candidates = [e for e in batch if query.matches(e.stix_id, e.type) and may_read(index.principal, e)]
+    versions = query.versions
+    if versions.all:
+        return candidates
+    undecided = [e for e in candidates if not versions.matches_stamp(reported_version(e.version, e.time))]
+    if versions.needs_ranking and undecided:
+        await index.prepare(undecided, first=versions.first, last=versions.last)
+    return [
+        e
+        for e in candidates
+        if versions.matches_stamp(reported_version(e.version, e.time))
+        or (versions.first and index.is_first(e))
+        or (versions.last and index.is_last(e))
+    ]
+
+
+def matching_versions(versions: Sequence[Event], query: Query) -> list[Event]:
+    """Of one object's versions that the reader may see (oldest first), those ``query`` keeps."""
+    wanted = query.versions
+    return [
+        e
+        for i, e in enumerate(versions)
+        if query.matches(e.stix_id, e.type)
+        and (
+            wanted.all
+            or wanted.matches_stamp(reported_version(e.version, e.time))
+            or (wanted.first and i == 0)
+            or (wanted.last and i == len(versions) - 1)
+        )
+    ]

@@ -1,0 +1,262 @@
+"""The TAXII 2.1 endpoints under ``/taxii2/``: thin aiohttp handlers.
+
+Each handler authenticates the caller (HTTP Basic or Bearer, and the
+``taxii`` interface), checks that it accepts a TAXII 2.1 answer, finds the
+collection as the caller sees it, and hands over to the pure modules and the
+store. Errors are raised as :mod:`hub.errors` classes; the middleware turns
+them into TAXII error messages. Every route answers with and without its
+trailing slash (taxii2-client asks for status resources without one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any, Final
+
+import orjson
+from aiohttp import web
+
+from hub import app as hub_app
+from hub.auth import principal_for_basic_or_bearer, require_access
+from hub.errors import Forbidden, NotFound, PayloadTooLarge
+from hub.ingest import check_channel_write, ingest
+from hub.middleware import Handler
+from hub.policy import Principal
+from hub.stix import validate
+from hub.taxii import resources
+from hub.taxii.catalog import Catalog, Collection
+from hub.taxii.filters import (
+    ALL,
+    DELETE_FILTERS,
+    LAST,
+    OBJECT_FILTERS,
+    OBJECTS_FILTERS,
+    VERSIONS_FILTERS,
+    Query,
+    VersionMatch,
+    parse_query,
+)
+from hub.taxii.media import TAXII_MEDIA_TYPE, check_accept, check_content_type
+from hub.taxii.pagination import decode_cursor, encode_cursor, parse_limit, start_position
+from hub.taxii.query import Page, VersionIndex, matching_versions, select_page
+from hub.taxii.status import status_resource
+from hub.taxii.storage import TaxiiStorage
+
+CATALOG = web.AppKey("taxii_catalog", Catalog)
+
+API_ROOT: Final = "/taxii2/api/"
+_COLLECTION: Final = API_ROOT + "collections/{collection}"
+_OBJECT: Final = _COLLECTION + "/objects/{object_id}"
+
+
+def add_routes(app: web.Application) -> None:
+    app[CATALOG] = Catalog(app[hub_app.CONFIG].channels.values())
+    routes: list[tuple[str, str, Handler]] = [
+        ("GET", "/taxii2", discovery),
+        ("GET", API_ROOT.rstrip("/"), api_root),
+        ("GET", API_ROOT + "status/{status_id}", get_status),
+        ("GET", API_ROOT + "collections", get_collections),
+        ("GET", _COLLECTION, get_collection),
+        ("GET", _COLLECTION + "/objects", get_objects),
+        ("POST", _COLLECTION + "/objects", add_objects),
+        ("GET", _COLLECTION + "/manifest", get_manifest),
+        ("GET", _OBJECT, get_object),
+        ("DELETE", _OBJECT, delete_object),
+        ("GET", _OBJECT + "/versions", get_versions),
+    ]
+    for method, path, handler in routes:
+        for variant in (path, path + "/"):
+            if method == "GET":
+                app.router.add_get(variant, handler)
+            else:
+                app.router.add_route(method, variant, handler)
+
+
+# --- common steps -------------------------------------------------------------
+
+
+def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data), status=status, headers={"Content-Type": TAXII_MEDIA_TYPE, **(headers or {})}
+    )
+
+
+async def caller(request: web.Request) -> Principal:
+    """The authenticated stakeholder, allowed to use TAXII, asking for an answer we can give."""
+    principal = await principal_for_basic_or_bearer(request, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+    require_access(principal, "taxii")
+    check_accept(", ".join(request.headers.getall("Accept", [])) or None)
+    return principal
+
+
+def collection_for(request: web.Request, principal: Principal) -> Collection:
+    return request.app[CATALOG].find(request.match_info["collection"], principal)
+
+
+def readable_collection(request: web.Request, principal: Principal) -> Collection:
+    collection = collection_for(request, principal)
+    if not collection.can_read(principal):
+        raise Forbidden(f"{principal.id} may not read collection {collection.channel.name}")
+    return collection
+
+
+def version_index(request: web.Request, principal: Principal, collection: Collection) -> VersionIndex:
+    storage = TaxiiStorage(request.app[hub_app.STORE])
+    return VersionIndex(storage, principal, collection.channel.name)
+
+
+async def read_page(
+    request: web.Request, collection: Collection, index: VersionIndex, query: Query
+) -> tuple[Page, str | None]:
+    """The page of ``query`` that the request's ``limit`` and ``next`` ask for, and the ``next`` cursor to send."""
+    limit = parse_limit(request.query.get("limit"), request.app[hub_app.CONFIG].hub.page_limit)
+    cursor_text = request.query.get("next")
+    cursor = None if cursor_text is None else decode_cursor(cursor_text, collection.id)
+    page = await select_page(index, query, start_position(query.added_after_ms, cursor), limit)
+    following = None if page.resume_after is None else encode_cursor(collection.id, page.resume_after)
+    return page, following
+
+
+def parse_filters(request: web.Request, allowed: frozenset[str], versions: VersionMatch = LAST) -> Query:
+    return parse_query(list(request.query.items()), allowed, versions)
+
+
+async def require_visible_object(index: VersionIndex, object_id: str) -> None:
+    """NotFound unless the reader may see at least one version of the object."""
+    if not (await index.readable([object_id]))[object_id]:
+        raise NotFound(f"no object {object_id[:100]} in this collection that you may read")
+
+
+# --- server and API root --------------------------------------------------------
+
+
+async def discovery(request: web.Request) -> web.Response:
+    await caller(request)
+    root_url = f"{request.url.origin()}{API_ROOT}"
+    return respond(resources.discovery(request.app[hub_app.CONFIG].hub.title, root_url))
+
+
+async def api_root(request: web.Request) -> web.Response:
+    await caller(request)
+    settings = request.app[hub_app.CONFIG].hub
+    return respond(resources.api_root(settings.title, settings.max_body_bytes))
+
+
+async def get_status(request: web.Request) -> web.Response:
+    """A status resource, for the stakeholder that created it (or an admin); 404 for anyone else."""
+    principal = await caller(request)
+    status_id = request.match_info["status_id"]
+    try:
+        uuid.UUID(status_id)
+    except ValueError:
+        raise NotFound(f"no status {status_id[:40]!r}") from None
+    record = await TaxiiStorage(request.app[hub_app.STORE]).load_status(status_id)
+    if record is None or (record[0] != principal.id and not principal.admin):
+        raise NotFound(f"no status {status_id} (statuses are kept for a few days)")
+    return respond(record[1])
+
+
+# --- collections ------------------------------------------------------------------
+
+
+async def get_collections(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    found = [c.resource(principal) for c in request.app[CATALOG].visible(principal)]
+    return respond({"collections": found} if found else {})
+
+
+async def get_collection(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    return respond(collection_for(request, principal).resource(principal))
+
+
+async def get_objects(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    collection = readable_collection(request, principal)
+    query = parse_filters(request, OBJECTS_FILTERS)
+    page, following = await read_page(request, collection, version_index(request, principal, collection), query)
+    body = resources.paged(page.more, following, "objects", resources.envelope_objects(page.events))
+    return respond(body, headers=resources.date_added_headers(page.events))
+
+
+async def get_manifest(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    collection = readable_collection(request, principal)
+    query = parse_filters(request, OBJECTS_FILTERS)
+    page, following = await read_page(request, collection, version_index(request, principal, collection), query)
+    records = [resources.manifest_record(e) for e in page.events]
+    return respond(
+        resources.paged(page.more, following, "objects", records), headers=resources.date_added_headers(page.events)
+    )
+
+
+async def add_objects(request: web.Request) -> web.Response:
+    """Validate, authorise and store an envelope's objects; answer with a (complete) status resource."""
+    request_ms = int(time.time() * 1000)
+    principal = await caller(request)
+    collection = collection_for(request, principal)
+    channel = collection.channel
+    check_channel_write(principal, channel)
+    check_content_type(request.headers.get("Content-Type"))
+    limit = request.app[hub_app.CONFIG].hub.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is over this API root's max_content_length of {limit} bytes")
+    objects = resources.decode_envelope(await request.read())
+    # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
+    submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
+    result = await ingest(request.app[hub_app.STORE], principal, channel, submission)
+    status_id = str(uuid.uuid4())
+    resource = status_resource(status_id, request_ms, objects, result)
+    await TaxiiStorage(request.app[hub_app.STORE]).save_status(status_id, principal.id, resource)
+    return respond(resource, status=202)
+
+
+# --- one object -----------------------------------------------------------------------
+
+
+async def get_object(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    collection = readable_collection(request, principal)
+    object_id = request.match_info["object_id"]
+    query = parse_filters(request, OBJECT_FILTERS).with_ids([object_id])
+    index = version_index(request, principal, collection)
+    await require_visible_object(index, object_id)
+    page, following = await read_page(request, collection, index, query)
+    body = resources.paged(page.more, following, "objects", resources.envelope_objects(page.events))
+    return respond(body, headers=resources.date_added_headers(page.events))
+
+
+async def get_versions(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    collection = readable_collection(request, principal)
+    object_id = request.match_info["object_id"]
+    query = parse_filters(request, VERSIONS_FILTERS, ALL).with_ids([object_id])
+    index = version_index(request, principal, collection)
+    await require_visible_object(index, object_id)
+    page, following = await read_page(request, collection, index, query)
+    body = resources.paged(page.more, following, "versions", resources.version_list(page.events))
+    return respond(body, headers=resources.date_added_headers(page.events))
+
+
+async def delete_object(request: web.Request) -> web.Response:
+    """Delete the matching versions of an object (every version by default).
+
+    Only for a caller that may read and write the collection, and that is an
+    admin or the source of every version it deletes.
+    """
+    principal = await caller(request)
+    collection = collection_for(request, principal)
+    if not (collection.can_read(principal) and collection.can_write(principal)):
+        raise Forbidden(f"deleting needs both read and write access to collection {collection.channel.name}")
+    object_id = request.match_info["object_id"]
+    query = parse_filters(request, DELETE_FILTERS, ALL)
+    index = version_index(request, principal, collection)
+    chosen = matching_versions((await index.readable([object_id]))[object_id], query)
+    if not chosen:
+        raise NotFound(f"no version of object {object_id[:100]} in this collection matches")
+    if not principal.admin and any(e.source != principal.id for e in chosen):
+        raise Forbidden(f"{principal.id} may delete only versions it added itself")
+    await index.storage.delete_versions(collection.channel.name, chosen)
+    return web.Response(status=200)
