@@ -132,7 +132,7 @@ async def post_objects(request: web.Request) -> web.Response:
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
-    result = await ingest(request.app[hub_app.STORE], principal, channel, submission)
+    result = await ingest(request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT])
     status = 201 if result.accepted else 200 if result.duplicates else 400
     return json_response(
         {
@@ -193,6 +193,9 @@ async def channel_events(request: web.Request) -> web.Response:
         if len(events) == limit or scanned >= budget:
             more = True
             break
+    request.app[hub_app.AUDIT].record(
+        "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=scanned
+    )
     return json_response(
         {"events": [e.envelope() for e in events], "next": cursor if more else None},
     )
@@ -215,4 +218,8 @@ async def get_object(request: web.Request) -> web.Response:
         raise NotFound(f"no object {stix_id} that you may read")
     found.sort(key=lambda e: (version_key(e.version), e.millis, e.id))
     chosen = found if every == "all" else found[-1:]
+    for channel in {e.channel for e in chosen}:
+        request.app[hub_app.AUDIT].record(
+            "read", principal.id, via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]
+        )
     return json_response({"id": stix_id, "events": [e.envelope() for e in chosen]})

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import api, retention, taxii
+from hub import admin, api, retention, taxii
+from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 TOKENS = web.AppKey("tokens", TokenStore)
+AUDIT = web.AppKey("audit", AuditLog)
 
 
 def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> web.Application:
@@ -39,7 +41,10 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
         client = connect(redis_url)
         app[STORE] = Store(client, namespace)
         app[TOKENS] = TokenStore(client, namespace)
+        app[AUDIT] = AuditLog(client, namespace)
+        await app[AUDIT].start()
         yield
+        await app[AUDIT].stop()
         await client.aclose()
 
     app.cleanup_ctx.append(redis_ctx)
@@ -49,5 +54,6 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     taxii.add_routes(app)
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
+    admin.add_routes(app)
     app.cleanup_ctx.append(escalation.escalation_ctx)
     return app

@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     _client_options(sitrep)
     sitrep.set_defaults(func=cmd_sitrep)
 
+    audit = sub.add_parser("audit", help="check or export the hash-chained audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the whole chain; exit 1 at the first tampered entry")
+    _store_options(verify)
+    verify.set_defaults(func=cmd_audit_verify)
+    export = audit_sub.add_parser("export", help="print the trail as JSON lines, oldest first")
+    export.add_argument("--after", default="0", help="only entries after this entry id")
+    _store_options(export)
+    export.set_defaults(func=cmd_audit_export)
+
     token = sub.add_parser("token", help="create, list and revoke API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a token for a stakeholder; prints it as the last line")
@@ -171,6 +181,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace, action: Any) -> Any:
+    from hub.audit import AuditLog
+
+    async def run(url: str) -> Any:
+        client = connect(url)
+        try:
+            return await action(AuditLog(client, args.namespace))
+        finally:
+            await client.aclose()
+
+    with redis_for(args) as url:
+        return asyncio.run(run(url))
+
+
+async def _note(audit: Any, action: str, **fields: Any) -> None:
+    """Record an operator's action made from the command line, at once."""
+    import getpass
+
+    audit.record(action, f"cli:{getpass.getuser()}", **fields)
+    await audit.flush()
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    verdict = _audit(args, lambda audit: audit.verify())
+    if verdict.ok:
+        print(f"audit trail intact: {verdict.entries} entries verified")
+        return 0
+    where = f" at entry {verdict.entry_id}" if verdict.entry_id else ""
+    print(f"audit trail BROKEN{where} after {verdict.entries} good entries: {verdict.problem}")
+    return 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from hub.events import parse_event_id
+
+    after = parse_event_id(args.after)
+
+    async def export(audit: Any) -> int:
+        count = 0
+        cursor = after
+        while True:
+            batch = await audit.entries(cursor, 5000)
+            for entry_id, body, previous, digest in batch:
+                line = {"id": entry_id, "record": orjson.Fragment(body), "previous": previous, "hash": digest}
+                sys.stdout.write(orjson.dumps(line).decode() + "\n")
+            count += len(batch)
+            if len(batch) < 5000:
+                return count
+            cursor = batch[-1][0]
+
+    _audit(args, export)
+    return 0
+
+
 def _tokens(args: argparse.Namespace, action: Any) -> Any:
     async def run(url: str) -> Any:
         client = connect(url)
@@ -191,6 +255,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         return 2
     token = new_token()
     _tokens(args, lambda tokens: tokens.add(args.stakeholder, token, args.label))
+    _audit(args, lambda audit: _note(audit, "token.create", stakeholder=args.stakeholder, token=token.token_id))
     print(f"token {token.token_id} for {args.stakeholder} (shown once; only its hash is stored):", file=sys.stderr)
     print(token.text, flush=True)
     return 0
@@ -213,6 +278,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     parts = split_token(args.token)
     token_id = parts[0] if parts else args.token
     record = _tokens(args, lambda tokens: tokens.revoke(token_id))
+    _audit(args, lambda audit: _note(audit, "token.revoke", stakeholder=record.stakeholder, token=token_id))
     print(f"token {record.token_id} of {record.stakeholder} revoked")
     return 0
 

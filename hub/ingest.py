@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hub.audit import AuditLog, write_record
 from hub.config import Channel
 from hub.errors import Forbidden
 from hub.policy import Principal, may_write
@@ -30,8 +31,18 @@ def check_channel_write(principal: Principal, channel: Channel) -> None:
         raise Forbidden(f"{principal.id} may not write channel {channel.name}")
 
 
-async def ingest(store: Store, principal: Principal, channel: Channel, submission: Submission) -> IngestResult:
-    """Authorise and append a validated submission to ``channel`` on behalf of ``principal``."""
+async def ingest(
+    store: Store,
+    principal: Principal,
+    channel: Channel,
+    submission: Submission,
+    audit: AuditLog | None = None,
+    via: str = "api",
+) -> IngestResult:
+    """Authorise and append a validated submission to ``channel`` on behalf of ``principal``.
+
+    With ``audit``, what became of every object is recorded, refusals included.
+    """
     check_channel_write(principal, channel)
     rejected = list(submission.rejected)
     allowed: list[StixItem] = []
@@ -44,4 +55,11 @@ async def ingest(store: Store, principal: Principal, channel: Channel, submissio
     result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
     for appended in await store.append(channel.name, principal.id, allowed):
         (result.duplicates if appended.duplicate else result.accepted).append(appended)
+    if audit is not None:
+        outcomes = [
+            *((a.item.id, a.item.version, a.event_id, "accepted", None) for a in result.accepted),
+            *((a.item.id, a.item.version, a.event_id, "duplicate", None) for a in result.duplicates),
+            *((r.id or f"#{r.index}", None, None, "rejected", r.reason) for r in result.rejected),
+        ]
+        audit.record("write", principal.id, via=via, channel=channel.name, objects=write_record(outcomes))
     return result

@@ -41,7 +41,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _service(app: web.Application) -> None:
-    app[CRISIS_SERVICE] = CrisisService(app[hub_app.STORE], app[hub_app.CONFIG])
+    app[CRISIS_SERVICE] = CrisisService(app[hub_app.STORE], app[hub_app.CONFIG], app[hub_app.AUDIT])
 
 
 def _svc(request: web.Request) -> CrisisService:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from hub.audit import AuditLog, write_record
 from hub.config import Channel, Config
 from hub.crisis import model
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
@@ -43,9 +44,10 @@ def _found(event: Event) -> Found:
 
 
 class CrisisService:
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, audit: AuditLog | None = None) -> None:
         self.store = store
         self.config = config
+        self.audit = audit
         self.stakeholders = tuple(config.stakeholders)
 
     @property
@@ -56,7 +58,7 @@ class CrisisService:
     async def _write(self, principal: Principal, channel: Channel, obj: dict[str, Any]) -> IngestResult:
         """Validate and ingest one object as ``principal``; BadRequest with the reason if refused."""
         submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
-        result = await ingest(self.store, principal, channel, submission)
+        result = await ingest(self.store, principal, channel, submission, self.audit, "crisis")
         if result.rejected:
             raise BadRequest(result.rejected[0].reason)
         return result
@@ -66,7 +68,13 @@ class CrisisService:
         submission = await asyncio.to_thread(validate, list(objects), channel.default_tlp)
         if submission.rejected:
             raise BadRequest(submission.rejected[0].reason)
-        await self.store.append(channel.name, source, submission.items)
+        appended = await self.store.append(channel.name, source, submission.items)
+        if self.audit is not None:
+            outcomes = [
+                (a.item.id, a.item.version, a.event_id, "duplicate" if a.duplicate else "accepted", None)
+                for a in appended
+            ]
+            self.audit.record("write", source, via="crisis", channel=channel.name, objects=write_record(outcomes))
 
     # reading ---------------------------------------------------------------------------
     async def _latest_readable(self, principal: Principal, stix_id: str) -> Found | None:
@@ -372,6 +380,9 @@ class CrisisService:
             found = crisis if ref == crisis_id else await self._latest_readable(principal, ref)
             if found is not None:
                 refs.append(found)
+        if self.audit is not None:
+            events = [report.event, *(f.event for f in refs)]
+            self.audit.record("read", principal.id, via="sitrep", events=[f"{e.channel}/{e.id}" for e in events])
         return crisis, report, refs
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from hub.events import Event, id_key
-from hub.policy import Principal, may_read
+from hub.policy import Decision, Principal, may_read
 from hub.stream.protocol import error_message, event_message, message
 
 if TYPE_CHECKING:
@@ -89,13 +89,15 @@ class Connection:
         """Queue a control message (never blocks; a full queue means the client fell behind)."""
         self._put(None, None, data)
 
-    def offer(self, sub: Subscription, event: Event, data: bytes) -> None:
-        """Pass a live or replayed event to this client if it is new to it and the policy allows."""
+    def offer(self, sub: Subscription, event: Event, data: bytes) -> Decision | None:
+        """Pass a live event to this client if it is new to it and the policy allows; the decision, if one was made."""
         if id_key(event.id) <= id_key(sub.cursor):
-            return
+            return None
         sub.cursor = event.id
-        if may_read(self.principal, event):
+        decision = may_read(self.principal, event)
+        if decision:
             self._put(sub, event.id, data)
+        return decision
 
     def _put(self, sub: Subscription | None, event_id: str | None, data: bytes) -> None:
         if self.overflowed:
@@ -192,17 +194,23 @@ class Connection:
                 oldest = await store.first_id(channel)
                 self.send(message("gap", channel=channel, requested=since, oldest=oldest))
         replayed = 0
+        audit = self.dispatcher.audit
         while self.subs.get(channel) is sub and not self.overflowed:
             batch = await store.read(channel, sub.cursor, REPLAY_BATCH)
             if self.subs.get(channel) is not sub:
                 return
+            sent: list[str] = []
             for event in batch:
                 if id_key(event.id) <= id_key(sub.cursor):
                     continue
                 sub.cursor = event.id
                 if may_read(self.principal, event):
                     await self._put_replay(sub, event.id, event_message(event.to_json()))
-                    replayed += 1
+                    sent.append(event.id)
+            replayed += len(sent)
+            if audit is not None and batch:
+                withheld = len(batch) - len(sent)
+                audit.record("replay", self.principal.id, channel=channel, events=sent, withheld=withheld)
             if batch:
                 continue
             if id_key(self.dispatcher.cursor(channel)) <= id_key(sub.cursor):

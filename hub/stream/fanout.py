@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import redis.exceptions
 
+from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import id_key
 from hub.store import Store
@@ -40,8 +41,11 @@ READ_BATCH = 1000
 class Dispatcher:
     """Reads every channel's new events once per process and offers them to subscribed connections."""
 
-    def __init__(self, store: Store, channels: Iterable[str], poll_interval: float = 5.0) -> None:
+    def __init__(
+        self, store: Store, channels: Iterable[str], poll_interval: float = 5.0, audit: AuditLog | None = None
+    ) -> None:
         self.store = store
+        self.audit = audit
         self.channels = tuple(channels)
         self.poll_interval = poll_interval
         self.connections: set[Connection] = set()
@@ -156,10 +160,28 @@ class Dispatcher:
                 if not subscribers:
                     continue
                 data = event_message(event.to_json())  # encoded once for every recipient
+                delivered: set[str] = set()
+                withheld: dict[str, str] = {}
                 for conn in tuple(subscribers):
                     sub = conn.subs.get(channel)
                     if sub is not None and sub.live:
-                        conn.offer(sub, event, data)
+                        decision = conn.offer(sub, event, data)
+                        if decision is None:
+                            continue
+                        if decision:
+                            delivered.add(conn.principal.id)
+                        else:
+                            withheld[conn.principal.id] = decision.reason
+                if self.audit is not None and (delivered or withheld):
+                    self.audit.record(
+                        "deliver",
+                        "hub",
+                        channel=channel,
+                        event=event.id,
+                        tlp=event.tlp.token,
+                        to=sorted(delivered),
+                        withheld=[{"stakeholder": s, "reason": r} for s, r in sorted(withheld.items())],
+                    )
             if len(batch) < READ_BATCH:
                 return
 

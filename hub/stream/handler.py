@@ -45,7 +45,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    dispatcher = Dispatcher(app[hub_app.STORE], app[hub_app.CONFIG].channels)
+    dispatcher = Dispatcher(app[hub_app.STORE], app[hub_app.CONFIG].channels, audit=app[hub_app.AUDIT])
     await dispatcher.start()
     app[DISPATCHER] = dispatcher
     yield

@@ -116,6 +116,9 @@ async def read_page(
     cursor = None if cursor_text is None else decode_cursor(cursor_text, collection.id)
     page = await select_page(index, query, start_position(query.added_after_ms, cursor), limit)
     following = None if page.resume_after is None else encode_cursor(collection.id, page.resume_after)
+    request.app[hub_app.AUDIT].record(
+        "read", index.principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in page.events]
+    )
     return page, following
 
 
@@ -206,7 +209,9 @@ async def add_objects(request: web.Request) -> web.Response:
     objects = resources.decode_envelope(await request.read())
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
-    result = await ingest(request.app[hub_app.STORE], principal, channel, submission)
+    result = await ingest(
+        request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT], "taxii"
+    )
     status_id = str(uuid.uuid4())
     resource = status_resource(status_id, request_ms, objects, result)
     await TaxiiStorage(request.app[hub_app.STORE]).save_status(status_id, principal.id, resource)
@@ -259,4 +264,7 @@ async def delete_object(request: web.Request) -> web.Response:
     if not principal.admin and any(e.source != principal.id for e in chosen):
         raise Forbidden(f"{principal.id} may delete only versions it added itself")
     await index.storage.delete_versions(collection.channel.name, chosen)
+    request.app[hub_app.AUDIT].record(
+        "delete", principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
+    )
     return web.Response(status=200)

@@ -1,0 +1,74 @@
+"""Administrators' view of the audit trail: query, export, verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from hub import app as hub_app
+from hub.api import authenticate, int_param, json_response
+from hub.errors import Forbidden
+from hub.events import parse_event_id
+from hub.policy import Principal
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/admin/audit", audit_entries)
+    app.router.add_get("/api/v1/admin/audit/verify", audit_verify)
+
+
+async def admin(request: web.Request) -> Principal:
+    principal = await authenticate(request)
+    if not principal.admin:
+        raise Forbidden(f"{principal.id} is not an administrator")
+    return principal
+
+
+def _matches(record: dict[str, Any], request: web.Request) -> bool:
+    q = request.query
+    if "action" in q and record.get("action") != q["action"]:
+        return False
+    if "actor" in q and record.get("actor") != q["actor"]:
+        return False
+    if "event" in q and q["event"] != record.get("event") and q["event"] not in record.get("events", []):
+        return False
+    return True
+
+
+async def audit_entries(request: web.Request) -> web.Response:
+    """A page of the trail, oldest first, optionally filtered by action, actor or event id."""
+    actor = await admin(request)
+    limit = int_param(request, "limit", 100, 10_000)
+    cursor = parse_event_id(request.query.get("after", "0"))
+    audit = request.app[hub_app.AUDIT]
+    await audit.flush()  # include what this process has queued
+    entries: list[dict[str, Any]] = []
+    budget = 20 * limit
+    more = True
+    while len(entries) < limit and budget > 0:
+        batch = await audit.entries(cursor, min(1000, budget))
+        budget -= len(batch)
+        for entry_id, body, previous, digest in batch:
+            cursor = entry_id
+            record = orjson.loads(body)
+            if _matches(record, request):
+                entries.append({"id": entry_id, "record": record, "previous": previous, "hash": digest})
+                if len(entries) == limit:
+                    break
+        if len(batch) < 1000 and len(entries) < limit:
+            more = False
+            break
+    audit.record("audit.read", actor.id, entries=len(entries))
+    return json_response({"entries": entries, "next": cursor if more else None})
+
+
+async def audit_verify(request: web.Request) -> web.Response:
+    await admin(request)
+    audit = request.app[hub_app.AUDIT]
+    await audit.flush()
+    verdict = await audit.verify()
+    return json_response(
+        {"ok": verdict.ok, "entries": verdict.entries, "problem": verdict.problem or None, "entry": verdict.entry_id}
+    )

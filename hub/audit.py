@@ -1,0 +1,163 @@
+"""The audit trail: an append-only, hash-chained Redis Stream of every decision.
+
+What is recorded: every write (who posted what to which channel, and what
+became of each object), every read over the API and TAXII (who received which
+events), and every live delivery decision (for each event, which stakeholders
+received it and which were withheld it, and why) — so the hub can say exactly
+who received a TLP:RED item.
+
+How this works. Records are queued in memory by :meth:`AuditLog.record`
+(never blocking a request) and a writer task appends them in batches. Each
+batch is chained onto the current head (see :mod:`hub.auditchain`) and
+appended by a Lua script only if the head is still the one the batch was
+chained onto; if another hub process appended first, the batch is chained
+again. Several processes thus share one chain, and nothing is appended
+unlinked. Records wait in memory while Redis is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from hub.auditchain import Verdict, Verifier, chain, encode
+from hub.errors import StoreUnavailable
+from hub.store import _guard
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_PENDING = 1_000_000
+
+_APPEND_IF_HEAD = """
+local head = redis.call('GET', KEYS[2]) or ''
+if head ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 3 do
+  redis.call('XADD', KEYS[1], '*', 'r', ARGV[i], 'p', ARGV[i + 1], 'h', ARGV[i + 2])
+end
+redis.call('SET', KEYS[2], ARGV[#ARGV])
+return 1
+"""
+
+
+class AuditLog:
+    """The audit trail of one namespace; :meth:`start` runs its writer, :meth:`stop` flushes it."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str = "chub", *, flush_interval: float = 0.05) -> None:
+        self.redis = client
+        self.stream_key = f"{namespace}:audit"
+        self.head_key = f"{namespace}:audit:head"
+        self.flush_interval = flush_interval
+        self._pending: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._append = client.register_script(_APPEND_IF_HEAD)
+        self._flushing = asyncio.Lock()  # one flush at a time per process: a batch is appended once
+        self.dropped = 0
+
+    # recording -------------------------------------------------------------------------
+    def record(self, action: str, actor: str, **fields: Any) -> None:
+        """Queue one record; it reaches Redis within ``flush_interval``."""
+        if len(self._pending) >= MAX_PENDING:
+            self.dropped += 1
+            if self.dropped in (1, 1000) or self.dropped % 100_000 == 0:
+                log.error("audit backlog full (Redis unreachable?): %d records dropped", self.dropped)
+            return
+        self._pending.append(encode({"t": int(time.time() * 1000), "action": action, "actor": actor, **fields}))
+        if len(self._pending) >= BATCH:
+            self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(StoreUnavailable):
+            await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except StoreUnavailable:
+                await asyncio.sleep(0.5)
+
+    async def flush(self) -> int:
+        """Append everything queued; returns how many records were written."""
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> int:
+        written = 0
+        while self._pending:
+            batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
+            while True:
+                head = await self.head()
+                linked = chain(head, batch)
+                args: list[Any] = [head]
+                for body, previous, digest in linked:
+                    args += [body, previous, digest]
+                async with _guard():
+                    if await self._append(keys=[self.stream_key, self.head_key], args=args):
+                        break
+                # Another process appended first: chain the batch onto the new head.
+            for _ in batch:
+                self._pending.popleft()
+            written += len(batch)
+        return written
+
+    # reading ---------------------------------------------------------------------------
+    async def head(self) -> str:
+        async with _guard():
+            value = cast(bytes | None, await self.redis.get(self.head_key))
+        return value.decode() if value else ""
+
+    async def entries(self, after: str = "0-0", count: int = 1000) -> list[tuple[str, bytes, str, str]]:
+        """``(entry_id, record, previous_hash, hash)`` after ``after``, oldest first."""
+        async with _guard():
+            raw = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                await self.redis.xrange(self.stream_key, f"({after}", "+", count=count),
+            )
+        return [(eid.decode(), f[b"r"], f[b"p"].decode(), f[b"h"].decode()) for eid, f in raw]
+
+    async def walk(self, page: int = 5000) -> AsyncIterator[tuple[str, bytes, str, str]]:
+        after = "0-0"
+        while True:
+            batch = await self.entries(after, page)
+            for entry in batch:
+                yield entry
+            if len(batch) < page:
+                return
+            after = batch[-1][0]
+
+    async def verify(self) -> Verdict:
+        """Check the whole chain from its first entry to its recorded head."""
+        head = await self.head()
+        verifier = Verifier()
+        async for entry in self.walk():
+            # Stop at the head read first: entries appended since are checked next time.
+            if not verifier.feed(*entry) or entry[3] == head:
+                break
+        return verifier.finish(head or None)
+
+
+def write_record(results: Sequence[tuple[str, str | None, str | None, str, str | None]]) -> list[dict[str, Any]]:
+    """Per-object outcomes of a write, as recorded: ``(stix_id, version, event_id, outcome, reason)``."""
+    return [
+        {"id": sid, "version": version, "event": event_id, "outcome": outcome, **({"reason": reason} if reason else {})}
+        for sid, version, event_id, outcome, reason in results
+    ]

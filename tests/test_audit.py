@@ -1,0 +1,117 @@
+"""The hash-chained audit trail: what it records, and that tampering is detected."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from hub.app import AUDIT
+from hub.audit import AuditLog
+from hub.auditchain import chain, encode, verify
+from hub.store import connect
+from hub.tlp import TLP
+from tests.conftest import Hub
+from tests.stixgen import indicator
+from tests.test_stream import open_ws, post
+
+
+def entries(n: int) -> list[tuple[str, bytes, str, str]]:
+    linked = chain("", [encode({"n": i}) for i in range(n)])
+    return [(f"{i}-0", body, prev, digest) for i, (body, prev, digest) in enumerate(linked)]
+
+
+def test_an_intact_chain_verifies() -> None:
+    trail = entries(5)
+    assert verify(trail, trail[-1][3]).ok and verify(trail, trail[-1][3]).entries == 5
+    assert verify([], None).ok
+
+
+@pytest.mark.parametrize(
+    "tamper, problem",
+    [
+        (lambda t: [*t[:2], (t[2][0], encode({"n": 99}), t[2][2], t[2][3]), *t[3:]], "edited"),
+        (lambda t: [*t[:2], *t[3:]], "removed or inserted"),
+        (lambda t: [*t[:2], ("x-0", encode({"n": 7}), t[1][3], "0" * 64), *t[2:]], "edited"),
+        (lambda t: t[:4], "cut off"),
+    ],
+)
+def test_edits_deletions_insertions_and_truncation_are_detected(tamper: object, problem: str) -> None:
+    trail = entries(5)
+    verdict = verify(tamper(trail), trail[-1][3])  # type: ignore[operator]
+    assert not verdict.ok and problem in verdict.problem
+
+
+async def test_two_writers_share_one_intact_chain(redis_url: str, namespace: str) -> None:
+    client = connect(redis_url)
+    a, b = AuditLog(client, namespace), AuditLog(client, namespace)
+    for i in range(300):
+        (a if i % 2 else b).record("test", "x", n=i)
+    await asyncio.gather(a.flush(), b.flush(), a.flush())
+    verdict = await a.verify()
+    assert verdict.ok and verdict.entries == 300
+    await client.aclose()
+
+
+async def audit_records(hub: Hub, **filters: str) -> list[dict]:
+    async with hub.client.get(
+        "/api/v1/admin/audit", params={"limit": "1000", **filters}, headers=hub.auth("cidge")
+    ) as r:
+        assert r.status == 200
+        return [e["record"] for e in (await r.json())["entries"]]
+
+
+async def test_writes_reads_and_live_deliveries_are_recorded_with_who_got_a_red_item(hub: Hub) -> None:
+    committee, bank = await open_ws(hub, "sspc"), await open_ws(hub, "banxico")
+    await committee.subscribe("sector.finance")
+    await bank.subscribe("sector.finance")
+    red, marker = indicator(TLP.RED), indicator(TLP.CLEAR)
+    answer = await post(hub, "cert-mx", "sector.finance", red, marker)
+    red_event = answer["accepted"][0]["event_id"]
+    await committee.events_until(marker["id"])
+    await bank.events_until(marker["id"])
+    async with hub.client.get("/api/v1/channels/sector.finance/events", headers=hub.auth("banxico")) as r:
+        assert r.status == 200
+    [write] = await audit_records(hub, action="write")
+    assert write["actor"] == "cert-mx" and [o["outcome"] for o in write["objects"]] == ["accepted", "accepted"]
+    [delivery] = await audit_records(hub, action="deliver", event=red_event)
+    assert delivery["to"] == ["sspc"] and delivery["tlp"] == "red"
+    assert [w["stakeholder"] for w in delivery["withheld"]] == ["banxico"] and "ceiling" in delivery["withheld"][0][
+        "reason"
+    ]
+    [read] = await audit_records(hub, action="read", actor="banxico")
+    assert red_event not in read["events"] and len(read["events"]) == 1
+    async with hub.client.get("/api/v1/admin/audit/verify", headers=hub.auth("cidge")) as r:
+        verdict = await r.json()
+    assert verdict["ok"] and verdict["entries"] >= 4
+    async with hub.client.get("/api/v1/admin/audit", headers=hub.auth("sspc")) as r:
+        assert r.status == 403
+
+
+async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub) -> None:
+    await post(hub, "pemex", "sector.energy", indicator())
+    cli = [sys.executable, "-m", "hub", "audit", "verify", "--redis-url", hub.redis_url, "--namespace", hub.namespace]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(cli, capture_output=True, text=True, timeout=60)
+
+    await hub.client.app[AUDIT].flush()
+    ok = await asyncio.to_thread(run)
+    assert ok.returncode == 0 and "intact" in ok.stdout
+    # Tamper as someone with access to Redis would: rewrite the stream with one record changed.
+    client = connect(hub.redis_url)
+    key = f"{hub.namespace}:audit"
+    raw = await client.xrange(key)
+    await client.delete(key)
+    for i, (_, fields) in enumerate(raw):
+        if i == 0:
+            record = orjson.loads(fields[b"r"])
+            record["actor"] = "someone-else"
+            fields = {**fields, b"r": orjson.dumps(record, option=orjson.OPT_SORT_KEYS)}
+        await client.xadd(key, fields)
+    await client.aclose()
+    broken = await asyncio.to_thread(run)
+    assert broken.returncode == 1 and "BROKEN" in broken.stdout and "edited" in broken.stdout
