@@ -6,15 +6,18 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import app as hub_app
 from hub.api import authenticate, int_param, json_response
 from hub.errors import Forbidden
 from hub.events import parse_event_id
+from hub.middleware import METRICS
 from hub.policy import Principal
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/v1/admin/audit", audit_entries)
     app.router.add_get("/api/v1/admin/audit/verify", audit_verify)
 
@@ -24,6 +27,14 @@ async def admin(request: web.Request) -> Principal:
     if not principal.admin:
         raise Forbidden(f"{principal.id} is not an administrator")
     return principal
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; for admins, or for anyone where ``metrics_public`` says the network is trusted."""
+    if not request.app[hub_app.CONFIG].hub.metrics_public:
+        await admin(request)
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _matches(record: dict[str, Any], request: web.Request) -> bool:

@@ -14,6 +14,7 @@ from hub.config import Channel
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.events import Event, parse_event_id, version_key
 from hub.ingest import check_channel_write, ingest
+from hub.middleware import METRICS
 from hub.policy import Principal, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 
@@ -132,7 +133,10 @@ async def post_objects(request: web.Request) -> web.Response:
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
-    result = await ingest(request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT])
+    result = await ingest(
+        request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT],
+        metrics=request.app[METRICS],
+    )  # fmt: skip
     status = 201 if result.accepted else 200 if result.duplicates else 400
     return json_response(
         {

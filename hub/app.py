@@ -12,7 +12,15 @@ from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
-from hub.middleware import THROTTLE, add_security_headers, error_middleware, throttle_middleware
+from hub.metrics import Metrics
+from hub.middleware import (
+    METRICS,
+    THROTTLE,
+    add_security_headers,
+    error_middleware,
+    request_middleware,
+    throttle_middleware,
+)
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
 from hub.throttle import FailureThrottle
@@ -32,9 +40,11 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     runs) can share one Redis server without seeing each other's data.
     """
     app = web.Application(
-        middlewares=[error_middleware, throttle_middleware], client_max_size=config.hub.max_body_bytes
+        middlewares=[request_middleware, error_middleware, throttle_middleware],
+        client_max_size=config.hub.max_body_bytes,
     )
     app[CONFIG] = config
+    app[METRICS] = Metrics()
     app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

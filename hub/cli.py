@@ -19,6 +19,7 @@ from hub import __version__
 from hub.config import Config, load_config
 from hub.embedded import FSYNC_POLICIES, EmbeddedRedis
 from hub.errors import HubError
+from hub.logs import configure as configure_logging
 from hub.store import TokenStore, connect
 from hub.tokens import new_token, split_token
 
@@ -33,11 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The server logs what it does; one-shot commands only warn, so their output stays clean.
     level = logging.INFO if args.command in ("serve", "demo") else logging.WARNING
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else level, getattr(args, "log_format", "text"))
     try:
         result: int = args.func(args)
         return result
@@ -64,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded Redis AOF fsync policy (default everysec: at most one second of writes at risk on power loss)",
     )
     serve.add_argument("-v", "--verbose", action="store_true")
+    _log_option(serve)
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the hub with the demo committee and play a crisis scenario on it")
@@ -72,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")))
     demo.add_argument("--speed", type=float, default=1.0, help="play the scenario this many times faster")
     demo.add_argument("-v", "--verbose", action="store_true")
+    _log_option(demo)
     demo.set_defaults(func=cmd_demo)
 
     sitrep = sub.add_parser("sitrep", help="print a crisis's newest sitrep as a briefing")
@@ -124,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     _client_options(watch)
     watch.set_defaults(func=cmd_watch)
     return parser
+
+
+def _log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("CRISIS_HUB_LOG_FORMAT", "text"),
+        help="readable lines (default) or one JSON object per line",
+    )
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:

@@ -75,6 +75,7 @@ class HubSettings:
     stream_token_recheck: float = 5.0
     stream_connections_per_stakeholder: int = 50
     auth_failures_per_minute: int = 20
+    metrics_public: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,13 @@ submission's order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from hub.audit import AuditLog, write_record
 from hub.config import Channel
 from hub.errors import Forbidden
+from hub.metrics import Metrics
 from hub.policy import Principal, may_write
 from hub.stix import Rejection, StixItem, Submission
 from hub.store import Appended, Store
@@ -38,6 +40,7 @@ async def ingest(
     submission: Submission,
     audit: AuditLog | None = None,
     via: str = "api",
+    metrics: Metrics | None = None,
 ) -> IngestResult:
     """Authorise and append a validated submission to ``channel`` on behalf of ``principal``.
 
@@ -53,8 +56,17 @@ async def ingest(
         else:
             rejected.append(Rejection(item.index, item.id, decision.reason))
     result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
+    started = time.perf_counter()
     for appended in await store.append(channel.name, principal.id, allowed):
         (result.duplicates if appended.duplicate else result.accepted).append(appended)
+    if metrics is not None:
+        if allowed:
+            metrics.redis_seconds.observe(time.perf_counter() - started)
+        metrics.ingested.labels(channel.name, via).inc(len(result.accepted))
+        metrics.duplicates.labels(channel.name).inc(len(result.duplicates))
+        refused_by_policy = len(rejected) - len(submission.rejected)
+        metrics.rejected.labels(channel.name, "invalid").inc(len(submission.rejected))
+        metrics.rejected.labels(channel.name, "policy").inc(refused_by_policy)
     if audit is not None:
         outcomes = [
             *((a.item.id, a.item.version, a.event_id, "accepted", None) for a in result.accepted),

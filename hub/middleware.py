@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
 from hub.errors import HubError, TooManyRequests, Unauthorized
+from hub.metrics import Metrics
 from hub.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,10 @@ TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 THROTTLE = web.AppKey("auth_throttle", FailureThrottle)
+METRICS = web.AppKey("metrics", Metrics)
+REQUEST_ID = web.RequestKey("request_id", str)
+access_log = logging.getLogger("hub.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -104,6 +111,37 @@ async def throttle_middleware(request: web.Request, handler: Handler) -> web.Str
     except Unauthorized:
         note_auth_failure(request)
         raise
+
+
+@web.middleware
+async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request id on every request and response, one log line and metrics per request."""
+    given = request.headers.get("X-Request-Id", "")
+    request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        if not response.prepared:
+            response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        metrics = request.app[METRICS]
+        metrics.requests.labels(route, request.method, str(status)).inc()
+        metrics.request_seconds.labels(route).observe(elapsed)
+        access_log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.path,
+            status,
+            elapsed * 1000,
+            extra={"request_id": request_id, "method": request.method, "path": request.path, "status": status,
+                   "duration_ms": round(elapsed * 1000, 1), "peer": request.remote},
+        )  # fmt: skip
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from hub.tokens import split_token
 from tests.conftest import STIX_DATA
 
 CLI = [sys.executable, "-m", "hub"]
@@ -121,7 +122,7 @@ def test_token_list_and_revoke_take_effect_on_the_running_hub(served: tuple[str,
     )
     token_id = token.split("_")[1]
     listing = run("token", "list", "--data-dir", str(data_dir)).stdout
-    assert token_id in listing and "scada-gw" in listing and token.split("_")[2] not in listing
+    assert token_id in listing and "scada-gw" in listing and split_token(token)[1] not in listing
     assert get(url + "/api/v1/me", token)[0] == 200
     run("token", "revoke", token_id, "--data-dir", str(data_dir))
     assert get(url + "/api/v1/me", token)[0] == 401

@@ -181,8 +181,12 @@ async def test_a_dropped_client_resumes_while_the_producer_keeps_pushing(hub: Hu
             batch = [indicator(TLP.GREEN) for _ in range(5)]
             await post(hub, "banxico", "sector.finance", *batch)
             posted.extend(o["id"] for o in batch)
-            if i in (3, 7):  # cut every live connection from the server side
-                for conn in list(hub.client.app[DISPATCHER].connections):
+            if i in (3, 7):  # cut the client's connection from the server side, once it has one again
+                dispatcher = hub.client.app[DISPATCHER]
+                async with asyncio.timeout(WAIT):
+                    while not dispatcher.connections:
+                        await asyncio.sleep(0.01)
+                for conn in list(dispatcher.connections):
                     await conn.ws.close(code=1011)
             await asyncio.sleep(0.05)
 

@@ -14,6 +14,7 @@ from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
 from hub.errors import BadRequest, InvalidJson
 from hub.events import Event
+from hub.middleware import METRICS
 
 JSON = frozenset({"application/json"})
 CRISIS_SERVICE = web.AppKey("crisis_service", CrisisService)
@@ -41,7 +42,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _service(app: web.Application) -> None:
-    app[CRISIS_SERVICE] = CrisisService(app[hub_app.STORE], app[hub_app.CONFIG], app[hub_app.AUDIT])
+    app[CRISIS_SERVICE] = CrisisService(app[hub_app.STORE], app[hub_app.CONFIG], app[hub_app.AUDIT], app[METRICS])
 
 
 def _svc(request: web.Request) -> CrisisService:

@@ -23,6 +23,7 @@ from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.events import Event, version_key
 from hub.ingest import IngestResult, ingest
+from hub.metrics import Metrics
 from hub.policy import Principal, may_acknowledge, may_read, may_write
 from hub.stix import validate
 from hub.store import Store
@@ -44,10 +45,13 @@ def _found(event: Event) -> Found:
 
 
 class CrisisService:
-    def __init__(self, store: Store, config: Config, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self, store: Store, config: Config, audit: AuditLog | None = None, metrics: Metrics | None = None
+    ) -> None:
         self.store = store
         self.config = config
         self.audit = audit
+        self.metrics = metrics
         self.stakeholders = tuple(config.stakeholders)
 
     @property
@@ -58,7 +62,7 @@ class CrisisService:
     async def _write(self, principal: Principal, channel: Channel, obj: dict[str, Any]) -> IngestResult:
         """Validate and ingest one object as ``principal``; BadRequest with the reason if refused."""
         submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
-        result = await ingest(self.store, principal, channel, submission, self.audit, "crisis")
+        result = await ingest(self.store, principal, channel, submission, self.audit, "crisis", self.metrics)
         if result.rejected:
             raise BadRequest(result.rejected[0].reason)
         return result

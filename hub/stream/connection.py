@@ -126,6 +126,8 @@ class Connection:
             self.queue.get_nowait()
         self._drained.set()
         log.warning("stream %s (%s) fell behind; closing it", self.id, self.principal.id)
+        if self.dispatcher.metrics is not None:
+            self.dispatcher.metrics.slow_consumers.inc()
         self.writer.cancel()
         resume = {s.channel: s.delivered for s in self.subs.values() if s.delivered}
         text = "too far behind: reconnect and resume from your last delivered ids"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ import redis.exceptions
 from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import id_key
+from hub.metrics import Metrics
 from hub.store import Store
 from hub.stream.protocol import event_message
 
@@ -42,10 +44,16 @@ class Dispatcher:
     """Reads every channel's new events once per process and offers them to subscribed connections."""
 
     def __init__(
-        self, store: Store, channels: Iterable[str], poll_interval: float = 5.0, audit: AuditLog | None = None
+        self,
+        store: Store,
+        channels: Iterable[str],
+        poll_interval: float = 5.0,
+        audit: AuditLog | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.audit = audit
+        self.metrics = metrics
         self.channels = tuple(channels)
         self.poll_interval = poll_interval
         self.connections: set[Connection] = set()
@@ -172,6 +180,10 @@ class Dispatcher:
                             delivered.add(conn.principal.id)
                         else:
                             withheld[conn.principal.id] = decision.reason
+                if self.metrics is not None and (delivered or withheld):
+                    self.metrics.deliveries.labels(channel).inc(len(delivered))
+                    self.metrics.withheld.labels(channel).inc(len(withheld))
+                    self.metrics.delivery_latency.observe(max(0.0, time.time() - event.millis / 1000))
                 if self.audit is not None and (delivered or withheld):
                     self.audit.record(
                         "deliver",

@@ -7,15 +7,18 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import WSMsgType, web
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from hub import app as hub_app
 from hub.api import authenticate, json_response
 from hub.auth import bearer_token, principal_for_token, require_access
 from hub.errors import Forbidden, HubError, Unauthorized
-from hub.middleware import check_throttle, note_auth_failure
+from hub.events import id_key
+from hub.metrics import gauge
+from hub.middleware import METRICS, check_throttle, note_auth_failure
 from hub.policy import Principal, may_read_channel
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
@@ -45,11 +48,34 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    dispatcher = Dispatcher(app[hub_app.STORE], app[hub_app.CONFIG].channels, audit=app[hub_app.AUDIT])
+    dispatcher = Dispatcher(
+        app[hub_app.STORE], app[hub_app.CONFIG].channels, audit=app[hub_app.AUDIT], metrics=app[METRICS]
+    )
+    app[METRICS].observe_state(lambda: _state_metrics(dispatcher))
     await dispatcher.start()
     app[DISPATCHER] = dispatcher
     yield
     await dispatcher.stop()
+
+
+def _state_metrics(dispatcher: Dispatcher) -> Iterator[Metric]:
+    """Stream gauges, computed when Prometheus scrapes."""
+    conns = list(dispatcher.connections)
+    depths = [c.queue.qsize() for c in conns]
+    yield gauge("chub_stream_connections", "Open stream connections", len(conns))
+    yield gauge("chub_stream_queued_messages", "Messages waiting in stream queues", sum(depths))
+    yield gauge("chub_stream_queue_depth_max", "Deepest stream queue", max(depths, default=0))
+    lag = GaugeMetricFamily("chub_stream_lag_seconds", "Largest delivery lag of a live subscriber", labels=["channel"])
+    for channel in dispatcher.channels:
+        head_ms = id_key(dispatcher.cursor(channel))[0]
+        behind = [
+            head_ms - id_key(s.delivered or s.cursor)[0]
+            for c in conns
+            for s in c.subs.values()
+            if s.channel == channel and s.live
+        ]
+        lag.add_metric([channel], max(behind, default=0) / 1000)
+    yield lag
 
 
 async def _close_all(app: web.Application) -> None:

@@ -22,7 +22,7 @@ from hub import app as hub_app
 from hub.auth import principal_for_basic_or_bearer, require_access
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
-from hub.middleware import Handler
+from hub.middleware import METRICS, Handler
 from hub.policy import Principal
 from hub.stix import validate
 from hub.taxii import resources
@@ -209,9 +209,8 @@ async def add_objects(request: web.Request) -> web.Response:
     objects = resources.decode_envelope(await request.read())
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
-    result = await ingest(
-        request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT], "taxii"
-    )
+    app = request.app
+    result = await ingest(app[hub_app.STORE], principal, channel, submission, app[hub_app.AUDIT], "taxii", app[METRICS])
     status_id = str(uuid.uuid4())
     resource = status_resource(status_id, request_ms, objects, result)
     await TaxiiStorage(request.app[hub_app.STORE]).save_status(status_id, principal.id, resource)
