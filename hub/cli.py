@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from aiohttp import web
 from hub import __version__
 from hub.config import Config, load_config
 from hub.embedded import FSYNC_POLICIES, EmbeddedRedis
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.logs import configure as configure_logging
 from hub.store import TokenStore, connect
 from hub.tokens import new_token, split_token
@@ -60,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="everysec",
         help="embedded Redis AOF fsync policy (default everysec: at most one second of writes at risk on power loss)",
     )
+    serve.add_argument(
+        "--cert", default=os.environ.get("CRISIS_HUB_CERT"), help="TLS certificate chain (PEM): serve HTTPS"
+    )
+    serve.add_argument("--key", default=os.environ.get("CRISIS_HUB_KEY"), help="TLS private key (PEM)")
     serve.add_argument("-v", "--verbose", action="store_true")
     _log_option(serve)
     serve.set_defaults(func=cmd_serve)
@@ -181,12 +186,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         len(config.stakeholders),
         len(config.channels),
     )
+    ssl_context = _ssl_context(args.cert, args.key)
+    scheme = "https" if ssl_context else "http"
     with redis_for(args, args.appendfsync) as url:
         where = "embedded Redis in " + str(Path(args.data_dir).resolve()) if not args.redis_url else "Redis at " + url
         app = create_app(config, url, namespace=args.namespace)
-        print(f"Crisis Hub on http://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+        print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
+        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, ssl_context=ssl_context)
     return 0
+
+
+def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """TLS 1.2+ with the given certificate chain and key, or None for plain HTTP."""
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("give both --cert and --key for HTTPS")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS certificate {cert} or key {key}: {exc}") from None
+    return context
 
 
 def _audit(args: argparse.Namespace, action: Any) -> Any:

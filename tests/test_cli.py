@@ -273,3 +273,42 @@ def test_watch_refuses_a_channel_the_token_may_not_read(served: tuple[str, Path,
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode == 1 and "forbidden" in result.stderr
+
+
+def test_serve_over_https_with_a_certificate(tmp_path: Path, redis_url: str) -> None:
+    import http.client
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    env = {**os.environ, "CRISIS_HUB_NAMESPACE": "cli-https"}
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--redis-url", redis_url, "--cert", str(cert), "--key", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/v1/health", context=context, timeout=5) as r:
+                    assert r.status == 200 and r.headers["X-Content-Type-Options"] == "nosniff"
+                    break
+            except (OSError, urllib.error.URLError):
+                assert time.monotonic() < deadline and process.poll() is None, "no HTTPS hub"
+                time.sleep(0.1)
+        with pytest.raises((OSError, http.client.HTTPException)):  # plain HTTP is not served on the TLS port
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def test_https_needs_both_certificate_and_key(tmp_path: Path) -> None:
+    result = run("serve", "--cert", str(tmp_path / "c.pem"), "--data-dir", str(tmp_path), check=False)
+    assert result.returncode == 2 and "--cert and --key" in result.stderr
