@@ -148,7 +148,7 @@ async def post_objects(request: web.Request) -> web.Response:
     )
 
 
-def int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
+def int_param(request: web.Request, name: str, default: int, maximum: int, minimum: int = 1) -> int:
     text = request.query.get(name)
     if text is None:
         return default
@@ -156,8 +156,8 @@ def int_param(request: web.Request, name: str, default: int, maximum: int) -> in
         value = int(text)
     except ValueError:
         raise BadRequest(f"{name} must be a whole number, got {text[:20]!r}") from None
-    if not 1 <= value <= maximum:
-        raise BadRequest(f"{name} must be between 1 and {maximum}, got {value}")
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
 
 

@@ -24,6 +24,7 @@ from hub.middleware import (
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
 from hub.throttle import FailureThrottle
+from hub.webui import add_routes as add_webui_routes
 
 log = logging.getLogger(__name__)
 
@@ -66,4 +67,5 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     crisis_routes.add_routes(app)
     admin.add_routes(app)
     app.cleanup_ctx.append(escalation.escalation_ctx)
+    add_webui_routes(app)
     return app

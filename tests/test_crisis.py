@@ -321,3 +321,10 @@ async def test_the_extension_definition_is_published_and_valid_stix(hub: Hub) ->
     _, bundle = await call(hub, "observer", "GET", "/api/v1/crises/extension-definition")
     assert [o["type"] for o in bundle["objects"]] == ["identity", "extension-definition"]
     assert not validate(bundle["objects"], TLP.CLEAR).rejected
+
+
+async def test_min_severity_zero_lists_baseline_crises(hub: Hub) -> None:
+    """Regression: min_severity=0 (Baseline) was refused as out of range."""
+    crisis = await new_crisis(hub, severity=0)
+    status, listing = await call(hub, "sspc", "GET", "/api/v1/crises?min_severity=0")
+    assert status == 200 and [c["id"] for c in listing["crises"]] == [crisis["id"]]

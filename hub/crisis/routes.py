@@ -67,7 +67,7 @@ def _event_list(found: list[Any]) -> list[dict[str, Any]]:
 async def list_crises(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     q = request.query
-    min_severity = int_param(request, "min_severity", -1, 100) if "min_severity" in q else None
+    min_severity = int_param(request, "min_severity", 0, 100, minimum=0) if "min_severity" in q else None
     crises = await _svc(request).list_crises(
         principal,
         status=q.get("status"),

@@ -1,0 +1,148 @@
+"""Driving the situation room in a real browser: Debian's Chromium, headless, through Playwright.
+
+Playwright's own browser downloads are never used (``playwright install`` is not run): the
+tests launch ``/usr/bin/chromium``, which ``.ci/run`` installs from Debian when missing.
+Every page opened here records what would betray a broken or leaky page — console errors,
+uncaught exceptions, any request to another origin — and the frames its WebSocket received,
+so a test can check what the hub actually sent, not only what the page shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    ViewportSize,
+    WebSocket,
+    expect,
+)
+
+from tests.conftest import Hub
+from tests.stixgen import bundle
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+WAIT_MS = 10_000  # an upper bound for "shows up", never a speed requirement
+LIVE = re.compile(r"^(live|resumed)$")
+STIX = {"Content-Type": "application/stix+json;version=2.1"}
+JSON = {"Content-Type": "application/json"}
+
+expect.set_options(timeout=WAIT_MS)
+
+
+@dataclass
+class Room:
+    """One browser tab on the situation room, and what it did."""
+
+    context: BrowserContext
+    page: Page
+    origin: str
+    console_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            self.console_errors.append(f"{message.type}: {message.text}")
+
+    def _check_url(self, url: str) -> None:
+        same_origin = (self.origin + "/", "ws" + self.origin.removeprefix("http") + "/")
+        if not url.startswith(same_origin):
+            self.foreign_requests.append(url)
+
+    def _request(self, request: Request) -> None:
+        self._check_url(request.url)
+
+    def _websocket(self, ws: WebSocket) -> None:
+        self._check_url(ws.url)
+        ws.on("framereceived", lambda payload: self.frames.append(payload if isinstance(payload, str) else ""))
+
+    def assert_clean(self, allowed: Iterable[str] = ()) -> None:
+        """No request left the hub's origin; no console error or uncaught exception but ``allowed`` ones."""
+        assert self.foreign_requests == [], self.foreign_requests
+        unexpected = [e for e in self.console_errors if not any(a in e for a in allowed)]
+        assert unexpected == [], unexpected
+
+    async def sign_in(self, token: str, *, live: bool = True) -> None:
+        await self.page.fill("#token", token)
+        await self.page.click("#signin-submit")
+        if live:
+            await self.wait_live()
+
+    async def wait_live(self) -> None:
+        await expect(self.page.locator("#connection")).to_have_attribute("data-state", LIVE)
+
+    def event_row(self, stix_id: str) -> Locator:
+        return self.page.locator(f'#timeline li[data-stix-id="{stix_id}"]')
+
+
+async def open_room(browser: Browser, hub: Hub, who: str | None = None) -> Room:
+    """A fresh browser context (its own sessionStorage) on the hub's page, signed in as ``who``."""
+    origin = str(hub.client.make_url("")).rstrip("/")
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    room = Room(context, page, origin)
+    page.on("console", room._console)
+    page.on("pageerror", lambda error: room.console_errors.append(f"pageerror: {error}"))
+    page.on("request", room._request)
+    page.on("websocket", room._websocket)
+    await page.goto(origin + "/")
+    if who is not None:
+        await room.sign_in(hub.tokens[who])
+    return room
+
+
+async def post(hub: Hub, who: str, channel: str, *objects: dict[str, Any]) -> dict[str, Any]:
+    """Push STIX objects over the HTTP API as ``who``, as an institution's tool would."""
+    async with hub.client.post(
+        f"/api/v1/channels/{channel}/objects", data=orjson.dumps(bundle(*objects)), headers={**STIX, **hub.auth(who)}
+    ) as response:
+        assert response.status in (200, 201), await response.text()
+        result: dict[str, Any] = await response.json()
+        return result
+
+
+async def call(hub: Hub, who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """A JSON API call as ``who``: (status, decoded body)."""
+    data = orjson.dumps(body) if body is not None else None
+    headers = {**hub.auth(who), **(JSON if data is not None else {})}
+    async with hub.client.request(method, path, data=data, headers=headers) as response:
+        return response.status, orjson.loads(await response.read())
+
+
+async def new_crisis(hub: Hub, **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": "Ransomware at the state oil company",
+        "severity": 2,
+        "category": "malicious-code",
+        "subcategory": "infected-system",
+        "lead": "cert-mx",
+        "affected_sectors": ["energy"],
+        "affected_stakeholders": ["pemex"],
+        **fields,
+    }
+    status, crisis = await call(hub, "cidge", "POST", "/api/v1/crises", body)
+    assert status == 201, crisis
+    assert isinstance(crisis, dict)
+    return crisis

@@ -1,0 +1,235 @@
+// The situation room's entry point: sign-in, then the room — crisis board, timeline, indicators —
+// fed by the hub's HTTP API (crises, who am I) and its live stream (every event).
+
+import {ApiError, createApi, whoIs} from './api.js';
+import {CrisisSync} from './crises.js';
+import {RoomState} from './state.js';
+import {StreamClient} from './stream.js';
+import {renderMyActions} from './views/actions.js';
+import {renderBoard} from './views/board.js';
+import {sectorChart} from './views/charts.js';
+import {CrisisDialog} from './views/crisis.js';
+import {IndicatorsView} from './views/indicators.js';
+import {renderConnection, renderNotices, renderWhoami} from './views/status.js';
+import {TimelineView} from './views/timeline.js';
+
+// sessionStorage: the token lives as long as this tab and never reaches another tab or a disk
+// profile shared by the room's next user; signing out removes it.
+const TOKEN_KEY = 'crisis-hub.token';
+const NOTICE_KEY = 'crisis-hub.signin-notice';
+const LARGE_KEY = 'crisis-hub.large-type';
+const HISTORY_HOURS = 24;
+const TICK_MS = 5000; // "3 min ago", "NEW" highlights and the reconnect countdown move with the clock
+const BOARD_REFRESH_MS = 30000;
+
+const $ = (id) => document.getElementById(id);
+
+/** What a failed sign-in means, in words a committee member can act on. */
+function signInError(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) {
+      return 'This token was not accepted: it is unknown or has been revoked. Check it, or ask the hub operator for a new one.';
+    }
+    if (error.status === 403) {
+      return `This token is valid, but its stakeholder may not use the situation room (${error.description || 'no API access'}).`;
+    }
+    if (error.status === 0) return 'The hub cannot be reached. Check the network connection and try again.';
+    if (error.status === 429) return `Too many failed sign-ins from this address: ${error.description || 'wait a minute and try again'}.`;
+    return `The hub refused the sign-in: ${error.message}`;
+  }
+  return `Sign-in failed: ${error.message}`;
+}
+
+function showSignIn(message) {
+  $('room').hidden = true;
+  $('whoami').hidden = true;
+  $('sign-out').hidden = true;
+  $('signin').hidden = false;
+  const text = $('signin-message');
+  text.textContent = message || '';
+  text.hidden = !message;
+  $('token').focus();
+}
+
+/** Leave: forget the token and reload, so nothing of this stakeholder's view stays in memory. */
+function signOut(notice) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
+  location.replace('/');
+}
+
+function setupSignIn() {
+  const form = $('signin-form');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const token = $('token').value.trim();
+    if (!token) return;
+    const button = $('signin-submit');
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    try {
+      const answer = await whoIs(token);
+      sessionStorage.setItem(TOKEN_KEY, token);
+      $('token').value = '';
+      $('signin').hidden = true;
+      await enterRoom(token, answer);
+    } catch (error) {
+      showSignIn(signInError(error));
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Sign in';
+    }
+  });
+}
+
+function setupLargeType() {
+  const button = $('large-type');
+  const apply = (on) => {
+    document.documentElement.classList.toggle('large-type', on);
+    button.setAttribute('aria-pressed', String(on));
+  };
+  apply(localStorage.getItem(LARGE_KEY) === '1');
+  button.addEventListener('click', () => {
+    const on = !document.documentElement.classList.contains('large-type');
+    localStorage.setItem(LARGE_KEY, on ? '1' : '0');
+    apply(on);
+  });
+}
+
+function setupShortcuts() {
+  document.addEventListener('keydown', (event) => {
+    const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement
+      || event.target instanceof HTMLTextAreaElement;
+    if (typing || event.ctrlKey || event.metaKey || event.altKey || $('room').hidden) return;
+    if (event.key === '/') {
+      event.preventDefault();
+      $('indicator-search').focus();
+    }
+  });
+}
+
+/** The hub's clock minus ours, from the Date header (1 s resolution: ignore smaller differences). */
+function clockSkew(dateHeader) {
+  const hub = Date.parse(dateHeader || '');
+  if (Number.isNaN(hub)) return 0;
+  const skew = hub - Date.now();
+  return Math.abs(skew) > 2000 ? skew : 0;
+}
+
+async function enterRoom(token, answer) {
+  const api = createApi(token, {
+    onUnauthorized: () => signOut('Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'),
+  });
+  const me = answer.data;
+  const skewMs = clockSkew(answer.date);
+  const channels = await api.channels();
+  const state = new RoomState({me, channels, skewMs, lookup: (id) => api.object(id).catch(() => null)});
+  const sync = new CrisisSync(api, state);
+
+  renderWhoami($('whoami'), me);
+  $('sign-out').hidden = false;
+  $('room').hidden = false;
+
+  // What views may do, in one place: they never call the API themselves.
+  const ctx = {
+    state,
+    openCrisis: (id) => dialog.open(id),
+    async acknowledge(crisisId, item, button) {
+      button.disabled = true;
+      button.textContent = 'Acknowledging…';
+      try {
+        await api.acknowledge(crisisId, item.id, item.version);
+        await sync.now();
+      } catch (error) {
+        state.notice(`Could not acknowledge: ${error.message}`);
+        button.disabled = false;
+        button.textContent = 'Acknowledge';
+      }
+    },
+    async updateAction(crisisId, action, change, button) {
+      button.disabled = true;
+      try {
+        await api.updateAction(crisisId, action.id, change);
+        await sync.now();
+      } catch (error) {
+        state.notice(`Could not update "${action.name}": ${error.message}`);
+        button.disabled = false;
+      }
+    },
+  };
+  const dialog = new CrisisDialog($('crisis-dialog'), ctx);
+  const timeline = new TimelineView({list: $('timeline'), filters: $('timeline-filters'), count: $('timeline-count')}, ctx);
+  const indicators = new IndicatorsView({list: $('indicators'), search: $('indicator-search'),
+    chart: $('chart-sightings'), count: $('indicator-count')}, ctx);
+  const readable = state.readableChannels();
+  const sectors = [...new Set(readable.map((c) => state.sectorOf(c)))].sort();
+
+  let boardRenderedAt = 0;
+  state.onChange((dirty) => {
+    if (dirty.has('connection') || dirty.has('tick')) renderConnection($('connection'), state);
+    if (dirty.has('notices') || dirty.has('tick')) renderNotices($('notices'), state);
+    // The board's "3 min ago" and "due in" move with the clock, but rebuilding its buttons every
+    // tick could swallow a click in progress: between changes, refresh it twice a minute.
+    if (dirty.has('crises') || (dirty.has('tick') && Date.now() - boardRenderedAt > BOARD_REFRESH_MS)) {
+      boardRenderedAt = Date.now();
+      renderBoard($('board'), $('crisis-count'), ctx);
+      renderMyActions($('my-actions'), $('action-count'), ctx);
+      dialog.render();
+    }
+    timeline.render(dirty);
+    indicators.render(dirty);
+    if (dirty.has('events') || dirty.has('tick')) {
+      $('chart-sectors').replaceChildren(...sectorChart({events: state.events, sectors,
+        sectorOf: (c) => state.sectorOf(c), now: state.now()}));
+    }
+  });
+  state.touch('connection', 'crises', 'events', 'notices');
+  setInterval(() => state.touch('tick'), TICK_MS);
+  // The reconnect countdown is the one thing that must tick every second.
+  setInterval(() => {
+    if (state.connection.state === 'reconnecting') state.touch('connection');
+  }, 1000);
+
+  const stream = new StreamClient({
+    token,
+    channels: readable,
+    since: `${Math.max(0, state.now() - HISTORY_HOURS * 3600 * 1000)}-0`,
+    onEvent: (event, info) => {
+      if (state.addEvent(event, info)) sync.consider(event);
+    },
+    onStatus: (status) => state.setConnection(status),
+    onNotice: (text) => state.notice(text),
+    onAuthFailed: () => signOut('Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'),
+    // After a reconnection the crisis views may be stale in ways events do not show (the clock).
+    onSettled: ({resumed}) => {
+      if (resumed) sync.request();
+    },
+  });
+  sync.start();
+  stream.start();
+  $('main').focus({preventScroll: true});
+}
+
+async function boot() {
+  setupLargeType();
+  setupShortcuts();
+  setupSignIn();
+  $('sign-out').addEventListener('click', () => signOut());
+  const notice = sessionStorage.getItem(NOTICE_KEY);
+  sessionStorage.removeItem(NOTICE_KEY);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) {
+    showSignIn(notice);
+    return;
+  }
+  try {
+    await enterRoom(token, await whoIs(token));
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      sessionStorage.removeItem(TOKEN_KEY);
+    }
+    showSignIn(signInError(error));
+  }
+}
+
+boot();

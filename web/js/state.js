@@ -1,0 +1,226 @@
+// What the page knows: the events the stream delivered, the crises the API returned, and the
+// connection's state. Views read it and re-render when told what changed. The page never
+// decides visibility: it holds exactly what the hub sent to this stakeholder.
+
+import {compareIds, idMillis, parseTime} from './format.js';
+
+const MAX_EVENTS = 20000; // a bound on memory for a screen left on for days
+const MAX_NOTICES = 4;
+
+/** A received event, with what the page adds: its time and whether it arrived while watching. */
+class Received {
+  constructor(event, fresh) {
+    this.key = `${event.channel}/${event.id}`;
+    this.event = event;
+    this.ms = idMillis(event.id);
+    this.fresh = fresh;
+    this.arrivedAt = Date.now();
+  }
+}
+
+/** Newest first: by time, then by id within a channel. */
+function newerFirst(a, b) {
+  return b.ms - a.ms || compareIds(b.event.id, a.event.id) || (a.key < b.key ? -1 : 1);
+}
+
+export class RoomState {
+  /**
+   * @param {object} me        GET /api/v1/me
+   * @param {object[]} channels GET /api/v1/channels
+   * @param {number} skewMs    the hub's clock minus ours
+   * @param {(id: string) => Promise<object|null>} lookup  the newest readable version of a STIX object
+   */
+  constructor({me, channels, skewMs, lookup}) {
+    this.me = me;
+    this.channels = new Map(channels.map((c) => [c.name, c]));
+    this.skewMs = skewMs;
+    this.lookupObject = lookup;
+    this.events = []; // Received, newest first
+    this.seen = new Set();
+    this.names = new Map(); // STIX id -> a name to show for it
+    this.indicators = new Map(); // indicator id -> Received (newest version)
+    this.sightings = new Map(); // sighting id -> Received (newest version)
+    this.lookups = new Map(); // STIX id -> 'pending' | 'missing' | object (fetched on demand)
+    this.sources = new Set();
+    this.types = new Set();
+    this.crises = [];
+    this.details = new Map(); // crisis id -> {crisis, updates, sitreps, actions, acks}
+    this.histories = new Map(); // crisis id -> versions
+    this.severities = new Map(); // level -> {name, colour}, as the hub reports them
+    this.crisesLoaded = false;
+    this.connection = {state: 'connecting'};
+    this.historyLoaded = false;
+    this.notices = [];
+    this.listeners = new Set();
+    this.dirty = new Set();
+    this.timer = null;
+  }
+
+  /** The hub's time now: "3 min ago" must not depend on a wrong clock in the room. */
+  now() {
+    return Date.now() + this.skewMs;
+  }
+
+  readableChannels() {
+    return Object.entries(this.me.channels || {}).filter(([, rights]) => rights.read).map(([name]) => name);
+  }
+
+  /** The sector an event belongs to: its channel's sector, else the channel itself. */
+  sectorOf(channelName) {
+    const channel = this.channels.get(channelName);
+    return (channel && channel.sector) || channelName;
+  }
+
+  onChange(listener) {
+    this.listeners.add(listener);
+  }
+
+  /** Mark parts as changed; listeners run once for a burst of changes (a replay is thousands). */
+  touch(...parts) {
+    for (const part of parts) this.dirty.add(part);
+    if (this.timer === null) this.timer = setTimeout(() => this.flush(), 30);
+  }
+
+  flush() {
+    this.timer = null;
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const listener of this.listeners) listener(dirty);
+  }
+
+  // events ---------------------------------------------------------------------------------
+  addEvent(event, {fresh}) {
+    const received = new Received(event, fresh);
+    if (this.seen.has(received.key)) return false;
+    this.seen.add(received.key);
+    this.insert(received);
+    this.index(received);
+    this.touch('events');
+    return true;
+  }
+
+  insert(received) {
+    // Events mostly arrive newest last, so the binary search almost always ends at the front.
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newerFirst(this.events[mid], received) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.events.splice(lo, 0, received);
+    if (this.events.length > MAX_EVENTS) {
+      const dropped = this.events.pop();
+      this.seen.delete(dropped.key);
+    }
+  }
+
+  index(received) {
+    const {event} = received;
+    const obj = event.object || {};
+    this.sources.add(event.source);
+    this.types.add(event.type);
+    const name = obj.name || obj.abstract;
+    if (obj.id && name) this.names.set(obj.id, name);
+    if (event.type === 'indicator') this.keepNewest(this.indicators, obj.id, received);
+    if (event.type === 'sighting') this.keepNewest(this.sightings, obj.id, received);
+  }
+
+  keepNewest(map, id, received) {
+    const current = map.get(id);
+    if (!current || parseTime(received.event.object.modified) >= parseTime(current.event.object.modified)) {
+      map.set(id, received);
+    }
+  }
+
+  nameOf(id) {
+    if (this.names.has(id)) return this.names.get(id);
+    const found = this.lookups.get(id);
+    return found && typeof found === 'object' ? found.name || found.pattern || null : null;
+  }
+
+  /** Sightings grouped by the object they sighted (newest first within each group). */
+  sightingsByTarget() {
+    const groups = new Map();
+    for (const received of this.sightings.values()) {
+      const target = received.event.object.sighting_of_ref;
+      if (!groups.has(target)) groups.set(target, []);
+      groups.get(target).push(received);
+    }
+    for (const list of groups.values()) list.sort(newerFirst);
+    return groups;
+  }
+
+  /**
+   * An object a sighting refers to but the page has not received (older than the history
+   * window): ask the hub once. The hub answers only if this stakeholder may read it.
+   */
+  lookup(id) {
+    if (this.lookups.has(id) || !id) return this.lookups.get(id);
+    this.lookups.set(id, 'pending');
+    this.lookupObject(id).then(
+      (found) => {
+        const event = found && found.events && found.events[found.events.length - 1];
+        this.lookups.set(id, event ? event.object : 'missing');
+        this.touch('events');
+      },
+      () => this.lookups.set(id, 'missing'),
+    );
+    return 'pending';
+  }
+
+  // crises -----------------------------------------------------------------------------------
+  setCrises(crises, details) {
+    this.crises = crises;
+    this.details = new Map();
+    this.histories = new Map();
+    for (const entry of details) {
+      if (!entry) continue;
+      const [id, detail, history] = entry;
+      this.details.set(id, detail);
+      this.histories.set(id, history);
+    }
+    for (const crisis of crises) {
+      this.severities.set(crisis.severity.level, {name: crisis.severity.name, colour: crisis.severity.colour});
+      this.names.set(crisis.id, crisis.name);
+    }
+    for (const detail of this.details.values()) {
+      for (const item of detail.acks || []) if (!this.names.has(item.id)) this.names.set(item.id, item.label);
+      for (const action of detail.actions || []) this.names.set(action.id, action.name);
+    }
+    this.crisesLoaded = true;
+    this.touch('crises');
+  }
+
+  /** The acknowledgment record of one version of an item, or undefined. */
+  ackItem(crisisId, itemId, version) {
+    const detail = this.details.get(crisisId);
+    return detail && (detail.acks || []).find((a) => a.id === itemId && a.version === version);
+  }
+
+  /** The action items assigned to the signed-in stakeholder, open ones first, soonest due first. */
+  myActions() {
+    const mine = [];
+    for (const crisis of this.crises) {
+      const detail = this.details.get(crisis.id);
+      for (const action of (detail && detail.actions) || []) {
+        if (action.assignee === this.me.stakeholder) mine.push({crisis, action});
+      }
+    }
+    const open = (a) => ['assigned', 'accepted', 'in-progress'].includes(a.action.status);
+    return mine.sort((a, b) => Number(open(b)) - Number(open(a)) || parseTime(a.action.due) - parseTime(b.action.due));
+  }
+
+  // connection and notices -------------------------------------------------------------------
+  setConnection(status) {
+    this.connection = {...status, since: Date.now()};
+    if (status.state === 'live') this.historyLoaded = true;
+    if (status.resumed) this.lastResume = status.resumed;
+    this.touch('connection');
+  }
+
+  notice(text) {
+    this.notices = [{text, at: Date.now()}, ...this.notices].slice(0, MAX_NOTICES);
+    this.touch('notices');
+  }
+}

@@ -1,0 +1,107 @@
+// One crisis, opened from the board in a modal dialog (Esc closes it, focus returns to the
+// board): what it is, its severity over time, its timeline of situation updates and sitreps
+// with who has acknowledged each, and its action items.
+
+import {clip, h, replaceKeepingFocus} from '../dom.js';
+import {ago, clockTime, parseTime, shortTime} from '../format.js';
+import {tlpBadge} from '../tlp.js';
+import {ackStatus} from './acks.js';
+import {actionRow} from './actions.js';
+import {lastActivity, severityBlock} from './board.js';
+import {severityChart} from './charts.js';
+
+function fact(label, value) {
+  return h('div', {class: 'fact-row'}, h('dt', {}, label), h('dd', {}, value));
+}
+
+function entry(crisis, event, ctx) {
+  const o = event.object || {};
+  const isSitrep = event.type === 'report';
+  const escalation = !isSitrep && Array.isArray(o.authors) && o.authors.includes('Crisis Hub');
+  const title = isSitrep ? o.name : o.abstract;
+  const text = isSitrep ? o.description : o.content;
+  const ms = parseTime(event.time);
+  return h('li', {class: ['entry', isSitrep && 'entry-sitrep', escalation && 'entry-escalation'],
+    dataset: {stixId: o.id, eventId: event.id}},
+  h('div', {class: 'entry-meta'},
+    h('time', {datetime: event.time, title: new Date(ms).toString()}, shortTime(ms, ctx.state.now())),
+    h('span', {class: 'entry-kind'}, isSitrep ? 'SITREP' : escalation ? 'ESCALATION' : 'UPDATE'),
+    tlpBadge(event.tlp),
+    h('span', {class: 'entry-source'}, event.source),
+    h('span', {class: 'entry-channel'}, event.channel)),
+  title ? h('div', {class: 'entry-title'}, title) : null,
+  text ? h('p', {class: 'entry-text'}, text) : null,
+  ackStatus(crisis.id, ctx.state.ackItem(crisis.id, o.id, o.modified), ctx));
+}
+
+export class CrisisDialog {
+  constructor(dialog, ctx) {
+    this.dialog = dialog;
+    this.ctx = ctx;
+    this.crisisId = null;
+    this.title = dialog.querySelector('#crisis-dialog-title');
+    this.body = dialog.querySelector('#crisis-detail');
+    dialog.querySelector('#crisis-dialog-close').addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      // The board was rebuilt while the dialog was open, so the button that opened it is gone:
+      // give focus to its replacement, for keyboard users to carry on where they were.
+      const key = `open:${this.crisisId}`;
+      this.crisisId = null;
+      const opener = [...document.querySelectorAll('.crisis-open')].find((el) => el.dataset.focusKey === key);
+      if (opener) opener.focus();
+    });
+  }
+
+  open(id) {
+    this.crisisId = id;
+    this.render();
+    if (!this.dialog.open) this.dialog.showModal();
+  }
+
+  render() {
+    if (!this.crisisId) return;
+    const {state} = this.ctx;
+    const crisis = state.crises.find((c) => c.id === this.crisisId);
+    const detail = state.details.get(this.crisisId);
+    if (!crisis || !detail) {
+      this.title.textContent = 'Crisis';
+      replaceKeepingFocus(this.body, [h('p', {class: 'empty'},
+        crisis ? 'Loading…' : 'This crisis is closed or no longer visible to you.')]);
+      return;
+    }
+    this.title.textContent = crisis.name;
+    const now = state.now();
+    const last = lastActivity(crisis, detail);
+    const entries = [...detail.updates, ...detail.sitreps].sort((a, b) => parseTime(b.time) - parseTime(a.time));
+    const head = h('div', {class: 'detail-head'},
+      severityBlock(crisis.severity, {large: true}),
+      h('div', {class: 'detail-summary'},
+        crisis.description ? h('p', {class: 'detail-description'}, crisis.description) : null,
+        h('dl', {class: 'facts'},
+          fact('Status', h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisis.status)),
+          fact('Lead', crisis.lead || '—'),
+          fact('Category', `${crisis.category} / ${crisis.subcategory}`),
+          fact('Sectors', (crisis.affected_sectors || []).join(', ') || '—'),
+          fact('Affected', (crisis.affected_stakeholders || []).join(', ') || '—'),
+          fact('Marking', tlpBadge(crisis.tlp)),
+          fact('Declared', `${shortTime(parseTime(crisis.created), now)} · last update ${ago(last.ms, now)}`)),
+        h('div', {class: 'detail-ack'}, h('h3', {}, 'Current version'),
+          ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), this.ctx))));
+    const timeline = h('section', {class: 'detail-timeline', 'aria-label': 'Updates and sitreps'},
+      h('h3', {}, `Updates and sitreps (${entries.length})`),
+      entries.length ? h('ol', {class: 'entries'}, entries.map((e) => entry(crisis, e, this.ctx)))
+        : h('p', {class: 'empty'}, 'No update yet.'));
+    const history = state.histories.get(crisis.id) || [];
+    const side = h('section', {class: 'detail-side'},
+      h('h3', {}, 'Severity over time'),
+      severityChart({history, current: crisis, severities: state.severities, now}),
+      h('ol', {class: 'versions'}, history.slice().reverse().slice(0, 8).map((v) =>
+        h('li', {}, h('time', {datetime: v.time}, clockTime(parseTime(v.time)).slice(0, 5)), ` ${v.by}: `,
+          clip(Object.entries(v.changes || {}).map(([field, [, to]]) =>
+            `${field} → ${Array.isArray(to) ? to.join(', ') : String(to ?? '—')}`).join('; '), 160)))),
+      h('h3', {}, `Action items (${detail.actions.length})`),
+      detail.actions.length ? h('ul', {class: 'action-list'}, detail.actions.map((a) => actionRow(crisis, a, this.ctx)))
+        : h('p', {class: 'empty'}, 'No action item.'));
+    replaceKeepingFocus(this.body, [head, h('div', {class: 'detail-columns'}, timeline, side)]);
+  }
+}

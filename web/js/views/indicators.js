@@ -1,0 +1,114 @@
+// Indicators and sightings: each indicator with its observable type, pattern, source, time and
+// TLP, how often and by which institutions it was sighted (sightings' `sighting_of_ref`), a
+// search, and the "sightings per indicator" chart. Rows are <details>: keyboard-expandable.
+
+import {h, replaceKeepingFocus} from '../dom.js';
+import {clockTime, observableType, shortTime} from '../format.js';
+import {tlpBadge} from '../tlp.js';
+import {sightingsChart} from './charts.js';
+
+const SHOWN = 60;
+
+function sightingCount(received) {
+  const count = received.event.object.count;
+  return Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+export class IndicatorsView {
+  constructor({list, search, chart, count}, ctx) {
+    this.list = list;
+    this.search = search;
+    this.chart = chart;
+    this.count = count;
+    this.ctx = ctx;
+    this.open = new Set(); // indicator ids the user expanded, kept across re-renders
+    search.addEventListener('input', () => this.render(new Set(['filters'])));
+  }
+
+  /** Every indicator the page knows of, and any sighted object it was not sent (resolved on demand). */
+  rows() {
+    const {state} = this.ctx;
+    const sightings = state.sightingsByTarget();
+    const rows = [];
+    for (const [id, received] of state.indicators) {
+      rows.push({id, indicator: received.event.object, received, sightings: sightings.get(id) || []});
+    }
+    for (const [id, list] of sightings) {
+      if (state.indicators.has(id)) continue;
+      const found = state.lookup(id);
+      const indicator = found && typeof found === 'object' ? found : null;
+      rows.push({id, indicator, received: null, sightings: list, missing: found === 'missing'});
+    }
+    const latest = (row) => Math.max(row.received ? row.received.ms : 0, ...row.sightings.map((r) => r.ms));
+    return rows.sort((a, b) => latest(b) - latest(a));
+  }
+
+  matches(row, query) {
+    if (!query) return true;
+    const o = row.indicator || {};
+    const haystack = [row.id, o.name, o.pattern, o.description, ...(o.indicator_types || []),
+      row.received && row.received.event.source, ...row.sightings.map((r) => r.event.source)]
+      .filter(Boolean).join('\n').toLowerCase();
+    return query.split(/\s+/).every((word) => haystack.includes(word));
+  }
+
+  item(row, now) {
+    const o = row.indicator || {};
+    const total = row.sightings.reduce((n, r) => n + sightingCount(r), 0);
+    const sighters = [...new Set(row.sightings.map((r) => r.event.source))];
+    const name = o.name || o.pattern || (row.missing ? 'An indicator you cannot see' : row.id);
+    const details = h('details', {class: 'ioc', dataset: {stixId: row.id}, open: this.open.has(row.id)},
+      h('summary', {},
+        h('div', {class: 'ioc-head'},
+          row.received ? tlpBadge(row.received.event.tlp) : null,
+          h('span', {class: 'ioc-name', title: name}, name),
+          h('span', {class: 'chip ioc-type'}, observableType(o.pattern))),
+        o.pattern ? h('code', {class: 'ioc-pattern', title: o.pattern}, o.pattern) : null,
+        h('div', {class: 'ioc-meta'},
+          row.received ? `${row.received.event.source} · ${shortTime(row.received.ms, now)} · ${row.received.event.channel}`
+            : 'shared before this page loaded',
+          total ? h('span', {class: 'ioc-sighted'}, ` · sighted ${total}× by `,
+            h('strong', {class: 'ioc-sighters'}, sighters.join(', '))) : null)),
+      h('div', {class: 'ioc-body'},
+        o.description ? h('p', {}, o.description) : null,
+        o.indicator_types ? h('p', {class: 'muted'}, `Types: ${o.indicator_types.join(', ')}`) : null,
+        row.sightings.length ? h('ul', {class: 'sightings', 'aria-label': 'Sightings'}, row.sightings.map((r) =>
+          h('li', {class: 'sighting', dataset: {source: r.event.source}},
+            tlpBadge(r.event.tlp), ' ',
+            h('strong', {}, r.event.source), ` sighted it ${sightingCount(r)}× · ${clockTime(r.ms)} · ${r.event.channel}`)))
+          : h('p', {class: 'muted'}, 'No sighting reported.')));
+    details.addEventListener('toggle', () => {
+      if (details.open) this.open.add(row.id);
+      else this.open.delete(row.id);
+    });
+    return details;
+  }
+
+  render(dirty) {
+    if (!['events', 'filters'].some((part) => dirty.has(part))) return;
+    const {state} = this.ctx;
+    const now = state.now();
+    const query = this.search.value.trim().toLowerCase();
+    const rows = this.rows();
+    const matching = rows.filter((row) => this.matches(row, query));
+    this.count.textContent = query ? `${matching.length} of ${rows.length}` : rows.length ? String(rows.length) : '';
+    const chartRows = rows.filter((r) => r.sightings.length).map((r) => ({
+      label: (r.indicator && (r.indicator.name || r.indicator.pattern)) || r.id,
+      value: r.sightings.reduce((n, s) => n + sightingCount(s), 0),
+      detail: [...new Set(r.sightings.map((s) => s.event.source))].join(', '),
+    })).sort((a, b) => b.value - a.value);
+    this.chart.replaceChildren(...sightingsChart(chartRows));
+    if (!matching.length) {
+      replaceKeepingFocus(this.list, [h('p', {class: 'empty'},
+        query ? 'No indicator matches.' : state.historyLoaded ? 'No indicator in the last 24 hours.' : 'Loading…')]);
+      return;
+    }
+    // Rebuilding <details> would steal focus from a summary: keep it on the same indicator.
+    const items = matching.slice(0, SHOWN).map((row) => {
+      const node = this.item(row, now);
+      node.querySelector('summary').dataset.focusKey = `ioc:${row.id}`;
+      return node;
+    });
+    replaceKeepingFocus(this.list, items);
+  }
+}
