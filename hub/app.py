@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import admin, api, retention, taxii
+from hub import admin, api, connectors_api, retention, taxii
 from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
@@ -66,6 +66,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
     admin.add_routes(app)
+    connectors_api.add_routes(app)  # GET /api/v1/admin/connectors, and runs [[connectors]] in this process
     app.cleanup_ctx.append(escalation.escalation_ctx)
     add_webui_routes(app)
     return app

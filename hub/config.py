@@ -86,6 +86,37 @@ class CrisisSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectorConfig:
+    """One ``[[connectors]]`` entry: a partner TAXII 2.1 collection pulled into, or pushed from, a channel.
+
+    Secrets are never in the file: ``password_env`` and ``token_env`` name
+    environment variables, read when the connector starts.
+    """
+
+    name: str
+    kind: str
+    """``taxii-pull`` or ``taxii-push``."""
+    url: str
+    """A collection URL, or a discovery / API root URL together with ``collection``."""
+    channel: str
+    """The channel pulled objects go to, or whose events are pushed."""
+    collection: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    token_env: str | None = None
+    stakeholder: str | None = None
+    """Pull: the source of the pulled objects. Push: the partner's own stakeholder, never echoed back to it."""
+    interval: float = 60.0
+    timeout: float = 30.0
+    page_size: int = 1000
+    assume_tlp: TLP | None = None
+    """Pull: the TLP of unmarked objects (default: the channel's ``default_tlp``)."""
+    tlp_ceiling: TLP = TLP.GREEN
+    """Push: the highest TLP every recipient at the partner is cleared for."""
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole validated configuration, with every stakeholder's rights precomputed."""
 
@@ -96,9 +127,13 @@ class Config:
     principals: Mapping[str, Principal]
     source: str
     crisis: CrisisSettings = CrisisSettings()
+    connectors: tuple[ConnectorConfig, ...] = ()
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
+
+    def connector(self, name: str) -> ConnectorConfig | None:
+        return next((c for c in self.connectors if c.name == name), None)
 
 
 @cache
@@ -143,7 +178,7 @@ def config_errors(raw: Mapping[str, Any]) -> list[str]:
     try:
         _schema_check()(raw)
     except fastjsonschema.JsonSchemaValueException as err:
-        return [f"{_key_path(err.path)}: {_schema_message(err)}"]
+        return [f"{_key_path(str(err.name))}: {_schema_message(err)}"]
     problems: list[str] = []
     channels = raw["channels"]
     for role_name, role in raw["roles"].items():
@@ -164,6 +199,47 @@ def config_errors(raw: Mapping[str, Any]) -> list[str]:
     for name, channel in channels.items():
         if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
             problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
+    problems += _connector_errors(raw)
+    return problems
+
+
+def _connector_errors(raw: Mapping[str, Any]) -> list[str]:
+    """Cross-checks of ``[[connectors]]`` that the schema cannot express."""
+    problems: list[str] = []
+    channels, stakeholders, roles = raw["channels"], raw["stakeholders"], raw["roles"]
+    seen: set[str] = set()
+    for i, c in enumerate(raw.get("connectors", [])):
+        key = f"connectors[{i}]"
+        if c["name"] in seen:
+            problems.append(f"{key}.name: another connector is already named {c['name']!r}")
+        seen.add(c["name"])
+        if "@" in c["url"].split("//", 1)[-1].split("/", 1)[0]:
+            problems.append(f"{key}.url: put no credentials in the URL; use username and password_env, or token_env")
+        if "token_env" in c and ("username" in c or "password_env" in c):
+            problems.append(f"{key}.token_env: give either token_env (Bearer) or username and password_env (Basic)")
+        elif ("username" in c) != ("password_env" in c):
+            problems.append(f"{key}.{'password_env' if 'username' in c else 'username'}: Basic needs both")
+        pull = c["kind"] == "taxii-pull"
+        # Not tlp_ceiling: the schema check fills in its default, so its presence says nothing.
+        if "assume_tlp" in c and not pull:
+            problems.append(f"{key}.assume_tlp: only for taxii-pull connectors")
+        channel = channels.get(c["channel"])
+        if channel is None:
+            problems.append(f"{key}.channel: no channel named {c['channel']!r}")
+        elif "assume_tlp" in c and TLP.parse(c["assume_tlp"]) > TLP.parse(channel.get("max_tlp", "red")):
+            problems.append(f"{key}.assume_tlp: above channel {c['channel']}'s max_tlp")
+        holder = c.get("stakeholder")
+        if holder is None:
+            if pull:
+                problems.append(f"{key}.stakeholder: required for taxii-pull (the source of what it pulls)")
+        elif holder not in stakeholders:
+            problems.append(f"{key}.stakeholder: no stakeholder named {holder!r}")
+        elif pull and channel is not None:
+            sector = stakeholders[holder].get("sector")
+            holder_roles = [roles[r] for r in stakeholders[holder]["roles"] if r in roles]
+            writes = {ch for r in holder_roles for ch in expand_channels(tuple(r.get("write", ())), sector, channels)}
+            if c["channel"] not in writes:
+                problems.append(f"{key}.stakeholder: {holder!r} may not write channel {c['channel']!r}")
     return problems
 
 
@@ -173,11 +249,9 @@ def _schema_message(err: Any) -> str:
     return message.split(" ", 1)[1] if message.startswith("data") else message
 
 
-def _key_path(parts: Any) -> str:
-    out = ""
-    for part in list(parts)[1:]:  # the first part is fastjsonschema's "data"
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+def _key_path(name: str) -> str:
+    """``connectors[0].kind`` for fastjsonschema's ``data.connectors[0].kind`` (its ``path`` loses the brackets)."""
+    return name.removeprefix("data").lstrip(".") or "(top level)"
 
 
 def _is_pattern(entry: str) -> bool:
@@ -235,7 +309,9 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
         escalation_interval=crisis_raw.get("escalation_interval", 30.0),
         severity=severity,
     )
+    connectors = tuple(_connector(c) for c in raw.get("connectors", []))
     return Config(
+        connectors=connectors,
         crisis=crisis,
         hub=hub,
         channels=MappingProxyType(channels),
@@ -243,6 +319,26 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
         stakeholders=MappingProxyType(stakeholders),
         principals=MappingProxyType(principals),
         source=source,
+    )
+
+
+def _connector(c: Mapping[str, Any]) -> ConnectorConfig:
+    return ConnectorConfig(
+        name=c["name"],
+        kind=c["kind"],
+        url=c["url"],
+        channel=c["channel"],
+        collection=c.get("collection"),
+        username=c.get("username"),
+        password_env=c.get("password_env"),
+        token_env=c.get("token_env"),
+        stakeholder=c.get("stakeholder"),
+        interval=float(c.get("interval", 60.0)),
+        timeout=float(c.get("timeout", 30.0)),
+        page_size=int(c.get("page_size", 1000)),
+        assume_tlp=TLP.parse(c["assume_tlp"]) if "assume_tlp" in c else None,
+        tlp_ceiling=TLP.parse(c.get("tlp_ceiling", "green")),
+        verify_tls=bool(c.get("verify_tls", True)),
     )
 
 

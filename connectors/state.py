@@ -1,0 +1,196 @@
+"""What a connector keeps in Redis: its checkpoint, its lease and its status.
+
+How this works. Under the hub's namespace ``<ns>``:
+
+* ``<ns>:connector:<name>`` — the checkpoint, a JSON document whose meaning
+  belongs to the connector (pull: the last ``date_added`` and the objects
+  taken at exactly that time; push: the last forwarded event id);
+* ``<ns>:connector:<name>:lease`` — who runs the connector now. Several hub
+  processes on one Redis all try to run every configured connector; the
+  lease (``SET NX PX``, renewed while running) lets exactly one do it, and
+  another takes over within the lease's lifetime if that one dies;
+* ``<ns>:connectors`` — a hash of each connector's status (JSON), written by
+  whoever runs it, read by ``GET /api/v1/admin/connectors`` and
+  ``crisis-hub connector list`` from any process.
+
+A checkpoint is written only by the lease holder, checked inside Redis by one
+script: a process that lost its lease (paused too long, say) can no longer
+move a checkpoint that the new holder is already moving.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+import redis.asyncio as aioredis
+
+from hub.config import ConnectorConfig
+
+_SAVE_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+_RENEW_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+_RELEASE_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class LeaseLost(Exception):
+    """Another process runs this connector now; this one must stop."""
+
+
+def owner_id() -> str:
+    """Who runs a connector: host, process and a random part (two runners in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class ConnectorStatus:
+    """A connector's status as shown to administrators. Times are Unix seconds."""
+
+    name: str
+    kind: str
+    channel: str
+    partner: str
+    state: str = "starting"
+    """``starting``, ``running``, ``backing-off``, ``standby`` (another process runs it) or ``stopped``."""
+    owner: str = ""
+    last_success: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    moved: int = 0
+    """Objects stored (pull) or accepted by the partner (push) by this run."""
+    duplicates: int = 0
+    rejected: int = 0
+    withheld: int = 0
+    """Push: events the policy kept from leaving (TLP above the partner's ceiling, RED, AMBER+STRICT)."""
+    lag_seconds: float | None = None
+    """Pull: seconds since the last poll that reached the end of the feed. Push: age of the oldest event
+    not yet forwarded (0 when caught up)."""
+    checkpoint: str = ""
+    retries: int = 0
+    updated: float = field(default_factory=time.time)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))
+
+
+class ConnectorState:
+    """One connector's checkpoint, lease and status in Redis."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str, name: str, owner: str | None = None) -> None:
+        self.redis = client
+        self.name = name
+        self.owner = owner or owner_id()
+        self.checkpoint_key = f"{namespace}:connector:{name}"
+        self.lease_key = f"{namespace}:connector:{name}:lease"
+        self.status_key = status_key(namespace)
+        self._save = client.register_script(_SAVE_IF_HOLDER)
+        self._renew = client.register_script(_RENEW_IF_HOLDER)
+        self._release = client.register_script(_RELEASE_IF_HOLDER)
+
+    async def acquire(self, ttl: float) -> bool:
+        """Take the lease if nobody holds it (or renew it if this owner does)."""
+        if await self.renew(ttl):
+            return True
+        return bool(await self.redis.set(self.lease_key, self.owner, nx=True, px=int(ttl * 1000)))
+
+    async def renew(self, ttl: float) -> bool:
+        return bool(await self._renew(keys=[self.lease_key], args=[self.owner, int(ttl * 1000)]))
+
+    async def release(self) -> None:
+        await self._release(keys=[self.lease_key], args=[self.owner])
+
+    async def load_checkpoint(self) -> dict[str, Any] | None:
+        raw = cast(bytes | None, await self.redis.get(self.checkpoint_key))
+        return cast(dict[str, Any], orjson.loads(raw)) if raw else None
+
+    async def save_checkpoint(self, value: dict[str, Any]) -> None:
+        """Store the checkpoint, unless another process holds the lease now (:class:`LeaseLost`)."""
+        saved = await self._save(keys=[self.lease_key, self.checkpoint_key], args=[self.owner, orjson.dumps(value)])
+        if not saved:
+            raise LeaseLost(f"connector {self.name} is run by another process now")
+
+    async def publish(self, status: ConnectorStatus) -> None:
+        status.updated = time.time()
+        await self.redis.hset(self.status_key, self.name, status.to_json())
+
+
+def status_key(namespace: str) -> str:
+    return f"{namespace}:connectors"
+
+
+async def read_statuses(client: aioredis.Redis, namespace: str) -> dict[str, dict[str, Any]]:
+    """Every connector status recorded in Redis, by name."""
+    raw = cast(dict[bytes, bytes], await client.hgetall(status_key(namespace)))
+    return {name.decode(): orjson.loads(value) for name, value in raw.items()}
+
+
+STALE_AFTER = 90.0  # seconds without a heartbeat (runners write one every 10 s) before a status is called stale
+_LIVE_STATES = frozenset({"starting", "running", "backing-off", "standby"})
+
+
+def _iso(ts: Any) -> str | None:
+    if not isinstance(ts, int | float):
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def connector_report(
+    specs: Sequence[ConnectorConfig], statuses: Mapping[str, Mapping[str, Any]], now: float
+) -> list[dict[str, Any]]:
+    """Each configured connector with its last recorded status, for people. Pure.
+
+    A connector whose runner stopped writing its heartbeat (the process died)
+    shows as ``stale``; one never run as ``not started``.
+    """
+    rows = []
+    for spec in specs:
+        status = statuses.get(spec.name, {})
+        state = str(status.get("state", "not started"))
+        updated = status.get("updated")
+        if state in _LIVE_STATES and isinstance(updated, int | float) and now - updated > STALE_AFTER:
+            state = "stale"
+        lag = status.get("lag_seconds")
+        last_success = status.get("last_success")
+        if spec.kind == "taxii-pull" and isinstance(last_success, int | float):
+            lag = round(max(0.0, now - last_success), 1)  # how old the newest complete view of the feed is
+        rows.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "channel": spec.channel,
+                "partner": spec.url,
+                "state": state,
+                "owner": status.get("owner"),
+                "last_success": _iso(status.get("last_success")),
+                "last_error": status.get("last_error"),
+                "last_error_at": _iso(status.get("last_error_at")),
+                "moved": status.get("moved", 0),
+                "duplicates": status.get("duplicates", 0),
+                "rejected": status.get("rejected", 0),
+                "withheld": status.get("withheld", 0),
+                "lag_seconds": lag,
+                "checkpoint": status.get("checkpoint") or None,
+                "retries": status.get("retries", 0),
+                "updated": _iso(updated),
+            }
+        )
+    return rows

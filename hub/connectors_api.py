@@ -1,0 +1,69 @@
+"""The hub's connectors: run inside the hub process, and their status for administrators.
+
+``add_routes(app)`` registers ``GET /api/v1/admin/connectors`` and a
+``cleanup_ctx`` that runs every ``[[connectors]]`` entry of the configuration
+on the hub's own store for as long as the application runs (see
+:mod:`connectors.runner`; with several hub processes on one Redis, a lease
+lets one of them run each connector).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from connectors.runner import ConnectorRunner, ConnectorRuntime, build_worker
+from connectors.state import connector_report, read_statuses
+from hub import app as hub_app
+from hub.admin import admin
+from hub.api import json_response
+from hub.middleware import METRICS
+from hub.store import _guard
+
+CONNECTORS = web.AppKey("connectors", ConnectorRuntime)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/admin/connectors", list_connectors)
+    app.cleanup_ctx.append(connectors_ctx)
+
+
+async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the configured connectors while the hub runs; a missing credential stops start-up (ConfigError)."""
+    config, store = app[hub_app.CONFIG], app[hub_app.STORE]
+    runners = [
+        ConnectorRunner(
+            spec,
+            store.redis,
+            store.ns,
+            functools.partial(
+                build_worker,
+                spec,
+                config,
+                environ=os.environ,
+                store=store,
+                audit=app[hub_app.AUDIT],
+                metrics=app[METRICS],
+            ),
+        )
+        for spec in config.connectors
+    ]
+    runtime = ConnectorRuntime(runners)
+    app[CONNECTORS] = runtime
+    await runtime.start()
+    yield
+    await runtime.stop()
+
+
+async def list_connectors(request: web.Request) -> web.Response:
+    """Every configured connector: state, last success and error, objects moved, lag (admins only)."""
+    await admin(request)
+    store = request.app[hub_app.STORE]
+    async with _guard():
+        statuses = await read_statuses(store.redis, store.ns)
+    rows = connector_report(request.app[hub_app.CONFIG].connectors, statuses, time.time())
+    return json_response({"connectors": rows})

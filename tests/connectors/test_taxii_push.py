@@ -1,0 +1,91 @@
+"""Pushing a channel to a partner's TAXII 2.1 collection: only what may leave, each event once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.stix import validate
+from hub.tlp import TLP
+from tests.conftest import Hub
+from tests.connectors.conftest import Local, spec
+from tests.stixgen import indicator
+from tests.taxii.helpers import blocking, collection, collection_url
+
+TOKEN_ENV = "TEST_PARTNER_TOKEN"
+
+
+@pytest.fixture
+def env(hub: Hub) -> dict[str, str]:
+    return {TOKEN_ENV: hub.tokens["partner-cert"]}
+
+
+def push_spec(hub: Hub, **settings: Any) -> Any:
+    return spec(
+        "to-partner", "taxii-push", collection_url(hub, "partners"), "committee", token_env=TOKEN_ENV, timeout=10,
+        **settings,
+    )  # fmt: skip
+
+
+async def post_local(local: Local, channel: str, *objects: dict[str, Any]) -> list[str]:
+    """Store ``objects`` in the local hub's ``channel`` as a committee member would."""
+    submission = validate(list(objects), local.config.channels[channel].default_tlp)
+    assert not submission.rejected
+    await local.store.append(channel, "sspc", submission.items)
+    return [o["id"] for o in objects]
+
+
+async def partner_objects(hub: Hub) -> list[dict[str, Any]]:
+    found = await blocking(lambda: collection(hub, "cidge", "partners").get_objects(version="all"))
+    return list(found.get("objects", []))
+
+
+async def test_only_clear_and_green_leave_for_a_green_partner(hub: Hub, local: Local, env: dict[str, str]) -> None:
+    levels = [TLP.CLEAR, TLP.GREEN, TLP.AMBER, TLP.AMBER_STRICT, TLP.RED]
+    marked = [indicator(level) for level in levels]
+    ids = await post_local(local, "committee", *marked, indicator())  # the last one takes committee's AMBER
+    push = await local.push(push_spec(hub), env)
+    assert await push.forward() == 2
+    assert [o["id"] for o in await partner_objects(hub)] == ids[:2]
+    assert (push.status.moved, push.status.withheld) == (2, 4)
+    assert push.status.checkpoint == (await local.events("committee"))[-1].id
+    assert await push.forward() == 0  # nothing is sent twice
+
+
+async def test_an_amber_partner_gets_amber_never_amber_strict_or_red(
+    hub: Hub, local: Local, env: dict[str, str]
+) -> None:
+    levels = [TLP.RED, TLP.GREEN, TLP.AMBER_STRICT, TLP.AMBER]
+    ids = await post_local(local, "committee", *(indicator(level) for level in levels), indicator())
+    push = await local.push(push_spec(hub, tlp_ceiling=TLP.AMBER), env)
+    await push.forward()
+    arrived = await partner_objects(hub)
+    assert [o["id"] for o in arrived] == [ids[1], ids[3], ids[4]]
+    # The unmarked one was AMBER here (the channel's default): it leaves marked so, whatever the partner's default.
+    assert arrived[-1]["object_marking_refs"] == [TLP.AMBER.marking_id]
+    async with hub.client.get("/api/v1/channels/partners/events", headers=hub.auth("cidge")) as response:
+        assert [e["tlp"] for e in (await response.json())["events"]] == ["green", "amber", "amber"]
+
+
+async def test_a_restarted_push_resumes_after_the_last_forwarded_event(
+    hub: Hub, local: Local, env: dict[str, str]
+) -> None:
+    first = await post_local(local, "committee", *(indicator(TLP.GREEN) for _ in range(3)))
+    push = await local.push(push_spec(hub, page_size=2), env)
+    await push.forward()
+    await push.state.release()
+    second = await post_local(local, "committee", indicator(TLP.GREEN), indicator(TLP.RED), indicator(TLP.GREEN))
+    restarted = await local.push(push_spec(hub, page_size=2), env)
+    assert await restarted.forward() == 2
+    assert [o["id"] for o in await partner_objects(hub)] == first + [second[0], second[2]]
+
+
+async def test_what_came_from_the_partner_is_not_sent_back(hub: Hub, local: Local, env: dict[str, str]) -> None:
+    submission = validate([indicator(TLP.GREEN)], TLP.GREEN)
+    await local.store.append("partners", "partner-cert", submission.items)  # pulled from that partner earlier
+    ours = await post_local(local, "partners", indicator(TLP.GREEN))
+    push = await local.push(spec("to-partner", "taxii-push", collection_url(hub, "partners"), "partners",
+                                 token_env=TOKEN_ENV, stakeholder="partner-cert"), env)  # fmt: skip
+    await push.forward()
+    assert [o["id"] for o in await partner_objects(hub)] == ours
