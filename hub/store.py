@@ -127,16 +127,23 @@ async def _guard() -> AsyncIterator[None]:
         raise
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
     """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503.
+
+    A blocking pool: under a burst, a command waits up to a few seconds for a
+    free connection instead of failing at once (redis-py's default pool
+    raises when its connections are all busy, which a burst of stream token
+    checks was enough to trigger, answering 503 while Redis was fine).
 
     One immediate retry on a broken connection: after a Redis restart every
     pooled connection is stale, and the first command on each would
     otherwise fail although the server is back. Retrying an append is safe:
     the script is idempotent by object id and version.
     """
-    return aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=5,
         decode_responses=False,
         socket_connect_timeout=2,
         socket_timeout=10,
@@ -144,6 +151,7 @@ def connect(url: str) -> aioredis.Redis:
         retry=Retry(NoBackoff(), 1),
         retry_on_error=[redis.exceptions.ConnectionError],
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 class Store:

@@ -112,3 +112,15 @@ def test_refs_of_skips_authorship_and_markings() -> None:
         "name_ref": 3,
     }  # fmt: skip
     assert refs_of(obj) == ["a--1", "b--1", "c--1", "d--1"]
+
+
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_failing(
+    redis_url: str, namespace: str
+) -> None:
+    """Regression: redis-py's default pool raised when all its connections were busy; the hub answered 503."""
+    client = connect(redis_url, max_connections=4)
+    store = Store(client, namespace)
+    await store.append("committee", "cidge", items(indicator()))
+    pages = await asyncio.gather(*(store.read("committee", "0-0", 10) for _ in range(200)))
+    assert all(len(page) == 1 for page in pages)
+    await client.aclose()

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import os
+import random
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import WSMsgType, web
@@ -221,8 +222,9 @@ async def _heartbeat(conn: Connection, interval: float) -> None:
 
 async def _watch_token(conn: Connection, token: str, request: web.Request, interval: float) -> None:
     """Close the stream soon after its token is revoked (or its stakeholder leaves the config)."""
+    # Streams opened together would otherwise all check together: spread the first check.
+    await asyncio.sleep(interval * random.random())
     while True:
-        await asyncio.sleep(interval)
         try:
             await principal_for_token(token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
         except Unauthorized as exc:
@@ -230,7 +232,8 @@ async def _watch_token(conn: Connection, token: str, request: web.Request, inter
             conn.close_soon(1008, "token revoked", error_message("unauthorized", exc.description))
             return
         except HubError:
-            continue  # Redis unavailable: keep the stream, check again later
+            pass  # Redis unavailable: keep the stream, check again later
+        await asyncio.sleep(interval)
 
 
 async def admin_connections(request: web.Request) -> web.Response:
