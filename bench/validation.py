@@ -24,7 +24,6 @@ are measured once.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from bench.stixgen import pattern
 from hub.stix import decode, validate
 from hub.stixcheck import fast_accepts, patterns
 from hub.tlp import TLP
@@ -43,14 +43,7 @@ FULL_INDICATORS: Final = 300
 
 def novel_pattern(n: int) -> str:
     """The ``n``-th pattern: one of four common simple forms, with a value unique to ``n``."""
-    kind = n % 4
-    if kind == 0:
-        return f"[ipv4-addr:value = '10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}']"
-    if kind == 1:
-        return f"[domain-name:value = 'c2-{n}.bench.example']"
-    if kind == 2:
-        return f"[url:value = 'https://dl-{n}.bench.example/payload/{n * 7919}.bin']"
-    return f"[file:hashes.'SHA-256' = '{hashlib.sha256(n.to_bytes(8, 'big')).hexdigest()}']"
+    return pattern(n)
 
 
 def indicators(first: int, count: int) -> list[dict[str, Any]]:
