@@ -372,15 +372,21 @@ def cmd_push(args: argparse.Namespace) -> int:
     except HubClientError as exc:
         print(f"crisis-hub: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"{args.file.name} → {args.channel}: {summary.total} objects: "
-        f"{len(summary.accepted)} accepted, {len(summary.duplicates)} duplicates, {len(summary.rejected)} rejected"
-    )
-    for r in summary.rejected[:50]:
-        print(f"  rejected #{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
-    if len(summary.rejected) > 50:
-        print(f"  … and {len(summary.rejected) - 50} more rejected")
+    _report(args.file.name, args.channel, len(summary.accepted), len(summary.duplicates), summary.rejected)
     return 0 if not summary.rejected else 1
+
+
+def _report(source: str, channel: str, accepted: int, duplicates: int, rejected: list[dict[str, Any]]) -> None:
+    """The summary of a push or an import: counts, then each rejection with its reason (the first 50)."""
+    print(
+        f"{source} → {channel}: {accepted + duplicates + len(rejected)} objects: "
+        f"{accepted} accepted, {duplicates} duplicates, {len(rejected)} rejected"
+    )
+    for r in rejected[:50]:
+        origin = f"{r['file']} " if "file" in r else ""
+        print(f"  rejected {origin}#{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
+    if len(rejected) > 50:
+        print(f"  … and {len(rejected) - 50} more rejected")
 
 
 def _since(values: Sequence[str], channels: Sequence[str]) -> dict[str, str]:
@@ -576,14 +582,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except HubClientError as exc:
         print(f"crisis-hub: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"{len(files)} file{'s' if len(files) != 1 else ''} → {args.channel}: {summary.total} objects: "
-        f"{summary.accepted} accepted, {summary.duplicates} duplicates, {len(summary.rejected)} rejected"
-    )
-    for r in summary.rejected[:50]:
-        print(f"  rejected {r['file']} #{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
-    if len(summary.rejected) > 50:
-        print(f"  … and {len(summary.rejected) - 50} more rejected")
+    source = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    _report(source, args.channel, summary.accepted, summary.duplicates, summary.rejected)
     for path, reason in summary.failed_files:
         print(f"  not imported {path}: {reason}")
     return 0 if not summary.rejected and not summary.failed_files else 1

@@ -13,9 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -29,7 +27,6 @@ from playwright.async_api import (
 )
 
 from tests.conftest import Hub
-from tests.stixgen import bundle
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,8 +42,6 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 WAIT_MS = 10_000  # an upper bound for "shows up", never a speed requirement
 LIVE = re.compile(r"^(live|resumed)$")
-STIX = {"Content-Type": "application/stix+json;version=2.1"}
-JSON = {"Content-Type": "application/json"}
 
 expect.set_options(timeout=WAIT_MS)
 
@@ -111,38 +106,3 @@ async def open_room(browser: Browser, hub: Hub, who: str | None = None) -> Room:
     if who is not None:
         await room.sign_in(hub.tokens[who])
     return room
-
-
-async def post(hub: Hub, who: str, channel: str, *objects: dict[str, Any]) -> dict[str, Any]:
-    """Push STIX objects over the HTTP API as ``who``, as an institution's tool would."""
-    async with hub.client.post(
-        f"/api/v1/channels/{channel}/objects", data=orjson.dumps(bundle(*objects)), headers={**STIX, **hub.auth(who)}
-    ) as response:
-        assert response.status in (200, 201), await response.text()
-        result: dict[str, Any] = await response.json()
-        return result
-
-
-async def call(hub: Hub, who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """A JSON API call as ``who``: (status, decoded body)."""
-    data = orjson.dumps(body) if body is not None else None
-    headers = {**hub.auth(who), **(JSON if data is not None else {})}
-    async with hub.client.request(method, path, data=data, headers=headers) as response:
-        return response.status, orjson.loads(await response.read())
-
-
-async def new_crisis(hub: Hub, **fields: Any) -> dict[str, Any]:
-    body = {
-        "name": "Ransomware at the state oil company",
-        "severity": 2,
-        "category": "malicious-code",
-        "subcategory": "infected-system",
-        "lead": "cert-mx",
-        "affected_sectors": ["energy"],
-        "affected_stakeholders": ["pemex"],
-        **fields,
-    }
-    status, crisis = await call(hub, "cidge", "POST", "/api/v1/crises", body)
-    assert status == 201, crisis
-    assert isinstance(crisis, dict)
-    return crisis

@@ -24,9 +24,11 @@ from hub.stream import handler as stream_handler
 from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
 from hub.tokens import split_token
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Room, call, new_crisis, open_room, post
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Room, open_room
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
+from tests.test_crisis import call, new_crisis
+from tests.test_stream import post
 
 WEB = Path(__file__).parent.parent / "web"
 UNAUTHORIZED_LOAD = "status of 401"  # Chromium logs a refused fetch; expected where a token is refused
