@@ -36,6 +36,7 @@ from hub.audit import AuditLog
 from hub.config import Config, ConnectorConfig
 from hub.metrics import Metrics
 from hub.store import Store
+from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +200,7 @@ class ConnectorRunner:
                 try:
                     await self._work()
                 finally:
-                    renewing.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await renewing
+                    await cancel_and_wait(renewing)
                 log.warning("connector %s: lease lost; another process runs it now", self.spec.name)
         finally:
             with contextlib.suppress(Exception):
@@ -283,9 +282,5 @@ class ConnectorRuntime:
             self._tasks.append(asyncio.create_task(runner.run(), name=f"connector-{runner.spec.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()

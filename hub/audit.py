@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from hub.auditchain import Verdict, Verifier, chain, encode
 from hub.errors import StoreUnavailable
 from hub.store import _guard
+from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,17 @@ class AuditLog:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         with contextlib.suppress(StoreUnavailable):
             await self.flush()
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as wait_for times out
+            # can be swallowed, and stop() would then wait for this task forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+                async with asyncio.timeout(self.flush_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.flush()

@@ -9,7 +9,6 @@ trimmed id, so a client resuming from before it is told of the gap.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,7 @@ from hub import app as hub_app
 from hub.config import Channel
 from hub.errors import StoreUnavailable
 from hub.store import Store
+from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_run(app[hub_app.STORE], channels)) if channels else None
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 async def _run(store: Store, channels: list[Channel]) -> None:

@@ -115,3 +115,18 @@ async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub
     await client.aclose()
     broken = await asyncio.to_thread(run)
     assert broken.returncode == 1 and "BROKEN" in broken.stdout and "edited" in broken.stdout
+
+
+async def test_stopping_the_writer_just_as_it_is_woken_does_not_hang(redis_url: str, namespace: str) -> None:
+    """Regression: on Python 3.11, asyncio.wait_for swallowed a cancel that arrived as its wait completed.
+
+    The writer then kept running and stop() — so the hub's shutdown — waited forever.
+    """
+    client = connect(redis_url)
+    audit = AuditLog(client, namespace, flush_interval=60)
+    await audit.start()
+    await asyncio.sleep(0.01)  # the writer is waiting to be woken
+    audit.record("test", "x")
+    audit._wake.set()  # woken and cancelled in the same loop iteration
+    await asyncio.wait_for(audit.stop(), 5)
+    await client.aclose()

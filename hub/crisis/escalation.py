@@ -7,7 +7,6 @@ several processes checking at once write each escalation once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from hub import app as hub_app
 from hub.crisis.routes import CRISIS_SERVICE
 from hub.errors import HubError
+from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,7 @@ log = logging.getLogger(__name__)
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(_run(app))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
 
 
 async def _run(app: web.Application) -> None:

@@ -19,7 +19,6 @@ can fall between replay and live.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -134,8 +133,7 @@ class Connection:
         self._closer = asyncio.create_task(self._close_after(error_message("slow-consumer", text, resume=resume)))
 
     async def _close_after(self, data: bytes) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.writer
+        await asyncio.wait({self.writer})  # cancelled by _overflow
         try:
             async with asyncio.timeout(CLOSE_GRACE):
                 await self.ws.send_frame(data, WSMsgType.TEXT)

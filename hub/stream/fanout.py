@@ -31,6 +31,7 @@ from hub.events import id_key
 from hub.metrics import Metrics
 from hub.store import Store
 from hub.stream.protocol import event_message
+from hub.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from hub.stream.connection import Connection
@@ -88,11 +89,7 @@ class Dispatcher:
             self._tasks.append(asyncio.create_task(self._read(channel), name=f"stream-reader-{channel}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
 
     async def _last_id_when_available(self, channel: str) -> str:
@@ -147,8 +144,9 @@ class Dispatcher:
         """Read ``channel`` after its cursor whenever woken (or every poll interval) and fan out."""
         wake = self._wake[channel]
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.poll_interval)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: see AuditLog._run for why not wait_for
+                async with asyncio.timeout(self.poll_interval):
+                    await wake.wait()
             wake.clear()
             try:
                 await self._drain(channel)

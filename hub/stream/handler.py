@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
@@ -192,8 +191,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             task.cancel()
         dispatcher.connections.discard(conn)
         conn.drop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await conn.writer
+        await asyncio.wait({conn.writer})  # drop() cancelled it
         log.info("stream %s closed (%s, %d messages sent)", conn.id, principal.id, conn.sent)
     return ws
 
