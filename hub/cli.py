@@ -239,18 +239,24 @@ def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def _audit(args: argparse.Namespace, action: Any) -> Any:
-    from hub.audit import AuditLog
+def _on_redis(args: argparse.Namespace, make: Any, action: Any) -> Any:
+    """Run ``action(make(client, namespace))`` against the hub's Redis, for a one-shot command."""
 
     async def run(url: str) -> Any:
         client = connect(url)
         try:
-            return await action(AuditLog(client, args.namespace))
+            return await action(make(client, args.namespace))
         finally:
             await client.aclose()
 
     with redis_for(args) as url:
         return asyncio.run(run(url))
+
+
+def _audit(args: argparse.Namespace, action: Any) -> Any:
+    from hub.audit import AuditLog
+
+    return _on_redis(args, AuditLog, action)
 
 
 async def _note(audit: Any, action: str, **fields: Any) -> None:
@@ -294,15 +300,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 
 def _tokens(args: argparse.Namespace, action: Any) -> Any:
-    async def run(url: str) -> Any:
-        client = connect(url)
-        try:
-            return await action(TokenStore(client, args.namespace))
-        finally:
-            await client.aclose()
-
-    with redis_for(args) as url:
-        return asyncio.run(run(url))
+    return _on_redis(args, TokenStore, action)
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
