@@ -220,8 +220,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         where = "embedded Redis in " + str(Path(args.data_dir).resolve()) if not args.redis_url else "Redis at " + url
         app = create_app(config, url, namespace=args.namespace)
         print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
-        web.run_app(app, host=args.host, port=args.port, print=None, access_log=None, ssl_context=ssl_context)
+        raise_file_limit()
+        web.run_app(
+            app, host=args.host, port=args.port, print=None, access_log=None, ssl_context=ssl_context, backlog=4096
+        )
     return 0
+
+
+def raise_file_limit(wanted: int = 65536) -> int:
+    """Raise the soft limit on open files towards ``wanted`` (every stream holds one); warn if it stays low."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-file limit from %d: %s", soft, exc)
+    if soft < 4096:
+        log.warning("the open-file limit is %d: the hub can hold at most about that many streams", soft)
+    return soft
 
 
 def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:

@@ -312,3 +312,17 @@ def test_serve_over_https_with_a_certificate(tmp_path: Path, redis_url: str) -> 
 def test_https_needs_both_certificate_and_key(tmp_path: Path) -> None:
     result = run("serve", "--cert", str(tmp_path / "c.pem"), "--data-dir", str(tmp_path), check=False)
     assert result.returncode == 2 and "--cert and --key" in result.stderr
+
+
+def test_the_open_file_limit_is_raised_for_thousands_of_streams() -> None:
+    import resource
+
+    from hub.cli import raise_file_limit
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, before[1]), before[1]))
+        got = raise_file_limit(2048)
+        assert got == min(2048, before[1]) == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
