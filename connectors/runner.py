@@ -203,10 +203,14 @@ class ConnectorRunner:
                     await cancel_and_wait(renewing)
                 log.warning("connector %s: lease lost; another process runs it now", self.spec.name)
         finally:
+            # Bounded: a cleanup stuck on Redis or a partner must not keep the hub from shutting down.
             with contextlib.suppress(Exception):
-                await self.state.release()
-            await self.publish("stopped")
-            await self.worker.close()
+                async with asyncio.timeout(5):
+                    await self.state.release()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self.publish("stopped")
+                    await self.worker.close()
 
     async def _acquire(self) -> bool:
         try:
