@@ -163,8 +163,9 @@ class StoreSource:
     async def close(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):  # bounded: closing a pub/sub can block on its connection
+                async with asyncio.timeout(2):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class HubSource:

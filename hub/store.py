@@ -180,6 +180,12 @@ class Store:
     def trimmed_key(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:trimmed"
 
+    def type_key(self, channel: str, stix_type: str) -> str:
+        return f"{self.channel_prefix(channel)}t:{stix_type}"
+
+    def referrers_key(self, channel: str, stix_id: str) -> str:
+        return f"{self.channel_prefix(channel)}r:{stix_id}"
+
     def live_channel(self, channel: str) -> str:
         return f"{self.ns}:{{ch:{channel}}}:live"
 
@@ -278,13 +284,13 @@ class Store:
     async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
         """Every STIX id of ``stix_type`` ever stored in ``channel``."""
         async with _guard():
-            members = cast(set[bytes], await self.redis.smembers(f"{self.channel_prefix(channel)}t:{stix_type}"))
+            members = cast(set[bytes], await self.redis.smembers(self.type_key(channel, stix_type)))
         return {m.decode() for m in members}
 
     async def referring(self, channel: str, stix_id: str) -> set[str]:
         """The STIX ids of the objects in ``channel`` that refer to ``stix_id``."""
         async with _guard():
-            members = cast(set[bytes], await self.redis.smembers(f"{self.channel_prefix(channel)}r:{stix_id}"))
+            members = cast(set[bytes], await self.redis.smembers(self.referrers_key(channel, stix_id)))
         return {m.decode() for m in members}
 
     async def latest_events(self, channel: str, stix_ids: Sequence[str]) -> list[Event]:

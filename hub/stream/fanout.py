@@ -137,8 +137,9 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):  # bounded: closing a pub/sub can block on its connection
+                    async with asyncio.timeout(2):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _read(self, channel: str) -> None:
         """Read ``channel`` after its cursor whenever woken (or every poll interval) and fan out."""

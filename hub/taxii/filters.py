@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from hub.errors import BadRequest
-from hub.events import version_key
+from hub.events import Event, version_key
 from hub.taxii.pagination import StreamId
 
 SPEC_VERSION: Final = "2.1"
@@ -179,6 +179,11 @@ def version_rank(version: str, position: StreamId) -> tuple[str, int, int]:
 def reported_version(version: str, date_added: str) -> str:
     """The version TAXII reports for an object: ``modified``, else ``created``, else its ``date_added``."""
     return version or date_added
+
+
+def event_version(event: Event) -> str:
+    """:func:`reported_version` of a stored event; its time is formatted only when it has no version."""
+    return event.version or event.time
 
 
 def _short(text: str) -> str:

@@ -29,7 +29,7 @@ from typing import Final, Protocol
 
 from hub.events import Event
 from hub.policy import Principal, may_read
-from hub.taxii.filters import Query, reported_version, version_rank
+from hub.taxii.filters import Query, event_version, version_rank
 from hub.taxii.pagination import StreamId
 from hub.taxii.storage import TaxiiStorage
 
@@ -182,15 +182,14 @@ async def _keep(index: VersionIndex, query: Query, batch: Sequence[Event]) -> li
     versions = query.versions
     if versions.all:
         return candidates
-    undecided = [e for e in candidates if not versions.matches_stamp(reported_version(e.version, e.time))]
+    stamped = [versions.matches_stamp(event_version(e)) for e in candidates]
+    undecided = [e for e, hit in zip(candidates, stamped, strict=True) if not hit]
     if versions.needs_ranking and undecided:
         await index.prepare(undecided, first=versions.first, last=versions.last)
     return [
         e
-        for e in candidates
-        if versions.matches_stamp(reported_version(e.version, e.time))
-        or (versions.first and index.is_first(e))
-        or (versions.last and index.is_last(e))
+        for e, hit in zip(candidates, stamped, strict=True)
+        if hit or (versions.first and index.is_first(e)) or (versions.last and index.is_last(e))
     ]
 
 
@@ -203,7 +202,7 @@ def matching_versions(versions: Sequence[Event], query: Query) -> list[Event]:
         if query.matches(e.stix_id, e.type)
         and (
             wanted.all
-            or wanted.matches_stamp(reported_version(e.version, e.time))
+            or wanted.matches_stamp(event_version(e))
             or (wanted.first and i == 0)
             or (wanted.last and i == len(versions) - 1)
         )

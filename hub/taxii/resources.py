@@ -13,7 +13,7 @@ import orjson
 
 from hub.errors import BadRequest, InvalidJson
 from hub.events import Event
-from hub.taxii.filters import reported_version
+from hub.taxii.filters import event_version
 from hub.taxii.media import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
 
 DATE_ADDED_FIRST = "X-TAXII-Date-Added-First"
@@ -57,13 +57,13 @@ def manifest_record(event: Event) -> dict[str, Any]:
     return {
         "id": event.stix_id,
         "date_added": event.time,
-        "version": reported_version(event.version, event.time),
+        "version": event_version(event),
         "media_type": STIX_MEDIA_TYPE,
     }
 
 
 def version_list(events: list[Event]) -> list[str]:
-    return [reported_version(e.version, e.time) for e in events]
+    return [event_version(e) for e in events]
 
 
 def date_added_headers(events: list[Event]) -> dict[str, str]:

@@ -116,13 +116,12 @@ class TaxiiStorage:
             return 0
         stix_id, stix_type = versions[0].stix_id, versions[0].type
         refs = dict.fromkeys(ref for event in versions for ref in refs_of(orjson.loads(event.raw)))
-        prefix = self.store.channel_prefix(channel)
         keys = [
             self.store.log_key(channel),
             self.store.latest_key(channel),
             self.store.versions_key(channel, stix_id),
-            f"{prefix}t:{stix_type}",
-            *(f"{prefix}r:{ref}" for ref in refs),
+            self.store.type_key(channel, stix_type),
+            *(self.store.referrers_key(channel, ref) for ref in refs),
         ]
         args = [stix_id] + [part for event in versions for part in (event.version, event.id)]
         async with _guard():

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
-import requests
 from taxii2client.v21 import ApiRoot, Collection, Server
 
+from connectors.taxii import BearerAuth
 from hub.stix import StixItem, validate
 from hub.store import Appended, Store, connect
 from hub.taxii.catalog import collection_id
@@ -20,17 +20,6 @@ from tests.stixgen import indicator
 
 TAXII = "application/taxii+json;version=2.1"
 T = TypeVar("T")
-
-
-class BearerAuth(requests.auth.AuthBase):
-    """``Authorization: Bearer <token>`` for taxii2-client (its own TokenAuth says ``Token``)."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
 
 
 async def blocking(call: Callable[[], T]) -> T:
