@@ -7,7 +7,9 @@ each other's data and leave nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import warnings
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -104,7 +106,14 @@ async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIt
 
     yield start
     for client in reversed(clients):
-        await client.close()
+        # Bounded: an intermittent shutdown hang (not yet found, see the closing note) must not stall the
+        # whole run. A hang here is reported as a warning with the hub's pending tasks, not hidden.
+        try:
+            async with asyncio.timeout(30):
+                await client.close()
+        except TimeoutError:
+            pending = [t.get_coro() for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            warnings.warn(f"hub shutdown did not finish in 30 s; pending: {pending}", stacklevel=1)
 
 
 @pytest.fixture
