@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import warnings
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
