@@ -2,9 +2,15 @@
 
 How this works. Everything sent to the client goes through one bounded
 queue that one writer task drains, so a slow client only ever slows itself.
-The dispatcher offers live events with ``offer`` (never blocking); when the
+Queued messages are ready-made WebSocket frames (:func:`text_frame`, built
+once per event for all recipients); the writer takes whatever has piled up
+and hands it to the socket in one write, so a burst of events costs a
+recipient one syscall, not one per event, and it waits only while the
+socket's own buffer is full (the transport's flow control).
+
+The dispatcher offers live events with ``push`` (never blocking); when the
 queue is full the client is told it fell behind and is closed — it resumes
-from its last ids. A replay paces itself on the queue (``put_replay`` waits
+from its last ids. A replay paces itself on the queue (``_put_replay`` waits
 while the queue is half full), keeping the other half for live traffic.
 
 Gap-free resume: each subscription has a ``cursor``, the id of the last event
@@ -21,14 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.base_protocol import BaseProtocol
 
-from hub.events import Event, id_key
-from hub.policy import Decision, Principal, may_read
-from hub.stream.protocol import error_message, event_message, message
+from hub.events import id_key
+from hub.policy import Principal, may_read
+from hub.stream.protocol import error_message, event_message, message, text_frame
 
 if TYPE_CHECKING:
     from hub.stream.fanout import Dispatcher
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 
 REPLAY_BATCH = 500
 CLOSE_GRACE = 5.0  # seconds a disconnected slow consumer has to read its error before the socket is cut
+WRITE_CHUNK = 256 * 1024  # bytes handed to the socket in one write, at most (one frame may exceed it)
 
 
 @dataclass(slots=True)
@@ -46,12 +55,26 @@ class Subscription:
     live: bool = False
     delivered: str | None = None
     delivered_at: float = 0.0
+    position: tuple[int, int] = field(init=False)  # id_key(cursor), kept with it: compared for every event
+
+    def __post_init__(self) -> None:
+        self.position = id_key(self.cursor)
+
+    def passes(self, event_id: str, position: tuple[int, int]) -> bool:
+        """Move the cursor to an event if it is new to this subscription; False if already passed."""
+        if position <= self.position:
+            return False
+        self.cursor, self.position = event_id, position
+        return True
 
 
 @dataclass(frozen=True, slots=True)
 class _Close:
     code: int
     reason: str
+
+
+_Item = tuple[Subscription | None, str | None, bytes] | _Close
 
 
 class Connection:
@@ -64,8 +87,9 @@ class Connection:
         principal: Principal,
         dispatcher: Dispatcher,
         queue_size: int,
-        peer: str = "",
-        transport: asyncio.Transport | None = None,
+        peer: str,
+        transport: asyncio.Transport,
+        protocol: BaseProtocol,
     ) -> None:
         self.id = conn_id
         self.ws = ws
@@ -73,44 +97,44 @@ class Connection:
         self.dispatcher = dispatcher
         self.peer = peer
         self.transport = transport
+        self.protocol = protocol
         self._closer: asyncio.Task[None] | None = None
         self.opened = time.time()
         self.subs: dict[str, Subscription] = {}
-        self.queue: asyncio.Queue[tuple[Subscription | None, str | None, bytes] | _Close] = asyncio.Queue(queue_size)
+        self.queue_size = queue_size
+        self._queue: deque[_Item] = deque()
+        self._queued = asyncio.Event()
         self._replay_high = max(1, queue_size // 2)
         self._drained = asyncio.Event()
         self.overflowed = False
         self.sent = 0
         self.writer = asyncio.create_task(self._write(), name=f"ws-writer-{conn_id}")
 
+    @property
+    def depth(self) -> int:
+        """Messages waiting to be written."""
+        return len(self._queue)
+
     # sending -------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue a control message (never blocks; a full queue means the client fell behind)."""
-        self._put(None, None, data)
+        self.push(None, None, text_frame(data))
 
-    def offer(self, sub: Subscription, event: Event, data: bytes) -> Decision | None:
-        """Pass a live event to this client if it is new to it and the policy allows; the decision, if one was made."""
-        if id_key(event.id) <= id_key(sub.cursor):
-            return None
-        sub.cursor = event.id
-        decision = may_read(self.principal, event)
-        if decision:
-            self._put(sub, event.id, data)
-        return decision
-
-    def _put(self, sub: Subscription | None, event_id: str | None, data: bytes) -> None:
+    def push(self, sub: Subscription | None, event_id: str | None, frame: bytes) -> None:
+        """Queue a ready-made frame (never blocks); ``sub`` and ``event_id`` say what it delivers."""
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait((sub, event_id, data))
-        except asyncio.QueueFull:
+        if len(self._queue) >= self.queue_size:
             self._overflow()
+            return
+        self._queue.append((sub, event_id, frame))
+        self._queued.set()
 
-    async def _put_replay(self, sub: Subscription, event_id: str, data: bytes) -> None:
-        while self.queue.qsize() >= self._replay_high and not self.overflowed:
+    async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
+        while len(self._queue) >= self._replay_high and not self.overflowed:
             self._drained.clear()
             await self._drained.wait()
-        self._put(sub, event_id, data)
+        self.push(sub, event_id, frame)
 
     def _overflow(self) -> None:
         """The client fell too far behind: drop what is queued, tell it where to resume, close.
@@ -121,8 +145,7 @@ class Connection:
         ``CLOSE_GRACE`` seconds has its connection aborted.
         """
         self.overflowed = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        self._queue.clear()
         self._drained.set()
         log.warning("stream %s (%s) fell behind; closing it", self.id, self.principal.id)
         if self.dispatcher.metrics is not None:
@@ -143,38 +166,55 @@ class Connection:
 
     def abort(self) -> None:
         """Drop the connection at once (the peer is not reading)."""
-        if self.transport is not None:
-            self.transport.abort()
+        self.transport.abort()
 
     def close_soon(self, code: int, reason: str, data: bytes | None = None) -> None:
-        """Send ``data`` (if any) after what is queued, then close with ``code``."""
-        if data is not None:
-            try:
-                self.queue.put_nowait((None, None, data))
-            except asyncio.QueueFull:
-                pass
-        try:
-            self.queue.put_nowait(_Close(code, reason))
-        except asyncio.QueueFull:
+        """Send ``data`` (if any) after what is queued, then close with ``code`` (at once if the queue is full)."""
+        if len(self._queue) >= self.queue_size:
             self.writer.cancel()
             asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
+            return
+        if data is not None:
+            self._queue.append((None, None, text_frame(data)))  # one over the bound at most: the client learns why
+        self._queue.append(_Close(code, reason))
+        self._queued.set()
 
     async def _write(self) -> None:
         low = max(1, self._replay_high // 2)
+        queue = self._queue
         try:
             while True:
-                item = await self.queue.get()
-                if isinstance(item, _Close):
-                    await self.ws.close(code=item.code, message=item.reason.encode())
+                if not queue:
+                    self._queued.clear()
+                    await self._queued.wait()
+                    continue
+                if isinstance(queue[0], _Close):
+                    close = queue.popleft()
+                    assert isinstance(close, _Close)
+                    await self.ws.close(code=close.code, message=close.reason.encode())
                     return
-                sub, event_id, data = item
-                await self.ws.send_frame(data, WSMsgType.TEXT)
-                self.sent += 1
-                if sub is not None and event_id is not None:
+                frames: list[bytes] = []
+                size = 0
+                delivered: list[tuple[Subscription, str]] = []
+                while queue and size < WRITE_CHUNK and not isinstance(queue[0], _Close):
+                    sub, event_id, frame = queue.popleft()  # type: ignore[misc]
+                    frames.append(frame)
+                    size += len(frame)
+                    if sub is not None and event_id is not None:
+                        delivered.append((sub, event_id))
+                if self.transport.is_closing():
+                    raise ConnectionResetError("the client's connection is closing")
+                self.transport.write(b"".join(frames))
+                self.sent += len(frames)
+                now = time.time()
+                for sub, event_id in delivered:
                     sub.delivered = event_id
-                    sub.delivered_at = time.time()
-                if self.queue.qsize() <= low:
+                    sub.delivered_at = now
+                if len(queue) <= low:
                     self._drained.set()
+                if self.protocol.writing_paused:
+                    # The socket's buffer is full: wait until the client reads (aiohttp's own writer does the same).
+                    await self.protocol._drain_helper()
         except (ConnectionError, RuntimeError) as exc:  # the peer went away mid-write
             log.debug("connection %s writer stopped: %s", self.id, exc)
 
@@ -201,11 +241,10 @@ class Connection:
                 return
             sent: list[str] = []
             for event in batch:
-                if id_key(event.id) <= id_key(sub.cursor):
+                if not sub.passes(event.id, id_key(event.id)):
                     continue
-                sub.cursor = event.id
                 if may_read(self.principal, event):
-                    await self._put_replay(sub, event.id, event_message(event.to_json()))
+                    await self._put_replay(sub, event.id, text_frame(event_message(event.to_json())))
                     sent.append(event.id)
             replayed += len(sent)
             if audit is not None and batch:
@@ -213,7 +252,7 @@ class Connection:
                 audit.record("replay", self.principal.id, channel=channel, events=sent, withheld=withheld)
             if batch:
                 continue
-            if id_key(self.dispatcher.cursor(channel)) <= id_key(sub.cursor):
+            if id_key(self.dispatcher.cursor(channel)) <= sub.position:
                 sub.live = True  # same step as the check: nothing can be dispatched in between
                 self.dispatcher.add(self, channel)
                 break
@@ -253,8 +292,8 @@ class Connection:
             "stakeholder": self.principal.id,
             "peer": self.peer,
             "opened_seconds_ago": round(time.time() - self.opened, 1),
-            "queue_depth": self.queue.qsize(),
-            "queue_size": self.queue.maxsize,
+            "queue_depth": self.depth,
+            "queue_size": self.queue_size,
             "sent": self.sent,
             "channels": channels,
         }

@@ -3,9 +3,10 @@
 How this works. Appends PUBLISH the id of their last new entry on the
 channel's ``live`` pub/sub channel. The dispatcher pattern-subscribes to all
 of them once, and a notification only wakes that channel's reader: the
-reader reads the stream itself from its cursor, encodes each event once, and
-offers it to every live subscription of the channel. Offering never waits on
-a client (see :mod:`hub.stream.connection`).
+reader reads the stream itself from its cursor, encodes and frames each
+event once, asks the policy once per stakeholder, and queues the frame on
+every live subscription allowed to see it. Queuing never waits on a client
+(see :mod:`hub.stream.connection`).
 
 Because the stream, not the notification, is the source of truth, a lost
 notification (a pub/sub reconnect, a Redis restart) costs latency, not
@@ -27,14 +28,15 @@ import redis.exceptions
 
 from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
-from hub.events import id_key
+from hub.events import Event, id_key
 from hub.metrics import Metrics
+from hub.policy import Principal, may_read
 from hub.store import Store
-from hub.stream.protocol import event_message
+from hub.stream.protocol import event_message, text_frame
 from hub.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from hub.stream.connection import Connection
+    from hub.stream.connection import Connection, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -160,41 +162,66 @@ class Dispatcher:
             batch = await self.store.read(channel, self.cursor(channel), READ_BATCH)
             if not batch:
                 return
-            subscribers = self._subscribers.get(channel, set())
-            for event in batch:
-                if id_key(event.id) > id_key(self.cursor(channel)):
-                    self._cursors[channel] = event.id
-                if not subscribers:
-                    continue
-                data = event_message(event.to_json())  # encoded once for every recipient
-                delivered: set[str] = set()
-                withheld: dict[str, str] = {}
-                for conn in tuple(subscribers):
-                    sub = conn.subs.get(channel)
-                    if sub is not None and sub.live:
-                        decision = conn.offer(sub, event, data)
-                        if decision is None:
-                            continue
-                        if decision:
-                            delivered.add(conn.principal.id)
-                        else:
-                            withheld[conn.principal.id] = decision.reason
-                if self.metrics is not None and (delivered or withheld):
-                    self.metrics.deliveries.labels(channel).inc(len(delivered))
-                    self.metrics.withheld.labels(channel).inc(len(withheld))
-                    self.metrics.delivery_latency.observe(max(0.0, time.time() - event.millis / 1000))
-                if self.audit is not None and (delivered or withheld):
-                    self.audit.record(
-                        "deliver",
-                        "hub",
-                        channel=channel,
-                        event=event.id,
-                        tlp=event.tlp.token,
-                        to=sorted(delivered),
-                        withheld=[{"stakeholder": s, "reason": r} for s, r in sorted(withheld.items())],
-                    )
+            last = batch[-1].id
+            if id_key(last) > id_key(self.cursor(channel)):
+                self._cursors[channel] = last
+            if self._subscribers.get(channel):
+                self._fan_out(channel, batch)
             if len(batch) < READ_BATCH:
                 return
+
+    def _fan_out(self, channel: str, batch: list[Event]) -> None:
+        """Offer each event of ``batch`` to the channel's live subscriptions; audit who got it and who not.
+
+        The policy is asked once per stakeholder and event, however many
+        streams the stakeholder holds, and each event is framed once.
+        """
+        audiences: dict[str, tuple[Principal, list[tuple[Connection, Subscription]]]] = {}
+        for conn in self._subscribers[channel]:
+            sub = conn.subs.get(channel)
+            if sub is not None and sub.live:
+                audiences.setdefault(conn.principal.id, (conn.principal, []))[1].append((conn, sub))
+        if not audiences:
+            return
+        delivered_total = withheld_total = 0
+        now = time.time()
+        for event in batch:
+            position = id_key(event.id)
+            frame = text_frame(event_message(event.to_json()))
+            delivered: list[str] = []
+            withheld: list[dict[str, str]] = []
+            for stakeholder, (principal, members) in audiences.items():
+                decision = may_read(principal, event)
+                offered = False
+                for conn, sub in members:
+                    if sub.passes(event.id, position):
+                        offered = True
+                        if decision:
+                            conn.push(sub, event.id, frame)
+                if offered:
+                    if decision:
+                        delivered.append(stakeholder)
+                    else:
+                        withheld.append({"stakeholder": stakeholder, "reason": decision.reason})
+            if not (delivered or withheld):
+                continue
+            delivered_total += len(delivered)
+            withheld_total += len(withheld)
+            if self.metrics is not None:
+                self.metrics.delivery_latency.observe(max(0.0, now - event.millis / 1000))
+            if self.audit is not None:
+                self.audit.record(
+                    "deliver",
+                    "hub",
+                    channel=channel,
+                    event=event.id,
+                    tlp=event.tlp.token,
+                    to=sorted(delivered),
+                    withheld=sorted(withheld, key=lambda w: w["stakeholder"]),
+                )
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(channel).inc(delivered_total)
+            self.metrics.withheld.labels(channel).inc(withheld_total)
 
 
 def _channel_of(pubsub_channel: str, prefix: str) -> str:

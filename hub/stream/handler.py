@@ -61,7 +61,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 def _state_metrics(dispatcher: Dispatcher) -> Iterator[Metric]:
     """Stream gauges, computed when Prometheus scrapes."""
     conns = list(dispatcher.connections)
-    depths = [c.queue.qsize() for c in conns]
+    depths = [c.depth for c in conns]
     yield gauge("chub_stream_connections", "Open stream connections", len(conns))
     yield gauge("chub_stream_queued_messages", "Messages waiting in stream queues", sum(depths))
     yield gauge("chub_stream_queue_depth_max", "Deepest stream queue", max(depths, default=0))
@@ -145,8 +145,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await ws.send_str(error_message("too-many-connections", text).decode())
         await ws.close(code=1008, message=b"too many connections")
         return ws
+    transport = request.transport
+    if transport is None:  # the client left during the handshake
+        return ws
     conn = Connection(
-        _new_id(), ws, principal, dispatcher, settings.stream_queue, request.remote or "", request.transport
+        _new_id(), ws, principal, dispatcher, settings.stream_queue, request.remote or "", transport, request.protocol
     )
     dispatcher.connections.add(conn)
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)

@@ -4,8 +4,9 @@ Client → server: ``auth``, ``subscribe``, ``unsubscribe``, ``ping``.
 Server → client: ``welcome``, ``event``, ``subscribed``, ``unsubscribed``,
 ``gap``, ``pong``, ``heartbeat``, ``error``.
 
-Event messages are built from the event's encoded bytes by splicing, so an
-event is serialised once however many clients receive it.
+Event messages are built from the event's encoded bytes by splicing, and
+framed once (:func:`text_frame`), so an event is serialised once however
+many clients receive it.
 """
 
 from __future__ import annotations
@@ -108,6 +109,21 @@ def _since(value: Any, channels: tuple[str, ...]) -> dict[str, str]:
 def event_message(event_json: bytes) -> bytes:
     """``{"op": "event", "event": …}`` around an already-encoded event."""
     return b'{"op":"event","event":' + event_json + b"}"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` as one WebSocket text frame as a server sends it: final, unmasked (RFC 6455 §5.2).
+
+    Built once per message and written as is to every recipient's socket,
+    several frames to one ``write``: the per-recipient cost of an event is
+    then appending bytes, not a call into the WebSocket writer and a syscall.
+    """
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return b"\x81\x7e" + length.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + length.to_bytes(8, "big") + payload
 
 
 def message(op: str, **fields: Any) -> bytes:
