@@ -54,7 +54,6 @@ class Subscription:
     cursor: str
     live: bool = False
     delivered: str | None = None
-    delivered_at: float = 0.0
     position: tuple[int, int] = field(init=False)  # id_key(cursor), kept with it: compared for every event
 
     def __post_init__(self) -> None:
@@ -74,7 +73,8 @@ class _Close:
     reason: str
 
 
-_Item = tuple[Subscription | None, str | None, bytes] | _Close
+# Frames, how many messages they hold, and the subscription and event id they deliver (if any).
+_Item = tuple[bytes, int, Subscription | None, str | None] | _Close
 
 
 class Connection:
@@ -103,6 +103,7 @@ class Connection:
         self.subs: dict[str, Subscription] = {}
         self.queue_size = queue_size
         self._queue: deque[_Item] = deque()
+        self._depth = 0  # messages in the queue (an item may carry several)
         self._queued = asyncio.Event()
         self._replay_high = max(1, queue_size // 2)
         self._drained = asyncio.Event()
@@ -113,25 +114,30 @@ class Connection:
     @property
     def depth(self) -> int:
         """Messages waiting to be written."""
-        return len(self._queue)
+        return self._depth
 
     # sending -------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue a control message (never blocks; a full queue means the client fell behind)."""
         self.push(None, None, text_frame(data))
 
-    def push(self, sub: Subscription | None, event_id: str | None, frame: bytes) -> None:
-        """Queue a ready-made frame (never blocks); ``sub`` and ``event_id`` say what it delivers."""
+    def push(self, sub: Subscription | None, event_id: str | None, frames: bytes, count: int = 1) -> None:
+        """Queue ``count`` ready-made frames (never blocks); ``sub`` and ``event_id`` say what they deliver.
+
+        The dispatcher queues a whole batch of events as one item, so that a
+        client's cost per batch does not grow with the number of events.
+        """
         if self.overflowed:
             return
-        if len(self._queue) >= self.queue_size:
+        if self._depth + count > self.queue_size:
             self._overflow()
             return
-        self._queue.append((sub, event_id, frame))
+        self._queue.append((frames, count, sub, event_id))
+        self._depth += count
         self._queued.set()
 
     async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
-        while len(self._queue) >= self._replay_high and not self.overflowed:
+        while self._depth >= self._replay_high and not self.overflowed:
             self._drained.clear()
             await self._drained.wait()
         self.push(sub, event_id, frame)
@@ -146,6 +152,7 @@ class Connection:
         """
         self.overflowed = True
         self._queue.clear()
+        self._depth = 0
         self._drained.set()
         log.warning("stream %s (%s) fell behind; closing it", self.id, self.principal.id)
         if self.dispatcher.metrics is not None:
@@ -170,12 +177,13 @@ class Connection:
 
     def close_soon(self, code: int, reason: str, data: bytes | None = None) -> None:
         """Send ``data`` (if any) after what is queued, then close with ``code`` (at once if the queue is full)."""
-        if len(self._queue) >= self.queue_size:
+        if self._depth >= self.queue_size:
             self.writer.cancel()
             asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
             return
         if data is not None:
-            self._queue.append((None, None, text_frame(data)))  # one over the bound at most: the client learns why
+            self._queue.append((text_frame(data), 1, None, None))  # past the bound if need be: the client learns why
+            self._depth += 1
         self._queue.append(_Close(code, reason))
         self._queued.set()
 
@@ -189,28 +197,24 @@ class Connection:
                     await self._queued.wait()
                     continue
                 if isinstance(queue[0], _Close):
-                    close = queue.popleft()
-                    assert isinstance(close, _Close)
+                    close = queue[0]
                     await self.ws.close(code=close.code, message=close.reason.encode())
                     return
-                frames: list[bytes] = []
-                size = 0
-                delivered: list[tuple[Subscription, str]] = []
+                chunk: list[bytes] = []
+                size = sent = 0
                 while queue and size < WRITE_CHUNK and not isinstance(queue[0], _Close):
-                    sub, event_id, frame = queue.popleft()  # type: ignore[misc]
-                    frames.append(frame)
-                    size += len(frame)
+                    frames, count, sub, event_id = queue.popleft()  # type: ignore[misc]
+                    chunk.append(frames)
+                    size += len(frames)
+                    sent += count
                     if sub is not None and event_id is not None:
-                        delivered.append((sub, event_id))
+                        sub.delivered = event_id  # the subscription's last, once written
+                self._depth -= sent
                 if self.transport.is_closing():
                     raise ConnectionResetError("the client's connection is closing")
-                self.transport.write(b"".join(frames))
-                self.sent += len(frames)
-                now = time.time()
-                for sub, event_id in delivered:
-                    sub.delivered = event_id
-                    sub.delivered_at = now
-                if len(queue) <= low:
+                self.transport.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
+                self.sent += sent
+                if self._depth <= low:
                     self._drained.set()
                 if self.protocol.writing_paused:
                     # The socket's buffer is full: wait until the client reads (aiohttp's own writer does the same).

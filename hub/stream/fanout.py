@@ -17,6 +17,7 @@ slow interval as a safety net.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
@@ -30,10 +31,11 @@ from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
-from hub.policy import Principal, may_read
+from hub.policy import Decision, Principal, may_read
 from hub.store import Store
 from hub.stream.protocol import event_message, text_frame
 from hub.tasks import cancel_and_wait
+from hub.tlp import TLP
 
 if TYPE_CHECKING:
     from hub.stream.connection import Connection, Subscription
@@ -171,10 +173,13 @@ class Dispatcher:
                 return
 
     def _fan_out(self, channel: str, batch: list[Event]) -> None:
-        """Offer each event of ``batch`` to the channel's live subscriptions; audit who got it and who not.
+        """Queue ``batch`` on the channel's live subscriptions, as policy allows; audit who got what and who not.
 
-        The policy is asked once per stakeholder and event, however many
-        streams the stakeholder holds, and each event is framed once.
+        Costs grow with events × stakeholders for the decisions, and with
+        connections (not events × connections) for the delivery: each event
+        is framed once, the policy is asked once per stakeholder and TLP, and
+        each connection gets the frames allowed to its stakeholder as one
+        queued item per batch.
         """
         audiences: dict[str, tuple[Principal, list[tuple[Connection, Subscription]]]] = {}
         for conn in self._subscribers[channel]:
@@ -183,45 +188,51 @@ class Dispatcher:
                 audiences.setdefault(conn.principal.id, (conn.principal, []))[1].append((conn, sub))
         if not audiences:
             return
-        delivered_total = withheld_total = 0
+        positions = [id_key(event.id) for event in batch]
+        frames = [text_frame(event_message(event.to_json())) for event in batch]
+        delivered: list[list[str]] = [[] for _ in batch]
+        withheld: list[list[dict[str, str]]] = [[] for _ in batch]
+        for stakeholder, (principal, members) in sorted(audiences.items()):
+            by_tlp: dict[TLP, Decision] = {}  # within a channel, the answer depends on the TLP alone
+            for event in batch:
+                if event.tlp not in by_tlp:
+                    by_tlp[event.tlp] = may_read(principal, event)
+            decisions = [by_tlp[event.tlp] for event in batch]
+            # Offered to this stakeholder: every event after the cursor of at least one of its streams.
+            for i in range(bisect.bisect_right(positions, min(sub.position for _, sub in members)), len(batch)):
+                if decisions[i]:
+                    delivered[i].append(stakeholder)
+                else:
+                    withheld[i].append({"stakeholder": stakeholder, "reason": decisions[i].reason})
+            allowed = [i for i, decision in enumerate(decisions) if decision]
+            whole: bytes | None = None  # every allowed frame: what a stream behind the whole batch gets
+            for conn, sub in members:
+                first = bisect.bisect_right(positions, sub.position)
+                if first == len(batch):
+                    continue
+                picked = allowed if first == 0 else [i for i in allowed if i >= first]
+                sub.cursor, sub.position = batch[-1].id, positions[-1]
+                if not picked:
+                    continue
+                if first == 0:
+                    whole = whole if whole is not None else b"".join(frames[i] for i in allowed)
+                    data = whole
+                else:
+                    data = b"".join(frames[i] for i in picked)
+                conn.push(sub, batch[picked[-1]].id, data, len(picked))
         now = time.time()
-        for event in batch:
-            position = id_key(event.id)
-            frame = text_frame(event_message(event.to_json()))
-            delivered: list[str] = []
-            withheld: list[dict[str, str]] = []
-            for stakeholder, (principal, members) in audiences.items():
-                decision = may_read(principal, event)
-                offered = False
-                for conn, sub in members:
-                    if sub.passes(event.id, position):
-                        offered = True
-                        if decision:
-                            conn.push(sub, event.id, frame)
-                if offered:
-                    if decision:
-                        delivered.append(stakeholder)
-                    else:
-                        withheld.append({"stakeholder": stakeholder, "reason": decision.reason})
-            if not (delivered or withheld):
+        for event, to, refused in zip(batch, delivered, withheld, strict=True):
+            if not (to or refused):
                 continue
-            delivered_total += len(delivered)
-            withheld_total += len(withheld)
             if self.metrics is not None:
                 self.metrics.delivery_latency.observe(max(0.0, now - event.millis / 1000))
             if self.audit is not None:
                 self.audit.record(
-                    "deliver",
-                    "hub",
-                    channel=channel,
-                    event=event.id,
-                    tlp=event.tlp.token,
-                    to=sorted(delivered),
-                    withheld=sorted(withheld, key=lambda w: w["stakeholder"]),
+                    "deliver", "hub", channel=channel, event=event.id, tlp=event.tlp.token, to=to, withheld=refused
                 )
         if self.metrics is not None:
-            self.metrics.deliveries.labels(channel).inc(delivered_total)
-            self.metrics.withheld.labels(channel).inc(withheld_total)
+            self.metrics.deliveries.labels(channel).inc(sum(map(len, delivered)))
+            self.metrics.withheld.labels(channel).inc(sum(map(len, withheld)))
 
 
 def _channel_of(pubsub_channel: str, prefix: str) -> str:
