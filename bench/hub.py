@@ -94,7 +94,8 @@ NAMESPACE = "chub"
 BUNDLE = 100
 TAXII = "application/taxii+json;version=2.1"
 LIVE = "bench.live"
-PHASES = ("ingest", "taxii-post", "taxii-get", "compare")
+PHASES = ("ingest", "stall", "taxii-post", "taxii-get", "compare")
+STALL_WATCHERS = 200
 
 
 @dataclass(frozen=True)
@@ -440,33 +441,45 @@ class Run:
         # A first estimate of the rate, from the last bundles (the first may pay for imports).
         self.rate = self.peak_rate = BUNDLE * 1e9 / max(1, statistics.median(posted.acks_ns))
 
+    async def connect_watchers(self, name: str, watchers: int) -> list[WatcherWorker]:
+        """Open ``watchers`` live streams of the ingest channel, spread over the worker processes."""
+        workers = [WatcherWorker(self.procs, k) for k in range(max(1, min(self.plan.watcher_procs, watchers)))]
+        urls = self.hub_urls
+        answers = await asyncio.gather(
+            *(
+                worker.call(
+                    {
+                        "cmd": "connect",
+                        "urls": urls[k % len(urls) :] + urls[: k % len(urls)],
+                        "token": self.tokens["watcher"],
+                        "channel": LIVE,
+                        "count": share,
+                    }
+                )
+                for k, (worker, share) in enumerate(zip(workers, split(watchers, len(workers)), strict=True))
+            )
+        )
+        connected = sum(a["connected"] for a in answers)
+        retries = sum(a["retries"] for a in answers)
+        if retries:
+            self.report(f"{name}_connect_retries", retries, 0)
+        if connected != watchers:
+            why = [w for a in answers for w in a["why"]]
+            await self.close_watchers(workers, watchers)
+            raise RuntimeError(f"only {connected} of {watchers} watchers connected: {why}")
+        return workers
+
+    async def close_watchers(self, workers: list[WatcherWorker], watchers: int) -> None:
+        await asyncio.gather(*(w.call({"cmd": "close"}) for w in workers), return_exceptions=True)
+        for worker in workers:
+            self.procs.stop(worker.started)
+        await asyncio.sleep(0.5 + watchers / 500)  # the hub notices the closed streams before the next phase
+
     async def ingest(self, session: aiohttp.ClientSession, watchers: int) -> None:
         plan = self.plan
         name = f"ingest_w{watchers}"
-        workers = [WatcherWorker(self.procs, k) for k in range(max(1, min(plan.watcher_procs, watchers)))]
+        workers = await self.connect_watchers(name, watchers)
         try:
-            urls = self.hub_urls
-            answers = await asyncio.gather(
-                *(
-                    worker.call(
-                        {
-                            "cmd": "connect",
-                            "urls": urls[k % len(urls) :] + urls[: k % len(urls)],
-                            "token": self.tokens["watcher"],
-                            "channel": LIVE,
-                            "count": share,
-                        }
-                    )
-                    for k, (worker, share) in enumerate(zip(workers, split(watchers, len(workers)), strict=True))
-                )
-            )
-            connected = sum(a["connected"] for a in answers)
-            retries = sum(a["retries"] for a in answers)
-            if retries:
-                self.report(f"{name}_connect_retries", retries, 0)
-            if connected != watchers:
-                why = [w for a in answers for w in a["why"]]
-                raise RuntimeError(f"only {connected} of {watchers} watchers connected: {why}")
             biggest = watchers == max(plan.watcher_counts)
             if biggest:
                 await asyncio.sleep(1.0)
@@ -523,10 +536,63 @@ class Run:
                 self.peak_rate = max(self.peak_rate, self.rate)
             await self.single_bundles(session, workers, name)
         finally:
-            await asyncio.gather(*(w.call({"cmd": "close"}) for w in workers), return_exceptions=True)
-            for worker in workers:
-                self.procs.stop(worker.started)
-            await asyncio.sleep(0.5 + watchers / 500)  # the hub notices the closed streams before the next phase
+            await self.close_watchers(workers, watchers)
+
+    async def stalled(self, session: aiohttp.ClientSession, watchers: int = STALL_WATCHERS) -> None:
+        """One stream that stops reading, among ``watchers``: the others' latency must not move.
+
+        The same steady load (a third of the last measured ingest rate, so
+        that the hub is not saturated and latency is not queueing) runs
+        twice: with every stream reading, then with one stream stalled. The
+        stalled stream fills its socket buffers, then its queue in the hub,
+        and is cut off as a slow consumer; the others' POST→receipt latency
+        is compared across the two runs.
+        """
+        plan = self.plan
+        name = f"stall_w{watchers}"
+        workers = await self.connect_watchers(name, watchers)
+        try:
+            urls = [u + f"/api/v1/channels/{LIVE}/objects" for u in self.hub_urls]
+            interval = BUNDLE / max(1.0, self.rate / 3)
+            for label in ("all_reading", "one_stalled"):
+                if label == "one_stalled":
+                    await workers[0].call({"cmd": "stall", "count": 1})
+                await asyncio.gather(*(w.call({"cmd": "reset"}) for w in workers))
+                sent = 0
+                started = time.monotonic()
+                while time.monotonic() - started < plan.duration:
+                    body = [stixgen.bundle_body(BUNDLE)]
+                    posted = await post_loop(session, urls[:1], body, self.api_headers(), 1, 60, 201, accepted_count)
+                    sent += posted.objects
+                    await asyncio.sleep(max(0.0, interval - posted.acks_ns[0] / 1e9) if posted.acks_ns else interval)
+                waits = await asyncio.gather(
+                    *(w.call({"cmd": "wait", "expected": sent, "timeout": plan.drain_seconds}) for w in workers)
+                )
+                hist: dict[int, int] = {}
+                for w in waits:
+                    for bucket, n in w["hist"]:
+                        hist[bucket] = hist.get(bucket, 0) + n
+                expected = sent * sum(w["watchers"] for w in waits)  # the reading streams only
+                self.report(f"{name}_{label}_latency_p50_ms", hist_percentile(hist, 0.50))
+                self.report(f"{name}_{label}_latency_p99_ms", hist_percentile(hist, 0.99))
+                self.report(f"{name}_{label}_delivered_pct", 100 * sum(w["total"] for w in waits) / max(1, expected))
+            self.report(f"{name}_objects_per_s", sent / plan.duration, 0)
+            self.report(f"{name}_slow_consumers_cut", await self.slow_consumers(session), 0)
+        finally:
+            await self.close_watchers(workers, watchers)
+
+    async def slow_consumers(self, session: aiohttp.ClientSession) -> float:
+        """Streams the hub processes cut off for falling behind (their ``/metrics``)."""
+        total = 0.0
+        for url in self.hub_urls:
+            async with session.get(url + "/metrics") as response:
+                text = await response.text()
+            total += sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("chub_stream_slow_consumers_total ")
+            )
+        return total
 
     async def single_bundles(self, session: aiohttp.ClientSession, workers: list[WatcherWorker], name: str) -> None:
         """Latency without queueing: one bundle at a time, each once the previous one reached every watcher.
@@ -764,6 +830,8 @@ async def run_once(plan: Plan, report: Report) -> None:
                 if "ingest" in plan.phases:
                     for watchers in plan.watcher_counts:
                         await run.ingest(session, watchers)
+                if "stall" in plan.phases:
+                    await run.stalled(session)
                 if "taxii-post" in plan.phases:
                     await run.taxii_post(session)
                 if "taxii-get" in plan.phases:

@@ -7,6 +7,9 @@ per line on stdin and answers one JSON line on stdout:
   open N streams (round robin over the hub URLs), subscribe each to C, and
   answer once every one is live (``{"connected": n, "failed": k}``);
 * ``{"cmd": "reset"}``: zero the event counts and the latency histogram;
+* ``{"cmd": "stall", "count": N}``: stop reading N of the open streams (a
+  client that hangs without closing); the others go on, and ``wait`` no
+  longer waits for (nor counts) the stalled ones;
 * ``{"cmd": "wait", "expected": E, "timeout": S}``: wait until every open
   stream has received E events since the reset (or S seconds), then answer
   the counts, the time of the last receipt and the latency histogram;
@@ -31,6 +34,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -92,6 +96,7 @@ class Watcher(asyncio.Protocol):
         self.live: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.events = 0
         self.closed = False
+        self.stalled = False
         self.errors: list[str] = []
 
     # asyncio.Protocol -------------------------------------------------------------
@@ -198,6 +203,15 @@ class Watcher(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def stall(self) -> None:
+        """Stop reading: the hub's writes pile up in the socket buffers, then in its queue for us."""
+        self.stalled = True
+        if self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:  # a small window: the hub's side fills sooner, as with a client on a bad link
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            self.transport.pause_reading()
+
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self._write(mask_frame(0x8, (1000).to_bytes(2, "big")))
@@ -249,16 +263,22 @@ class Worker:
             w.events = 0
         return {"ok": True}
 
+    def stall(self, count: int) -> dict[str, Any]:
+        for w in self.watchers[:count]:
+            w.stall()
+        return {"stalled": min(count, len(self.watchers))}
+
     async def wait(self, expected: int, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
+        active = [w for w in self.watchers if not w.stalled]
         while time.monotonic() < deadline:
-            if all(w.events >= expected for w in self.watchers if not w.closed):
+            if all(w.events >= expected for w in active if not w.closed):
                 break
             await asyncio.sleep(0.01)
-        counts = [w.events for w in self.watchers]
+        counts = [w.events for w in active]
         return {
-            "watchers": len(self.watchers),
-            "closed": sum(1 for w in self.watchers if w.closed),
+            "watchers": len(active),
+            "closed": sum(1 for w in active if w.closed),
             "errors": sorted({e for w in self.watchers for e in w.errors}),
             "min": min(counts, default=0),
             "total": sum(counts),
@@ -289,6 +309,8 @@ async def serve(reply: Callable[[dict[str, Any]], None]) -> None:
             reply(await worker.connect(cmd["urls"], cmd["token"], cmd["channel"], cmd["count"]))
         elif name == "reset":
             reply(worker.reset())
+        elif name == "stall":
+            reply(worker.stall(cmd["count"]))
         elif name == "wait":
             reply(await worker.wait(cmd["expected"], cmd["timeout"]))
         elif name == "close":
