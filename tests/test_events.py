@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.errors import BadRequest
 from hub.events import Event, iso_millis, parse_event_id, version_key
@@ -14,6 +18,12 @@ from hub.tokens import new_token, secret_matches, split_token
 def test_iso_millis_is_utc_with_three_fraction_digits() -> None:
     assert iso_millis(0) == "1970-01-01T00:00:00.000Z"
     assert iso_millis(1764236259007) == "2025-11-27T09:37:39.007Z"
+
+
+@given(st.integers(min_value=-62_000_000_000_000, max_value=250_000_000_000_000))
+def test_iso_millis_agrees_with_datetime_to_the_millisecond(millis: int) -> None:
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    assert iso_millis(millis) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @pytest.mark.parametrize("text", ["1-0", "1764236259007-12", "0"])
