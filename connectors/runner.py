@@ -261,8 +261,7 @@ class ConnectorRunner:
             for task in done:
                 task.result()
         finally:
-            for task in tasks:
-                task.cancel()
+            await cancel_and_wait(*tasks)
 
     def _failed(self, exc: BaseException) -> None:
         self.status.last_error = describe(exc)

@@ -22,6 +22,7 @@ from hub.embedded import FSYNC_POLICIES, EmbeddedRedis
 from hub.errors import ConfigError, HubError
 from hub.logs import configure as configure_logging
 from hub.store import TokenStore, connect
+from hub.tasks import cancel_and_wait
 from hub.tokens import new_token, split_token
 
 log = logging.getLogger("hub")
@@ -518,8 +519,7 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
             log.error("the demo scenario failed", exc_info=scenario.exception())
             await stop.wait()
     finally:
-        scenario.cancel()
-        waiter.cancel()
+        await cancel_and_wait(scenario, waiter)
         await runner.cleanup()
 
 

@@ -8,6 +8,7 @@ each other's data and leave nothing behind.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import uuid
 import warnings
@@ -112,8 +113,16 @@ async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIt
             async with asyncio.timeout(30):
                 await client.close()
         except TimeoutError:
-            pending = [t.get_coro() for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            warnings.warn(f"hub shutdown did not finish in 30 s; pending: {pending}", stacklevel=1)
+            warnings.warn(f"hub shutdown did not finish in 30 s; pending:\n{pending_tasks()}", stacklevel=1)
+
+
+def pending_tasks() -> str:
+    """Every other task of the loop with the stack where it waits: what a hung shutdown waits on."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(file=out)
+    return out.getvalue()
 
 
 @pytest.fixture

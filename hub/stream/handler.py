@@ -33,6 +33,7 @@ from hub.stream.protocol import (
     message,
     parse_client_message,
 )
+from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +189,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
             elif isinstance(parsed, Auth):
                 conn.send(error_message("bad-message", "already authenticated"))
     finally:
-        beat.cancel()
-        guard.cancel()
-        for task in replays.values():
-            task.cancel()
         dispatcher.connections.discard(conn)
         conn.drop()
+        # The token watch and replays call Redis: a plain cancel() could be lost (see cancel_and_wait).
+        await cancel_and_wait(beat, guard, *replays.values())
         await asyncio.wait({conn.writer})  # drop() cancelled it
         log.info("stream %s closed (%s, %d messages sent)", conn.id, principal.id, conn.sent)
     return ws
