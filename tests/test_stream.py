@@ -59,8 +59,17 @@ class Ws:
                         return events
 
     async def subscribe(self, *channels: str, since: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Subscribe and wait for every channel's ``subscribed``, in whatever order the replays finish."""
         await self.send(op="subscribe", channels=list(channels), since=since or {})
-        return [await self.until("subscribed", channel=c) for c in channels]
+        done: dict[str, dict[str, Any]] = {}
+        async with asyncio.timeout(WAIT):
+            while len(done) < len(channels):
+                msg = await self.recv()
+                if msg["op"] == "_closed":
+                    raise AssertionError(f"closed while subscribing to {channels}")
+                if msg["op"] == "subscribed" and msg["channel"] in channels:
+                    done[msg["channel"]] = msg
+        return [done[c] for c in channels]
 
 
 async def open_ws(hub: Hub, who: str | None, **kwargs: Any) -> Ws:
