@@ -29,6 +29,11 @@ prints one ``name: value`` line per figure, as measured:
   objects/s and the hub/medallion ratios. medallion's reads grow
   quadratically, hence not on 100,000 objects.
 
+``--redis-url URL`` runs on an existing, empty Redis on this machine instead
+(one run), and ``--redis-cluster`` says it is a node of a Redis Cluster: the
+hubs are started with ``--redis-cluster`` and the Redis CPU figures add up
+every primary (docs/scaling.md shows how to start a local cluster).
+
 ``--processes 2`` runs two hub processes on the one Redis: watchers, POSTs
 and TAXII readers are spread over both. ``--runs 3`` repeats everything on a
 fresh Redis and hubs and prints the medians at the end. ``--profile DIR``
@@ -73,6 +78,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from redis.asyncio.cluster import RedisCluster
 
 from bench import stixgen
 from bench.procs import (
@@ -123,6 +129,9 @@ class Plan:
     single_seconds: float
     launcher: Path | None
     logs: Path | None
+    redis_url: str | None
+    """An existing Redis (empty, namespace ``chub`` unused) instead of an embedded one."""
+    redis_cluster: bool
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Plan:
@@ -145,6 +154,8 @@ class Plan:
             single_seconds=5.0 if quick else 15.0,
             launcher=args.hub_launcher,
             logs=args.logs,
+            redis_url=args.redis_url,
+            redis_cluster=args.redis_cluster,
         )
 
 
@@ -343,12 +354,12 @@ class Profiler:
 
 
 class Run:
-    def __init__(self, plan: Plan, report: Report, procs: Processes, redis_url: str, redis_pid: int) -> None:
+    def __init__(self, plan: Plan, report: Report, procs: Processes, redis_url: str, redis_pids: list[int]) -> None:
         self.plan = plan
         self.report = report
         self.procs = procs
         self.redis_url = redis_url
-        self.redis_pid = redis_pid
+        self.redis_pids = redis_pids
         self.hubs: list[tuple[Started, str]] = []
         self.tokens: dict[str, str] = {}
         self.rate = 1000.0  # objects/s: sizes the bodies prepared for the next phase
@@ -365,7 +376,9 @@ class Run:
 
     async def start(self) -> None:
         for k in range(self.plan.processes):
-            self.hubs.append(start_hub(self.procs, k, self.redis_url, CONFIG, self.plan.launcher))
+            self.hubs.append(
+                start_hub(self.procs, k, self.redis_url, CONFIG, self.plan.launcher, cluster=self.plan.redis_cluster)
+            )
         await asyncio.gather(*(wait_http(url + "/api/v1/health", 60) for url in self.hub_urls))
         await self.create_tokens()
 
@@ -373,7 +386,7 @@ class Run:
         from hub.store import TokenStore, connect
         from hub.tokens import new_token
 
-        client = connect(self.redis_url)
+        client = connect(self.redis_url, cluster=self.plan.redis_cluster)
         try:
             store = TokenStore(client, NAMESPACE)
             for stakeholder in ("producer", "watcher", "partner"):
@@ -397,7 +410,7 @@ class Run:
         return {
             "wall": time.monotonic(),
             "hub": sum(cpu_seconds(pid) for pid in self.hub_pids),
-            "redis": cpu_seconds(self.redis_pid),
+            "redis": sum(cpu_seconds(pid) for pid in self.redis_pids),
             "clients": sum(cpu_seconds(pid) for pid in pids) + times.user + times.system,
             "machine": machine_busy_seconds(),
         }
@@ -665,7 +678,7 @@ class Run:
         stamp = stixgen.now_millis()
         template = validate([stixgen.indicator(stamp)], TLP.GREEN).items[0]
         names = {f.name for f in dataclasses.fields(template)}
-        client = connect(self.redis_url)
+        client = connect(self.redis_url, cluster=self.plan.redis_cluster)
         start = time.monotonic()
         pending: asyncio.Task[Any] | None = None
         try:
@@ -813,16 +826,21 @@ async def run_once(plan: Plan, report: Report) -> None:
         procs = Processes(workdir)
         kept = plan.logs
         redis = EmbeddedRedis(workdir / "redis")
-        redis.start()
+        if plan.redis_url is None:
+            redis.start()
         try:
-            assert redis.process is not None
-            run = Run(plan, report, procs, redis.url, redis.process.pid)
+            if plan.redis_url is None:
+                assert redis.process is not None
+                run = Run(plan, report, procs, redis.url, [redis.process.pid])
+            else:
+                run = Run(plan, report, procs, plan.redis_url, await redis_pids(plan.redis_url, plan.redis_cluster))
             busy = machine_busy_seconds()
             await asyncio.sleep(1.0)
             report("machine_busy_before_pct", 100 * (machine_busy_seconds() - busy), 0)
             started = time.monotonic()
             await run.start()
             report("hub_processes", plan.processes, 0)
+            report("redis_processes", len(run.redis_pids), 0)
             report("hub_start_rss_mb", sum(memory_mb(pid)[0] for pid in run.hub_pids))
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -848,6 +866,24 @@ async def run_once(plan: Plan, report: Report) -> None:
             redis.stop()
             if kept is not None:
                 keep_logs(workdir, kept)
+
+
+async def redis_pids(url: str, cluster: bool) -> list[int]:
+    """The process ids of the Redis servers behind ``url`` (every primary of a cluster), for their CPU time.
+
+    Only meaningful when they run on this machine; ``INFO server`` says each one's process id.
+    """
+    from hub.store import connect
+
+    client = connect(url, cluster=cluster)
+    try:
+        if cluster:
+            assert isinstance(client, RedisCluster)
+            replies = await client.info("server", target_nodes=RedisCluster.PRIMARIES)
+            return sorted({int(info["process_id"]) for info in replies.values()})
+        return [int((await client.info("server"))["process_id"])]
+    finally:
+        await client.aclose()
 
 
 def keep_logs(workdir: Path, into: Path) -> None:
@@ -900,6 +936,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--logs", type=Path, help="copy the logs of the hub, Redis and the workers here")
     parser.add_argument("--json", type=Path, help="also write every run's figures and the medians here")
+    parser.add_argument(
+        "--redis-url", help="an existing, empty Redis on this machine instead of an embedded one (one run only)"
+    )
+    parser.add_argument(
+        "--redis-cluster", action="store_true", help="--redis-url is a node of a Redis Cluster (so are the hubs told)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.runs > 5:
         parser.error("--runs must be between 1 and 5")
@@ -907,6 +949,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--phases: choose among {', '.join(PHASES)}")
     if any(not 1 <= n <= 5000 for n in args.watchers):
         parser.error("--watchers: each count between 1 and 5000")
+    if args.redis_cluster and not args.redis_url:
+        parser.error("--redis-cluster needs --redis-url")
+    if args.redis_url and args.runs > 1:
+        parser.error("--runs: an existing Redis keeps the previous run's data; give one run per fresh Redis")
     plan = Plan.from_args(args)
     raise_fd_limit()
     if args.nice:

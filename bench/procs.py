@@ -129,7 +129,7 @@ async def wait_http(url: str, timeout: float, headers: dict[str, str] | None = N
 
 
 def start_hub(
-    procs: Processes, index: int, redis_url: str, config: Path, launcher: Path | None = None
+    procs: Processes, index: int, redis_url: str, config: Path, launcher: Path | None = None, *, cluster: bool = False
 ) -> tuple[Started, str]:
     """``crisis-hub serve`` as its own process, on a free port; returns it and its base URL.
 
@@ -144,6 +144,7 @@ def start_hub(
         "--redis-url", redis_url,
         "--host", "127.0.0.1",
         "--port", str(port),
+        *(["--redis-cluster"] if cluster else []),
     ]  # fmt: skip
     return procs.spawn(f"hub{index}", args), f"http://127.0.0.1:{port}"
 

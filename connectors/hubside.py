@@ -12,15 +12,14 @@ the hub's own write path and policy apply.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from redis.asyncio.client import PubSub
 
 from connectors.client import HubClient
+from hub import live
 from hub.audit import AuditLog
 from hub.config import Channel
 from hub.ingest import ingest
@@ -135,11 +134,11 @@ class HubSink:
 
 
 class StoreSource:
-    """Inside the hub: the channel's stream, woken by its pub/sub notifications."""
+    """Inside the hub: the channel's stream, woken by its live notifications (:mod:`hub.live`)."""
 
     def __init__(self, store: Store, channel: str) -> None:
         self.store, self.channel = store, channel
-        self._pubsub: PubSub | None = None
+        self._live: live.Subscription | None = None
 
     async def read(self, after: str, limit: int) -> Batch:
         events = await self.store.read(self.channel, after, limit)
@@ -149,23 +148,20 @@ class StoreSource:
     async def wait(self, timeout: float) -> None:
         """Until the channel announces an append, or ``timeout`` seconds (the notification is only a hint)."""
         try:
-            if self._pubsub is None:
-                self._pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.subscribe(self.store.live_channel(self.channel))
+            if self._live is None:
+                self._live = await live.subscribe(self.store.redis, [self.store.live_channel(self.channel)])
                 return  # read once more: something may have landed before the subscription
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-            while message is not None:  # one read serves every notification already queued
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+            note = await self._live.get(timeout)
+            while note is not None:  # one read serves every notification already queued
+                note = await self._live.get(0)
         except Exception:
             await self.close()  # a broken subscription is rebuilt on the next wait
             raise
 
     async def close(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):  # bounded: closing a pub/sub can block on its connection
-                async with asyncio.timeout(2):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        subscription, self._live = self._live, None
+        if subscription is not None:
+            await subscription.aclose()
 
 
 class HubSource:

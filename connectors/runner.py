@@ -24,8 +24,6 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
-
 from connectors.client import HubClient
 from connectors.hubside import HubSink, HubSource, Sink, Source, StoreSink, StoreSource
 from connectors.state import ConnectorState, ConnectorStatus, LeaseLost
@@ -35,7 +33,7 @@ from connectors.taxii_push import TaxiiPush
 from hub.audit import AuditLog
 from hub.config import Config, ConnectorConfig
 from hub.metrics import Metrics
-from hub.store import Store
+from hub.store import Client, Store
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -145,7 +143,7 @@ class ConnectorRunner:
     def __init__(
         self,
         spec: ConnectorConfig,
-        redis: aioredis.Redis,
+        redis: Client,
         namespace: str,
         make_worker: _WorkerFactory,
         *,

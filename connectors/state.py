@@ -5,7 +5,9 @@ How this works. Under the hub's namespace ``<ns>``:
 * ``<ns>:connector:<name>`` — the checkpoint, a JSON document whose meaning
   belongs to the connector (pull: the last ``date_added`` and the objects
   taken at exactly that time; push: the last forwarded event id);
-* ``<ns>:connector:<name>:lease`` — who runs the connector now. Several hub
+* ``{<ns>:connector:<name>}:lease`` — who runs the connector now (the
+  checkpoint's name in a hash tag: a Redis Cluster keeps both on one shard,
+  where the script below may read one and write the other). Several hub
   processes on one Redis all try to run every configured connector; the
   lease (``SET NX PX``, renewed while running) lets exactly one do it, and
   another takes over within the lease's lifetime if that one dies;
@@ -30,9 +32,9 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
-import redis.asyncio as aioredis
 
 from hub.config import ConnectorConfig
+from hub.store import Client
 
 _SAVE_IF_HOLDER = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -95,12 +97,12 @@ class ConnectorStatus:
 class ConnectorState:
     """One connector's checkpoint, lease and status in Redis."""
 
-    def __init__(self, client: aioredis.Redis, namespace: str, name: str, owner: str | None = None) -> None:
+    def __init__(self, client: Client, namespace: str, name: str, owner: str | None = None) -> None:
         self.redis = client
         self.name = name
         self.owner = owner or owner_id()
         self.checkpoint_key = f"{namespace}:connector:{name}"
-        self.lease_key = f"{namespace}:connector:{name}:lease"
+        self.lease_key = f"{{{self.checkpoint_key}}}:lease"
         self.status_key = status_key(namespace)
         self._save = client.register_script(_SAVE_IF_HOLDER)
         self._renew = client.register_script(_RENEW_IF_HOLDER)
@@ -137,7 +139,7 @@ def status_key(namespace: str) -> str:
     return f"{namespace}:connectors"
 
 
-async def read_statuses(client: aioredis.Redis, namespace: str) -> dict[str, dict[str, Any]]:
+async def read_statuses(client: Client, namespace: str) -> dict[str, dict[str, Any]]:
     """Every connector status recorded in Redis, by name."""
     raw = cast(dict[bytes, bytes], await client.hgetall(status_key(namespace)))
     return {name.decode(): orjson.loads(value) for name, value in raw.items()}

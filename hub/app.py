@@ -34,11 +34,12 @@ TOKENS = web.AppKey("tokens", TokenStore)
 AUDIT = web.AppKey("audit", AuditLog)
 
 
-def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> web.Application:
+def create_app(config: Config, redis_url: str, *, namespace: str = "chub", cluster: bool = False) -> web.Application:
     """Build the hub application on the Redis server at ``redis_url``.
 
     ``namespace`` prefixes every Redis key, so that several hubs (or test
     runs) can share one Redis server without seeing each other's data.
+    ``cluster``: ``redis_url`` is a node of a Redis Cluster (see :func:`hub.store.connect`).
     """
     app = web.Application(
         middlewares=[request_middleware, error_middleware, throttle_middleware],
@@ -49,7 +50,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub") -> we
     app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = connect(redis_url)
+        client = connect(redis_url, cluster=cluster)
         app[STORE] = Store(client, namespace)
         app[TOKENS] = TokenStore(client, namespace)
         app[AUDIT] = AuditLog(client, namespace)

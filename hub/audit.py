@@ -13,6 +13,11 @@ appended by a Lua script only if the head is still the one the batch was
 chained onto; if another hub process appended first, the batch is chained
 again. Several processes thus share one chain, and nothing is appended
 unlinked. Records wait in memory while Redis is unreachable.
+
+The keys: the stream ``<ns>:audit`` and its head ``{<ns>:audit}:head``. The
+head's name is the stream's in a hash tag, so that a Redis Cluster keeps both
+on one shard and the script may touch both. Where no head is recorded (a
+trail written before the head had that name), it is the newest entry's hash.
 """
 
 from __future__ import annotations
@@ -25,11 +30,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-
 from hub.auditchain import Verdict, Verifier, chain, encode
 from hub.errors import StoreUnavailable
-from hub.store import _guard
+from hub.store import Client, _guard
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,13 @@ log = logging.getLogger(__name__)
 BATCH = 500
 MAX_PENDING = 1_000_000
 
+# KEYS: the stream, the head. The head's own hash falls back on the newest entry's ('h', its 6th field).
 _APPEND_IF_HEAD = """
-local head = redis.call('GET', KEYS[2]) or ''
+local head = redis.call('GET', KEYS[2])
+if not head then
+  local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  head = newest and newest[2][6] or ''
+end
 if head ~= ARGV[1] then return 0 end
 for i = 2, #ARGV, 3 do
   redis.call('XADD', KEYS[1], '*', 'r', ARGV[i], 'p', ARGV[i + 1], 'h', ARGV[i + 2])
@@ -51,10 +59,10 @@ return 1
 class AuditLog:
     """The audit trail of one namespace; :meth:`start` runs its writer, :meth:`stop` flushes it."""
 
-    def __init__(self, client: aioredis.Redis, namespace: str = "chub", *, flush_interval: float = 0.05) -> None:
+    def __init__(self, client: Client, namespace: str = "chub", *, flush_interval: float = 0.05) -> None:
         self.redis = client
         self.stream_key = f"{namespace}:audit"
-        self.head_key = f"{namespace}:audit:head"
+        self.head_key = f"{{{self.stream_key}}}:head"
         self.flush_interval = flush_interval
         self._pending: deque[bytes] = deque()
         self._wake = asyncio.Event()
@@ -123,8 +131,15 @@ class AuditLog:
 
     # reading ---------------------------------------------------------------------------
     async def head(self) -> str:
+        """The hash of the newest entry ("" for an empty trail), as the append script reads it."""
         async with _guard():
             value = cast(bytes | None, await self.redis.get(self.head_key))
+            if value is None:
+                newest = cast(
+                    list[tuple[bytes, dict[bytes, bytes]]],
+                    await self.redis.xrevrange(self.stream_key, "+", "-", count=1),
+                )
+                value = newest[0][1][b"h"] if newest else None
         return value.decode() if value else ""
 
     async def entries(self, after: str = "0-0", count: int = 1000) -> list[tuple[str, bytes, str, str]]:

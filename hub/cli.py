@@ -176,6 +176,13 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("CRISIS_HUB_REDIS_URL"), help="use this Redis instead of the embedded one"
     )
+    parser.add_argument(
+        "--redis-cluster",
+        action="store_const",
+        const="1",
+        default=os.environ.get("CRISIS_HUB_REDIS_CLUSTER", "0"),
+        help="the Redis at --redis-url is a Redis Cluster (7 or later), reached through any of its nodes",
+    )
     parser.add_argument("--namespace", default=os.environ.get("CRISIS_HUB_NAMESPACE", "chub"), help=argparse.SUPPRESS)
 
 
@@ -186,9 +193,16 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _cluster(args: argparse.Namespace) -> bool:
+    """Whether --redis-url is a Redis Cluster (the option, or CRISIS_HUB_REDIS_CLUSTER=1, true or yes)."""
+    return str(args.redis_cluster).lower() in ("1", "true", "yes")
+
+
 @contextmanager
 def redis_for(args: argparse.Namespace, appendfsync: str = "everysec") -> Iterator[str]:
     """The Redis URL to use: --redis-url, else the embedded server of --data-dir (started if needed)."""
+    if _cluster(args) and not args.redis_url:
+        raise ConfigError("--redis-cluster needs --redis-url, a node of the cluster: the embedded Redis is one server")
     if args.redis_url:
         yield args.redis_url
         return
@@ -218,8 +232,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ssl_context = _ssl_context(args.cert, args.key)
     scheme = "https" if ssl_context else "http"
     with redis_for(args, args.appendfsync) as url:
-        where = "embedded Redis in " + str(Path(args.data_dir).resolve()) if not args.redis_url else "Redis at " + url
-        app = create_app(config, url, namespace=args.namespace)
+        if not args.redis_url:
+            where = "embedded Redis in " + str(Path(args.data_dir).resolve())
+        else:
+            where = ("Redis Cluster at " if _cluster(args) else "Redis at ") + url
+        app = create_app(config, url, namespace=args.namespace, cluster=_cluster(args))
         print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
         raise_file_limit()
         web.run_app(
@@ -264,7 +281,7 @@ def _on_redis(args: argparse.Namespace, make: Any, action: Any) -> Any:
     """Run ``action(make(client, namespace))`` against the hub's Redis, for a one-shot command."""
 
     async def run(url: str) -> Any:
-        client = connect(url)
+        client = connect(url, cluster=_cluster(args))
         try:
             return await action(make(client, args.namespace))
         finally:
@@ -484,12 +501,12 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
     from hub.app import create_app
     from hub.demo import Scenario
 
-    app = create_app(config, redis_url, namespace=args.namespace)
+    app = create_app(config, redis_url, namespace=args.namespace, cluster=_cluster(args))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, args.host, args.port).start()
     url = f"http://{args.host}:{args.port}"
-    client = connect(redis_url)
+    client = connect(redis_url, cluster=_cluster(args))
     tokens: dict[str, str] = {}
     try:
         store = TokenStore(client, args.namespace)
@@ -616,7 +633,7 @@ def cmd_connector_list(args: argparse.Namespace) -> int:
     config = _config(args)
 
     async def statuses(url: str) -> Any:
-        client = connect(url)
+        client = connect(url, cluster=_cluster(args))
         try:
             return await read_statuses(client, args.namespace)
         finally:
@@ -663,7 +680,7 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
         return 2
 
     async def run(redis_url: str) -> int:
-        client = connect(redis_url)
+        client = connect(redis_url, cluster=_cluster(args))
         try:
             async with HubClient(args.url, args.token) as hub:
                 make = functools.partial(build_worker, spec, config, environ=os.environ, client=hub)

@@ -47,6 +47,8 @@ _MEANING = {
     "unused with a Redis URL.",
     "--url": "Base URL of the hub (or of the load balancer in front of several hub processes).",
     "--token": "Bearer token of the stakeholder the command acts as (from `crisis-hub token create`).",
+    "--redis-cluster": "The Redis at `--redis-url` is a Redis Cluster (7 or later), reached through any of its nodes "
+    "(the variable: `1`, `true` or `yes`). Each channel stays on one shard; see docs/scaling.md.",
     "--namespace": "Prefix of every Redis key. Processes that share a Redis and its data must use the same one.",
 }
 

@@ -17,9 +17,12 @@ keeps a channel on one shard):
 
 A whole bundle is appended by one Lua script, atomically and in one round
 trip: for each object it skips versions already stored, XADDs the others,
-records their versions, and PUBLISHes once the id of the last new entry.
-The publish is a wake-up hint; readers always read the stream itself, so a
-lost notification delays an event but never loses it.
+records their versions, and publishes once the id of the last new entry
+(PUBLISH on one server, SPUBLISH on a cluster: see :mod:`hub.live`). The
+publish is a wake-up hint; readers always read the stream itself, so a lost
+notification delays an event but never loses it. The script's keys all carry
+the channel's hash tag, so on a Redis Cluster it runs on the one shard that
+holds the channel.
 
 Every Redis failure surfaces as :class:`hub.errors.StoreUnavailable`.
 """
@@ -31,27 +34,34 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from dataclasses import replace as dataclasses_replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisClusterException, SlotNotCoveredError
 
+from hub import live
 from hub.errors import NotFound, StoreUnavailable
 from hub.events import Event, id_key, version_key
 from hub.refs import refs_of
+from hub.tasks import honouring_cancel
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
     from hub.stix import StixItem
 
+Client: TypeAlias = aioredis.Redis | RedisCluster
+"""A client of one Redis server or of a Redis Cluster: the hub uses either the same way."""
+
 _APPEND = """
-local live, source, prefix = ARGV[1], ARGV[2], ARGV[3]
+local live, source, prefix, publish = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local out = {}
 local last = false
-local a = 4
+local a = 5
 for i = 1, #KEYS - 2 do
   local tlp, typ, sid, version, order, raw = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local nrefs = tonumber(ARGV[a + 6])
@@ -75,7 +85,7 @@ for i = 1, #KEYS - 2 do
   end
   a = a + 7 + nrefs
 end
-if last then redis.call('PUBLISH', live, last) end
+if last then redis.call(publish, live, last) end
 return out
 """
 
@@ -91,6 +101,7 @@ _UNAVAILABLE = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
+    redis.exceptions.ClusterDownError,  # a shard without a primary, until a replica takes over
     ConnectionError,
     OSError,
 )
@@ -115,20 +126,41 @@ class TokenRecord:
     label: str = ""
 
 
+def _cluster_unreachable(exc: RedisClusterException) -> bool:
+    """The cluster client's own errors that mean no node answers or a slot has none (not a misuse)."""
+    return (
+        isinstance(exc, SlotNotCoveredError)
+        or isinstance(exc.__cause__, _UNAVAILABLE)
+        or str(exc).startswith("All slots are not covered")
+    )
+
+
 @asynccontextmanager
 async def _guard() -> AsyncIterator[None]:
     try:
-        yield
+        async with honouring_cancel():
+            yield
     except _UNAVAILABLE as exc:
         raise StoreUnavailable("the event store (Redis) is unreachable; retry shortly") from exc
+    except RedisClusterException as exc:
+        if _cluster_unreachable(exc):
+            raise StoreUnavailable("the event store (Redis Cluster) is unreachable; retry shortly") from exc
+        raise
     except redis.exceptions.ResponseError as exc:
         if str(exc).startswith(("READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN")):
             raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
         raise
 
 
-def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
+CLUSTER_CONNECTIONS_PER_NODE = 1024  # Redis accepts 10,000 clients by default
+
+
+def connect(url: str, max_connections: int = 64, *, cluster: bool = False) -> Client:
     """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503.
+
+    ``cluster``: ``url`` is one node of a Redis Cluster (7 or later); the client
+    finds the others, follows the slots as they move and fail over, and every
+    command, script and pipeline of the hub works on it unchanged.
 
     A blocking pool: under a burst, a command waits up to a few seconds for a
     free connection instead of failing at once (redis-py's default pool
@@ -140,6 +172,17 @@ def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
     otherwise fail although the server is back. Retrying an append is safe:
     the script is idempotent by object id and version.
     """
+    if cluster:
+        # redis-py's cluster client retries on its own (a moved slot, a failed-over primary, a stale
+        # connection), refreshing its slot map as it goes. Its pool per node fails at once rather than
+        # waits when every connection is busy: hence a cap far above the single server's.
+        return RedisCluster.from_url(
+            url,
+            max_connections=CLUSTER_CONNECTIONS_PER_NODE,
+            decode_responses=False,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+        )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -157,9 +200,10 @@ def connect(url: str, max_connections: int = 64) -> aioredis.Redis:
 class Store:
     """Channels and objects in Redis. One instance per hub process, shared by every request."""
 
-    def __init__(self, client: aioredis.Redis, namespace: str = "chub") -> None:
+    def __init__(self, client: Client, namespace: str = "chub") -> None:
         self.redis = client
         self.ns = namespace
+        self._publish = live.publish_command(client)
         self._append = client.register_script(_APPEND)
         self._trim = client.register_script(_TRIM)
 
@@ -193,7 +237,7 @@ class Store:
     async def ping(self) -> bool:
         try:
             return bool(await self.redis.ping())
-        except (*_UNAVAILABLE, redis.exceptions.ResponseError):
+        except (*_UNAVAILABLE, redis.exceptions.ResponseError, RedisClusterException):
             return False
 
     # events --------------------------------------------------------------
@@ -203,7 +247,7 @@ class Store:
             return []
         keys = [self.log_key(channel), self.latest_key(channel)]
         keys += [self.versions_key(channel, it.id) for it in items]
-        args: list[Any] = [self.live_channel(channel), source, self.channel_prefix(channel)]
+        args: list[Any] = [self.live_channel(channel), source, self.channel_prefix(channel), self._publish]
         for it in items:
             refs = refs_of(it.obj)
             args += [int(it.tlp), it.type, it.id, it.version, version_key(it.version) or "0", it.raw, len(refs), *refs]
@@ -315,7 +359,7 @@ def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
 class TokenStore:
     """API tokens in one Redis hash: token id → JSON record (a digest, never the secret)."""
 
-    def __init__(self, client: aioredis.Redis, namespace: str = "chub") -> None:
+    def __init__(self, client: Client, namespace: str = "chub") -> None:
         self.redis = client
         self.key = f"{namespace}:tokens"
 

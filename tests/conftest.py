@@ -2,7 +2,9 @@
 
 Redis is ``REDIS_URL`` when set, else an embedded redis-server started once
 per test session. Each test gets its own key namespace, so tests never see
-each other's data and leave nothing behind.
+each other's data and leave nothing behind. A test module may override
+``redis_url`` and ``redis_cluster`` to run the same fixtures on a Redis
+Cluster (see tests/test_cluster.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
+from redis.cluster import RedisCluster
 
 from hub.app import create_app
 from hub.config import Config, load_config
@@ -41,13 +44,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> bool:
+    """Whether ``redis_url`` is a Redis Cluster."""
+    return False
+
+
 @pytest.fixture
-def namespace(redis_url: str) -> Iterator[str]:
+def namespace(redis_url: str, redis_cluster: bool) -> Iterator[str]:
     ns = f"test-{uuid.uuid4().hex[:12]}"
     yield ns
-    client = redis.Redis.from_url(redis_url)
+    # A cluster client scans every primary, and deletes keys of several slots slot by slot.
+    client = RedisCluster.from_url(redis_url) if redis_cluster else redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match=f"{ns}:*", count=1000))
+        keys = list(client.scan_iter(match=f"*{ns}:*", count=1000))  # "*": a key may open with a hash tag
         if keys:
             client.delete(*keys)
     finally:
@@ -68,6 +78,7 @@ class Hub:
     redis_url: str
     namespace: str
     tokens: dict[str, str] = field(default_factory=dict)
+    cluster: bool = False
 
     def auth(self, stakeholder: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[stakeholder]}"}
@@ -75,7 +86,7 @@ class Hub:
     async def token(self, stakeholder: str) -> str:
         """A fresh token for ``stakeholder``, stored as the CLI stores it."""
         token = new_token()
-        client = connect(self.redis_url)
+        client = connect(self.redis_url, cluster=self.cluster)
         try:
             await TokenStore(client, self.namespace).add(stakeholder, token)
         finally:
@@ -87,7 +98,7 @@ HubFactory = Callable[..., Awaitable[Hub]]
 
 
 @pytest.fixture
-async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIterator[HubFactory]:
+async def hub_factory(config: Config, redis_url: str, redis_cluster: bool, namespace: str) -> AsyncIterator[HubFactory]:
     """Start hubs on one Redis and namespace (several = several hub processes); settings may be overridden."""
     clients: list[TestClient[Any, Any]] = []
     tokens: dict[str, str] = {}
@@ -96,10 +107,11 @@ async def hub_factory(config: Config, redis_url: str, namespace: str) -> AsyncIt
         hub_config = replace(config, hub=replace(config.hub, **settings)) if settings else config
         if crisis:
             hub_config = replace(hub_config, crisis=replace(config.crisis, **crisis))
-        client = TestClient(TestServer(create_app(hub_config, redis_url, namespace=namespace), host="127.0.0.1"))
+        app = create_app(hub_config, redis_url, namespace=namespace, cluster=redis_cluster)
+        client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
-        running = Hub(client, hub_config, redis_url, namespace, tokens)
+        running = Hub(client, hub_config, redis_url, namespace, tokens, redis_cluster)
         for stakeholder in config.stakeholders:
             if stakeholder not in tokens:
                 tokens[stakeholder] = await running.token(stakeholder)

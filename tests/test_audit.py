@@ -130,3 +130,17 @@ async def test_stopping_the_writer_just_as_it_is_woken_does_not_hang(redis_url: 
     audit._wake.set()  # woken and cancelled in the same loop iteration
     await asyncio.wait_for(audit.stop(), 5)
     await client.aclose()
+
+
+async def test_a_trail_without_a_recorded_head_continues_from_its_newest_entry(redis_url: str, namespace: str) -> None:
+    """A trail written before the head was named ``{<ns>:audit}:head`` (or that lost its head) stays one chain."""
+    client = connect(redis_url)
+    audit = AuditLog(client, namespace)
+    audit.record("first", "x")
+    await audit.flush()
+    await client.delete(audit.head_key)
+    audit.record("second", "x")
+    await audit.flush()
+    verdict = await audit.verify()
+    assert verdict.ok and verdict.entries == 2, verdict
+    await client.aclose()

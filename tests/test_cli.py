@@ -314,6 +314,11 @@ def test_https_needs_both_certificate_and_key(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--cert and --key" in result.stderr
 
 
+def test_a_redis_cluster_is_named_by_its_url(tmp_path: Path) -> None:
+    result = run("token", "list", "--redis-cluster", "--data-dir", str(tmp_path), check=False)
+    assert result.returncode == 2 and "--redis-cluster needs --redis-url" in result.stderr
+
+
 def test_the_open_file_limit_is_raised_for_thousands_of_streams() -> None:
     import resource
 

@@ -1,11 +1,11 @@
 """The dispatcher: one Redis subscription per hub process, fanned out to its clients.
 
-How this works. Appends PUBLISH the id of their last new entry on the
-channel's ``live`` pub/sub channel. The dispatcher pattern-subscribes to all
-of them once, and a notification only wakes that channel's reader: the
-reader reads the stream itself from its cursor, encodes and frames each
-event once, asks the policy once per stakeholder, and queues the frame on
-every live subscription allowed to see it. Queuing never waits on a client
+How this works. Appends publish the id of their last new entry on the
+channel's ``live`` pub/sub channel. The dispatcher subscribes to all of them
+once (:mod:`hub.live`), and a notification only wakes that channel's reader:
+the reader reads the stream itself from its cursor, encodes and frames each
+event once, asks the policy once per stakeholder, and queues the frames on
+every live subscription allowed to see them. Queuing never waits on a client
 (see :mod:`hub.stream.connection`).
 
 Because the stream, not the notification, is the source of truth, a lost
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import redis.exceptions
 
+from hub import live
 from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
@@ -111,39 +112,32 @@ class Dispatcher:
             event.set()
 
     async def _listen(self) -> None:
-        """Hold the one pub/sub subscription; wake a channel's reader on each notification."""
-        pattern = self.store.live_channel("*")
-        prefix = self.store.live_channel("")
+        """Hold the one live subscription (:mod:`hub.live`); wake a channel's reader on each notification."""
+        names = {self.store.live_channel(channel): channel for channel in self.channels}
         delay = 0.2
         while True:
-            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
+            subscription: live.Subscription | None = None
             try:
-                await pubsub.psubscribe(pattern)
+                subscription = await live.subscribe(self.store.redis, list(names), self.store.live_channel("*"))
                 self.listening.set()
                 self._wake_all()  # catch up on anything published while we were not listening
                 delay = 0.2
-                async for note in pubsub.listen():
-                    channel = note["channel"].decode()
-                    name = _channel_of(channel, prefix)
-                    wake = self._wake.get(name)
-                    if wake is None:
-                        continue
+                async for note in subscription:
+                    name = names[note.live]
                     if not self._subscribers.get(name):
                         # Nobody listens here: just move the cursor, no need to read the events.
-                        notified = note["data"].decode()
-                        if id_key(notified) > id_key(self.cursor(name)):
-                            self._cursors[name] = notified
+                        if id_key(note.event_id) > id_key(self.cursor(name)):
+                            self._cursors[name] = note.event_id
                         continue
-                    wake.set()
+                    self._wake[name].set()
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
                 self.listening.clear()
                 log.warning("live notifications lost (%s); resubscribing in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
-                with contextlib.suppress(Exception):  # bounded: closing a pub/sub can block on its connection
-                    async with asyncio.timeout(2):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+                if subscription is not None:
+                    await subscription.aclose()
 
     async def _read(self, channel: str) -> None:
         """Read ``channel`` after its cursor whenever woken (or every poll interval) and fan out."""
@@ -234,9 +228,3 @@ class Dispatcher:
             self.metrics.deliveries.labels(channel).inc(sum(map(len, delivered)))
             self.metrics.withheld.labels(channel).inc(sum(map(len, withheld)))
 
-
-def _channel_of(pubsub_channel: str, prefix: str) -> str:
-    """``chub:{ch:committee}:live`` → ``committee`` (``prefix`` is the live name of channel "")."""
-    head, _, tail = prefix.partition("{ch:")
-    body = pubsub_channel[len(head) + len("{ch:") :]
-    return body[: -len(tail)] if tail and body.endswith(tail) else body

@@ -1,0 +1,264 @@
+"""The hub on a real Redis Cluster: three primaries, two hub processes, channels on different shards.
+
+Every fixture of tests/conftest.py runs here on the cluster (``redis_url`` and
+``redis_cluster`` are overridden), so the hubs are the same as everywhere
+else, started with ``cluster=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from connectors.state import ConnectorState
+from hub.store import Store, connect
+from hub.stream.handler import DISPATCHER
+from hub.tlp import TLP
+from tests.conftest import Hub, HubFactory
+from tests.rediscluster import LocalCluster, unusable_reason
+from tests.stixgen import indicator
+from tests.taxii.helpers import collection_path, taxii_headers
+from tests.test_stream import WAIT, Ws, open_ws, post
+
+REASON = unusable_reason()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+# On three primaries that split the slots evenly, these channels' hash tags land on three different ones
+# (asserted by the first test).
+SPREAD = ("committee", "sector.energy", "sector.finance")
+WRITER = {"committee": "cidge", "sector.energy": "pemex", "sector.finance": "banxico"}
+
+
+@pytest.fixture(scope="module")
+def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    with LocalCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def redis_url(local_cluster: LocalCluster) -> str:
+    return local_cluster.url
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> bool:
+    return True
+
+
+def notifications_only(hub: Hub) -> None:
+    """Make the hub's stream readers wake on live notifications alone: no more polling as a safety net.
+
+    An event then reaches a client only if the sharded pub/sub notification of its append arrived.
+    """
+    dispatcher = hub.client.app[DISPATCHER]
+    dispatcher.poll_interval = 3600.0
+    dispatcher._wake_all()  # the readers' current waits end; the next ones use the new interval
+
+
+async def ready(hub: Hub) -> None:
+    dispatcher = hub.client.app[DISPATCHER]
+    async with asyncio.timeout(WAIT):
+        await dispatcher.listening.wait()
+
+
+def node(port: int) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port)
+
+
+async def subscribe(ws: Ws, *channels: str) -> None:
+    """Subscribe to ``channels``; their confirmations come in any order (each channel's own shard answers)."""
+    await ws.send(op="subscribe", channels=list(channels), since={})
+    pending = set(channels)
+    async with asyncio.timeout(WAIT):
+        while pending:
+            msg = await ws.until("subscribed")
+            pending.discard(msg["channel"])
+
+
+async def receive(ws: Ws, count: int, timeout: float = WAIT) -> dict[str, list[str]]:
+    """The next ``count`` events, as STIX ids per channel in arrival order."""
+    got: dict[str, list[str]] = {}
+    async with asyncio.timeout(timeout):
+        for _ in range(count):
+            event = (await ws.until("event"))["event"]
+            got.setdefault(event["channel"], []).append(event["object"]["id"])
+    return got
+
+
+async def test_channels_land_on_different_shards_and_ingest_is_stored_on_each(
+    hub: Hub, local_cluster: LocalCluster
+) -> None:
+    store = Store(connect(hub.redis_url, cluster=True), hub.namespace)
+    owners = {channel: local_cluster.primary_of(store.log_key(channel)) for channel in SPREAD}
+    assert len(set(owners.values())) == 3, owners
+    posted = {channel: [indicator(TLP.GREEN) for _ in range(3)] for channel in SPREAD}
+    for channel, objects in posted.items():
+        answer = await post(hub, WRITER[channel], channel, *objects)
+        assert [a["id"] for a in answer["accepted"]] == [o["id"] for o in objects]
+        again = await post(hub, WRITER[channel], channel, *objects)  # the script's idempotency, on the shard
+        assert [d["id"] for d in again["duplicates"]] == [o["id"] for o in objects]
+    for channel, port in owners.items():
+        shard = node(port)
+        try:  # the channel's stream and its indexes live on its own primary
+            assert shard.xlen(store.log_key(channel)) == 3
+            assert shard.scard(store.type_key(channel, "indicator")) == 3
+        finally:
+            shard.close()
+        async with hub.client.get(f"/api/v1/channels/{channel}/events", headers=hub.auth("cidge")) as response:
+            assert response.status == 200
+            events = (await response.json())["events"]
+        assert [e["object"]["id"] for e in events] == [o["id"] for o in posted[channel]]
+    await store.redis.aclose()
+
+
+async def test_live_delivery_over_sharded_pubsub_reaches_clients_of_two_hub_processes(
+    hub_factory: HubFactory, local_cluster: LocalCluster
+) -> None:
+    a, b = await hub_factory(), await hub_factory()
+    watchers = {"a": await open_ws(a, "cidge"), "b": await open_ws(b, "cert-mx")}
+    for ws in watchers.values():
+        await subscribe(ws, *SPREAD)
+    for hub in (a, b):
+        await ready(hub)
+        notifications_only(hub)
+    # Each hub process holds a shard subscription on the primary of each channel.
+    store = Store(connect(a.redis_url, cluster=True), a.namespace)
+    for channel in SPREAD:
+        live = store.live_channel(channel)
+        shard = node(local_cluster.primary_of(live))
+        try:
+            assert shard.execute_command("PUBSUB", "SHARDNUMSUB", live) == [live.encode(), 2]
+        finally:
+            shard.close()
+    await store.redis.aclose()
+    posted: dict[str, list[str]] = {}
+    for k, channel in enumerate(SPREAD):
+        objects = [indicator(TLP.GREEN) for _ in range(2)]
+        await post(a if k % 2 else b, WRITER[channel], channel, *objects)
+        posted[channel] = [o["id"] for o in objects]
+    for ws in watchers.values():
+        got = await receive(ws, sum(len(ids) for ids in posted.values()))
+        assert got == posted
+
+
+async def test_a_client_resumes_across_shards_and_hub_processes_without_gap_or_duplicate(
+    hub_factory: HubFactory,
+) -> None:
+    a, b = await hub_factory(), await hub_factory()
+    first = await open_ws(a, "cert-mx")
+    await subscribe(first, *SPREAD)
+    before = {channel: [indicator(TLP.GREEN) for _ in range(3)] for channel in SPREAD}
+    for channel, objects in before.items():
+        await post(a, WRITER[channel], channel, *objects)
+    seen: dict[str, str] = {}
+    async with asyncio.timeout(WAIT):
+        for _ in range(sum(len(o) for o in before.values())):
+            event = (await first.until("event"))["event"]
+            seen[event["channel"]] = event["id"]  # what a client keeps: the last event id per channel
+    await first.ws.close()
+    missed = {channel: [indicator(TLP.GREEN) for _ in range(4)] for channel in SPREAD}
+    for k, channel in enumerate(SPREAD):
+        for obj in missed[channel]:  # one append at a time, through both hubs
+            await post(a if k % 2 else b, WRITER[channel], channel, obj)
+    again = await open_ws(b, "cert-mx")
+    await again.send(op="subscribe", channels=list(SPREAD), since=seen)
+    replayed: dict[str, list[str]] = {}
+    subscribed: dict[str, dict[str, Any]] = {}
+    async with asyncio.timeout(WAIT):
+        while len(subscribed) < len(SPREAD):
+            msg = await again.recv()
+            if msg["op"] == "event":
+                replayed.setdefault(msg["event"]["channel"], []).append(msg["event"]["object"]["id"])
+            elif msg["op"] == "subscribed":
+                subscribed[msg["channel"]] = msg
+    assert replayed == {channel: [o["id"] for o in objects] for channel, objects in missed.items()}
+    assert {c: (s["resumed_from"], s["replayed"]) for c, s in subscribed.items()} == {c: (seen[c], 4) for c in SPREAD}
+    live = {channel: indicator(TLP.GREEN) for channel in SPREAD}
+    for channel, obj in live.items():
+        await post(a, WRITER[channel], channel, obj)
+    assert await receive(again, len(SPREAD)) == {channel: [obj["id"]] for channel, obj in live.items()}
+
+
+async def test_live_delivery_resumes_after_the_shard_subscriptions_are_cut(
+    hub: Hub, local_cluster: LocalCluster
+) -> None:
+    """The dispatcher looks the slots' owners up again and resubscribes; nothing is lost meanwhile."""
+    ws = await open_ws(hub, "cidge")
+    await subscribe(ws, *SPREAD)
+    dispatcher = hub.client.app[DISPATCHER]
+    await ready(hub)
+    for port in local_cluster.ports:
+        shard = node(port)
+        try:
+            shard.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        finally:
+            shard.close()
+    during = {channel: indicator(TLP.GREEN) for channel in SPREAD}
+    for channel, obj in during.items():
+        await post(hub, WRITER[channel], channel, obj)
+    async with asyncio.timeout(WAIT):
+        while not dispatcher.listening.is_set():
+            await asyncio.sleep(0.01)
+    notifications_only(hub)
+    after = {channel: indicator(TLP.GREEN) for channel in SPREAD}
+    for channel, obj in after.items():
+        await post(hub, WRITER[channel], channel, obj)
+    got = await receive(ws, 2 * len(SPREAD))
+    assert got == {channel: [during[channel]["id"], after[channel]["id"]] for channel in SPREAD}
+
+
+async def test_taxii_reads_and_deletes_on_the_cluster(hub: Hub) -> None:
+    objects = [indicator(TLP.GREEN) for _ in range(5)]
+    await post(hub, "cert-mx", "sector.energy", *objects)
+    path = collection_path("sector.energy") + "objects/"
+    async with hub.client.get(path, headers=taxii_headers(hub, "cert-mx"), params={"limit": "3"}) as response:
+        assert response.status == 200
+        page = orjson.loads(await response.read())
+    assert [o["id"] for o in page["objects"]] == [o["id"] for o in objects[:3]] and page["more"]
+    async with hub.client.get(
+        path, headers=taxii_headers(hub, "cert-mx"), params={"next": page["next"], "limit": "3"}
+    ) as response:
+        rest = orjson.loads(await response.read())
+    assert [o["id"] for o in rest["objects"]] == [o["id"] for o in objects[3:]]
+    # Deleting is one script over the stream, the version hash and the indexes: one shard, atomically.
+    async with hub.client.delete(path + f"{objects[0]['id']}/", headers=taxii_headers(hub, "cert-mx")) as response:
+        assert response.status == 200
+    async with hub.client.get(path + f"{objects[0]['id']}/", headers=taxii_headers(hub, "cert-mx")) as response:
+        assert response.status == 404
+
+
+async def test_the_audit_trail_and_connector_state_keep_their_scripts_on_one_shard(hub: Hub) -> None:
+    for _ in range(2):  # two batches: the second is chained onto the head the first recorded
+        await post(hub, "pemex", "sector.energy", indicator())
+        async with hub.client.get("/api/v1/admin/audit/verify", headers=hub.auth("cidge")) as response:
+            verdict = await response.json()
+    assert verdict["ok"] and verdict["entries"] >= 2, verdict
+    client = connect(hub.redis_url, cluster=True)
+    try:
+        state = ConnectorState(client, hub.namespace, "feed", owner="me")
+        assert await state.acquire(30)
+        await state.save_checkpoint({"after": "1-0"})
+        assert await state.load_checkpoint() == {"after": "1-0"}
+        await state.release()
+    finally:
+        await client.aclose()
+
+
+async def test_the_command_line_works_on_the_cluster(hub: Hub) -> None:
+    """``--redis-cluster``: a token created by the CLI on the cluster is one the hub accepts."""
+    cli = [sys.executable, "-m", "hub", "token", "create", "sspc", "--redis-url", hub.redis_url, "--redis-cluster"]
+    created = await asyncio.to_thread(
+        subprocess.run, [*cli, "--namespace", hub.namespace], capture_output=True, text=True, timeout=60
+    )
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    async with hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 200
+        assert (await response.json())["stakeholder"] == "sspc"
