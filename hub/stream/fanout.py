@@ -227,4 +227,3 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.deliveries.labels(channel).inc(sum(map(len, delivered)))
             self.metrics.withheld.labels(channel).inc(sum(map(len, withheld)))
-
