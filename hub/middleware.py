@@ -21,11 +21,11 @@ from aiohttp import web
 
 from hub.errors import HubError, TooManyRequests, Unauthorized
 from hub.metrics import Metrics
+from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE
 from hub.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 
-TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 THROTTLE = web.AppKey("auth_throttle", FailureThrottle)
@@ -48,7 +48,7 @@ def error_response(request: web.Request, status: int, title: str, description: s
     body = orjson.dumps({"title": title, "description": description, "http_status": str(status)})
     taxii = request.path.startswith("/taxii2")
     response = web.Response(
-        status=status, body=body, content_type="application/taxii+json" if taxii else "application/json"
+        status=status, body=body, content_type=TAXII_TYPE if taxii else "application/json"
     )
     if taxii:
         response.headers["Content-Type"] = TAXII_MEDIA_TYPE
