@@ -16,6 +16,7 @@ from hub.metrics import Metrics
 from hub.middleware import (
     METRICS,
     THROTTLE,
+    TRUSTED_PROXIES,
     add_security_headers,
     error_middleware,
     request_middleware,
@@ -48,6 +49,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
+    app[TRUSTED_PROXIES] = config.hub.trusted_proxies
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(redis_url, cluster=cluster)

@@ -24,6 +24,7 @@ import fastjsonschema
 
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
+from hub.forwarded import Network, network_error, parse_networks
 from hub.policy import ACCESS_KINDS, ChannelRule, Principal
 from hub.tlp import TLP
 
@@ -76,6 +77,8 @@ class HubSettings:
     stream_connections_per_stakeholder: int = 50
     auth_failures_per_minute: int = 20
     metrics_public: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
+    """Peers whose ``X-Forwarded-For`` says who the client is (see :mod:`hub.forwarded`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,10 @@ def config_errors(raw: Mapping[str, Any]) -> list[str]:
     for name, channel in channels.items():
         if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
             problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
+    for i, entry in enumerate(raw.get("hub", {}).get("trusted_proxies", [])):
+        problem = network_error(entry)
+        if problem is not None:
+            problems.append(f"hub.trusted_proxies[{i}]: {problem}")
     problems += _connector_errors(raw)
     return problems
 
@@ -271,7 +278,8 @@ def expand_channels(patterns: tuple[str, ...], sector: str | None, channels: Map
 
 
 def _build(raw: Mapping[str, Any], source: str) -> Config:
-    hub = HubSettings(**raw.get("hub", {}))
+    hub_raw = raw.get("hub", {})
+    hub = HubSettings(**{**hub_raw, "trusted_proxies": parse_networks(hub_raw.get("trusted_proxies", ()))})
     channels = {
         name: Channel(
             name=name,

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from hub import forwarded
 from hub.errors import HubError, TooManyRequests, Unauthorized
 from hub.metrics import Metrics
 from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 THROTTLE = web.AppKey("auth_throttle", FailureThrottle)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[forwarded.Network, ...])
 METRICS = web.AppKey("metrics", Metrics)
 REQUEST_ID = web.RequestKey("request_id", str)
 access_log = logging.getLogger("hub.access")
@@ -90,15 +92,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
+def client_address(request: web.Request) -> str:
+    """The client's address: the socket peer, or the client a trusted proxy forwards for (see :mod:`hub.forwarded`).
+
+    What the throttle counts failures by, and the ``peer`` of logs and streams.
+    """
+    trusted = request.app[TRUSTED_PROXIES]
+    return forwarded.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), trusted)
+
+
 def check_throttle(request: web.Request) -> None:
-    """TooManyRequests if the request's source has failed authentication too often lately."""
-    wait = request.app[THROTTLE].retry_after(request.remote or "", time.monotonic())
+    """TooManyRequests if the request's client has failed authentication too often lately."""
+    wait = request.app[THROTTLE].retry_after(client_address(request), time.monotonic())
     if wait is not None:
         raise TooManyRequests(f"too many failed authentications from your address; retry in {math.ceil(wait)}s", wait)
 
 
 def note_auth_failure(request: web.Request) -> None:
-    request.app[THROTTLE].failed(request.remote or "", time.monotonic())
+    request.app[THROTTLE].failed(client_address(request), time.monotonic())
 
 
 @web.middleware
@@ -140,7 +151,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
             status,
             elapsed * 1000,
             extra={"request_id": request_id, "method": request.method, "path": request.path, "status": status,
-                   "duration_ms": round(elapsed * 1000, 1), "peer": request.remote},
+                   "duration_ms": round(elapsed * 1000, 1), "peer": client_address(request)},
         )  # fmt: skip
 
 

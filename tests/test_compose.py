@@ -8,6 +8,7 @@ keys are expanded exactly as a deployment sees them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -309,3 +310,17 @@ def test_the_image_is_slim_non_root_and_built_from_what_pip_installs() -> None:
     allowed = {line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")}
     needed = folders | {"pyproject.toml", project["project"]["readme"]}
     assert needed <= allowed, f"add to .dockerignore: {sorted('!' + n for n in needed - allowed)}"
+
+
+def test_the_hubs_trust_forwarded_addresses_from_the_compose_network_alone(compose: dict[str, Any]) -> None:
+    """The proxy appends each client's address; the hubs believe it from the proxy's network alone."""
+    services = compose["services"]
+    for name in (*HUBS, "proxy"):
+        assert not services[name].get("networks") or list(services[name]["networks"]) == ["default"], name
+    [subnet] = [ipaddress.ip_network(c["subnet"]) for c in compose["networks"]["default"]["ipam"]["config"]]
+    config = load_config(ROOT / "deploy" / "crisis-hub.toml")
+    assert config.hub.trusted_proxies == (subnet,)
+    assert config.hub.auth_failures_per_minute <= 100, "the hubs throttle each client: no lifted limit"
+    sections = haproxy()
+    forwarding = [line for lines in sections.values() for line in lines if line.startswith("option forwardfor")]
+    assert forwarding == ["option forwardfor"], "appended to what the client sent, never `if-none`"

@@ -79,6 +79,16 @@ def test_cross_references_are_checked_like_the_loader_does(tmp_path: Path) -> No
     assert "  stakeholders.acme.roles[0]: no role named 'membr'\n      did you mean 'member'?" in result.stdout
 
 
+def test_trusted_proxies_that_are_not_addresses_or_networks_are_explained(tmp_path: Path) -> None:
+    path = tmp_path / "proxies.toml"
+    path.write_text(MINIMAL + '\n[hub]\ntrusted_proxies = ["10.0.0.5", "proxy.internal", "172.18.0.1/16"]\n')
+    result = check(path)
+    assert result.returncode == 2
+    assert "  hub.trusted_proxies[1]: 'proxy.internal' is not an IP address or network" in result.stdout
+    assert "  hub.trusted_proxies[2]: '172.18.0.1/16' has host bits set: the network is 172.18.0.0/16" in result.stdout
+    assert "a network in CIDR notation" in result.stdout  # the hint
+
+
 def test_toml_syntax_errors_and_unreadable_files_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[channels.ops\ntitle = 1\n")
@@ -99,6 +109,7 @@ BROKEN = {
     "default above max": MINIMAL.replace('default_tlp = "amber"', 'default_tlp = "red"\nmax_tlp = "green"'),
     "unknown crisis channel": MINIMAL + '\n[crisis]\nchannel = "committee"\n',
     "duplicate role": MINIMAL.replace('roles = ["member"]', 'roles = ["member", "member"]'),
+    "bad trusted proxy": MINIMAL + '\n[hub]\ntrusted_proxies = ["10.0.0.0/8", "proxy.internal"]\n',
     "bad colour": MINIMAL + '\n[[crisis.severity]]\nlevel = 0\nname = "a"\ncolour = "red"\n'
     '[[crisis.severity]]\nlevel = 1\nname = "b"\ncolour = "#000000"\n',
 }

@@ -18,7 +18,7 @@ from hub.auth import bearer_token, principal_for_token, require_access
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
-from hub.middleware import METRICS, check_throttle, note_auth_failure
+from hub.middleware import METRICS, check_throttle, client_address, note_auth_failure
 from hub.policy import Principal, may_read_channel
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
@@ -150,7 +150,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if transport is None:  # the client left during the handshake
         return ws
     conn = Connection(
-        _new_id(), ws, principal, dispatcher, settings.stream_queue, request.remote or "", transport, request.protocol
+        _new_id(),
+        ws,
+        principal,
+        dispatcher,
+        settings.stream_queue,
+        client_address(request),
+        transport,
+        request.protocol,
     )
     dispatcher.connections.add(conn)
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
