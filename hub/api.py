@@ -11,11 +11,12 @@ from aiohttp import web
 from hub import app as hub_app
 from hub.auth import bearer_token, principal_for_token, require_access
 from hub.config import Channel
+from hub.crisis.service import HUB_SOURCE
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.events import Event, parse_event_id, version_key
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import METRICS
-from hub.policy import Principal, may_read, may_read_channel
+from hub.policy import Principal, may_list_stakeholders, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 
 STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
@@ -26,6 +27,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/health", health)
     app.router.add_get("/api/v1/me", me)
     app.router.add_get("/api/v1/channels", channels)
+    app.router.add_get("/api/v1/stakeholders", stakeholders)
     app.router.add_post("/api/v1/channels/{channel}/objects", post_objects)
     app.router.add_get("/api/v1/channels/{channel}/events", channel_events)
     app.router.add_get("/api/v1/objects/{stix_id}", get_object)
@@ -101,6 +103,35 @@ async def channels(request: web.Request) -> web.Response:
                 }
                 for c in visible
             ]
+        }
+    )
+
+
+async def stakeholders(request: web.Request) -> web.Response:
+    """Who is on the hub, by name, with the hub's title and its crisis severity scale: what a screen labels with.
+
+    Only what the config says openly about each stakeholder (id, display name,
+    sector); roles and rights stay out (see :func:`hub.policy.may_list_stakeholders`).
+    Like ``me`` and ``channels`` this reads configuration, not events, so it
+    is not an audited read.
+    """
+    principal = await authenticate(request)
+    decision = may_list_stakeholders(principal)
+    if not decision:
+        raise Forbidden(decision.reason)
+    config = request.app[hub_app.CONFIG]
+    return json_response(
+        {
+            "title": config.hub.title,
+            "hub_source": HUB_SOURCE,
+            "stakeholders": [
+                {"id": s.id, "name": s.name, "sector": s.sector}
+                for s in sorted(config.stakeholders.values(), key=lambda s: s.id)
+            ],
+            "severity_scale": [
+                {"level": s.level, "name": s.name, "colour": s.colour, "description": s.description}
+                for s in config.crisis.severity
+            ],
         }
     )
 

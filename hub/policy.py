@@ -144,6 +144,19 @@ def channel_destination(channel: str, principals: Mapping[str, Principal]) -> De
     return Destination("channel", channel, min(ceilings, default=TLP.RED))
 
 
+def may_list_stakeholders(principal: Principal) -> Decision:
+    """Whether ``principal`` may read the hub's directory: each stakeholder's id, display name and sector.
+
+    Anyone who may use the API may. The directory puts names on the ids that
+    already reach readers (event sources, crisis leads, acknowledgers,
+    assignees) and holds nothing of anyone's rights: no roles, channels, TLP
+    ceilings or administrators, which would tell an attacker whose token to steal.
+    """
+    if "api" not in principal.access:
+        return Decision(False, f"{principal.id} may not use the api interface")
+    return Decision(True, f"{principal.id} uses the api, so may see who is on the hub")
+
+
 def may_acknowledge(principal: Principal, event: Marked) -> Decision:
     """Whether ``principal`` may acknowledge ``event``: anyone who may see it, write rights or not.
 

@@ -92,9 +92,12 @@ class Room:
         return self.page.locator(f'#timeline li[data-stix-id="{stix_id}"]')
 
 
-async def open_room(browser: Browser, hub: Hub, who: str | None = None) -> Room:
-    """A fresh browser context (its own sessionStorage) on the hub's page, signed in as ``who``."""
-    origin = str(hub.client.make_url("")).rstrip("/")
+async def open_room(browser: Browser, hub: Hub, who: str | None = None, origin: str | None = None) -> Room:
+    """A fresh browser context (its own sessionStorage) on the hub's page, signed in as ``who``.
+
+    ``origin``: where the browser finds the hub, when not at the hub's own address (a proxy in between).
+    """
+    origin = origin or str(hub.client.make_url("")).rstrip("/")
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     room = Room(context, page, origin)

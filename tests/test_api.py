@@ -127,6 +127,53 @@ async def test_taxii_only_partner_may_not_use_the_api(hub: Hub) -> None:
         assert "taxii" in (await response.json())["description"]
 
 
+async def stakeholders(hub: Hub, headers: dict[str, str]) -> tuple[int, dict]:
+    async with hub.client.get("/api/v1/stakeholders", headers=headers) as response:
+        body = await response.json()
+        conforms("stakeholders" if response.status == 200 else "error", body)
+        return response.status, body
+
+
+@pytest.mark.parametrize("who", ["cidge", "banxico", "observer"])
+async def test_the_stakeholder_directory_names_everyone_and_says_nothing_of_their_rights(hub: Hub, who: str) -> None:
+    status, body = await stakeholders(hub, hub.auth(who))
+    assert status == 200
+    assert body["title"] == hub.config.hub.title
+    assert [s["id"] for s in body["stakeholders"]] == sorted(hub.config.stakeholders)
+    assert {"id": "banxico", "name": "Central Bank", "sector": "finance"} in body["stakeholders"]
+    assert all(set(s) == {"id", "name", "sector"} for s in body["stakeholders"])  # no roles, rights or tokens
+    text = orjson.dumps(body).decode()
+    assert not any(token in text for token in hub.tokens.values())
+    assert set(body) == {"title", "hub_source", "stakeholders", "severity_scale"} and body["hub_source"] == "hub"
+    assert not any(word in text for word in ("institution", "admin", "tlp"))  # role names, rights
+    assert [(s["level"], s["name"], s["colour"]) for s in body["severity_scale"]] == [
+        (0, "Baseline", "#ffffff"), (1, "Low", "#00b050"), (2, "Medium", "#ffff00"),
+        (3, "High", "#ffc000"), (4, "Severe", "#ff0000"), (5, "Emergency", "#000000"),
+    ]  # fmt: skip
+
+
+async def test_the_stakeholder_directory_needs_a_token_with_api_access(hub: Hub) -> None:
+    status, body = await stakeholders(hub, {})
+    assert status == 401 and "Authorization" in body["description"]
+    status, _ = await stakeholders(hub, {"Authorization": "Bearer chub_0123456789ab_" + "x" * 43})
+    assert status == 401
+    status, body = await stakeholders(hub, hub.auth("partner-cert"))
+    assert status == 403 and "api" in body["description"]
+
+
+async def test_the_directory_gives_the_configured_title_and_severity_scale(hub_factory) -> None:
+    from hub.crisis.taxonomy import SeverityLevel
+
+    scale = (SeverityLevel(0, "Watch", "#203040", "Being watched."), SeverityLevel(1, "Crisis", "#ff0000"))
+    hub = await hub_factory(crisis={"severity": scale}, title="Ministry of Finance crisis cell")
+    status, body = await stakeholders(hub, hub.auth("pemex"))
+    assert status == 200 and body["title"] == "Ministry of Finance crisis cell"
+    assert body["severity_scale"] == [
+        {"level": 0, "name": "Watch", "colour": "#203040", "description": "Being watched."},
+        {"level": 1, "name": "Crisis", "colour": "#ff0000", "description": ""},
+    ]
+
+
 async def test_post_then_read_back_an_event(hub: Hub) -> None:
     obj = indicator(TLP.GREEN)
     status, answer = await post(hub, "banxico", "sector.finance", bundle(obj))

@@ -15,6 +15,7 @@ from hub.policy import (
     Principal,
     channel_destination,
     may_leave,
+    may_list_stakeholders,
     may_read,
     may_read_channel,
     may_write,
@@ -97,6 +98,15 @@ def test_channel_destination_is_as_cleared_as_its_least_cleared_reader() -> None
 def test_reading_a_channel_needs_the_right_to_read_it() -> None:
     assert may_read_channel(P["banxico"], "sector.finance")
     assert not may_read_channel(P["banxico"], "sector.energy")
+
+
+@pytest.mark.parametrize(
+    "who, allowed",
+    [("cidge", True), ("banxico", True), ("observer", True), ("partner-cert", False)],
+)
+def test_the_stakeholder_directory_is_for_whoever_may_use_the_api(who: str, allowed: bool) -> None:
+    assert bool(may_list_stakeholders(P[who])) is allowed
+    assert ("api" in P[who].access) is allowed  # the partner is TAXII-only
 
 
 tlps = st.sampled_from(list(TLP))

@@ -8,7 +8,6 @@ the end: no console error, no uncaught exception, no request to another origin.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -18,20 +17,21 @@ import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
 from hub import webui
+from hub.crisis.taxonomy import SeverityLevel
 from hub.demo import CRISIS_NAME, Scenario
 from hub.store import TokenStore, connect
-from hub.stream import handler as stream_handler
-from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
 from hub.tokens import split_token
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Room, open_room
 from tests.conftest import Hub, HubFactory
+from tests.proxy import TcpProxy
 from tests.stixgen import indicator
 from tests.test_crisis import call, new_crisis
 from tests.test_stream import post
 
 WEB = Path(__file__).parent.parent / "web"
 UNAUTHORIZED_LOAD = "status of 401"  # Chromium logs a refused fetch; expected where a token is refused
+CUT_OFF = ("ERR_CONNECTION_REFUSED",)  # Chromium logs each refused connection; expected while the network is cut
 
 OpenRoom = Callable[..., Awaitable[Room]]
 
@@ -51,8 +51,8 @@ async def rooms(browser: Browser) -> AsyncIterator[OpenRoom]:
     """Open rooms; at the end, each must be clean (its test may allow some console lines)."""
     opened: list[tuple[Room, tuple[str, ...]]] = []
 
-    async def open_(hub: Hub, who: str | None = None, allow: tuple[str, ...] = ()) -> Room:
-        room = await open_room(browser, hub, who)
+    async def open_(hub: Hub, who: str | None = None, allow: tuple[str, ...] = (), origin: str | None = None) -> Room:
+        room = await open_room(browser, hub, who, origin)
         opened.append((room, allow))
         return room
 
@@ -61,6 +61,15 @@ async def rooms(browser: Browser) -> AsyncIterator[OpenRoom]:
         await room.context.close()
     for room, allow in opened:
         room.assert_clean(allow)
+
+
+@pytest.fixture
+async def network(hub: Hub) -> AsyncIterator[TcpProxy]:
+    """A loopback TCP proxy in front of the hub: the network between a page and the hub, to cut and restore."""
+    proxy = TcpProxy("127.0.0.1", hub.client.server.port or 0)
+    await proxy.start()
+    yield proxy
+    await proxy.cut()
 
 
 def rgb(hex_colour: str) -> str:
@@ -138,6 +147,54 @@ async def test_sign_in_shows_who_and_a_bad_or_revoked_token_gets_a_clear_message
     assert await page.evaluate("sessionStorage.getItem('crisis-hub.token')") is None
 
 
+# names ----------------------------------------------------------------------------------------------
+async def test_the_room_names_stakeholders_the_hub_and_severities_as_the_hub_configures_them(
+    hub_factory: HubFactory, rooms: OpenRoom
+) -> None:
+    """Ids stay in tooltips and data attributes; what people read are the names from /api/v1/stakeholders."""
+    scale = (SeverityLevel(0, "Quiet", "#ffffff"), SeverityLevel(1, "Elevated", "#00b050"),
+             SeverityLevel(2, "Grave", "#ff0000"), SeverityLevel(3, "Meltdown", "#000000"))  # fmt: skip
+    title = "Financial sector cyber crisis cell"
+    hub = await hub_factory(title=title, crisis={"severity": scale})
+    crisis = await new_crisis(hub, severity=2, lead="pemex", affected_stakeholders=["cfe", "banxico"])
+    _, action = await call(hub, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/actions",
+                           {"assignee": "cfe", "name": "Switch to manual dispatch", "in_minutes": 30})  # fmt: skip
+    room = await rooms(hub, "sspc")
+    page = room.page
+    await expect(page).to_have_title(f"Situation room — {title}")
+    await expect(page.locator("#hub-title")).to_have_text(title)
+
+    sighted = indicator(TLP.GREEN, name="Wiper dropper")
+    await post(hub, "banxico", "sector.finance", sighted)
+    row = room.event_row(sighted["id"])
+    await expect(row.locator(".tl-source")).to_have_text("Central Bank")
+    await expect(row.locator(".tl-source")).to_have_attribute("title", "Central Bank (banxico)")
+    await expect(page.locator('#filter-source option[value="banxico"]')).to_have_text("Central Bank")
+    crisis_row = room.event_row(crisis["id"])
+    await expect(crisis_row.locator(".tl-source")).to_have_text("Inter-ministerial Cyber Crisis Committee")
+    await expect(crisis_row.locator(".tl-detail")).to_have_text("Severity 2 Grave · detected · lead State Oil Company")
+    action_row = room.event_row(action["id"])
+    await expect(action_row.locator(".tl-detail")).to_contain_text("Federal Electricity Commission")
+
+    card = page.locator(f'.crisis-card[data-crisis-id="{crisis["id"]}"]')
+    await expect(card.locator(".crisis-lead")).to_have_text("State Oil Company")
+    await expect(card.locator(".severity")).to_contain_text("Grave")
+    await expect(card.locator(".crisis-updated")).to_contain_text("Inter-ministerial Cyber Crisis Committee")
+    await expect(card.locator(".ack-pending", has_text="Ministry of National Defence")).to_be_visible()
+
+    await card.locator(".crisis-open").click()
+    dialog = page.locator("#crisis-dialog")
+    await expect(dialog.locator(".crisis-affected")).to_have_text("Federal Electricity Commission, Central Bank")
+    await expect(dialog.locator(".crisis-lead")).to_have_attribute("data-stakeholder", "pemex")
+    await expect(dialog.locator(".action-assignee")).to_have_text("Federal Electricity Commission")
+    # Every level of the hub's scale labels the chart's axis, not only the levels of crises in view.
+    axis = dialog.locator(".severity-chart text.axis")
+    await expect(axis).to_contain_text(["0 Quiet", "1 Elevated", "2 Grave", "3 Meltdown"])
+    ids = [s for s in hub.config.stakeholders if s != "sspc"]  # the page's own id is shown by design
+    shown = await page.locator("#room").inner_text() + await dialog.inner_text()
+    assert not [s for s in ids if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", shown)], shown
+
+
 # live -----------------------------------------------------------------------------------------------
 async def test_an_event_pushed_over_the_api_appears_live_highlighted_with_its_tlp_colours(
     hub: Hub, rooms: OpenRoom
@@ -168,7 +225,7 @@ async def test_an_event_pushed_over_the_api_appears_live_highlighted_with_its_tl
     }  # fmt: skip
     await post(hub, "banxico", "sector.finance", sighting)
     ioc = page.locator(f'#indicators details[data-stix-id="{marked[TLP.AMBER]["id"]}"]')
-    await expect(ioc.locator(".ioc-sighters")).to_have_text("banxico")
+    await expect(ioc.locator(".ioc-sighters")).to_have_text("Central Bank")  # banxico, by its name
     await expect(ioc).to_contain_text("sighted 3×")
     await expect(page.locator("#chart-sightings svg")).to_have_attribute("aria-label", re.compile("C2 beacon amber 3"))
     await page.fill("#indicator-search", "beacon red")
@@ -188,37 +245,36 @@ async def test_hostile_stix_text_is_shown_as_text_never_run(hub: Hub, rooms: Ope
     assert await room.page.locator("#room img, #room script").count() == 0
 
 
-async def test_a_dropped_stream_resumes_without_losing_what_was_pushed_meanwhile(
-    hub: Hub, rooms: OpenRoom, monkeypatch: pytest.MonkeyPatch
+async def test_a_network_cut_shows_and_the_page_resumes_without_losing_what_was_pushed_meanwhile(
+    hub: Hub, rooms: OpenRoom, network: TcpProxy
 ) -> None:
-    room = await rooms(hub, "cert-mx")
+    """The page reaches the hub through a TCP proxy; cutting it is a real outage, for the page and the hub alike."""
+    room = await rooms(hub, "cert-mx", origin=network.origin, allow=CUT_OFF)
     page = room.page
+    connection = page.locator("#connection")
     before = indicator(TLP.GREEN, name="Before the drop")
     await post(hub, "banxico", "sector.finance", before)
     await expect(room.event_row(before["id"])).to_have_count(1)
 
-    # Hold the page's reconnection at the hub's door, so the events below are surely pushed
-    # while it is away: the hub only answers its auth message once the gate opens.
-    gate = asyncio.Event()
-    authenticate = stream_handler.principal_for_token
-
-    async def held(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()
-        return await authenticate(*args, **kwargs)
-
-    monkeypatch.setattr(stream_handler, "principal_for_token", held)
-    for conn in list(hub.client.app[DISPATCHER].connections):
-        await conn.ws.close(code=1011)
-    await expect(page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+    await network.cut()
+    await expect(connection).to_have_attribute("data-state", "reconnecting")
+    await expect(connection).to_contain_text("Reconnecting")
+    # It has tried again and been refused: while the network is down, whatever is pushed waits at the hub.
+    await expect(connection).to_have_attribute("title", re.compile(r"\(attempt ([2-9]|\d\d+)\)"))
     missed = [indicator(TLP.GREEN, name=f"Missed {i}") for i in range(5)]
-    await post(hub, "banxico", "sector.finance", *missed[:3])
+    await post(hub, "banxico", "sector.finance", *missed[:3])  # straight to the hub, not through the cut
     await post(hub, "cert-mx", "sector.energy", *missed[3:])
-    gate.set()
+    await expect(connection).to_have_attribute("data-state", "reconnecting")
+    assert await room.event_row(missed[0]["id"]).count() == 0
+    relayed = network.accepted
 
-    await expect(page.locator("#connection")).to_have_attribute("data-state", "resumed")
-    await expect(page.locator("#connection")).to_contain_text("resumed 5 events")
+    await network.restore()
+    await expect(connection).to_have_attribute("data-state", "resumed")
+    await expect(connection).to_contain_text("resumed 5 events")
+    assert network.accepted > relayed  # back through the proxy, not some other way
     for obj in [before, *missed]:
         await expect(room.event_row(obj["id"])).to_have_count(1)  # each once: no loss, no duplicate
+    for obj in missed:
         await expect(room.event_row(obj["id"])).to_have_class(re.compile(r"\bis-new\b"))
     after = indicator(TLP.GREEN, name="After the drop")
     await post(hub, "banxico", "sector.finance", after)
@@ -262,7 +318,7 @@ async def test_the_crisis_board_shows_severity_colours_and_follows_changes_live(
     await expect(card.locator(".severity")).to_contain_text("Severe")
     assert (await colours(card.locator(".severity")))[1] == rgb(severe["severity"]["colour"])  # #ff0000, from the hub
     await expect(card.locator(".status-chip")).to_have_text("detected")
-    await expect(card.locator(".crisis-lead")).to_have_text("cert-mx")
+    await expect(card.locator(".crisis-lead")).to_have_text("National CERT")
     await expect(card).to_contain_text("finance")
     await expect(card.locator(".since")).to_contain_text("Last update")
 
@@ -297,14 +353,15 @@ async def test_acknowledging_on_one_page_updates_the_other_signed_in_page(hub: H
     mine = await rooms(hub, "sspc")
     theirs = await rooms(hub, "sedena")
     selector = f'.crisis-card[data-crisis-id="{crisis["id"]}"]'
-    await expect(theirs.page.locator(f"{selector} .ack-pending", has_text="sspc")).to_be_visible()
+    sspc = "Ministry of Security and Civil Protection"
+    await expect(theirs.page.locator(f"{selector} .ack-pending", has_text=sspc)).to_be_visible()
 
     button = mine.page.locator(f"{selector} .btn-ack")
     await button.focus()
     await mine.page.keyboard.press("Enter")  # one click (or key press), nothing else to fill in
     await expect(mine.page.locator(f"{selector} .ack-mine")).to_contain_text("You acknowledged")
-    await expect(theirs.page.locator(f"{selector} .ack-done", has_text="sspc")).to_be_visible()
-    await expect(theirs.page.locator(f"{selector} .ack-pending", has_text="sspc")).to_have_count(0)
+    await expect(theirs.page.locator(f"{selector} .ack-done", has_text=sspc)).to_be_visible()
+    await expect(theirs.page.locator(f"{selector} .ack-pending", has_text=sspc)).to_have_count(0)
     await expect(theirs.page.locator(f"{selector} .btn-ack")).to_be_visible()  # sedena has not acknowledged yet
     _, acks = await call(hub, "cidge", "GET", f"/api/v1/crises/{crisis['id']}/acks")
     assert [a["stakeholder"] for a in acks["items"][0]["acknowledged"]] == ["sspc"]

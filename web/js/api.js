@@ -51,6 +51,8 @@ export function createApi(token, {onUnauthorized} = {}) {
     /** The caller and its rights, plus the hub's clock (the Date header) to correct for skew. */
     me: () => call('GET', '/api/v1/me'),
     channels: async () => (await get('/api/v1/channels')).channels,
+    /** {title, stakeholders: [{id, name, sector}], severity_scale: [{level, name, colour, description}]} */
+    stakeholders: () => get('/api/v1/stakeholders'),
     crises: async () => (await get('/api/v1/crises')).crises,
     /** {crisis, updates, sitreps, actions, acks} in one answer. */
     crisis: (id) => get(`/api/v1/crises/${enc(id)}`),

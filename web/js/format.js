@@ -101,9 +101,10 @@ export function kindLabel(type) {
 
 /**
  * What a timeline row says about an event: {kind, title, detail}. `names` resolves STIX ids
- * of objects the page has seen to their names (for sightings, acknowledgments and relationships).
+ * of objects the page has seen to their names (for sightings, acknowledgments and relationships),
+ * `who` stakeholder ids to display names, `severity` a crisis severity level to its label.
  */
-export function describe(event, names = () => null) {
+export function describe(event, {names = () => null, who = (id) => id, severity = String} = {}) {
   const o = event.object || {};
   const ext = crisisExtension(o);
   switch (event.type) {
@@ -112,7 +113,7 @@ export function describe(event, names = () => null) {
     case 'sighting': {
       const of = names(o.sighting_of_ref) || o.sighting_of_ref || 'an object';
       const count = Number.isInteger(o.count) ? o.count : 1;
-      return {kind: 'Sighting', title: `${event.source} sighted ${of}`, detail: count > 1 ? `${count} times` : ''};
+      return {kind: 'Sighting', title: `${who(event.source)} sighted ${of}`, detail: count > 1 ? `${count} times` : ''};
     }
     case 'note':
       return {kind: o.authors && o.authors.includes('Crisis Hub') ? 'Escalation' : 'Update',
@@ -122,15 +123,15 @@ export function describe(event, names = () => null) {
     case 'incident':
       if (ext) {
         return {kind: 'Crisis', title: o.name || o.id,
-          detail: `Severity ${ext.severity} · ${ext.status} · lead ${ext.lead || '—'}`};
+          detail: `Severity ${severity(ext.severity)} · ${ext.status} · lead ${ext.lead ? who(ext.lead) : '—'}`};
       }
       return {kind: 'Incident', title: o.name || o.id, detail: o.description || ''};
     case 'crisis-acknowledgment':
-      return {kind: 'Ack', title: `${o.acknowledged_by || event.source} acknowledged`,
+      return {kind: 'Ack', title: `${who(o.acknowledged_by || event.source)} acknowledged`,
         detail: names(o.object_ref) || o.object_ref || ''};
     case 'crisis-action':
       return {kind: 'Action', title: o.name || o.id,
-        detail: `${o.assignee || '?'} · ${o.status || '?'}${o.escalated ? ' · escalated' : ''}`};
+        detail: `${o.assignee ? who(o.assignee) : '?'} · ${o.status || '?'}${o.escalated ? ' · escalated' : ''}`};
     case 'relationship':
       return {kind: 'Relationship',
         title: `${names(o.source_ref) || o.source_ref} ${o.relationship_type || 'related-to'} ${names(o.target_ref) || o.target_ref}`,

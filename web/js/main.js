@@ -122,10 +122,14 @@ async function enterRoom(token, answer) {
   });
   const me = answer.data;
   const skewMs = clockSkew(answer.date);
-  const channels = await api.channels();
-  const state = new RoomState({me, channels, skewMs, lookup: (id) => api.object(id).catch(() => null)});
+  const [channels, directory] = await Promise.all([api.channels(), api.stakeholders()]);
+  const state = new RoomState({me, channels, directory, skewMs, lookup: (id) => api.object(id).catch(() => null)});
   const sync = new CrisisSync(api, state);
 
+  // The hub's own title (its config says whose room this is): text only, like everything from the hub.
+  $('hub-title').textContent = state.title;
+  $('hub-title').title = state.title;
+  document.title = `Situation room — ${state.title}`;
   renderWhoami($('whoami'), me);
   $('sign-out').hidden = false;
   $('room').hidden = false;

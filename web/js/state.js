@@ -27,12 +27,16 @@ export class RoomState {
   /**
    * @param {object} me        GET /api/v1/me
    * @param {object[]} channels GET /api/v1/channels
+   * @param {object} directory GET /api/v1/stakeholders: the hub's title, names and severity scale
    * @param {number} skewMs    the hub's clock minus ours
    * @param {(id: string) => Promise<object|null>} lookup  the newest readable version of a STIX object
    */
-  constructor({me, channels, skewMs, lookup}) {
+  constructor({me, channels, directory, skewMs, lookup}) {
     this.me = me;
     this.channels = new Map(channels.map((c) => [c.name, c]));
+    this.title = directory.title;
+    this.stakeholders = new Map(directory.stakeholders.map((s) => [s.id, s]));
+    this.hubSource = directory.hub_source; // the source of what the hub writes itself (escalations)
     this.skewMs = skewMs;
     this.lookupObject = lookup;
     this.events = []; // Received, newest first
@@ -46,7 +50,8 @@ export class RoomState {
     this.crises = [];
     this.details = new Map(); // crisis id -> {crisis, updates, sitreps, actions, acks}
     this.histories = new Map(); // crisis id -> versions
-    this.severities = new Map(); // level -> {name, colour}, as the hub reports them
+    // level -> {name, colour, description}: the hub's scale, so that every level has its label
+    this.severities = new Map(directory.severity_scale.map((s) => [s.level, s]));
     this.crisesLoaded = false;
     this.connection = {state: 'connecting'};
     this.historyLoaded = false;
@@ -63,6 +68,21 @@ export class RoomState {
 
   readableChannels() {
     return Object.entries(this.me.channels || {}).filter(([, rights]) => rights.read).map(([name]) => name);
+  }
+
+  /** A stakeholder's display name; its id when the hub does not know it (gone from the config, or foreign). */
+  stakeholderName(id) {
+    if (!id) return '—';
+    const known = this.stakeholders.get(id);
+    if (known) return known.name;
+    // The hub writes as the STIX identity "Crisis Hub" (model.hub_identity): short, where the title is long.
+    return id === this.hubSource ? 'Crisis Hub' : id;
+  }
+
+  /** The label of a severity level: '4 Severe', or the bare number for a level off the scale. */
+  severityLabel(level) {
+    const known = this.severities.get(level);
+    return known ? `${level} ${known.name}` : String(level);
   }
 
   /** The sector an event belongs to: its channel's sector, else the channel itself. */
@@ -181,7 +201,6 @@ export class RoomState {
       this.histories.set(id, history);
     }
     for (const crisis of crises) {
-      this.severities.set(crisis.severity.level, {name: crisis.severity.name, colour: crisis.severity.colour});
       this.names.set(crisis.id, crisis.name);
     }
     for (const detail of this.details.values()) {

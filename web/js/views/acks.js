@@ -3,6 +3,7 @@
 
 import {h} from '../dom.js';
 import {clockTime, parseTime} from '../format.js';
+import {who} from './who.js';
 
 /**
  * @param {object|undefined} item  one entry of GET /api/v1/crises/{id}/acks
@@ -30,8 +31,8 @@ export function ackStatus(crisisId, item, ctx) {
       total ? `${done.length}/${total} acknowledged` : 'No acknowledgment expected'),
     h('ul', {class: 'ack-chips', 'aria-label': 'Acknowledgments'},
       done.map((a) => h('li', {class: 'ack-chip ack-done', title: `acknowledged at ${clockTime(parseTime(a.time))}`},
-        h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, 'acknowledged: '), a.stakeholder)),
+        h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, 'acknowledged: '), who(ctx.state, a.stakeholder))),
       pending.map((sid) => h('li', {class: 'ack-chip ack-pending', title: 'has not acknowledged yet'},
-        h('span', {'aria-hidden': 'true'}, '◌ '), h('span', {class: 'visually-hidden'}, 'waiting for: '), sid))),
+        h('span', {'aria-hidden': 'true'}, '◌ '), h('span', {class: 'visually-hidden'}, 'waiting for: '), who(ctx.state, sid)))),
     mine);
 }

@@ -4,6 +4,7 @@
 import {h, replaceKeepingFocus} from '../dom.js';
 import {dueIn, parseTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
+import {who} from './who.js';
 
 const OPEN = new Set(['assigned', 'accepted', 'in-progress']);
 
@@ -31,8 +32,8 @@ export function actionRow(crisis, action, ctx, {showCrisis = false} = {}) {
   h('div', {class: 'action-name'}, action.name),
   h('div', {class: 'action-meta'},
     showCrisis ? h('span', {}, crisis.name, ' · ') : null,
-    h('span', {}, `→ ${action.assignee}`),
-    h('span', {}, ` · ${open ? dueIn(due, ctx.state.now()) : `updated by ${action.updated_by}`}`),
+    h('span', {}, '→ ', who(ctx.state, action.assignee, {cls: 'action-assignee'})),
+    h('span', {}, ' · ', open ? dueIn(due, ctx.state.now()) : ['updated by ', who(ctx.state, action.updated_by)]),
     action.comment ? h('span', {class: 'action-comment'}, ` · “${action.comment}”`) : null),
   buttons.length ? h('div', {class: 'action-buttons'}, buttons) : null);
 }

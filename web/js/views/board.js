@@ -7,6 +7,7 @@ import {ago, parseTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {severityChart} from './charts.js';
+import {who} from './who.js';
 
 /** A severity block in the hub's colour. CSSOM writes are allowed by the CSP; style="" is not. */
 export function severityBlock(severity, {large = false} = {}) {
@@ -31,7 +32,7 @@ export function lastActivity(crisis, detail) {
 }
 
 /** The newest situation update or sitrep headline: what the room should read first. */
-function latestEntry(detail, now) {
+function latestEntry(detail, state) {
   const entries = [...((detail && detail.updates) || []), ...((detail && detail.sitreps) || [])];
   if (!entries.length) return null;
   const newest = entries.reduce((a, b) => (parseTime(b.time) > parseTime(a.time) ? b : a));
@@ -40,7 +41,7 @@ function latestEntry(detail, now) {
   return h('p', {class: 'crisis-latest', title: newest.type === 'report' ? o.description || '' : o.content || ''},
     h('span', {class: 'crisis-latest-kind'}, newest.type === 'report' ? 'SITREP' : 'LATEST'),
     headline || '',
-    h('span', {class: 'crisis-latest-by'}, ` — ${newest.source}, ${ago(parseTime(newest.time), now)}`));
+    h('span', {class: 'crisis-latest-by'}, ' — ', who(state, newest.source), `, ${ago(parseTime(newest.time), state.now())}`));
 }
 
 function chips(label, values) {
@@ -66,19 +67,19 @@ function card(crisis, ctx) {
         onclick: () => ctx.openCrisis(crisis.id)}, crisis.name)),
     h('div', {class: 'crisis-facts'},
       h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisis.status),
-      h('span', {class: 'fact'}, h('span', {class: 'fact-label'}, 'Lead '), h('strong', {class: 'crisis-lead'}, crisis.lead || '—')),
+      h('span', {class: 'fact'}, h('span', {class: 'fact-label'}, 'Lead '), who(state, crisis.lead, {tag: 'strong', cls: 'crisis-lead'})),
       chips('Sectors', crisis.affected_sectors),
       tlpBadge(crisis.tlp)),
     h('div', {class: 'crisis-updated'},
-      h('span', {class: 'since'}, `Last update ${ago(last.ms, state.now())}`), last.by ? ` · ${last.by}` : '',
+      h('span', {class: 'since'}, `Last update ${ago(last.ms, state.now())}`), last.by ? [' · ', who(state, last.by)] : '',
       openActions.length ? h('span', {class: 'crisis-actions'}, ` · ${openActions.length} open action${openActions.length > 1 ? 's' : ''}`) : null,
       overdue.length ? h('span', {class: 'badge badge-overdue'}, `${overdue.length} OVERDUE`) : null),
-    latestEntry(detail, state.now()),
+    latestEntry(detail, state),
     ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), ctx)),
   h('div', {class: 'crisis-trend'},
     h('span', {class: 'trend-label'}, 'Severity'),
     severityChart({history: state.histories.get(crisis.id), current: crisis, severities: state.severities,
-      now: state.now(), compact: true})));
+      who: (id) => state.stakeholderName(id), now: state.now(), compact: true})));
 }
 
 export function renderBoard(container, countEl, ctx) {

@@ -98,9 +98,10 @@ export function sightingsChart(rows, {max = 6} = {}) {
 
 /**
  * Crisis severity over time, as a step line from /api/v1/crises/{id}/history.
- * `severities` maps level -> {name, colour} as the hub reported them; `compact` is a sparkline.
+ * `severities` maps level -> {name, colour} on the hub's scale, `who` a stakeholder id to its
+ * name; `compact` is a sparkline.
  */
-export function severityChart({history, current, severities, now, compact = false}) {
+export function severityChart({history, current, severities, who = (id) => id, now, compact = false}) {
   const points = [];
   let level = null;
   for (const version of history || []) {
@@ -110,7 +111,7 @@ export function severityChart({history, current, severities, now, compact = fals
   }
   if (!points.length && current) points.push({ms: parseTime(current.created), level: current.severity.level});
   if (!points.length) return h('p', {class: 'empty'}, 'No history yet.');
-  const levels = [...severities.keys(), ...points.map((p) => p.level), 5];
+  const levels = [...severities.keys(), ...points.map((p) => p.level), 1]; // 1: never a zero-high axis
   const yTopLevel = Math.max(...levels);
   const W = compact ? 200 : 520; const H = compact ? 44 : 200;
   const left = compact ? 4 : 92; const right = compact ? 6 : 12; const top = compact ? 6 : 12; const bottom = compact ? 6 : 26;
@@ -118,7 +119,7 @@ export function severityChart({history, current, severities, now, compact = fals
   const x = (ms) => left + ((ms - t0) / (t1 - t0)) * (W - left - right);
   const y = (v) => top + (1 - v / yTopLevel) * (H - top - bottom);
   const colourOf = (v) => safeColour(severities.get(v) && severities.get(v).colour);
-  // The hub reports names and colours only for the levels of crises in view; others show as numbers.
+  // The scale is the hub's (GET /api/v1/stakeholders); a level off it shows as a bare number.
   const nameOf = (v) => (severities.get(v) && severities.get(v).name) || '';
   const marks = [];
   if (!compact) {
@@ -136,7 +137,7 @@ export function severityChart({history, current, severities, now, compact = fals
   for (const p of points) {
     // `fill` is an SVG presentation attribute, not inline CSS: the CSP allows it. The colour is checked.
     marks.push(s('circle', {class: 'severity-point', cx: x(p.ms), cy: y(p.level), r: compact ? 3.5 : 6, fill: colourOf(p.level)},
-      s('title', {}, `${clockTime(p.ms)}: severity ${p.level} ${nameOf(p.level)}${p.by ? ` (by ${p.by})` : ''}`)));
+      s('title', {}, `${clockTime(p.ms)}: severity ${p.level} ${nameOf(p.level)}${p.by ? ` (by ${who(p.by)})` : ''}`)));
   }
   const summary = points.map((p) => `${p.level} ${nameOf(p.level)} at ${clockTime(p.ms).slice(0, 5)}`).join(', then ');
   return s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: ['chart-svg', compact ? 'sparkline' : 'severity-chart'],

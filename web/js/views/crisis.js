@@ -9,9 +9,18 @@ import {ackStatus} from './acks.js';
 import {actionRow} from './actions.js';
 import {lastActivity, severityBlock} from './board.js';
 import {severityChart} from './charts.js';
+import {who, whoList} from './who.js';
 
 function fact(label, value) {
   return h('div', {class: 'fact-row'}, h('dt', {}, label), h('dd', {}, value));
+}
+
+/** A changed crisis field's new value, in words: names for stakeholders, labels for severities. */
+function changedTo(state, field, to) {
+  if (field === 'lead') return state.stakeholderName(to);
+  if (field === 'affected_stakeholders') return (to || []).map((id) => state.stakeholderName(id)).join(', ') || '—';
+  if (field === 'severity') return state.severityLabel(to);
+  return Array.isArray(to) ? to.join(', ') : String(to ?? '—');
 }
 
 function entry(crisis, event, ctx) {
@@ -27,7 +36,7 @@ function entry(crisis, event, ctx) {
     h('time', {datetime: event.time, title: new Date(ms).toString()}, shortTime(ms, ctx.state.now())),
     h('span', {class: 'entry-kind'}, isSitrep ? 'SITREP' : escalation ? 'ESCALATION' : 'UPDATE'),
     tlpBadge(event.tlp),
-    h('span', {class: 'entry-source'}, event.source),
+    who(ctx.state, event.source, {cls: 'entry-source'}),
     h('span', {class: 'entry-channel'}, event.channel)),
   title ? h('div', {class: 'entry-title'}, title) : null,
   text ? h('p', {class: 'entry-text'}, text) : null,
@@ -79,10 +88,10 @@ export class CrisisDialog {
         crisis.description ? h('p', {class: 'detail-description'}, crisis.description) : null,
         h('dl', {class: 'facts'},
           fact('Status', h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisis.status)),
-          fact('Lead', crisis.lead || '—'),
+          fact('Lead', who(state, crisis.lead, {cls: 'crisis-lead'})),
           fact('Category', `${crisis.category} / ${crisis.subcategory}`),
           fact('Sectors', (crisis.affected_sectors || []).join(', ') || '—'),
-          fact('Affected', (crisis.affected_stakeholders || []).join(', ') || '—'),
+          fact('Affected', h('span', {class: 'crisis-affected'}, whoList(state, crisis.affected_stakeholders))),
           fact('Marking', tlpBadge(crisis.tlp)),
           fact('Declared', `${shortTime(parseTime(crisis.created), now)} · last update ${ago(last.ms, now)}`)),
         h('div', {class: 'detail-ack'}, h('h3', {}, 'Current version'),
@@ -94,11 +103,11 @@ export class CrisisDialog {
     const history = state.histories.get(crisis.id) || [];
     const side = h('section', {class: 'detail-side'},
       h('h3', {}, 'Severity over time'),
-      severityChart({history, current: crisis, severities: state.severities, now}),
+      severityChart({history, current: crisis, severities: state.severities, who: (id) => state.stakeholderName(id), now}),
       h('ol', {class: 'versions'}, history.slice().reverse().slice(0, 8).map((v) =>
-        h('li', {}, h('time', {datetime: v.time}, clockTime(parseTime(v.time)).slice(0, 5)), ` ${v.by}: `,
+        h('li', {}, h('time', {datetime: v.time}, clockTime(parseTime(v.time)).slice(0, 5)), ' ', who(state, v.by), ': ',
           clip(Object.entries(v.changes || {}).map(([field, [, to]]) =>
-            `${field} → ${Array.isArray(to) ? to.join(', ') : String(to ?? '—')}`).join('; '), 160)))),
+            `${field} → ${changedTo(state, field, to)}`).join('; '), 160)))),
       h('h3', {}, `Action items (${detail.actions.length})`),
       detail.actions.length ? h('ul', {class: 'action-list'}, detail.actions.map((a) => actionRow(crisis, a, this.ctx)))
         : h('p', {class: 'empty'}, 'No action item.'));

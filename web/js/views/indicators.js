@@ -6,6 +6,7 @@ import {h, replaceKeepingFocus} from '../dom.js';
 import {clockTime, observableType, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {sightingsChart} from './charts.js';
+import {who, whoList} from './who.js';
 
 const SHOWN = 60;
 
@@ -46,13 +47,17 @@ export class IndicatorsView {
   matches(row, query) {
     if (!query) return true;
     const o = row.indicator || {};
+    const {state} = this.ctx;
+    const sources = [row.received && row.received.event.source, ...row.sightings.map((r) => r.event.source)]
+      .filter(Boolean);
     const haystack = [row.id, o.name, o.pattern, o.description, ...(o.indicator_types || []),
-      row.received && row.received.event.source, ...row.sightings.map((r) => r.event.source)]
+      ...sources, ...sources.map((id) => state.stakeholderName(id))]
       .filter(Boolean).join('\n').toLowerCase();
     return query.split(/\s+/).every((word) => haystack.includes(word));
   }
 
   item(row, now) {
+    const {state} = this.ctx;
     const o = row.indicator || {};
     const total = row.sightings.reduce((n, r) => n + sightingCount(r), 0);
     const sighters = [...new Set(row.sightings.map((r) => r.event.source))];
@@ -65,17 +70,18 @@ export class IndicatorsView {
           h('span', {class: 'chip ioc-type'}, observableType(o.pattern))),
         o.pattern ? h('code', {class: 'ioc-pattern', title: o.pattern}, o.pattern) : null,
         h('div', {class: 'ioc-meta'},
-          row.received ? `${row.received.event.source} · ${shortTime(row.received.ms, now)} · ${row.received.event.channel}`
+          row.received ? [who(state, row.received.event.source, {cls: 'ioc-source'}),
+            ` · ${shortTime(row.received.ms, now)} · ${row.received.event.channel}`]
             : 'shared before this page loaded',
           total ? h('span', {class: 'ioc-sighted'}, ` · sighted ${total}× by `,
-            h('strong', {class: 'ioc-sighters'}, sighters.join(', '))) : null)),
+            h('strong', {class: 'ioc-sighters'}, whoList(state, sighters))) : null)),
       h('div', {class: 'ioc-body'},
         o.description ? h('p', {}, o.description) : null,
         o.indicator_types ? h('p', {class: 'muted'}, `Types: ${o.indicator_types.join(', ')}`) : null,
         row.sightings.length ? h('ul', {class: 'sightings', 'aria-label': 'Sightings'}, row.sightings.map((r) =>
           h('li', {class: 'sighting', dataset: {source: r.event.source}},
             tlpBadge(r.event.tlp), ' ',
-            h('strong', {}, r.event.source), ` sighted it ${sightingCount(r)}× · ${clockTime(r.ms)} · ${r.event.channel}`)))
+            who(state, r.event.source, {tag: 'strong'}), ` sighted it ${sightingCount(r)}× · ${clockTime(r.ms)} · ${r.event.channel}`)))
           : h('p', {class: 'muted'}, 'No sighting reported.')));
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(row.id);
@@ -95,7 +101,7 @@ export class IndicatorsView {
     const chartRows = rows.filter((r) => r.sightings.length).map((r) => ({
       label: (r.indicator && (r.indicator.name || r.indicator.pattern)) || r.id,
       value: r.sightings.reduce((n, s) => n + sightingCount(s), 0),
-      detail: [...new Set(r.sightings.map((s) => s.event.source))].join(', '),
+      detail: [...new Set(r.sightings.map((s) => s.event.source))].map((id) => state.stakeholderName(id)).join(', '),
     })).sort((a, b) => b.value - a.value);
     this.chart.replaceChildren(...sightingsChart(chartRows));
     if (!matching.length) {

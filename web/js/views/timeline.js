@@ -5,6 +5,7 @@
 import {h} from '../dom.js';
 import {clockTime, describe, kindLabel, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
+import {who} from './who.js';
 
 const SHOWN = 200; // rows in the DOM; the rest is a count (and a filter away)
 const FRESH_MS = 60000;
@@ -44,7 +45,7 @@ export class TimelineView {
     return {
       channel: channels.map((c) => [c, (state.channels.get(c) && state.channels.get(c).title) || c]),
       sector: sectors.map((s) => [s, s]),
-      source: [...state.sources].sort().map((s) => [s, s]),
+      source: [...state.sources].map((s) => [s, state.stakeholderName(s)]).sort((a, b) => a[1].localeCompare(b[1])),
       type: [...state.types].sort().map((t) => [t, kindLabel(t)]),
     };
   }
@@ -77,7 +78,8 @@ export class TimelineView {
   row(received, now) {
     const {event} = received;
     const {state} = this.ctx;
-    const about = describe(event, (id) => state.nameOf(id));
+    const about = describe(event, {names: (id) => state.nameOf(id), who: (id) => state.stakeholderName(id),
+      severity: (level) => state.severityLabel(level)});
     const signature = `${about.title}\n${about.detail}`;
     const cached = this.nodes.get(received.key);
     if (cached && cached.signature === signature) return cached.node;
@@ -89,7 +91,7 @@ export class TimelineView {
         new Date(now).toDateString() === new Date(received.ms).toDateString() ? clockTime(received.ms) : shortTime(received.ms, now)),
       tlpBadge(event.tlp),
       h('span', {class: ['tl-kind', `kind-${event.type}`]}, about.kind),
-      h('span', {class: 'tl-where'}, h('span', {class: 'tl-source'}, event.source),
+      h('span', {class: 'tl-where'}, who(state, event.source, {cls: 'tl-source'}),
         h('span', {class: 'tl-channel'}, `→ ${event.channel}`))),
     h('div', {class: 'tl-title', title: about.title}, about.title),
     about.detail ? h('div', {class: 'tl-detail'}, about.detail) : null);
