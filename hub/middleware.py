@@ -49,9 +49,7 @@ def error_response(request: web.Request, status: int, title: str, description: s
     """The JSON error body for ``status``, shaped as TAXII 2.1 error messages are."""
     body = orjson.dumps({"title": title, "description": description, "http_status": str(status)})
     taxii = request.path.startswith("/taxii2")
-    response = web.Response(
-        status=status, body=body, content_type=TAXII_TYPE if taxii else "application/json"
-    )
+    response = web.Response(status=status, body=body, content_type=TAXII_TYPE if taxii else "application/json")
     if taxii:
         response.headers["Content-Type"] = TAXII_MEDIA_TYPE
     if status == 401:
