@@ -35,6 +35,7 @@ import orjson
 
 from hub.config import ConnectorConfig
 from hub.store import Client
+from hub.tasks import honours_cancel
 
 _SAVE_IF_HOLDER = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -108,28 +109,34 @@ class ConnectorState:
         self._renew = client.register_script(_RENEW_IF_HOLDER)
         self._release = client.register_script(_RELEASE_IF_HOLDER)
 
+    @honours_cancel
     async def acquire(self, ttl: float) -> bool:
         """Take the lease if nobody holds it (or renew it if this owner does)."""
         if await self.renew(ttl):
             return True
         return bool(await self.redis.set(self.lease_key, self.owner, nx=True, px=int(ttl * 1000)))
 
+    @honours_cancel
     async def renew(self, ttl: float) -> bool:
         return bool(await self._renew(keys=[self.lease_key], args=[self.owner, int(ttl * 1000)]))
 
+    @honours_cancel
     async def release(self) -> None:
         await self._release(keys=[self.lease_key], args=[self.owner])
 
+    @honours_cancel
     async def load_checkpoint(self) -> dict[str, Any] | None:
         raw = cast(bytes | None, await self.redis.get(self.checkpoint_key))
         return cast(dict[str, Any], orjson.loads(raw)) if raw else None
 
+    @honours_cancel
     async def save_checkpoint(self, value: dict[str, Any]) -> None:
         """Store the checkpoint, unless another process holds the lease now (:class:`LeaseLost`)."""
         saved = await self._save(keys=[self.lease_key, self.checkpoint_key], args=[self.owner, orjson.dumps(value)])
         if not saved:
             raise LeaseLost(f"connector {self.name} is run by another process now")
 
+    @honours_cancel
     async def publish(self, status: ConnectorStatus) -> None:
         status.updated = time.time()
         await self.redis.hset(self.status_key, self.name, status.to_json())
@@ -139,6 +146,7 @@ def status_key(namespace: str) -> str:
     return f"{namespace}:connectors"
 
 
+@honours_cancel
 async def read_statuses(client: Client, namespace: str) -> dict[str, dict[str, Any]]:
     """Every connector status recorded in Redis, by name."""
     raw = cast(dict[bytes, bytes], await client.hgetall(status_key(namespace)))

@@ -8,8 +8,9 @@ about three cancels in four that landed mid-command were lost. A task that
 loses its cancel carries on as if nothing happened: the audit writer did, and
 the hub's shutdown waited for it forever. Two defences, one per side:
 
-* :func:`honouring_cancel` around every Redis call (``hub.store._guard``)
-  re-raises the cancel the call lost, so a stopped loop stops at once;
+* :func:`honouring_cancel` around every Redis call (``hub.store._guard``,
+  :func:`honours_cancel` on the connectors' state) re-raises the cancel the
+  call lost, so a stopped loop stops at once;
 * :func:`cancel_and_wait` repeats the cancel until the task has ended,
   whatever else may lose one.
 """
@@ -17,9 +18,13 @@ the hub's shutdown waited for it forever. Two defences, one per side:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 RECANCEL_AFTER = 1.0  # seconds a cancelled task has to end before it is cancelled again
 
@@ -48,3 +53,14 @@ async def honouring_cancel() -> AsyncIterator[None]:
     yield
     if task is not None and task.cancelling() > before:
         raise asyncio.CancelledError
+
+
+def honours_cancel(call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """:func:`honouring_cancel` around every call of a coroutine function."""
+
+    @functools.wraps(call)
+    async def honouring(*args: P.args, **kwargs: P.kwargs) -> R:
+        async with honouring_cancel():
+            return await call(*args, **kwargs)
+
+    return honouring

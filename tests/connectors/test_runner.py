@@ -10,6 +10,7 @@ from typing import Any
 from connectors.runner import Backoff, ConnectorRunner, build_worker
 from connectors.state import ConnectorState, connector_report, read_statuses
 from hub.config import ConnectorConfig
+from hub.tasks import cancel_and_wait
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.connectors.conftest import PASSWORD_ENV, Local, spec
@@ -112,13 +113,11 @@ async def test_one_process_runs_a_connector_and_another_takes_over_when_it_dies(
     await post_local(local, "committee", indicator(TLP.GREEN))
     await until(lambda: _at_least(hub, 1))
     first.state.release = _never  # type: ignore[method-assign]  # dies: its lease is left to expire
-    running.cancel()
-    await asyncio.gather(running, return_exceptions=True)
+    await cancel_and_wait(running)  # as the hub stops its runners
     await until(lambda: _state(local, "to-partner", "running"))
     await post_local(local, "committee", indicator(TLP.GREEN))
     await until(lambda: _at_least(hub, 2))
-    waiting.cancel()
-    await asyncio.gather(waiting, return_exceptions=True)
+    await cancel_and_wait(waiting)
     assert len(await partner_objects(hub)) == 2
 
 
