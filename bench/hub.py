@@ -554,8 +554,9 @@ class Run:
     async def stalled(self, session: aiohttp.ClientSession, watchers: int = STALL_WATCHERS) -> None:
         """One stream that stops reading, among ``watchers``: the others' latency must not move.
 
-        The same steady load (a third of the last measured ingest rate, so
-        that the hub is not saturated and latency is not queueing) runs
+        The same steady load (a third of the best measured ingest rate, or
+        250,000 deliveries/s if less, so that neither the hub nor the clients
+        are saturated and latency is not queueing) runs
         twice: with every stream reading, then with one stream stalled. The
         stalled stream fills its socket buffers, then its queue in the hub,
         and is cut off as a slow consumer; the others' POST→receipt latency
@@ -566,7 +567,9 @@ class Run:
         workers = await self.connect_watchers(name, watchers)
         try:
             urls = [u + f"/api/v1/channels/{LIVE}/objects" for u in self.hub_urls]
-            interval = BUNDLE / max(1.0, self.rate / 3)
+            # Steady, well below saturation: a third of the best ingest rate, at most 250,000 deliveries/s.
+            rate = min(self.peak_rate / 3, 250_000 / watchers)
+            interval = BUNDLE / max(1.0, rate)
             for label in ("all_reading", "one_stalled"):
                 if label == "one_stalled":
                     await workers[0].call({"cmd": "stall", "count": 1})

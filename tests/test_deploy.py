@@ -33,6 +33,7 @@ from tests.stixgen import bundle, indicator
 from tests.test_cli import free_port
 from tests.test_compose import HAPROXY, mounts
 from tests.test_compose import compose as compose  # a fixture, used by name
+from tests.test_faults import healthy
 
 pytestmark = pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="needs HAProxy (Debian's haproxy package; .ci/run installs it)"
@@ -131,18 +132,6 @@ def deployment(compose: dict[str, Any], redis_url: str, namespace: str, tmp_path
                     process.wait()
 
 
-async def healthy(session: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with session.get(url + "/api/v1/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-
-
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client:
@@ -160,8 +149,8 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
 ) -> None:
     proxy = deployment.proxy_url
     for port in deployment.hub_ports.values():
-        await healthy(session, f"http://127.0.0.1:{port}")
-    await healthy(session, proxy)
+        await healthy(session, f"http://127.0.0.1:{port}", timeout=60)
+    await healthy(session, proxy, timeout=60)
     # README: TOKEN=$(docker-compose exec -T hub1 crisis-hub token create cidge | tail -1)
     token = deployment.cli("token", "create", "cidge").strip().splitlines()[-1]
     auth = {"Authorization": f"Bearer {token}"}
@@ -204,7 +193,7 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
             deployment.stop_hub(name)
             await produce(5)  # through the proxy, to the hub still running
             deployment.start_hub(name)
-            await healthy(session, f"http://127.0.0.1:{deployment.hub_ports[name]}")
+            await healthy(session, f"http://127.0.0.1:{deployment.hub_ports[name]}", timeout=60)
             await all_received()
     finally:
         watching.cancel()
@@ -234,7 +223,7 @@ async def test_failed_logins_through_the_proxy_are_throttled_per_client(deployme
     async def fail_from(address: str, attempts: int) -> list[int]:
         statuses = []
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0))) as client:
-            await healthy(client, deployment.proxy_url)
+            await healthy(client, deployment.proxy_url, timeout=60)
             for _ in range(attempts):
                 async with client.get(url, headers=bad) as response:
                     statuses.append(response.status)

@@ -138,8 +138,9 @@ def _serve(redis_url: str, namespace: str, port: int) -> Any:
     )
 
 
-async def _healthy(session: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(30):
+async def healthy(session: aiohttp.ClientSession, url: str, timeout: float = 30) -> None:
+    """Wait until the hub at ``url`` answers its health check with 200."""
+    async with asyncio.timeout(timeout):
         while True:
             try:
                 async with session.get(url + "/api/v1/health") as response:
@@ -175,7 +176,7 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
 
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {producer_token.text}", **STIX}) as session:
         for url in urls:
-            await _healthy(session, url)
+            await healthy(session, url)
 
         async def produce(rounds: int, via: int) -> None:
             for _ in range(rounds):
@@ -194,7 +195,7 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
             hubs[0].wait()
             await produce(10, via=1)  # the watcher has never received an event: it resumes from its position
             hubs[0] = _serve(redis_url, namespace, ports[0])
-            await _healthy(session, urls[0])
+            await healthy(session, urls[0])
             async with asyncio.timeout(30):
                 while not set(acknowledged) <= set(received):
                     await asyncio.sleep(0.05)
