@@ -566,6 +566,7 @@ class Run:
         name = f"stall_w{watchers}"
         workers = await self.connect_watchers(name, watchers)
         try:
+            cut_before = await self.slow_consumers(session)  # the counter counts since the hub started
             urls = [u + f"/api/v1/channels/{LIVE}/objects" for u in self.hub_urls]
             # Steady, well below saturation: a third of the best ingest rate, at most 250,000 deliveries/s.
             rate = min(self.peak_rate / 3, 250_000 / watchers)
@@ -593,7 +594,7 @@ class Run:
                 self.report(f"{name}_{label}_latency_p99_ms", hist_percentile(hist, 0.99))
                 self.report(f"{name}_{label}_delivered_pct", 100 * sum(w["total"] for w in waits) / max(1, expected))
             self.report(f"{name}_objects_per_s", sent / plan.duration, 0)
-            self.report(f"{name}_slow_consumers_cut", await self.slow_consumers(session), 0)
+            self.report(f"{name}_slow_consumers_cut", await self.slow_consumers(session) - cut_before, 0)
         finally:
             await self.close_watchers(workers, watchers)
 
