@@ -33,6 +33,23 @@ from hub.tokens import new_token
 DATA = Path(__file__).parent / "data"
 STIX_DATA = DATA / "stix"
 
+# CI installs every external program the tests use (Chromium, HAProxy, redis-server 7, docker-compose):
+# there a skipped test means an install went wrong, and the run fails instead of passing quietly.
+STRICT = "CRISIS_HUB_TESTS_STRICT"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get(STRICT) and _skipped and exitstatus == 0:
+        print(f"\n{STRICT} is set and {len(_skipped)} tests were skipped:", *_skipped[:20], sep="\n  ")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

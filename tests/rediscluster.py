@@ -7,6 +7,7 @@ Only the processes started here are ever stopped.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -20,16 +21,31 @@ from redis.cluster import RedisCluster
 MINIMUM = (7, 0)  # sharded pub/sub (SPUBLISH, SSUBSCRIBE)
 
 
+def _version(exe: str) -> tuple[int, int]:
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    found = re.search(r"(?:v=|redis-cli )(\d+)\.(\d+)", out)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def _recent(name: str) -> str | None:
+    """The first ``name`` on PATH of version 7 or later: a Python environment may put an older one first."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        exe = shutil.which(name, path=folder) if folder else None
+        if exe is not None and _version(exe) >= MINIMUM:
+            return exe
+    return None
+
+
+def binaries() -> tuple[str, str] | None:
+    """redis-server and redis-cli 7 or later, or None."""
+    server, cli = _recent("redis-server"), _recent("redis-cli")
+    return (server, cli) if server and cli else None
+
+
 def unusable_reason() -> str | None:
-    """Why no cluster can be started here (no redis-server 7 or redis-cli on PATH), or None."""
-    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if server is None or cli is None:
-        return "a Redis Cluster needs redis-server and redis-cli 7 on PATH (Debian: apt-get install redis-server)"
-    out = subprocess.run([server, "--version"], capture_output=True, text=True, timeout=10).stdout
-    found = re.search(r"v=(\d+)\.(\d+)", out)
-    version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-    if version < MINIMUM:
-        return f"a Redis Cluster with sharded pub/sub needs redis-server 7, found {out.strip() or server}"
+    """Why no cluster can be started here, or None."""
+    if binaries() is None:
+        return "a Redis Cluster with sharded pub/sub needs redis-server and redis-cli 7 on PATH (Debian: redis-server)"
     return None
 
 
@@ -59,9 +75,9 @@ class LocalCluster:
         return f"redis://127.0.0.1:{self.ports[0]}"
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
-        server = shutil.which("redis-server")
-        cli = shutil.which("redis-cli")
-        assert server and cli, unusable_reason()
+        found = binaries()
+        assert found is not None, unusable_reason()
+        server, cli = found
         ports = _free_ports(2 * self.primaries)
         self.ports = ports[: self.primaries]
         try:
