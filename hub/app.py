@@ -53,7 +53,10 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(redis_url, cluster=cluster)
-        app[STORE] = Store(client, namespace)
+        settings = config.hub
+        app[STORE] = Store(
+            client, namespace, wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_timeout_ms
+        )
         app[TOKENS] = TokenStore(client, namespace)
         app[AUDIT] = AuditLog(client, namespace)
         await app[AUDIT].start()

@@ -77,6 +77,9 @@ class HubSettings:
     stream_connections_per_stakeholder: int = 50
     auth_failures_per_minute: int = 20
     metrics_public: bool = False
+    redis_wait_replicas: int = 0
+    """Replicas that must confirm an append (Redis ``WAIT``) before it is acknowledged; 0: none."""
+    redis_wait_timeout_ms: int = 1000
     trusted_proxies: tuple[Network, ...] = ()
     """Peers whose ``X-Forwarded-For`` says who the client is (see :mod:`hub.forwarded`)."""
 

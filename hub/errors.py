@@ -13,6 +13,7 @@
     ├── TooManyRequests           429 — too many failed attempts; retry later
     ├── ConfigError               a configuration file or option is wrong (start-up only)
     └── StoreUnavailable          503 — Redis cannot be reached
+        └── NotReplicated         stored on the primary, not yet confirmed by enough replicas
 
 Domain code raises these and never builds a response: each class carries a
 *hint* of the HTTP status (``status_hint``) and a short ``title``; one
@@ -96,3 +97,12 @@ class ConfigError(HubError):
 class StoreUnavailable(HubError):
     status_hint = 503
     title = "Service unavailable"
+
+
+class NotReplicated(StoreUnavailable):
+    """An append the primary holds but too few replicas confirmed in time (``hub.redis_wait_replicas``).
+
+    Answered 503 like any unavailable store, because a failover could still
+    lose it: the producer retries, and the objects the primary kept are then
+    reported as duplicates once enough replicas hold them.
+    """

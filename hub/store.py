@@ -14,6 +14,8 @@ keeps a channel on one shard):
 * ``<ns>:{ch:<channel>}:r:<stix id>`` — the STIX ids of the objects that refer to
   it (``object_refs``, ``sighting_of_ref``, ``source_ref``…: see :func:`hub.refs.refs_of`).
 * ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
+* ``<ns>:{ch:<channel>}:sync`` — a counter, written by an append that added
+  nothing when appends wait for replicas (see :mod:`hub.replication`).
 
 A whole bundle is appended by one Lua script, atomically and in one round
 trip: for each object it skips versions already stored, XADDs the others,
@@ -23,6 +25,14 @@ publish is a wake-up hint; readers always read the stream itself, so a lost
 notification delays an event but never loses it. The script's keys all carry
 the channel's hash tag, so on a Redis Cluster it runs on the one shard that
 holds the channel.
+
+With ``hub.redis_wait_replicas`` set, an append is acknowledged only once
+that many replicas confirm it (Redis ``WAIT`` after the script, on the same
+connection to the channel's primary: :mod:`hub.replication`); otherwise it
+raises :class:`hub.errors.NotReplicated`, a 503. The primary keeps what it
+wrote, so a retry of the same objects reports them as duplicates, and its
+own ``WAIT`` covers them: a duplicate is reported only once it too is on
+enough replicas.
 
 Every Redis failure surfaces as :class:`hub.errors.StoreUnavailable`.
 """
@@ -45,9 +55,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, SlotNotCoveredError
 
 from hub import live
-from hub.errors import NotFound, StoreUnavailable
+from hub.errors import NotFound, NotReplicated, StoreUnavailable
 from hub.events import Event, id_key, version_key
 from hub.refs import refs_of
+from hub.replication import write_then_wait
 from hub.tasks import honouring_cancel
 from hub.tokens import NewToken
 
@@ -57,14 +68,15 @@ if TYPE_CHECKING:  # importing the STIX validators takes a second; token command
 Client: TypeAlias = aioredis.Redis | RedisCluster
 """A client of one Redis server or of a Redis Cluster: the hub uses either the same way."""
 
-# KEYS: the log, the latest index. ARGV: live channel, source, key prefix, publish command, then one JSON
-# array of [tlp, type, id, version, version order, [referenced ids]] per object, then each object's bytes.
+# KEYS: the log, the latest index. ARGV: live channel, source, key prefix, publish command, sync ("1": the
+# append waits for replicas, so it must write even if every object is a duplicate), then one JSON array of
+# [tlp, type, id, version, version order, [referenced ids]] per object, then each object's bytes.
 # One JSON argument rather than seven or more per object: packing the arguments was most of the append's
 # cost in the client (redis-py packs each in Python); cjson decodes them in C. Every key is built from
 # the channel's prefix, so all share its hash tag (one cluster shard).
 _APPEND = """
-local live, source, prefix, publish = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local meta = cjson.decode(ARGV[5])
+local live, source, prefix, publish, sync = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local meta = cjson.decode(ARGV[6])
 local out = {}
 local last = false
 for i, m in ipairs(meta) do
@@ -75,7 +87,7 @@ for i, m in ipairs(meta) do
     out[i] = {0, existing}
   else
     local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
-      'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[5 + i])
+      'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[6 + i])
     redis.call('HSET', versions, version, id)
     local current = redis.call('HGET', KEYS[2], sid)
     if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
@@ -89,7 +101,11 @@ for i, m in ipairs(meta) do
     last = id
   end
 end
-if last then redis.call(publish, live, last) end
+if last then
+  redis.call(publish, live, last)
+elseif sync == '1' then
+  redis.call('INCR', prefix .. 'sync')
+end
 return out
 """
 
@@ -204,9 +220,12 @@ def connect(url: str, max_connections: int = 64, *, cluster: bool = False) -> Cl
 class Store:
     """Channels and objects in Redis. One instance per hub process, shared by every request."""
 
-    def __init__(self, client: Client, namespace: str = "chub") -> None:
+    def __init__(self, client: Client, namespace: str = "chub", *, wait_replicas: int = 0, wait_ms: int = 1000) -> None:
+        """``wait_replicas``: replicas that must confirm an append within ``wait_ms`` (0: none)."""
         self.redis = client
         self.ns = namespace
+        self.wait_replicas = wait_replicas
+        self.wait_ms = wait_ms
         self._publish = live.publish_command(client)
         self._append = client.register_script(_APPEND)
         self._trim = client.register_script(_TRIM)
@@ -246,7 +265,11 @@ class Store:
 
     # events --------------------------------------------------------------
     async def append(self, channel: str, source: str, items: Sequence[StixItem]) -> list[Appended]:
-        """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates."""
+        """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates.
+
+        With ``wait_replicas``, raises :class:`NotReplicated` unless that many
+        replicas confirm the append, duplicates included, within ``wait_ms``.
+        """
         if not items:
             return []
         keys = [self.log_key(channel), self.latest_key(channel)]
@@ -255,9 +278,19 @@ class Store:
             for it in items
         ]
         args: list[Any] = [self.live_channel(channel), source, self.channel_prefix(channel), self._publish]
-        args += [orjson.dumps(meta), *(it.raw for it in items)]
+        args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
         async with _guard():
-            replies = await self._append(keys=keys, args=args)
+            if not self.wait_replicas:
+                replies = await self._append(keys=keys, args=args)
+            else:
+                write = ("EVAL", _APPEND, len(keys), *keys, *args)  # EVAL: no NOSCRIPT on a just-promoted replica
+                replies, acked = await write_then_wait(self.redis, keys[0], write, self.wait_replicas, self.wait_ms)
+                if acked < self.wait_replicas:
+                    raise NotReplicated(
+                        f"not yet replicated; retry: {acked} of the {self.wait_replicas} Redis replicas required "
+                        f"confirmed the append within {self.wait_ms} ms (a retry of the same objects reports those "
+                        "already stored as duplicates)"
+                    )
         return [
             Appended(item, event_id.decode(), duplicate=not created)
             for item, (created, event_id) in zip(items, replies, strict=True)

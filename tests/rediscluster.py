@@ -1,8 +1,10 @@
-"""A real Redis Cluster for tests: three primaries, each a ``redis-server`` 7 process on loopback.
+"""A real Redis Cluster for tests: three primaries (optionally with replicas), each a ``redis-server`` 7 on loopback.
 
 Each node gets two free ports (clients, cluster bus) and a folder of its own;
-``redis-cli --cluster create`` assigns the 16384 slots and introduces the nodes.
-Only the processes started here are ever stopped.
+``redis-cli --cluster create`` assigns the 16384 slots, introduces the nodes
+and makes the last ``primaries × replicas`` of them replicas. Only the
+processes started here are ever stopped: :meth:`LocalCluster.kill` SIGKILLs
+one of them by its pid, to make its replica take over.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import redis
-from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
+T = TypeVar("T")
 MINIMUM = (7, 0)  # sharded pub/sub (SPUBLISH, SSUBSCRIBE)
 
 
@@ -61,13 +67,25 @@ def _free_ports(count: int) -> list[int]:
 
 
 class LocalCluster:
-    """``primaries`` redis-server processes in cluster mode under ``directory``; :meth:`start`, :meth:`stop`."""
+    """redis-server processes in cluster mode under ``directory``; :meth:`start`, :meth:`stop`.
 
-    def __init__(self, directory: Path, primaries: int = 3) -> None:
+    ``primaries`` primaries with ``replicas`` replicas each; a primary is
+    declared failed after ``node_timeout_ms`` without an answer, and one of
+    its replicas is promoted a moment later.
+    """
+
+    def __init__(self, directory: Path, primaries: int = 3, replicas: int = 0, node_timeout_ms: int = 3000) -> None:
         self.directory = directory
         self.primaries = primaries
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
         self.ports: list[int] = []
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.process_of: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def nodes(self) -> int:
+        return self.primaries * (1 + self.replicas)
 
     @property
     def url(self) -> str:
@@ -78,10 +96,10 @@ class LocalCluster:
         found = binaries()
         assert found is not None, unusable_reason()
         server, cli = found
-        ports = _free_ports(2 * self.primaries)
-        self.ports = ports[: self.primaries]
+        ports = _free_ports(2 * self.nodes)
+        self.ports = ports[: self.nodes]
         try:
-            for port, bus in zip(self.ports, ports[self.primaries :], strict=True):
+            for port, bus in zip(self.ports, ports[self.nodes :], strict=True):
                 folder = self.directory / str(port)
                 folder.mkdir(parents=True)
                 args = [
@@ -92,20 +110,23 @@ class LocalCluster:
                     "--protected-mode", "yes",
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", str(folder / "nodes.conf"),
-                    "--cluster-node-timeout", "3000",
+                    "--cluster-node-timeout", str(self.node_timeout_ms),
                     "--dir", str(folder),
                     "--save", "",
                     "--appendonly", "no",
+                    "--repl-diskless-sync-delay", "0",  # a replica's first sync starts at once, not after 5 s
                     "--daemonize", "no",
                     "--logfile", str(folder / "redis.log"),
                 ]  # fmt: skip
-                self.processes.append(subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
+                process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                self.processes.append(process)
+                self.process_of[port] = process
             deadline = time.monotonic() + timeout
             for port in self.ports:
                 self._until(deadline, lambda p=port: self._ping(p), f"node {port} did not answer")
             nodes = [f"127.0.0.1:{port}" for port in self.ports]
             subprocess.run(
-                [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+                [cli, "--cluster", "create", *nodes, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                 check=True,
                 capture_output=True,
                 timeout=timeout,
@@ -113,6 +134,7 @@ class LocalCluster:
             for port in self.ports:
                 self._until(deadline, lambda p=port: self._state_ok(p), f"node {port} never reached cluster_state:ok")
             self._until(deadline, self._agreed, "the nodes never agreed on the slots")
+            self._until(deadline, self._replicating, "the replicas never caught up with their primaries")
         except BaseException:
             self.stop()
             raise
@@ -121,6 +143,7 @@ class LocalCluster:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the processes this object started, and only those."""
         processes, self.processes = self.processes, []
+        self.process_of = {}
         for process in processes:
             process.terminate()
         for process in processes:
@@ -130,14 +153,49 @@ class LocalCluster:
                 process.kill()
                 process.wait()
 
+    def alive(self) -> list[int]:
+        """The ports of the nodes still running."""
+        return [port for port, process in self.process_of.items() if process.poll() is None]
+
+    def kill(self, port: int) -> None:
+        """SIGKILL the node on ``port`` (one this object started, by its pid): no goodbye, no final write."""
+        process = self.process_of[port]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+
     def primary_of(self, key: str) -> int:
-        """The port of the primary that holds ``key``'s slot."""
-        client = RedisCluster(host="127.0.0.1", port=self.ports[0])
-        try:
-            node = client.get_node_from_key(key)
-            return int(node.port)
-        finally:
-            client.close()
+        """The port of the primary that holds ``key``'s slot, as the first live node answering sees it."""
+        slot = key_slot(key.encode())
+        for port in self.alive():
+            owner = self._ask(port, lambda client: self._owner(client, slot))
+            if owner is not None:
+                return owner
+        raise RuntimeError(f"local Redis Cluster: no live node knows who holds slot {slot}")
+
+    def replicas_of(self, port: int) -> list[int]:
+        """The ports of the live replicas that follow the primary on ``port``."""
+
+        def follows(client: redis.Redis) -> bool:
+            info = client.info("replication")
+            return bool(info.get("role") == "slave" and int(info.get("master_port", 0)) == port)
+
+        return [other for other in self.alive() if self._ask(other, follows)]
+
+    def wait_for_new_primary(self, key: str, failed: int, timeout: float = 30.0) -> int:
+        """Wait until a live primary, agreed on by every live node, holds ``key``'s slot instead of ``failed``."""
+        slot = key_slot(key.encode())
+        found: list[int] = []
+
+        def promoted() -> bool:
+            owners = {self._ask(port, lambda client: self._owner(client, slot)) for port in self.alive()}
+            owner = owners.pop() if len(owners) == 1 else None
+            if owner is None or owner == failed:
+                return False
+            found[:] = [owner]
+            return self._state_ok(owner)
+
+        self._until(time.monotonic() + timeout, promoted, f"no replica took over the slot of {key} from {failed}")
+        return found[0]
 
     def __enter__(self) -> LocalCluster:
         return self.start()
@@ -158,33 +216,39 @@ class LocalCluster:
     def _node(port: int) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=2)
 
-    def _ping(self, port: int) -> bool:
+    def _ask(self, port: int, question: Callable[[redis.Redis], T]) -> T | None:
+        """``question`` put to the node on ``port``; None if the node does not answer."""
         client = self._node(port)
         try:
-            return bool(client.ping())
+            return question(client)
         except (redis.exceptions.RedisError, OSError):
-            return False
+            return None
         finally:
             client.close()
 
+    def _ping(self, port: int) -> bool:
+        return bool(self._ask(port, lambda client: client.ping()))
+
     def _state_ok(self, port: int) -> bool:
-        client = self._node(port)
-        try:
-            return bool(client.cluster("info")["cluster_state"] == "ok")
-        except (redis.exceptions.RedisError, OSError):
-            return False
-        finally:
-            client.close()
+        return self._ask(port, lambda client: client.cluster("info")["cluster_state"] == "ok") is True
 
     def _agreed(self) -> bool:
         """Every node sees every node: a cluster client started now gets the whole slot map."""
-        for port in self.ports:
-            client = self._node(port)
-            try:
-                if len(client.cluster("nodes")) != self.primaries:
-                    return False
-            except (redis.exceptions.RedisError, OSError):
-                return False
-            finally:
-                client.close()
-        return True
+        return all(self._ask(port, lambda client: len(client.cluster("nodes"))) == self.nodes for port in self.ports)
+
+    def _replicating(self) -> bool:
+        """Every replica has finished its first sync: a write can be confirmed by it from now on."""
+
+        def synced(client: redis.Redis) -> bool:
+            info = client.info("replication")
+            return bool(info.get("role") != "slave" or info.get("master_link_status") == "up")
+
+        return all(self._ask(port, synced) for port in self.ports)
+
+    @staticmethod
+    def _owner(client: redis.Redis, slot: int) -> int | None:
+        """The port of the node that ``client``'s node says holds ``slot``; None if it knows of none."""
+        for first, last, primary, *_ in client.cluster("slots"):
+            if int(first) <= slot <= int(last):
+                return int(primary[1])
+        return None

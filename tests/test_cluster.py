@@ -2,7 +2,8 @@
 
 Every fixture of tests/conftest.py runs here on the cluster (``redis_url`` and
 ``redis_cluster`` are overridden), so the hubs are the same as everywhere
-else, started with ``cluster=True``.
+else, started with ``cluster=True``. The failover test starts a cluster of
+its own, with replicas, and SIGKILLs a primary.
 """
 
 from __future__ import annotations
@@ -10,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.state import ConnectorState
-from hub.store import Store, connect
+from connectors.stream import StreamClient
+from hub.app import create_app
+from hub.config import Config
+from hub.events import id_key
+from hub.store import Store, TokenStore, connect
 from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
+from hub.tokens import new_token
 from tests.conftest import Hub, HubFactory
 from tests.rediscluster import LocalCluster, unusable_reason
-from tests.stixgen import indicator
+from tests.stixgen import bundle, indicator
 from tests.taxii.helpers import collection_path, taxii_headers
-from tests.test_stream import WAIT, Ws, open_ws, post
+from tests.test_stream import STIX, WAIT, Ws, open_ws, post
 
 REASON = unusable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -262,3 +272,148 @@ async def test_the_command_line_works_on_the_cluster(hub: Hub) -> None:
     async with hub.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as response:
         assert response.status == 200
         assert (await response.json())["stakeholder"] == "sspc"
+
+
+def wait_calls(ports: list[int]) -> dict[int, int]:
+    """How many WAIT commands each node has run."""
+    calls = {}
+    for port in ports:
+        shard = node(port)
+        try:
+            calls[port] = int(shard.info("commandstats").get("cmdstat_wait", {}).get("calls", 0))
+        finally:
+            shard.close()
+    return calls
+
+
+async def test_an_append_that_too_few_replicas_confirm_is_a_503_never_an_acknowledgement(
+    hub_factory: HubFactory, local_cluster: LocalCluster
+) -> None:
+    """``redis_wait_replicas`` above the replicas there are (none here): 503, and WAIT ran on the channel's primary.
+
+    The objects are on the primary (the script ran), unacknowledged; a retry reports them as duplicates.
+    """
+    durable = await hub_factory(redis_wait_replicas=1, redis_wait_timeout_ms=50)
+    plain = await hub_factory()
+    client = connect(durable.redis_url, cluster=True)
+    owner = local_cluster.primary_of(Store(client, durable.namespace).log_key("sector.energy"))
+    await client.aclose()
+    before = wait_calls(local_cluster.ports)
+    objects = [indicator(TLP.GREEN) for _ in range(3)]
+    async with durable.client.post(
+        "/api/v1/channels/sector.energy/objects",
+        data=orjson.dumps(bundle(*objects)),
+        headers={**STIX, **durable.auth("pemex")},
+    ) as response:
+        assert response.status == 503
+        answer = await response.json()
+    assert "accepted" not in answer and "not yet replicated; retry" in answer["description"], answer
+    after = wait_calls(local_cluster.ports)
+    assert {port: after[port] - before[port] for port in after} == {
+        port: 1 if port == owner else 0 for port in after
+    }, f"WAIT must run on the primary of the channel ({owner}), after the script, on its connection"
+    retried = await post(plain, "pemex", "sector.energy", *objects)
+    assert retried["accepted"] == [] and [d["id"] for d in retried["duplicates"]] == [o["id"] for o in objects]
+
+
+@pytest.fixture
+def replicated_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
+    """Three primaries with two replicas each, failing over about two seconds after a primary dies."""
+    with LocalCluster(tmp_path / "cluster", replicas=2, node_timeout_ms=1000) as cluster:
+        yield cluster
+
+
+async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_is_lost_or_repeated(
+    replicated_cluster: LocalCluster, config: Config
+) -> None:
+    """kill -9 of a channel's primary (``redis_wait_replicas = 1``) while a producer pushes and a client watches.
+
+    Producers get 503 during the failover, never a 2xx for something not
+    stored on a replica too; a replica is promoted and ingest resumes by
+    itself; the watcher receives every acknowledged event exactly once, in
+    order; every acknowledged event is in the stream on the new primary.
+    """
+    cluster, channel, namespace = replicated_cluster, "sector.finance", "failover"
+    client = connect(cluster.url, cluster=True)
+    producer_token, watcher_token = new_token(), new_token()
+    await TokenStore(client, namespace).add("banxico", producer_token)
+    await TokenStore(client, namespace).add("cert-mx", watcher_token)
+    log_key = Store(client, namespace).log_key(channel)
+    await client.aclose()
+    settings = replace(config.hub, redis_wait_replicas=1, redis_wait_timeout_ms=500)
+    app = create_app(replace(config, hub=settings), cluster.url, namespace=namespace, cluster=True)
+    hub = TestClient(TestServer(app, host="127.0.0.1"))
+    await hub.start_server()
+    acknowledged: dict[str, str] = {}  # event id → STIX id, in the order producers were told
+    refused: list[list[dict[str, Any]]] = []
+    received: list[tuple[str, str]] = []
+    statuses: list[tuple[float, int]] = []
+    subscribed = asyncio.Event()
+    watcher = StreamClient(
+        str(hub.make_url("")),
+        watcher_token.text,
+        [channel],
+        on_message=lambda m: m["op"] == "subscribed" and subscribed.set(),
+    )
+
+    async def watch() -> None:
+        async for event in watcher.events():
+            received.append((event["id"], event["object"]["id"]))
+
+    async def push(objects: list[dict[str, Any]]) -> int:
+        async with hub.post(
+            f"/api/v1/channels/{channel}/objects",
+            data=orjson.dumps(bundle(*objects)),
+            headers={**STIX, "Authorization": f"Bearer {producer_token.text}"},
+        ) as response:
+            body: dict[str, Any] = await response.json()
+            statuses.append((time.monotonic(), response.status))
+            assert response.status in (200, 201, 503), body
+            if response.status == 503:
+                refused.append(objects)
+            for answer in (*body.get("accepted", ()), *body.get("duplicates", ())):
+                acknowledged[answer["event_id"]] = answer["id"]
+            return response.status
+
+    async def produce(rounds: int) -> None:
+        for _ in range(rounds):
+            await push([indicator(TLP.GREEN) for _ in range(3)])
+            await asyncio.sleep(0.01)
+
+    watching = asyncio.create_task(watch())
+    try:
+        await asyncio.wait_for(subscribed.wait(), WAIT)
+        await produce(10)
+        assert [status for _, status in statuses] == [201] * 10
+        failed = cluster.primary_of(log_key)
+        replicas = cluster.replicas_of(failed)
+        killed = time.monotonic()
+        cluster.kill(failed)
+        async with asyncio.timeout(30):  # until ingest is back by itself, then a little more
+            while sum(1 for t, status in statuses if t > killed and status == 201) < 10:
+                await produce(1)
+        resumed = next(t for t, status in statuses if t > killed and status == 201)
+        print(f"\nfailover: first 2xx {resumed - killed:.2f} s after the kill")  # shown with -s
+        promoted = await asyncio.to_thread(cluster.wait_for_new_primary, log_key, failed)
+        assert promoted in replicas and cluster.replicas_of(promoted), (failed, replicas, promoted)
+        assert 503 in [status for t, status in statuses if t > killed], "the failover went unnoticed"
+        for objects in list(refused):  # what a producer does with a 503: the same objects again
+            assert await push(objects) in (200, 201)
+        async with asyncio.timeout(30):
+            while not set(acknowledged) <= {event_id for event_id, _ in received}:
+                await asyncio.sleep(0.05)
+    finally:
+        watching.cancel()
+        await hub.close()
+    delivered = [event_id for event_id, _ in received]
+    assert len(delivered) == len(set(delivered)), "an event was delivered twice"
+    assert delivered == sorted(delivered, key=id_key), "events arrived out of order"
+    assert set(acknowledged) <= set(delivered), "an acknowledged event was lost"
+    unacknowledged = {stix_id for event_id, stix_id in received if event_id not in acknowledged}
+    assert unacknowledged <= {o["id"] for objects in refused for o in objects}
+    shard = node(promoted)
+    try:
+        stored = {eid.decode(): fields[b"sid"].decode() for eid, fields in shard.xrange(log_key)}
+    finally:
+        shard.close()
+    assert {eid: stored.get(eid) for eid in acknowledged} == acknowledged, "acknowledged but not on the new primary"

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
+import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.stream import StreamClient
 from hub.app import create_app
 from hub.config import Config
-from hub.embedded import EmbeddedRedis
-from hub.store import TokenStore, connect
+from hub.embedded import EmbeddedRedis, find_redis_server
+from hub.errors import NotReplicated
+from hub.stix import parse_submission
+from hub.store import Store, TokenStore, connect
 from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
 from hub.tokens import new_token
@@ -213,3 +222,87 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
                     process.wait(timeout=20)
     assert watcher.connections >= 3
     assert received == acknowledged
+
+
+@pytest.fixture
+def replicated(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], redis.Redis]]:
+    """A primary (the embedded Redis) and one replica of it: its URL, the replica's process, a client of the replica."""
+    from tests.test_cli import free_port
+
+    primary = EmbeddedRedis(tmp_path / "primary")
+    url = primary.start()
+    port = free_port()
+    folder = tmp_path / "replica"
+    folder.mkdir()
+    replica = subprocess.Popen(
+        [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", ""]
+        + ["--replicaof", "127.0.0.1", url.rsplit(":", 1)[1].split("/")[0], "--repl-diskless-sync-delay", "0"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    try:
+        for _ in range(200):
+            try:
+                if client.info("replication").get("master_link_status") == "up":
+                    break
+            except redis.exceptions.ConnectionError:
+                pass
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the replica never synced with the primary")
+        yield url, replica, client
+    finally:
+        client.close()
+        if replica.poll() is None:
+            os.kill(replica.pid, signal.SIGCONT)
+            replica.terminate()
+            replica.wait(10)
+        primary.stop()
+
+
+async def test_an_append_is_acknowledged_only_once_the_replica_has_it_and_so_is_a_retry(
+    replicated: tuple[str, subprocess.Popen[bytes], redis.Redis], namespace: str
+) -> None:
+    """``redis_wait_replicas``: no replica confirmation, no acknowledgement — for new objects and duplicates alike.
+
+    A retry after the 503 finds the objects on the primary; it must not report
+    them as stored duplicates before the replica has them either, even from a
+    connection that never wrote them.
+    """
+    url, replica, on_replica = replicated
+    client = connect(url)
+    store = Store(client, namespace, wait_replicas=1, wait_ms=200)
+    log = store.log_key("sector.finance")
+
+    def items(count: int) -> Any:
+        return parse_submission(orjson.dumps(bundle(*(indicator(TLP.GREEN) for _ in range(count)))), TLP.GREEN).items
+
+    try:
+        first = await store.append("sector.finance", "banxico", items(2))
+        assert [a.duplicate for a in first] == [False, False]
+        assert on_replica.xlen(log) == 2  # confirmed means on the replica already
+        too_many = Store(client, namespace, wait_replicas=2, wait_ms=50)  # more replicas than there are
+        with pytest.raises(NotReplicated):
+            await too_many.append("sector.finance", "banxico", items(1))
+        os.kill(replica.pid, signal.SIGSTOP)  # connected, but acknowledging nothing
+        second = items(3)
+        with pytest.raises(NotReplicated, match="not yet replicated; retry"):
+            await store.append("sector.finance", "banxico", second)
+        # The retry, on a connection that never wrote (another hub process, say), finds them stored on the
+        # primary, and still answers "not replicated".
+        other = connect(url)
+        try:
+            with pytest.raises(NotReplicated, match="not yet replicated; retry"):
+                await Store(other, namespace, wait_replicas=1, wait_ms=200).append("sector.finance", "banxico", second)
+        finally:
+            await other.aclose()
+        os.kill(replica.pid, signal.SIGCONT)
+        retried = await store.append("sector.finance", "banxico", second)
+        assert [a.duplicate for a in retried] == [True] * 3
+        on_primary = [e.id for e in await store.read("sector.finance", "0-0", 100)]
+        assert on_primary[-3:] == [a.event_id for a in retried]
+        assert [eid.decode() for eid, _ in on_replica.xrange(log)] == on_primary
+    finally:
+        if replica.poll() is None:
+            os.kill(replica.pid, signal.SIGCONT)
+        await client.aclose()
