@@ -23,6 +23,9 @@ client: they never contain secrets or stack traces.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class HubError(Exception):
     """Root of every error the hub raises on purpose."""
@@ -104,5 +107,11 @@ class NotReplicated(StoreUnavailable):
 
     Answered 503 like any unavailable store, because a failover could still
     lose it: the producer retries, and the objects the primary kept are then
-    reported as duplicates once enough replicas hold them.
+    reported as duplicates once enough replicas hold them. ``stored`` is what
+    the primary holds of the append (``hub.store.Appended``), for the audit
+    trail: live streams may already have it.
     """
+
+    def __init__(self, description: str, stored: Sequence[Any] = ()) -> None:
+        super().__init__(description)
+        self.stored = tuple(stored)

@@ -9,11 +9,12 @@ submission's order.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hub.audit import AuditLog, write_record
 from hub.config import Channel
-from hub.errors import Forbidden
+from hub.errors import Forbidden, NotReplicated
 from hub.metrics import Metrics
 from hub.policy import Principal, may_write
 from hub.stix import Rejection, StixItem, Submission
@@ -57,7 +58,15 @@ async def ingest(
             rejected.append(Rejection(item.index, item.id, decision.reason))
     result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
     started = time.perf_counter()
-    for appended in await store.append(channel.name, principal.id, allowed):
+    try:
+        stored = await store.append(channel.name, principal.id, allowed)
+    except NotReplicated as exc:
+        # The producer gets 503, but the primary holds these and live streams may have them: the trail says so.
+        if audit is not None:
+            held = [(a.item.id, a.item.version, a.event_id, "not-replicated", exc.description) for a in exc.stored]
+            _record_write(audit, principal, channel, via, held, result.rejected)
+        raise
+    for appended in stored:
         (result.duplicates if appended.duplicate else result.accepted).append(appended)
     if metrics is not None:
         if allowed:
@@ -71,7 +80,18 @@ async def ingest(
         outcomes = [
             *((a.item.id, a.item.version, a.event_id, "accepted", None) for a in result.accepted),
             *((a.item.id, a.item.version, a.event_id, "duplicate", None) for a in result.duplicates),
-            *((r.id or f"#{r.index}", None, None, "rejected", r.reason) for r in result.rejected),
         ]
-        audit.record("write", principal.id, via=via, channel=channel.name, objects=write_record(outcomes))
+        _record_write(audit, principal, channel, via, outcomes, result.rejected)
     return result
+
+
+def _record_write(
+    audit: AuditLog,
+    principal: Principal,
+    channel: Channel,
+    via: str,
+    outcomes: Sequence[tuple[str, str | None, str | None, str, str | None]],
+    rejected: Sequence[Rejection],
+) -> None:
+    refused = [(r.id or f"#{r.index}", None, None, "rejected", r.reason) for r in rejected]
+    audit.record("write", principal.id, via=via, channel=channel.name, objects=write_record([*outcomes, *refused]))

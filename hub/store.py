@@ -285,16 +285,18 @@ class Store:
             else:
                 write = ("EVAL", _APPEND, len(keys), *keys, *args)  # EVAL: no NOSCRIPT on a just-promoted replica
                 replies, acked = await write_then_wait(self.redis, keys[0], write, self.wait_replicas, self.wait_ms)
-                if acked < self.wait_replicas:
-                    raise NotReplicated(
-                        f"not yet replicated; retry: {acked} of the {self.wait_replicas} Redis replicas required "
-                        f"confirmed the append within {self.wait_ms} ms (a retry of the same objects reports those "
-                        "already stored as duplicates)"
-                    )
-        return [
+        appended = [
             Appended(item, event_id.decode(), duplicate=not created)
             for item, (created, event_id) in zip(items, replies, strict=True)
         ]
+        if self.wait_replicas and acked < self.wait_replicas:
+            raise NotReplicated(
+                f"not yet replicated; retry: {acked} of the {self.wait_replicas} Redis replicas required "
+                f"confirmed the append within {self.wait_ms} ms (a retry of the same objects reports those "
+                "already stored as duplicates)",
+                appended,
+            )
+        return appended
 
     async def read(self, channel: str, after: str, count: int) -> list[Event]:
         """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""

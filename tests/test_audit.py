@@ -14,8 +14,8 @@ from hub.audit import AuditLog
 from hub.auditchain import chain, encode, verify
 from hub.store import connect
 from hub.tlp import TLP
-from tests.conftest import Hub
-from tests.stixgen import indicator
+from tests.conftest import Hub, HubFactory
+from tests.stixgen import bundle, indicator
 from tests.test_stream import open_ws, post
 
 
@@ -144,3 +144,24 @@ async def test_a_trail_without_a_recorded_head_continues_from_its_newest_entry(r
     verdict = await audit.verify()
     assert verdict.ok and verdict.entries == 2, verdict
     await client.aclose()
+
+
+async def test_a_write_refused_for_want_of_replicas_is_still_recorded_with_what_the_primary_holds(
+    hub_factory: HubFactory,
+) -> None:
+    # The embedded Redis has no replica: every append waits in vain and is answered 503. The primary
+    # keeps the objects (a retry reports them as duplicates) and live streams may already have them,
+    # so the trail must say they were stored, and that the producer was told to retry.
+    hub = await hub_factory(redis_wait_replicas=1, redis_wait_timeout_ms=20)
+    first = indicator(TLP.GREEN)
+    async with hub.client.post(
+        "/api/v1/channels/sector.finance/objects",
+        data=orjson.dumps(bundle(first)),
+        headers={**hub.auth("cert-mx"), "Content-Type": "application/stix+json"},
+    ) as r:
+        assert r.status == 503
+        assert "not yet replicated" in (await r.json())["description"]
+    [write] = await audit_records(hub, action="write")
+    [held] = write["objects"]
+    assert held["id"] == first["id"] and held["outcome"] == "not-replicated"
+    assert held["event"] and "not yet replicated" in held["reason"]
