@@ -201,6 +201,7 @@ class Connection:
                     await self.ws.close(code=close.code, message=close.reason.encode())
                     return
                 chunk: list[bytes] = []
+                delivered: list[tuple[Subscription, str]] = []
                 size = sent = 0
                 while queue and size < WRITE_CHUNK and not isinstance(queue[0], _Close):
                     frames, count, sub, event_id = queue.popleft()  # type: ignore[misc]
@@ -208,12 +209,14 @@ class Connection:
                     size += len(frames)
                     sent += count
                     if sub is not None and event_id is not None:
-                        sub.delivered = event_id  # the subscription's last, once written
+                        delivered.append((sub, event_id))
                 self._depth -= sent
                 if self.transport.is_closing():
                     raise ConnectionResetError("the client's connection is closing")
                 self.transport.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
                 self.sent += sent
+                for sub, event_id in delivered:  # written: where the client resumes from if it is cut off
+                    sub.delivered = event_id
                 if self._depth <= low:
                     self._drained.set()
                 if self.protocol.writing_paused:

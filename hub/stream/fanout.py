@@ -205,7 +205,7 @@ class Dispatcher:
                 if first == len(batch):
                     continue
                 picked = allowed if first == 0 else [i for i in allowed if i >= first]
-                sub.cursor, sub.position = batch[-1].id, positions[-1]
+                sub.passes(batch[-1].id, positions[-1])  # the whole batch is behind it now
                 if not picked:
                     continue
                 if first == 0:
