@@ -40,7 +40,15 @@ An accepted object is serialised once with orjson (``StixItem.raw``): those
 exact bytes are what the hub stores and forwards. Its TLP is the most
 restrictive TLP marking among ``object_marking_refs`` and
 ``granular_markings[*].marking_ref`` (TLP 2.0 ids, and TLP 1.0 ids mapped onto
-2.0), or the caller's default when it carries none.
+2.0, in any letter case), or the caller's default when it carries none.
+
+Only the official TLP marking ids carry a TLP. A ``marking-definition`` whose
+content declares a TLP (the TLP 2.0 extension, or TLP 1.0's ``definition_type:
+"tlp"``) under any other id is rejected, and so is every object of the same
+submission that refers to it: otherwise "my own TLP:RED" would silently mean
+the channel's default. An official id declaring another level than its own is
+rejected too. These checks run before both paths (a pre-pass over the
+submission collects the ids to refuse).
 
 Library hygiene (restoring the standard streams colorama wraps, quietening the
 validator's logger) and the lock that serialises library calls live in
@@ -52,7 +60,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -63,7 +71,7 @@ import stix2validator  # type: ignore[import-untyped]
 from hub.errors import InvalidJson, InvalidStix
 from hub.stixcheck import fast_accepts
 from hub.stixcheck.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS
-from hub.tlp import TLP, level_of_markings
+from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
 
 _MAX_MESSAGES: Final = 3
 _MAX_MESSAGE_CHARS: Final = 240
@@ -73,6 +81,7 @@ _BUNDLE_ID: Final = re.compile(r"^bundle--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA
 # e.g. "external_references[0].url: ".
 _ERROR_LOCATION: Final = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_.$\[\]-]*: ")
 _NOT_ANY_OF: Final = " is not valid under any of the given schemas"
+_UNOFFICIAL_TLP: Final = "declares a TLP but is not an official TLP marking; mark with the official TLP 2.0 ids"
 _ONE_OF_MANY: Final = " is valid under each of "
 
 
@@ -165,8 +174,9 @@ def validate(objects: Sequence[Any], default_tlp: TLP, *, full: bool = False) ->
     """
     items: list[StixItem] = []
     rejected: list[Rejection] = []
+    unofficial = _unofficial_tlp_markings(objects)
     for index, candidate in enumerate(objects):
-        verdict = _judge(index, candidate, default_tlp, full)
+        verdict = _judge(index, candidate, default_tlp, full, unofficial)
         if isinstance(verdict, StixItem):
             items.append(verdict)
         else:
@@ -183,27 +193,77 @@ def tlp_of(obj: Mapping[str, Any]) -> TLP | None:
     """The most restrictive TLP marking of ``obj``, or None if it carries none.
 
     Reads ``object_marking_refs`` and every ``granular_markings[*].marking_ref``
-    (a TLP on any part of the object marks the whole object, for sharing).
+    (a TLP on any part of the object marks the whole object, for sharing);
+    marking ids in any letter case.
     Malformed marking properties are ignored here; :func:`validate` rejects them.
     """
-    refs: list[str] = []
+    return level_of_markings(ref for _, ref in _marking_refs(obj))
+
+
+def _marking_refs(obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(where, ref)`` of every string marking ref of ``obj``: object-level, then granular."""
     object_refs = obj.get("object_marking_refs")
     if isinstance(object_refs, list):
-        refs.extend(ref for ref in object_refs if isinstance(ref, str))
+        for ref in object_refs:
+            if isinstance(ref, str):
+                yield "object_marking_refs", ref
     granular = obj.get("granular_markings")
     if isinstance(granular, list):
-        for marking in granular:
+        for position, marking in enumerate(granular):
             if isinstance(marking, dict):
                 ref = marking.get("marking_ref")
                 if isinstance(ref, str):
-                    refs.append(ref)
-    return level_of_markings(refs)
+                    yield f"granular_markings[{position}].marking_ref", ref
+
+
+# --- marking definitions that declare a TLP ---------------------------------------
+
+
+def _unofficial_tlp_markings(objects: Sequence[Any]) -> frozenset[str]:
+    """The (lower-cased) ids of the submission's marking-definitions that declare a TLP without an official id."""
+    ids: set[str] = set()
+    for candidate in objects:
+        if isinstance(candidate, dict) and candidate.get("type") == "marking-definition":
+            marking_id = candidate.get("id")
+            if (
+                isinstance(marking_id, str)
+                and level_of_marking(marking_id) is None
+                and declared_tlp(candidate) is not None
+            ):
+                ids.add(marking_id.lower())
+    return frozenset(ids)
+
+
+def _tlp_declaration_reason(marking: Mapping[str, Any]) -> str | None:
+    """Why a marking-definition's TLP declaration is refused, or None if it declares none or its own."""
+    declared = declared_tlp(marking)
+    if declared is None:
+        return None
+    official = level_of_marking(marking["id"])
+    if official is None:
+        return _UNOFFICIAL_TLP
+    try:
+        level: TLP | None = TLP.parse(declared)
+    except ValueError:
+        level = None
+    if level is not official:
+        return f"declares TLP {_short(repr(declared))} but its id is the official {official.label} marking"
+    return None
+
+
+def _unofficial_ref_reason(obj: Mapping[str, Any], unofficial: frozenset[str]) -> str | None:
+    for where, ref in _marking_refs(obj):
+        if ref.lower() in unofficial:
+            return f"{where}: {ref} (in this submission) {_UNOFFICIAL_TLP}"
+    return None
 
 
 # --- one object -------------------------------------------------------------
 
 
-def _judge(index: int, candidate: Any, default_tlp: TLP, full: bool) -> StixItem | Rejection:
+def _judge(
+    index: int, candidate: Any, default_tlp: TLP, full: bool, unofficial: frozenset[str]
+) -> StixItem | Rejection:
     if not isinstance(candidate, dict):
         return Rejection(index, None, f"not a STIX object: a JSON {_json_kind(candidate)}")
     obj: dict[str, Any] = candidate
@@ -211,6 +271,10 @@ def _judge(index: int, candidate: Any, default_tlp: TLP, full: bool) -> StixItem
     obj_id = raw_id if isinstance(raw_id, str) else None
 
     reason = _own_checks(obj)
+    if reason is None and obj["type"] == "marking-definition":
+        reason = _tlp_declaration_reason(obj)
+    if reason is None and unofficial:
+        reason = _unofficial_ref_reason(obj, unofficial)
     if reason is None and (full or not fast_accepts(obj)):
         reason = full_path_reason(obj)
     if reason is not None:

@@ -3,12 +3,19 @@
 Pure: no I/O. TLP 2.0 marking ids are the OASIS ones; the TLP 1.0 ids that the
 stix2 library ships (``stix2.TLP_WHITE`` …) are mapped onto their 2.0 meaning
 (WHITE is CLEAR).
+
+STIX identifiers compare case-insensitively in their UUID part, and the
+validators accept an upper-case UUID: ``marking-definition--E828B379-…`` is
+TLP:RED as much as the lower-case id is. A TLP read as "no marking" would give
+a RED object its channel's default, so every marking ref is looked up verbatim
+first (the common case, one dict hit) and lower-cased only when that misses.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 
 class TLP(enum.IntEnum):
@@ -72,10 +79,58 @@ MARKING_TLP: dict[str, TLP] = {
 }
 
 
+# The TLP 2.0 marking definitions declare their level in this property extension.
+TLP2_EXTENSION_ID: Final = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+
+
+def level_of_marking(marking_ref: str) -> TLP | None:
+    """The TLP of one official TLP marking-definition id (2.0, or 1.0 mapped), in any letter case; else None."""
+    level = MARKING_TLP.get(marking_ref)
+    if level is None:
+        level = MARKING_TLP.get(marking_ref.lower())
+    return level
+
+
 def level_of_markings(marking_refs: Iterable[str]) -> TLP | None:
     """The most restrictive TLP among ``marking_refs``, or None if none is a TLP marking.
 
     The most restrictive wins: an object marked both GREEN and RED is RED.
+    Ids are recognised in any letter case (see the module docstring).
     """
-    levels = [MARKING_TLP[ref] for ref in marking_refs if ref in MARKING_TLP]
-    return max(levels) if levels else None
+    most: TLP | None = None
+    for ref in marking_refs:
+        level = level_of_marking(ref)
+        if level is not None and (most is None or level > most):
+            most = level
+    return most
+
+
+def declared_tlp(marking_definition: Mapping[str, Any]) -> str | None:
+    """The TLP a marking-definition's content declares, as written (``"red"``), or None if it declares none.
+
+    Declaring means: the TLP 2.0 extension (``tlp_2_0``), a TLP 1.0 style
+    ``definition_type: "tlp"`` or ``definition: {"tlp": …}``. A declared value
+    that is not a string comes back as its ``repr``, so it still counts as a
+    declaration. Whether the declaration is *honoured* is another matter: only
+    the official ids carry a TLP (:func:`level_of_marking`).
+    """
+    declared: object = None
+    definition = marking_definition.get("definition")
+    definition_type = marking_definition.get("definition_type")
+    if isinstance(definition, Mapping) and "tlp" in definition:
+        declared = definition["tlp"]
+    elif isinstance(definition_type, str) and definition_type.lower() == "tlp":
+        declared = definition.get("tlp", "") if isinstance(definition, Mapping) else ""
+    extensions = marking_definition.get("extensions")
+    if declared is None and isinstance(extensions, Mapping):
+        for name, extension in extensions.items():
+            if isinstance(extension, Mapping) and "tlp_2_0" in extension:
+                declared = extension["tlp_2_0"]
+                break
+            if isinstance(name, str) and name.lower() == TLP2_EXTENSION_ID:
+                declared = ""
+    if declared is None and "tlp_2_0" in marking_definition:
+        declared = marking_definition["tlp_2_0"]
+    if declared is None:
+        return None
+    return declared if isinstance(declared, str) else repr(declared)
