@@ -1,0 +1,133 @@
+"""Is a stored or submitted object a well-formed crisis object? Pure.
+
+The crisis extension-definition (:func:`hub.crisis.model.extension_definition`)
+names ``schemas/crisis-extension.schema.json`` as its normative schema; this
+module checks objects against that very file (shipped as ``hub.schemas``),
+compiled once, on first use. It speaks only of the hub's own object types —
+an ``incident`` carrying the crisis extension, ``crisis-acknowledgment``,
+``crisis-action`` — and answers in one sentence naming the property at fault,
+so that a producer can be told what is wrong and a reader can skip an item it
+could not interpret.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any, Final
+
+import fastjsonschema
+
+from hub.crisis.model import ACK_TYPE, ACTION_TYPE, EXTENSION_ID, is_crisis
+
+SCHEMA_FILE: Final = "crisis-extension.schema.json"
+_MAX_LISTED: Final = 8  # allowed values spelt out in a verdict; beyond, the schema's title names them
+
+_TYPE_NAMES: Final = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+
+
+def crisis_schema() -> dict[str, Any]:
+    """The crisis extension's JSON Schema, a fresh copy (fastjsonschema rewrites the schemas it compiles)."""
+    text = importlib.resources.files("hub.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Callable[[Any], Any]:
+    # Compiled once per process, on first use: nothing happens at import time.
+    check: Callable[[Any], Any] = fastjsonschema.compile(crisis_schema())
+    return check
+
+
+def _governed(obj: Mapping[str, Any]) -> bool:
+    """Whether the crisis schema speaks of ``obj``: a crisis, a crisis-acknowledgment, a crisis-action."""
+    return obj.get("type") in (ACK_TYPE, ACTION_TYPE) or is_crisis(obj)
+
+
+def hub_object_problem(obj: Mapping[str, Any]) -> str | None:
+    """What is wrong with one of the hub's own crisis objects, in one sentence; ``None`` if nothing is.
+
+    ``None`` as well for every object that is not one of the hub's types
+    (not a crisis — an incident carrying the crisis extension —, nor a
+    crisis-acknowledgment or crisis-action): those are STIX validation's business. The
+    sentence opens with what was checked ("crisis-action", "incident crisis
+    extension") and names the property at fault, e.g. ``crisis-action: 'due'
+    is a required property``.
+    """
+    if not _governed(obj):
+        return None
+    try:
+        _validator()(obj if isinstance(obj, dict) else dict(obj))
+    except fastjsonschema.JsonSchemaValueException as err:
+        return _sentence(str(obj["type"]), err)
+    return None
+
+
+def _sentence(kind: str, err: fastjsonschema.JsonSchemaValueException) -> str:
+    """fastjsonschema's verdict as one sentence about ``kind``, naming the property at fault."""
+    path = [str(part) for part in (err.path or ["data"])[1:]]  # the path opens with "data", the object itself
+    where, whole = kind, "the object"
+    if path[:2] == ["extensions", EXTENSION_ID]:
+        where, whole, path = f"{kind} crisis extension", "the crisis extension", path[2:]
+    definition: Mapping[str, Any] = err.definition if isinstance(err.definition, Mapping) else {}
+    subject = _dotted(path)
+    problem = _problem(err.rule, definition, err.value)
+    if err.rule in ("required", "additionalProperties"):  # about the properties of the object at ``path``
+        return f"{where}: {problem} in {subject}" if subject else f"{where}: {problem}"
+    return f"{where}: {subject} {problem}" if subject else f"{kind}: {whole} {problem}"
+
+
+def _problem(rule: str | None, definition: Mapping[str, Any], value: Any) -> str:
+    """The verdict's predicate: "must be an integer", "'due' is a required property", …"""
+    title = definition.get("title")
+    if rule == "required":
+        present = value if isinstance(value, Mapping) else {}
+        missing = next((name for name in definition.get("required", ()) if name not in present), "?")
+        if missing == EXTENSION_ID:
+            return f"the crisis extension ({EXTENSION_ID}) is a required property"
+        return f"{missing!r} is a required property"
+    if rule == "additionalProperties":
+        known = definition.get("properties", {})
+        extra = sorted(str(name) for name in (value if isinstance(value, Mapping) else {}) if name not in known)
+        return f"unknown propert{'y' if len(extra) == 1 else 'ies'} {', '.join(map(repr, extra))}"
+    if rule == "type":
+        expected = definition.get("type")
+        names = [expected] if isinstance(expected, str) else list(expected or [])
+        return f"must be {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
+    if rule == "enum":
+        allowed = list(definition.get("enum", ()))
+        if title is not None and len(allowed) > _MAX_LISTED:  # the schema names the vocabulary
+            return f"must be {title}"
+        return f"must be one of {', '.join(map(str, allowed))}"
+    if rule == "const":
+        return f"must be {definition.get('const')!r}"
+    if rule == "uniqueItems":
+        return "must not name the same item twice"
+    if rule == "minimum":
+        return f"must be at least {definition.get('minimum')}"
+    if rule == "maximum":
+        return f"must be at most {definition.get('maximum')}"
+    if title is not None:  # pattern, minLength, maxLength: the schema says in words what it wants
+        return f"must be {title}"
+    if rule == "minLength":
+        return "must not be empty"
+    return f"does not match the crisis schema ({rule})"
+
+
+def _dotted(path: Sequence[str]) -> str:
+    """``affected_sectors[0]`` for fastjsonschema's path ``["affected_sectors", "0"]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
