@@ -3,8 +3,9 @@
 Each node gets two free ports (clients, cluster bus) and a folder of its own;
 ``redis-cli --cluster create`` assigns the 16384 slots, introduces the nodes
 and makes the last ``primaries × replicas`` of them replicas. Only the
-processes started here are ever stopped: :meth:`LocalCluster.kill` SIGKILLs
-one of them by its pid, to make its replica take over.
+processes started here are ever signalled, by their pids: :meth:`LocalCluster.kill`
+SIGKILLs one, to make its replica take over; :meth:`LocalCluster.pause` stops one
+(SIGSTOP) so that nothing its primary writes can reach it until it is resumed.
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ class LocalCluster:
         processes, self.processes = self.processes, []
         self.process_of = {}
         for process in processes:
-            process.terminate()
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)  # a paused node would not act on SIGTERM until resumed
+                process.terminate()
         for process in processes:
             try:
                 process.wait(timeout)
@@ -162,6 +165,28 @@ class LocalCluster:
         process = self.process_of[port]
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+
+    def pause(self, port: int) -> None:
+        """SIGSTOP the node on ``port``: it keeps its sockets, but answers nothing and applies nothing until resumed."""
+        os.kill(self.process_of[port].pid, signal.SIGSTOP)
+
+    def resume(self, port: int) -> None:
+        """SIGCONT the node on ``port`` after :meth:`pause`."""
+        os.kill(self.process_of[port].pid, signal.SIGCONT)
+
+    def wait_replicated(self, port: int, timeout: float = 30.0) -> None:
+        """Wait until each replica of the primary on ``port`` has applied everything the primary had written so far."""
+        written = self._ask(port, lambda client: int(client.info("replication")["master_repl_offset"]))
+        assert written is not None, f"node {port} does not answer"
+
+        def applied(client: redis.Redis) -> bool:
+            return int(client.info("replication").get("slave_repl_offset", -1)) >= written
+
+        def caught_up() -> bool:
+            replicas = self.replicas_of(port)
+            return len(replicas) == self.replicas and all(self._ask(replica, applied) for replica in replicas)
+
+        self._until(time.monotonic() + timeout, caught_up, f"the replicas of {port} never caught up with it")
 
     def primary_of(self, key: str) -> int:
         """The port of the primary that holds ``key``'s slot, as the first live node answering sees it."""

@@ -12,7 +12,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -328,10 +328,15 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
 ) -> None:
     """kill -9 of a channel's primary (``redis_wait_replicas = 1``) while a producer pushes and a client watches.
 
-    Producers get 503 during the failover, never a 2xx for something not
-    stored on a replica too; a replica is promoted and ingest resumes by
-    itself; the watcher receives every acknowledged event exactly once, in
-    order; every acknowledged event is in the stream on the new primary.
+    The primary's replicas are paused first, so that nothing it stores from
+    then on can be confirmed: those appends must get 503, never a 2xx (how
+    a failover happens to look to a producer otherwise, a 503 or a request
+    held until the new primary answers, depends on timing and is not the
+    guarantee). Then the primary is killed and its replicas resumed: one is
+    promoted and ingest resumes by itself; the producer sends again what
+    was refused. The watcher receives every acknowledged event exactly once,
+    in order; every acknowledged event is in the stream on the new primary,
+    and every object is stored there once.
     """
     cluster, channel, namespace = replicated_cluster, "sector.finance", "failover"
     client = connect(cluster.url, cluster=True)
@@ -344,10 +349,11 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
     app = create_app(replace(config, hub=settings), cluster.url, namespace=namespace, cluster=True)
     hub = TestClient(TestServer(app, host="127.0.0.1"))
     await hub.start_server()
+    pushed: list[str] = []  # every STIX id sent
     acknowledged: dict[str, str] = {}  # event id → STIX id, in the order producers were told
     refused: list[list[dict[str, Any]]] = []
     received: list[tuple[str, str]] = []
-    statuses: list[tuple[float, int]] = []
+    statuses: list[tuple[float, float, int]] = []  # sent, answered, status
     subscribed = asyncio.Event()
     watcher = StreamClient(
         str(hub.make_url("")),
@@ -361,13 +367,14 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
             received.append((event["id"], event["object"]["id"]))
 
     async def push(objects: list[dict[str, Any]]) -> int:
+        sent = time.monotonic()
         async with hub.post(
             f"/api/v1/channels/{channel}/objects",
             data=orjson.dumps(bundle(*objects)),
             headers={**STIX, "Authorization": f"Bearer {producer_token.text}"},
         ) as response:
             body: dict[str, Any] = await response.json()
-            statuses.append((time.monotonic(), response.status))
+            statuses.append((sent, time.monotonic(), response.status))
             assert response.status in (200, 201, 503), body
             if response.status == 503:
                 refused.append(objects)
@@ -375,34 +382,72 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
                 acknowledged[answer["event_id"]] = answer["id"]
             return response.status
 
-    async def produce(rounds: int) -> None:
-        for _ in range(rounds):
-            await push([indicator(TLP.GREEN) for _ in range(3)])
+    async def produce(rounds: int | None = None) -> None:
+        """``rounds`` batches of new objects, one at a time; None: until ``stop`` is set."""
+        done = 0
+        while (done < rounds) if rounds is not None else not stop.is_set():
+            objects = [indicator(TLP.GREEN) for _ in range(3)]
+            pushed.extend(o["id"] for o in objects)
+            await push(objects)
+            await asyncio.sleep(0.01)
+            done += 1
+
+    async def until(condition: Callable[[], bool], producing: asyncio.Task[None]) -> None:
+        """Wait for ``condition``; a producer that failed fails the test now, not at the timeout."""
+        while not condition():
+            if producing.done():
+                producing.result()
+                raise AssertionError("the producer stopped")
             await asyncio.sleep(0.01)
 
+    stop = asyncio.Event()
     watching = asyncio.create_task(watch())
+    producing: asyncio.Task[None] | None = None
+    failed, replicas = 0, []
     try:
         await asyncio.wait_for(subscribed.wait(), WAIT)
         await produce(10)
-        assert [status for _, status in statuses] == [201] * 10
         failed = cluster.primary_of(log_key)
         replicas = cluster.replicas_of(failed)
-        killed = time.monotonic()
+        assert len(replicas) == 2, (failed, replicas)
+        # Both replicas hold every acknowledged event: whichever is promoted, none can be lost to the failover.
+        await asyncio.to_thread(cluster.wait_replicated, failed)
+        for port in replicas:
+            cluster.pause(port)
+        paused = time.monotonic()
+        producing = asyncio.create_task(produce())
+        async with asyncio.timeout(30):  # an append sent now has reached the primary and been answered
+            await until(lambda: any(sent > paused for sent, _, _ in statuses), producing)
         cluster.kill(failed)
-        async with asyncio.timeout(30):  # until ingest is back by itself, then a little more
-            while sum(1 for t, status in statuses if t > killed and status == 201) < 10:
-                await produce(1)
-        resumed = next(t for t, status in statuses if t > killed and status == 201)
+        killed = time.monotonic()
+        for port in replicas:
+            cluster.resume(port)
+        unconfirmable = [status for sent, answered, status in statuses if sent > paused and answered < killed]
+        assert unconfirmable and set(unconfirmable) == {503}, f"acknowledged, yet no replica had it: {unconfirmable}"
+        async with asyncio.timeout(60):  # until ingest is back by itself, then a little more
+            await until(lambda: sum(1 for sent, _, s in statuses if sent > killed and s == 201) >= 10, producing)
+        stop.set()
+        await producing
+        resumed = next(answered for sent, answered, s in statuses if sent > killed and s == 201)
         print(f"\nfailover: first 2xx {resumed - killed:.2f} s after the kill")  # shown with -s
         promoted = await asyncio.to_thread(cluster.wait_for_new_primary, log_key, failed)
         assert promoted in replicas and cluster.replicas_of(promoted), (failed, replicas, promoted)
-        assert 503 in [status for t, status in statuses if t > killed], "the failover went unnoticed"
-        for objects in list(refused):  # what a producer does with a 503: the same objects again
-            assert await push(objects) in (200, 201)
+        retry = list(refused)
+        async with asyncio.timeout(60):
+            while retry:  # what a producer does with a 503: the same objects again, until acknowledged
+                objects = retry.pop(0)
+                if await push(objects) == 503:
+                    retry.append(objects)
         async with asyncio.timeout(30):
             while not set(acknowledged) <= {event_id for event_id, _ in received}:
                 await asyncio.sleep(0.05)
     finally:
+        stop.set()
+        for port in replicas:
+            if port in cluster.alive():
+                cluster.resume(port)
+        if producing is not None:
+            await asyncio.wait({producing})
         watching.cancel()
         await hub.close()
     delivered = [event_id for event_id, _ in received]
@@ -411,9 +456,11 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
     assert set(acknowledged) <= set(delivered), "an acknowledged event was lost"
     unacknowledged = {stix_id for event_id, stix_id in received if event_id not in acknowledged}
     assert unacknowledged <= {o["id"] for objects in refused for o in objects}
+    assert set(acknowledged.values()) == set(pushed), "an object was never acknowledged"
     shard = node(promoted)
     try:
         stored = {eid.decode(): fields[b"sid"].decode() for eid, fields in shard.xrange(log_key)}
     finally:
         shard.close()
     assert {eid: stored.get(eid) for eid in acknowledged} == acknowledged, "acknowledged but not on the new primary"
+    assert sorted(stored.values()) == sorted(pushed), "an object stored twice, or not at all"
