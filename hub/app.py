@@ -14,16 +14,19 @@ from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
 from hub.metrics import Metrics
 from hub.middleware import (
+    HANDLER_ARGS,
     METRICS,
     THROTTLE,
     TRUSTED_PROXIES,
     add_security_headers,
     error_middleware,
     request_middleware,
+    serve_protocol_errors_as_json,
     throttle_middleware,
 )
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
+from hub.tasks import BackgroundTasks
 from hub.throttle import FailureThrottle
 from hub.webui import add_routes as add_webui_routes
 
@@ -33,6 +36,8 @@ CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 TOKENS = web.AppKey("tokens", TokenStore)
 AUDIT = web.AppKey("audit", AuditLog)
+TASKS = web.AppKey("tasks", BackgroundTasks)
+"""The process's long-running background tasks, watched: health reports one that died."""
 
 
 def create_app(config: Config, redis_url: str, *, namespace: str = "chub", cluster: bool = False) -> web.Application:
@@ -45,9 +50,12 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     app = web.Application(
         middlewares=[request_middleware, error_middleware, throttle_middleware],
         client_max_size=config.hub.max_body_bytes,
+        handler_args=HANDLER_ARGS,
     )
+    serve_protocol_errors_as_json(app)  # what aiohttp cannot parse gets a JSON error too
     app[CONFIG] = config
-    app[METRICS] = Metrics()
+    metrics = app[METRICS] = Metrics()
+    app[TASKS] = BackgroundTasks(on_failure=lambda task: metrics.task_failures.labels(task=task).inc())
     app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
     app[TRUSTED_PROXIES] = config.hub.trusted_proxies
 
@@ -60,7 +68,9 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
         app[TOKENS] = TokenStore(client, namespace)
         app[AUDIT] = AuditLog(client, namespace)
         await app[AUDIT].start()
+        app[TASKS].watch("audit", app[AUDIT].writer)
         yield
+        app[TASKS].forget("audit")
         await app[AUDIT].stop()
         await client.aclose()
 
