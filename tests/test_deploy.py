@@ -13,6 +13,7 @@ each hub being stopped and restarted in turn, and live figures at
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import re
 import shutil
@@ -41,15 +42,17 @@ pytestmark = pytest.mark.skipif(
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
 
 
-def proxy_config(port: int, hubs: dict[str, int]) -> str:
-    """deploy/haproxy.cfg with what Docker would provide replaced: its DNS, and the services' names."""
+def proxy_config(port: int, admin_port: int, hubs: dict[str, int]) -> str:
+    """deploy/haproxy.cfg with what Docker would provide replaced: its DNS, the services' names, its own ports."""
     text = HAPROXY.read_text()
     text, dns = re.subn(r"(?ms)^resolvers docker\n.*?(?=^\S)", "", text)
     text, resolving = re.subn(r" resolvers docker init-addr \S+", "", text)
     text, bound = re.subn(r"(?m)^(\s+bind) :8080\b", rf"\1 127.0.0.1:{port}", text)
+    text, admin = re.subn(r"(?m)^(\s+stats socket) ipv4@127\.0\.0\.1:\d+", rf"\1 ipv4@127.0.0.1:{admin_port}", text)
     # A container may open more files than a test: HAProxy wants two per connection it allows.
     text, limited = re.subn(r"(?m)^(\s+maxconn) \d+", r"\1 1000", text)
-    assert (dns, resolving, bound, limited) == (1, 1, 1, 1), "deploy/haproxy.cfg changed shape: update this test"
+    found = (dns, resolving, bound, admin, limited)
+    assert found == (1, 1, 1, 1, 1), "deploy/haproxy.cfg changed shape: update this test"
     for name, hub_port in hubs.items():
         text, found = re.subn(rf"(?m)^(\s+server {name}) {name}:8080\b", rf"\1 127.0.0.1:{hub_port}", text)
         assert found == 1, f"no server line for {name} in deploy/haproxy.cfg"
@@ -59,6 +62,7 @@ def proxy_config(port: int, hubs: dict[str, int]) -> str:
 @dataclass
 class Deployment:
     proxy_url: str
+    admin_port: int
     hub_ports: dict[str, int]
     env: dict[str, str]
     logs: Path
@@ -75,6 +79,30 @@ class Deployment:
         process = self.processes[name]
         process.send_signal(signal.SIGTERM)  # what `docker-compose restart` sends first
         assert process.wait(timeout=30) == 0
+
+    async def proxy_status(self) -> dict[str, str]:
+        """Each hub's status as HAProxy's health check sees it (``UP``, ``DOWN``, ``DOWN 1/2``…), by the runtime API."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.admin_port)
+        try:
+            writer.write(b"show stat\n")
+            await writer.drain()
+            text = (await reader.read()).decode()  # the answer, then HAProxy closes the connection
+        finally:
+            writer.close()
+        rows = list(csv.DictReader(text.removeprefix("# ").splitlines()))
+        return {
+            row["svname"]: row["status"] for row in rows if row["pxname"] == "hubs" and row["svname"] in self.hub_ports
+        }
+
+    async def routed(self, name: str, timeout: float = 60) -> None:
+        """Wait until HAProxy's health check has marked hub ``name`` UP: only then does the proxy send it requests.
+
+        A hub that answers is not yet one the proxy uses (it waits for ``rise`` checks in a row): stopping
+        the other hub before then leaves the proxy without a hub, and its clients with 503s.
+        """
+        async with asyncio.timeout(timeout):
+            while (await self.proxy_status()).get(name) != "UP":
+                await asyncio.sleep(0.1)
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
@@ -104,13 +132,13 @@ def hub_environment(resolved: dict[str, Any], redis_url: str, namespace: str, tm
 @pytest.fixture
 def deployment(compose: dict[str, Any], redis_url: str, namespace: str, tmp_path: Path) -> Iterator[Deployment]:
     hub_ports = {"hub1": free_port(), "hub2": free_port()}
-    proxy_port = free_port()
+    proxy_port, admin_port = free_port(), free_port()
     cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(proxy_config(proxy_port, hub_ports))
+    cfg.write_text(proxy_config(proxy_port, admin_port, hub_ports))
     check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
     env = hub_environment(compose, redis_url, namespace, tmp_path)
-    running = Deployment(f"http://127.0.0.1:{proxy_port}", hub_ports, env, tmp_path, {})
+    running = Deployment(f"http://127.0.0.1:{proxy_port}", admin_port, hub_ports, env, tmp_path, {})
     try:
         for name in hub_ports:
             running.start_hub(name)
@@ -148,8 +176,9 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
     deployment: Deployment, session: aiohttp.ClientSession
 ) -> None:
     proxy = deployment.proxy_url
-    for port in deployment.hub_ports.values():
+    for name, port in deployment.hub_ports.items():
         await healthy(session, f"http://127.0.0.1:{port}", timeout=60)
+        await deployment.routed(name)
     await healthy(session, proxy, timeout=60)
     # README: TOKEN=$(docker-compose exec -T hub1 crisis-hub token create cidge | tail -1)
     token = deployment.cli("token", "create", "cidge").strip().splitlines()[-1]
@@ -188,12 +217,14 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
         await asyncio.wait_for(subscribed.wait(), 30)
         await produce(5)
         await all_received()
-        # README: restart the hubs one at a time; streams on the stopped one resume on the other.
+        # README: restart the hubs one at a time; streams on the stopped one resume on the other. The next
+        # is stopped only once the proxy routes to the one restarted, as a deployment script must wait.
         for name in ("hub1", "hub2"):
             deployment.stop_hub(name)
             await produce(5)  # through the proxy, to the hub still running
             deployment.start_hub(name)
             await healthy(session, f"http://127.0.0.1:{deployment.hub_ports[name]}", timeout=60)
+            await deployment.routed(name)
             await all_received()
     finally:
         watching.cancel()
