@@ -86,6 +86,13 @@ class AuditLog:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
+    @property
+    def writer(self) -> asyncio.Task[None]:
+        """The writer task, once :meth:`start` has run: for the process to watch (see hub.tasks)."""
+        if self._task is None:
+            raise RuntimeError("the audit writer has not been started")
+        return self._task
+
     async def stop(self) -> None:
         if self._task is not None:
             await cancel_and_wait(self._task)

@@ -46,6 +46,12 @@ class Metrics:
         self.redis_seconds = Histogram(
             "chub_redis_append_seconds", "Redis round trip of an append", buckets=LATENCY_BUCKETS, registry=r
         )
+        self.task_failures = Counter(
+            "chub_background_task_failures",
+            "Background task passes that failed unexpectedly (the task carries on), and background tasks that died",
+            ["task"],
+            registry=r,
+        )
 
     def observe_state(self, collect: Callable[[], Iterable[Metric]]) -> None:
         """Register a function producing current-state metrics at scrape time."""

@@ -13,18 +13,30 @@ the hub's shutdown waited for it forever. Two defences, one per side:
   call lost, so a stopped loop stops at once;
 * :func:`cancel_and_wait` repeats the cancel until the task has ended,
   whatever else may lose one.
+
+Keeping background tasks alive, and saying when one is not. A periodic task
+runs each pass through a :class:`PassGuard`: an unexpected exception is
+logged with its traceback, counted, and the task carries on with its next
+pass — one malformed stored item must not end escalation for good. A task
+that ends all the same is *dead*: :class:`BackgroundTasks`, the registry of
+a process's named tasks, logs and counts it, and ``/api/v1/health`` reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from hub.errors import HubError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+log = logging.getLogger(__name__)
 
 RECANCEL_AFTER = 1.0  # seconds a cancelled task has to end before it is cancelled again
 
@@ -64,3 +76,114 @@ def honours_cancel(call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
             return await call(*args, **kwargs)
 
     return honouring
+
+
+TaskState = Literal["running", "dead"]
+
+
+def _ignore(task: str) -> None:
+    pass
+
+
+class PassGuard:
+    """Runs the passes of one periodic task so that no failing pass ends the task.
+
+    A :class:`~hub.errors.HubError` (Redis unreachable, an object refused) is
+    an expected condition: a warning. Any other exception is a bug or bad
+    data: logged with its traceback — once while the same failure repeats
+    pass after pass, then one line each time — and counted through
+    ``on_failure``. ``CancelledError`` is not an ``Exception``: a stop still
+    stops.
+    """
+
+    def __init__(self, task: str, on_failure: Callable[[str], None] = _ignore) -> None:
+        self.task = task
+        self.failures = 0
+        self._on_failure = on_failure
+        self._last: tuple[type[BaseException], str] | None = None
+
+    async def run(self, one_pass: Callable[[], Awaitable[R]]) -> R | None:
+        """``await one_pass()``; its result, or ``None`` if it failed."""
+        try:
+            result = await one_pass()
+        except HubError as exc:
+            log.warning("%s: pass skipped: %s", self.task, exc.description)
+            return None
+        except Exception as exc:  # whatever one pass hits, the task lives on
+            self.failures += 1
+            self._on_failure(self.task)
+            failure = (type(exc), str(exc))
+            if failure != self._last:
+                log.exception("%s: a pass failed unexpectedly; carrying on", self.task)
+            else:
+                log.error("%s: the same failure again (%d failed passes): %r", self.task, self.failures, exc)
+            self._last = failure
+            return None
+        self._last = None
+        return result
+
+
+class BackgroundTasks:
+    """The named long-running tasks of one hub process, and whether each still runs.
+
+    A registered task is meant to run until :meth:`stop` (or :meth:`forget`)
+    takes it off the registry; one that ends before, by an exception, a
+    return or a cancel from elsewhere, is *dead*: it is logged with what
+    ended it, counted through ``on_failure`` under its name, and reported by
+    :meth:`states` until the process stops.
+    """
+
+    def __init__(self, on_failure: Callable[[str], None] = _ignore) -> None:
+        self._on_failure = on_failure
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+
+    def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as the task ``name`` and watch it."""
+        if self._running(name):
+            coro.close()
+            raise ValueError(f"a background task named {name!r} is already running")
+        task = asyncio.create_task(coro, name=name)
+        self.watch(name, task)
+        return task
+
+    def watch(self, name: str, task: asyncio.Task[Any]) -> None:
+        """Watch a task started elsewhere under ``name``."""
+        if self._running(name):
+            raise ValueError(f"a background task named {name!r} is already running")
+        self._tasks[name] = task
+        task.add_done_callback(functools.partial(self._ended, name))
+
+    def guard(self, name: str) -> PassGuard:
+        """A :class:`PassGuard` for the passes of task ``name``, counting its failures as this registry does."""
+        return PassGuard(name, self._on_failure)
+
+    def forget(self, name: str) -> asyncio.Task[Any] | None:
+        """Stop watching ``name`` (its end is now expected); the task, if there was one."""
+        return self._tasks.pop(name, None)
+
+    async def stop(self, name: str) -> None:
+        """Forget ``name``, then cancel it and wait until it has ended."""
+        task = self.forget(name)
+        if task is not None:
+            await cancel_and_wait(task)
+
+    def task(self, name: str) -> asyncio.Task[Any] | None:
+        return self._tasks.get(name)
+
+    def states(self) -> dict[str, TaskState]:
+        """``{name: "running" | "dead"}`` for every watched task, by name."""
+        return {name: "dead" if task.done() else "running" for name, task in sorted(self._tasks.items())}
+
+    def _running(self, name: str) -> bool:
+        return name in self._tasks and not self._tasks[name].done()
+
+    def _ended(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(name) is not task:
+            return  # stopped on purpose (forgotten first), or replaced
+        self._on_failure(name)
+        if task.cancelled():
+            log.error("background task %s was cancelled while it should run; reported dead", name)
+        elif (exc := task.exception()) is not None:
+            log.error("background task %s died; reported dead", name, exc_info=exc)
+        else:
+            log.error("background task %s returned while it should run; reported dead", name)
