@@ -54,9 +54,13 @@ def known_channel(request: web.Request) -> Channel:
 
 
 async def health(request: web.Request) -> web.Response:
-    if await request.app[hub_app.STORE].ping():
-        return json_response({"status": "ok", "redis": "ok"})
-    return json_response({"status": "unavailable", "redis": "down"}, status=503)
+    """200 if Redis answers and every background task runs; 503 ``unavailable`` without Redis, else ``degraded``."""
+    tasks = request.app[hub_app.TASKS].states()
+    if not await request.app[hub_app.STORE].ping():
+        return json_response({"status": "unavailable", "redis": "down", "tasks": tasks}, status=503)
+    if "dead" in tasks.values():
+        return json_response({"status": "degraded", "redis": "ok", "tasks": tasks}, status=503)
+    return json_response({"status": "ok", "redis": "ok", "tasks": tasks})
 
 
 async def me(request: web.Request) -> web.Response:

@@ -3,7 +3,8 @@
 By default every channel keeps everything. A channel with ``retain_events``
 or ``retain_days`` is trimmed once a minute by every hub process (trimming is
 idempotent, so several processes do no harm). The store records the newest
-trimmed id, so a client resuming from before it is told of the gap.
+trimmed id, so a client resuming from before it is told of the gap. A pass
+that fails is logged and counted, and the next one runs all the same.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from aiohttp import web
 
 from hub import app as hub_app
 from hub.config import Channel
-from hub.errors import StoreUnavailable
 from hub.store import Store
-from hub.tasks import cancel_and_wait
+from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 60.0
+TASK = "retention"
 DAY_MS = 86_400_000
 
 
@@ -40,16 +41,14 @@ async def trim_once(store: Store, channels: list[Channel]) -> int:
 
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     channels = [c for c in app[hub_app.CONFIG].channels.values() if c.retain_events or c.retain_days]
-    task = asyncio.create_task(_run(app[hub_app.STORE], channels)) if channels else None
+    tasks = app[hub_app.TASKS]
+    if channels:
+        tasks.start(TASK, _run(app[hub_app.STORE], channels, tasks.guard(TASK)))
     yield
-    if task is not None:
-        await cancel_and_wait(task)
+    await tasks.stop(TASK)
 
 
-async def _run(store: Store, channels: list[Channel]) -> None:
+async def _run(store: Store, channels: list[Channel], guard: PassGuard) -> None:
     while True:
-        try:
-            await trim_once(store, channels)
-        except StoreUnavailable:
-            log.warning("retention skipped: Redis unavailable")
+        await guard.run(lambda: trim_once(store, channels))
         await asyncio.sleep(INTERVAL)

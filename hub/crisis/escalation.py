@@ -1,7 +1,10 @@
 """The background task that escalates overdue action items, in every hub process.
 
 Escalations are idempotent (see :func:`hub.crisis.model.escalated`), so
-several processes checking at once write each escalation once.
+several processes checking at once write each escalation once. A pass that
+fails, whatever the cause, is logged, counted and followed by the next one
+(see :class:`hub.tasks.PassGuard`): an overdue action must never go
+unescalated because of an earlier bad one.
 """
 
 from __future__ import annotations
@@ -14,27 +17,26 @@ from aiohttp import web
 
 from hub import app as hub_app
 from hub.crisis.routes import CRISIS_SERVICE
-from hub.errors import HubError
-from hub.tasks import cancel_and_wait
+from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
 
+TASK = "escalation"
+
 
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_run(app))
+    tasks = app[hub_app.TASKS]
+    tasks.start(TASK, _run(app, tasks.guard(TASK)))
     yield
-    await cancel_and_wait(task)
+    await tasks.stop(TASK)
 
 
-async def _run(app: web.Application) -> None:
+async def _run(app: web.Application, guard: PassGuard) -> None:
     interval = app[hub_app.CONFIG].crisis.escalation_interval
     while CRISIS_SERVICE not in app:
         await asyncio.sleep(0.05)
     while True:
         await asyncio.sleep(interval)
-        try:
-            count = await app[CRISIS_SERVICE].escalate_overdue()
-            if count:
-                log.info("escalated %d overdue action item(s)", count)
-        except HubError as exc:
-            log.warning("escalation check failed: %s", exc.description)
+        count = await guard.run(app[CRISIS_SERVICE].escalate_overdue)
+        if count:
+            log.info("escalated %d overdue action item(s)", count)
