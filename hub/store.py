@@ -390,6 +390,35 @@ class Store:
             replies = cast(list[bytes | None], await self.redis.hmget(self.latest_key(channel), list(stix_ids)))
         return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
 
+    async def clock_and_last_id(self, channel: str) -> tuple[int, str | None]:
+        """The Redis time in milliseconds where ``channel`` lives, and its newest event id, read at one instant.
+
+        The time comes from the server that numbers the channel's events (the
+        script runs on its shard), so every event appended afterwards has an id
+        at or after this millisecond.
+        """
+        async with _guard():
+            seconds, micros, last = await self.redis.eval(
+                "local t = redis.call('TIME') "
+                "local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) "
+                "return {t[1], t[2], e[1] and e[1][1] or false}",
+                1,
+                self.log_key(channel),
+            )
+        return int(seconds) * 1000 + int(micros) // 1000, last.decode() if last else None
+
+    async def secret(self, name: str) -> bytes:
+        """A random 256-bit secret of this hub, made on first use and shared by every process on this Redis."""
+        import secrets
+
+        key = f"{self.ns}:secret:{name}"
+        async with _guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, secrets.token_bytes(32), nx=True)
+                pipe.get(key)
+                _, value = await pipe.execute()
+        return cast(bytes, value)
+
 
 def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
     """redis-py's stream replies, typed as they are with ``decode_responses=False``."""

@@ -72,7 +72,11 @@ def test_taxii_filters_parse_or_raise_a_hub_error(params: list[tuple[str, str]])
 
 @given(st.text(max_size=120), st.text(max_size=12))
 def test_cursors_limits_and_event_ids_parse_or_raise_a_hub_error(text: str, number: str) -> None:
-    for parse in (lambda: decode_cursor(text, "c"), lambda: parse_limit(number, 1000), lambda: parse_event_id(text)):
+    for parse in (
+        lambda: decode_cursor(b"k" * 32, b"c", text),
+        lambda: parse_limit(number, 1000),
+        lambda: parse_event_id(text),
+    ):
         try:
             parse()
         except HubError as exc:

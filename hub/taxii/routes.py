@@ -27,6 +27,7 @@ from hub.policy import Principal
 from hub.stix import validate
 from hub.taxii import resources
 from hub.taxii.catalog import Catalog, Collection
+from hub.taxii.cursors import CURSOR_SECRET, add_secret
 from hub.taxii.filters import (
     ALL,
     DELETE_FILTERS,
@@ -39,7 +40,7 @@ from hub.taxii.filters import (
     parse_query,
 )
 from hub.taxii.media import TAXII_MEDIA_TYPE, check_accept, check_content_type
-from hub.taxii.pagination import decode_cursor, encode_cursor, parse_limit, start_position
+from hub.taxii.pagination import cursor_context, decode_cursor, encode_cursor, parse_limit, start_position
 from hub.taxii.query import Page, VersionIndex, matching_versions, select_page
 from hub.taxii.status import status_resource
 from hub.taxii.storage import TaxiiStorage
@@ -53,6 +54,7 @@ _OBJECT: Final = _COLLECTION + "/objects/{object_id}"
 
 def add_routes(app: web.Application) -> None:
     app[CATALOG] = Catalog(app[hub_app.CONFIG].channels.values())
+    add_secret(app)
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/taxii2", discovery),
         ("GET", API_ROOT.rstrip("/"), api_root),
@@ -113,9 +115,12 @@ async def read_page(
     """The page of ``query`` that the request's ``limit`` and ``next`` ask for, and the ``next`` cursor to send."""
     limit = parse_limit(request.query.get("limit"), request.app[hub_app.CONFIG].hub.page_limit)
     cursor_text = request.query.get("next")
-    cursor = None if cursor_text is None else decode_cursor(cursor_text, collection.id)
+    # Sealed (see hub.taxii.pagination): a page cut short may stop at an entry hidden from the reader.
+    context = cursor_context("taxii", collection.id, index.principal.id)
+    secret = await request.app[CURSOR_SECRET].get(request.app[hub_app.STORE])
+    cursor = None if cursor_text is None else decode_cursor(secret, context, cursor_text)
     page = await select_page(index, query, start_position(query.added_after_ms, cursor), limit)
-    following = None if page.resume_after is None else encode_cursor(collection.id, page.resume_after)
+    following = None if page.resume_after is None else encode_cursor(secret, context, page.resume_after)
     request.app[hub_app.AUDIT].record(
         "read", index.principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in page.events]
     )

@@ -11,6 +11,7 @@ from hub.taxii.pagination import (
     MAX_SEQUENCE,
     ORIGIN,
     StreamId,
+    cursor_context,
     decode_cursor,
     encode_cursor,
     parse_limit,
@@ -19,6 +20,8 @@ from hub.taxii.pagination import (
 
 COLLECTION = "b86fe17f-0f40-502f-bfb3-2e3f75443989"
 OTHER = "bc59f1ba-de79-5f42-a3b3-3b49462e33e4"
+SECRET = bytes(range(32))
+CONTEXT = cursor_context("taxii", COLLECTION, "partner-cert")
 positions = st.builds(StreamId, st.integers(0, 2**48), st.integers(0, MAX_SEQUENCE))
 
 
@@ -40,26 +43,28 @@ def test_the_successor_of_the_last_sequence_is_the_next_millisecond() -> None:
 
 @given(positions)
 def test_a_cursor_decodes_to_the_position_it_was_made_from(position: StreamId) -> None:
-    assert decode_cursor(encode_cursor(COLLECTION, position), COLLECTION) == position
+    assert decode_cursor(SECRET, CONTEXT, encode_cursor(SECRET, CONTEXT, position)) == position
 
 
 @given(positions)
 def test_a_cursor_is_opaque_url_safe_text(position: StreamId) -> None:
-    cursor = encode_cursor(COLLECTION, position)
+    cursor = encode_cursor(SECRET, CONTEXT, position)
     assert str(position) not in cursor and COLLECTION not in cursor
     assert cursor.replace("-", "").replace("_", "").isalnum()
 
 
 def test_a_cursor_of_another_collection_is_refused() -> None:
-    cursor = encode_cursor(OTHER, StreamId(1, 0))
+    cursor = encode_cursor(SECRET, cursor_context("taxii", OTHER, "partner-cert"), StreamId(1, 0))
     with pytest.raises(BadRequest, match="next"):
-        decode_cursor(cursor, COLLECTION)
+        decode_cursor(SECRET, CONTEXT, cursor)
 
 
-@pytest.mark.parametrize("text", ["", "!!", "abc", "a" * 300, encode_cursor(COLLECTION, StreamId(1, 2))[:-2], "MTox"])
+@pytest.mark.parametrize(
+    "text", ["", "!!", "abc", "a" * 300, "a" * 66, encode_cursor(SECRET, CONTEXT, StreamId(1, 2))[:-2], "MTox"]
+)
 def test_tampered_or_foreign_cursors_are_refused(text: str) -> None:
     with pytest.raises(BadRequest, match="next"):
-        decode_cursor(text, COLLECTION)
+        decode_cursor(SECRET, CONTEXT, text)
 
 
 def test_added_after_starts_at_the_next_millisecond() -> None:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from hub.taxii.catalog import collection_id
-from hub.taxii.pagination import StreamId, encode_cursor
+from hub.taxii.pagination import StreamId, cursor_context, encode_cursor
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.schemas import conforms
@@ -17,6 +17,7 @@ from tests.stixgen import indicator
 from tests.taxii.helpers import TAXII, collection_path, envelope, taxii_headers
 
 PARTNERS = collection_path("partners")
+_PARTNER_CONTEXT = cursor_context("taxii", collection_id("partners"), "partner-cert")
 
 
 async def get(hub: Hub, path: str, headers: dict[str, str], **params: str) -> tuple[int, Any, dict[str, str]]:
@@ -235,7 +236,7 @@ async def test_a_body_over_max_content_length_is_413(hub: Hub) -> None:
         ("objects/", {"match[version]": "newest"}, "match[version]"),
         ("objects/", {"match[colour]": "red"}, "match[colour]"),
         ("objects/", {"next": "not-a-cursor"}, "next"),
-        ("objects/", {"next": encode_cursor(collection_id("public"), StreamId(1, 0))}, "next"),
+        ("objects/", {"next": encode_cursor(b"another hub" * 3, _PARTNER_CONTEXT, StreamId(1, 0))}, "next"),
         ("objects/indicator--00000000-0000-4000-8000-000000000000/", {"match[type]": "indicator"}, "match[type]"),
     ],
 )
