@@ -13,11 +13,12 @@ from hub.auth import bearer_token, principal_for_token, require_access
 from hub.config import Channel
 from hub.crisis.service import HUB_SOURCE
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
-from hub.events import Event, parse_event_id, version_key
+from hub.events import Event, version_key
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import METRICS
 from hub.policy import Principal, may_list_stakeholders, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
+from hub.taxii.cursors import events_after, events_next
 
 STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
 DEFAULT_PAGE = 100
@@ -204,8 +205,9 @@ async def channel_events(request: web.Request) -> web.Response:
     if not decision:
         raise Forbidden(decision.reason)
     limit = int_param(request, "limit", DEFAULT_PAGE, request.app[hub_app.CONFIG].hub.page_limit)
-    cursor = parse_event_id(request.query.get("after", "0"))
     store = request.app[hub_app.STORE]
+    # `after`: an event id, or a `next` this route gave the caller (sealed: see below).
+    cursor = await events_after(request.app, store, channel.name, principal.id, request.query.get("after", "0"))
     events: list[Event] = []
     # Events above the caller's TLP are skipped, so a page may take several reads;
     # the scan is bounded, and `next` lets the caller continue where it stopped.
@@ -235,8 +237,14 @@ async def channel_events(request: web.Request) -> web.Response:
     request.app[hub_app.AUDIT].record(
         "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=scanned
     )
+    following: str | None = None
+    if more:
+        # A full page ends on an event returned; a page cut short by the scan budget may end on one
+        # hidden from the caller, whose id would say when it was posted: that position goes sealed.
+        full = bool(events) and cursor == events[-1].id
+        following = cursor if full else await events_next(request.app, store, channel.name, principal.id, cursor)
     return json_response(
-        {"events": [e.envelope() for e in events], "next": cursor if more else None},
+        {"events": [e.envelope() for e in events], "next": following},
     )
 
 
