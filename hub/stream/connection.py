@@ -20,6 +20,16 @@ While a subscription replays, the dispatcher skips it; the replay reads the
 stream until it is empty *and* the dispatcher has read no further than the
 cursor, then turns live in the same step (no await in between), so no event
 can fall between replay and live.
+
+Positions handed to the client (``subscribed``'s ``position``, ``gap``'s
+``oldest``, ``slow-consumer``'s ``resume``) are never the id of an event it
+may not read: such an id would tell it when something it may not see was
+posted. The cursor itself often is one (the newest event of the channel,
+or the last one a replay passed over), so it stays inside. What goes out
+instead is the id of an event the client was sent, or its own ``since``,
+or, for a subscription from now that has sent nothing, a position made of
+the Redis clock alone (:meth:`Connection.subscribe` says why resuming from
+it loses and repeats nothing).
 """
 
 from __future__ import annotations
@@ -232,15 +242,29 @@ class Connection:
         await self.dispatcher.ready.wait()
         if channel in self.subs:
             self.unsubscribe(channel)
-        start = since if since is not None else (await store.last_id(channel) or "0-0")
+        if since is None:
+            clock_ms, last = await store.clock_and_last_id(channel)
+            start = last or "0-0"
+            # The position a client that receives nothing resumes from. Not ``start``: the channel's newest
+            # event may be hidden from it. The channel's Redis clock, read at the same instant as ``start``,
+            # says nothing about any event, and Redis numbers every event appended afterwards by its clock
+            # (and above the newest id), so at or after ``clock_ms-0``: resuming from just before that
+            # millisecond misses none of them. Readable events already there in that millisecond (or later
+            # ones, if the clock was behind the ids) come again on a resume: they were never sent on this
+            # subscription, which started after them, so that is no duplicate either. Only a Redis clock
+            # stepped back by more than a millisecond while the client is away could number an event below
+            # the position; a client that received any event resumes from that event instead.
+            origin = f"{max(clock_ms - 1, 0)}-0"
+        else:
+            start = origin = since
         sub = Subscription(channel, start)
         self.subs[channel] = sub
+        gap = False
         if since is not None:
             trimmed = await store.trimmed_to(channel)
-            if trimmed is not None and id_key(since) < id_key(trimmed):
-                oldest = await store.first_id(channel)
-                self.send(message("gap", channel=channel, requested=since, oldest=oldest))
+            gap = trimmed is not None and id_key(since) < id_key(trimmed)
         replayed = 0
+        last_sent: str | None = None
         audit = self.dispatcher.audit
         while self.subs.get(channel) is sub and not self.overflowed:
             batch = await store.read(channel, sub.cursor, REPLAY_BATCH)
@@ -251,9 +275,13 @@ class Connection:
                 if not sub.passes(event.id, id_key(event.id)):
                     continue
                 if may_read(self.principal, event):
+                    if gap:  # told right before the first event replayed: the oldest kept may be hidden
+                        self.send(message("gap", channel=channel, requested=since, oldest=event.id))
+                        gap = False
                     await self._put_replay(sub, event.id, text_frame(event_message(event.to_json())))
                     sent.append(event.id)
             replayed += len(sent)
+            last_sent = sent[-1] if sent else last_sent
             if audit is not None and batch:
                 withheld = len(batch) - len(sent)
                 audit.record("replay", self.principal.id, channel=channel, events=sent, withheld=withheld)
@@ -264,10 +292,13 @@ class Connection:
                 self.dispatcher.add(self, channel)
                 break
         if sub.live:
-            # ``position``: where live delivery starts; a client that has seen nothing yet resumes from it.
-            self.send(
-                message("subscribed", channel=channel, resumed_from=since, replayed=replayed, position=sub.cursor)
-            )
+            if gap:  # nothing the client may read was kept after ``since``
+                self.send(message("gap", channel=channel, requested=since, oldest=None))
+            # ``position``: a client that has seen nothing yet resumes from it. Not ``sub.cursor``, which
+            # may be an event hidden from the client: the last event sent, else ``since`` or ``origin``.
+            # Everything between it and the cursor was sent or is hidden, so resuming from it is exact.
+            position = last_sent or origin
+            self.send(message("subscribed", channel=channel, resumed_from=since, replayed=replayed, position=position))
 
     def unsubscribe(self, channel: str) -> bool:
         sub = self.subs.pop(channel, None)
