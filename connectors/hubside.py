@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -97,6 +98,7 @@ class StoreSink:
     def __init__(
         self,
         store: Store,
+        principals: Mapping[str, Principal],
         principal: Principal,
         channel: Channel,
         assume_tlp: TLP,
@@ -105,13 +107,16 @@ class StoreSink:
         metrics: Metrics | None = None,
         via: str = "taxii-pull",
     ) -> None:
-        self.store, self.principal, self.channel, self.assume_tlp = store, principal, channel, assume_tlp
+        self.store, self.principals, self.principal = store, principals, principal
+        self.channel, self.assume_tlp = channel, assume_tlp
         self.audit, self.metrics, self.via = audit, metrics, via
 
     async def put(self, objects: list[dict[str, Any]]) -> Outcome:
         # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
         submission = await asyncio.to_thread(validate, objects, self.assume_tlp)
-        result = await ingest(self.store, self.principal, self.channel, submission, self.audit, self.via, self.metrics)
+        result = await ingest(
+            self.store, self.principals, self.principal, self.channel, submission, self.audit, self.via, self.metrics
+        )
         return Outcome(len(result.accepted), len(result.duplicates), [(r.id, r.reason) for r in result.rejected])
 
 

@@ -122,7 +122,7 @@ def build_worker(
         sink: Sink
         if store is not None:
             principal = config.principals[spec.stakeholder or ""]
-            sink = StoreSink(store, principal, channel, assume, audit=audit, metrics=metrics)
+            sink = StoreSink(store, config.principals, principal, channel, assume, audit=audit, metrics=metrics)
         else:
             assert client is not None
             sink = HubSink(client, channel, assume)

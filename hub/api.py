@@ -11,12 +11,14 @@ from aiohttp import web
 from hub import app as hub_app
 from hub.auth import bearer_token, principal_for_token, require_access
 from hub.config import Channel
+from hub.crisis.model import hub_identity, stable_id
 from hub.crisis.service import HUB_SOURCE
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.events import Event, version_key
+from hub.identities import identity_id, identity_object
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import METRICS
-from hub.policy import Principal, may_list_stakeholders, may_read, may_read_channel
+from hub.policy import Level, Principal, may_list_stakeholders, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
 
@@ -29,6 +31,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/me", me)
     app.router.add_get("/api/v1/channels", channels)
     app.router.add_get("/api/v1/stakeholders", stakeholders)
+    app.router.add_get("/api/v1/identities", identities)
     app.router.add_post("/api/v1/channels/{channel}/objects", post_objects)
     app.router.add_get("/api/v1/channels/{channel}/events", channel_events)
     app.router.add_get("/api/v1/objects/{stix_id}", get_object)
@@ -130,7 +133,7 @@ async def stakeholders(request: web.Request) -> web.Response:
             "title": config.hub.title,
             "hub_source": HUB_SOURCE,
             "stakeholders": [
-                {"id": s.id, "name": s.name, "sector": s.sector}
+                {"id": s.id, "name": s.name, "sector": s.sector, "identity": identity_id(s.id)}
                 for s in sorted(config.stakeholders.values(), key=lambda s: s.id)
             ],
             "severity_scale": [
@@ -139,6 +142,21 @@ async def stakeholders(request: web.Request) -> web.Response:
             ],
         }
     )
+
+
+async def identities(request: web.Request) -> web.Response:
+    """Every stakeholder's STIX identity and the hub's, as a STIX bundle: what ``created_by_ref`` may name.
+
+    The same directory as :func:`stakeholders`, in STIX, under the same decision.
+    """
+    principal = await authenticate(request)
+    decision = may_list_stakeholders(principal)
+    if not decision:
+        raise Forbidden(decision.reason)
+    config = request.app[hub_app.CONFIG]
+    objects = [hub_identity(), *(identity_object(s.id, s.name, s.sector) for s in config.stakeholders.values())]
+    bundle = {"type": "bundle", "id": stable_id("bundle", "identities", *config.stakeholders), "objects": objects}
+    return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
 
 
 async def read_body(request: web.Request, media_types: frozenset[str]) -> bytes:
@@ -169,15 +187,20 @@ async def post_objects(request: web.Request) -> web.Response:
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
+    app = request.app
     result = await ingest(
-        request.app[hub_app.STORE], principal, channel, submission, request.app[hub_app.AUDIT],
-        metrics=request.app[METRICS],
+        app[hub_app.STORE], app[hub_app.CONFIG].principals, principal, channel, submission, app[hub_app.AUDIT],
+        metrics=app[METRICS],
     )  # fmt: skip
     status = 201 if result.accepted else 200 if result.duplicates else 400
     return json_response(
         {
             "accepted": [item_summary(a.item, a.event_id) for a in result.accepted],
-            "duplicates": [item_summary(a.item, a.event_id) for a in result.duplicates],
+            # A duplicate's event id says when and where it was stored first: only for those who may read it.
+            "duplicates": [
+                item_summary(a.item, a.event_id if may_read(principal, Level(channel.name, a.tlp)) else None)
+                for a in result.duplicates
+            ],
             "rejected": [rejection_summary(r) for r in result.rejected],
         },
         status=status,

@@ -25,7 +25,7 @@ import fastjsonschema
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.forwarded import Network, network_error, parse_networks
-from hub.policy import ACCESS_KINDS, ChannelRule, Principal
+from hub.policy import ACCESS_KINDS, HUB, ChannelRule, Principal
 from hub.tlp import TLP
 
 DEMO_SOURCE = "built-in demo configuration"
@@ -193,6 +193,8 @@ def config_errors(raw: Mapping[str, Any]) -> list[str]:
                 if not _is_pattern(pattern) and pattern not in channels:
                     problems.append(f"roles.{role_name}.{verb}[{i}]: no channel named {pattern!r}")
     for sid, holder in raw["stakeholders"].items():
+        if sid == HUB:
+            problems.append(f"stakeholders.{sid}: the id {HUB!r} is the hub's own (the source of what it writes)")
         for i, role_name in enumerate(holder["roles"]):
             if role_name not in raw["roles"]:
                 problems.append(f"stakeholders.{sid}.roles[{i}]: no role named {role_name!r}")

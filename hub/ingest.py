@@ -1,22 +1,62 @@
-"""Ingest: the one write path shared by the HTTP API and TAXII.
+"""Ingest: the one write path shared by the HTTP API, TAXII, connectors and the hub's own writes.
 
-Validated objects are authorised one by one through the policy (the TLP a
-channel accepts), then appended in one atomic store call. What was stored,
+How this works. Validated objects are judged one by one through the policy,
+then the survivors are appended in one atomic store call. What was stored,
 what was already there and what was refused come back separately, in the
-submission's order.
+submission's order. In turn, each object must pass:
+
+1. :func:`hub.policy.may_write` — the writer may write the channel, at a TLP
+   the channel accepts;
+2. the hub's own object types (crises, acknowledgments, action items) come
+   only through the crisis API (``owner`` is :data:`hub.policy.HUB`), and must
+   match their published schema (:mod:`hub.crisis.schema`);
+3. :func:`hub.policy.may_attribute` — ``created_by_ref`` names no other
+   stakeholder's identity (:mod:`hub.identities`);
+4. :func:`hub.policy.may_derive` — for what the hub writes on someone's behalf
+   (``derived``): at least as restrictive as everything it quotes, and only
+   where all of that may go;
+5. ownership — the first to store an id of a versioned object (one with
+   ``modified``) owns it; a version by anyone else is refused
+   (:func:`hub.policy.may_version`), unless it is an exact copy of a version
+   already stored that the poster may see and that may go to this channel
+   (:func:`hub.policy.may_reshare`): re-sharing MITRE ATT&CK, say. Objects
+   without ``modified`` (cyber observables, marking definitions) have no
+   versions, hence no owner.
+
+Nothing the hub writes skips this path: the crisis service writes with the
+acting stakeholder as ``source``, and either that stakeholder's rights or the
+hub's (:func:`hub.policy.hub_principal`, when it writes on someone's behalf
+into a channel that someone may not write, after the policy let them act).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
 
 from hub.audit import AuditLog, write_record
 from hub.config import Channel
+from hub.crisis.model import is_hub_object
+from hub.crisis.schema import hub_object_problem
 from hub.errors import Forbidden, NotReplicated
+from hub.identities import owners_of_identities
 from hub.metrics import Metrics
-from hub.policy import Principal, may_write
+from hub.policy import (
+    HUB,
+    Destination,
+    Marked,
+    Principal,
+    channel_destination,
+    may_attribute,
+    may_derive,
+    may_read,
+    may_version,
+    may_write,
+)
 from hub.stix import Rejection, StixItem, Submission
 from hub.store import Appended, Store
 
@@ -28,6 +68,14 @@ class IngestResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What an object the hub writes on someone's behalf copies or quotes: those stored events, and its audience."""
+
+    quoted: tuple[Marked, ...]
+    destination: Destination
+
+
 def check_channel_write(principal: Principal, channel: Channel) -> None:
     """Forbidden unless ``principal`` may write ``channel`` at all (checked before reading a body)."""
     if channel.name not in principal.write:
@@ -36,35 +84,49 @@ def check_channel_write(principal: Principal, channel: Channel) -> None:
 
 async def ingest(
     store: Store,
+    principals: Mapping[str, Principal],
     principal: Principal,
     channel: Channel,
     submission: Submission,
     audit: AuditLog | None = None,
     via: str = "api",
     metrics: Metrics | None = None,
+    *,
+    source: str | None = None,
+    owner: str | None = None,
+    derived: Derived | None = None,
 ) -> IngestResult:
-    """Authorise and append a validated submission to ``channel`` on behalf of ``principal``.
+    """Authorise and append a validated submission to ``channel``, written with ``principal``'s rights.
 
-    With ``audit``, what became of every object is recorded, refusals included.
+    ``principals``: every stakeholder's rights (the audience of a channel).
+    ``source``: who is recorded as having written it (``principal`` by
+    default; the acting stakeholder when the hub writes on its behalf).
+    ``owner``: who owns the ids written (``source`` by default; the hub for
+    the crisis API's objects). With ``audit``, what became of every object is
+    recorded, refusals included.
     """
     check_channel_write(principal, channel)
+    source = source or principal.id
+    owner = owner or source
+    identities = owners_of_identities(principals)
     rejected = list(submission.rejected)
     allowed: list[StixItem] = []
     for item in submission.items:
-        decision = may_write(principal, channel.rule, item.tlp)
-        if decision:
+        reason = _refusal(principal, source, owner, channel, item, identities, derived)
+        if reason is None:
             allowed.append(item)
         else:
-            rejected.append(Rejection(item.index, item.id, decision.reason))
+            rejected.append(Rejection(item.index, item.id, reason))
+    allowed = await _owned(store, principals, principal, owner, channel, allowed, identities, rejected)
     result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
     started = time.perf_counter()
     try:
-        stored = await store.append(channel.name, principal.id, allowed)
+        stored = await store.append(channel.name, source, allowed)
     except NotReplicated as exc:
         # The producer gets 503, but the primary holds these and live streams may have them: the trail says so.
         if audit is not None:
             held = [(a.item.id, a.item.version, a.event_id, "not-replicated", exc.description) for a in exc.stored]
-            _record_write(audit, principal, channel, via, held, result.rejected)
+            _record_write(audit, source, channel, via, held, result.rejected)
         raise
     for appended in stored:
         (result.duplicates if appended.duplicate else result.accepted).append(appended)
@@ -81,17 +143,118 @@ async def ingest(
             *((a.item.id, a.item.version, a.event_id, "accepted", None) for a in result.accepted),
             *((a.item.id, a.item.version, a.event_id, "duplicate", None) for a in result.duplicates),
         ]
-        _record_write(audit, principal, channel, via, outcomes, result.rejected)
+        _record_write(audit, source, channel, via, outcomes, result.rejected)
     return result
+
+
+def _refusal(
+    principal: Principal,
+    source: str,
+    owner: str,
+    channel: Channel,
+    item: StixItem,
+    identities: Mapping[str, str],
+    derived: Derived | None,
+) -> str | None:
+    """Why ``item`` may not be written, from what the item alone says (steps 1 to 4), or None."""
+    decision = may_write(principal, channel.rule, item.tlp)
+    if not decision:
+        return decision.reason
+    if is_hub_object(item.obj):
+        if owner != HUB:
+            return f"{item.type} objects of the crisis workflow are written through the crisis API (/api/v1/crises)"
+        problem = hub_object_problem(item.obj)
+        if problem is not None:
+            return problem
+    creator = item.obj.get("created_by_ref")
+    decision = may_attribute({source, owner}, creator if isinstance(creator, str) else None, identities)
+    if not decision:
+        return decision.reason
+    if derived is not None:
+        decision = may_derive(derived.quoted, derived.destination, item.tlp)
+        if not decision:
+            return decision.reason
+    return None
+
+
+async def _owned(
+    store: Store,
+    principals: Mapping[str, Principal],
+    principal: Principal,
+    owner: str,
+    channel: Channel,
+    items: list[StixItem],
+    identities: Mapping[str, str],
+    rejected: list[Rejection],
+) -> list[StixItem]:
+    """The items ``owner`` may write as versions (step 5); the others are added to ``rejected``."""
+    versioned = [it for it in items if isinstance(it.obj.get("modified"), str)]
+    if not versioned:
+        return items
+    claimed = dict(zip((it.id for it in versioned), await store.claim(owner, [it.id for it in versioned]), strict=True))
+    refused: set[int] = set()
+    for item in versioned:
+        # A stakeholder's published identity is its own, stored or not.
+        recorded = identities.get(item.id.lower(), claimed[item.id])
+        decision = may_version(owner, recorded)
+        if decision:
+            continue
+        reason = await _copy_refusal(store, principals, principal, channel, item, decision.reason)
+        if reason is not None:
+            refused.add(item.index)
+            rejected.append(Rejection(item.index, item.id, reason))
+    return [it for it in items if it.index not in refused]
+
+
+_MARKINGS = ("object_marking_refs", "granular_markings")
+
+
+async def _copy_refusal(
+    store: Store,
+    principals: Mapping[str, Principal],
+    principal: Principal,
+    channel: Channel,
+    item: StixItem,
+    not_owner: str,
+) -> str | None:
+    """Why ``item``, a version of someone else's object, may not be stored; None if it is a faithful copy.
+
+    A copy is the same version (id and ``modified``) with the same content,
+    markings aside: sharing it is not making a new version. Where the poster
+    may read a stored copy, it learnt the object here, so its copy must keep
+    to where that may go, at no lower TLP (:func:`hub.policy.may_derive`).
+    Where it may read none, it knew the object on its own (a partner's feed,
+    MITRE ATT&CK), and is told no more than it would be of a new object.
+    ``not_owner``: why the poster may not make versions of it.
+    """
+    channels = sorted({name for p in principals.values() for name in (*p.read, *p.write)} | {channel.name})
+    held = [
+        (held_in, versions[item.version])
+        for held_in, versions in (await store.versions(channels, item.id)).items()
+        if item.version in versions
+    ]
+    if not held:
+        return f"a new version of {item.id} is refused: {not_owner}"
+    copies = [e for held_in, event_id in held for e in await store.events_by_id(held_in, [event_id])]
+    content = _sans_markings(item.obj)
+    if any(_sans_markings(orjson.loads(e.raw)) != content for e in copies):
+        return f"{item.id} differs from the stored version with the same modified: {not_owner}"
+    seen = [e for e in copies if may_read(principal, e)]
+    decision = may_derive(seen, channel_destination(channel.name, principals), item.tlp)
+    return None if decision else f"a copy of {item.id} may not be posted here: {decision.reason}"
+
+
+def _sans_markings(obj: Any) -> Any:
+    return {k: v for k, v in obj.items() if k not in _MARKINGS} if isinstance(obj, dict) else obj
 
 
 def _record_write(
     audit: AuditLog,
-    principal: Principal,
+    source: str,
     channel: Channel,
     via: str,
     outcomes: Sequence[tuple[str, str | None, str | None, str, str | None]],
     rejected: Sequence[Rejection],
 ) -> None:
     refused = [(r.id or f"#{r.index}", None, None, "rejected", r.reason) for r in rejected]
-    audit.record("write", principal.id, via=via, channel=channel.name, objects=write_record([*outcomes, *refused]))
+    audit.record("write", source, via=via, channel=channel.name, objects=write_record([*outcomes, *refused]))

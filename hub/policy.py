@@ -19,7 +19,7 @@ reason either way, so that audit records can say *why*.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -80,6 +80,14 @@ class Destination:
     kind: str  # "channel" or "partner"
     name: str
     min_ceiling: TLP
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A channel and a TLP: an event as the policy sees it, when there is no stored event at hand."""
+
+    channel: str
+    tlp: TLP
 
 
 class Marked(Protocol):
@@ -167,3 +175,120 @@ def may_acknowledge(principal: Principal, event: Marked) -> Decision:
     if not decision:
         return Decision(False, f"{principal.id} cannot acknowledge what it may not see: {decision.reason}")
     return Decision(True, f"{principal.id} may see it, so may acknowledge it")
+
+
+# --- who versions what, and what the hub writes on someone's behalf ------------------------------------------
+
+HUB = "hub"
+"""The hub's own identity as a writer: the source of what it writes unprompted, the owner of crisis objects."""
+
+
+def hub_principal(channels: Iterable[str]) -> Principal:
+    """The hub as a writer: it may write every channel (each channel's ``max_tlp`` still applies) and reads none.
+
+    It writes only on someone's behalf, after the decision that lets that
+    someone act (:func:`may_acknowledge`, :func:`may_move_action`, …), or
+    for its own workflow (escalations); what it writes is still checked by
+    :func:`may_write` and, when it quotes stored content, by :func:`may_derive`.
+    """
+    return Principal(id=HUB, name="Crisis Hub", sector=None, roles=(), read={}, write=frozenset(channels))
+
+
+def may_version(writer: str, owner: str) -> Decision:
+    """Whether ``writer`` may store a new version of an object that ``owner`` stored first.
+
+    STIX: only the creator of an object makes new versions of it. The hub's
+    own objects (owner :data:`HUB`) are versioned only through the crisis API.
+    """
+    if writer == owner:
+        return Decision(True, f"{writer} owns it")
+    if owner == HUB:
+        return Decision(False, "it is a crisis object of the hub: change it through the crisis API (/api/v1/crises)")
+    return Decision(
+        False, "it belongs to another stakeholder: only the stakeholder that first stored an object makes new versions"
+    )
+
+
+def may_attribute(writers: Collection[str], created_by_ref: str | None, identities: Mapping[str, str]) -> Decision:
+    """Whether an object written by ``writers`` (its source and its owner) may name ``created_by_ref`` as creator.
+
+    ``identities`` maps the STIX identity id of every stakeholder (and of the
+    hub) to its id. Naming another stakeholder's identity is forging its
+    authorship; an identity the hub does not know is the poster's own business.
+    """
+    if created_by_ref is None:
+        return Decision(True, "no created_by_ref")
+    named = identities.get(created_by_ref.lower())
+    if named is None or named in writers:
+        return Decision(True, "created_by_ref names no other stakeholder")
+    return Decision(False, f"created_by_ref names the identity of {named}, not of {' or '.join(sorted(writers))}")
+
+
+def derived_tlp(quoted: Iterable[Marked], floor: TLP = TLP.CLEAR) -> TLP:
+    """The TLP of an object that quotes ``quoted``: the most restrictive of them all, and at least ``floor``."""
+    return max([floor, *(q.tlp for q in quoted)])
+
+
+def may_derive(quoted: Iterable[Marked], destination: Destination, tlp: TLP) -> Decision:
+    """Whether an object at ``tlp`` that copies or quotes the content of ``quoted`` may be written to ``destination``.
+
+    It must be marked at least as restrictively as everything it quotes, and
+    go only where every quoted event may go (:func:`may_leave`).
+    """
+    for source in quoted:
+        if tlp < source.tlp:
+            return Decision(False, f"it quotes {source.tlp.label} content, so it cannot be marked {tlp.label}")
+        leaves = may_leave(source, destination)
+        if not leaves:
+            return Decision(False, f"it quotes content that may not go to {destination.name}: {leaves.reason}")
+    return Decision(True, "everything it quotes may go there at that TLP")
+
+
+def may_declare_crisis(principal: Principal, crisis_channel: ChannelRule, channel: ChannelRule, tlp: TLP) -> Decision:
+    """Whether ``principal`` may declare a crisis: only writers of the crisis channel, into a channel they write."""
+    decision = may_write(principal, crisis_channel, min(tlp, crisis_channel.max_tlp))
+    if not decision:
+        return Decision(False, f"only writers of the crisis channel {crisis_channel.name} declare crises")
+    return may_write(principal, channel, tlp)
+
+
+def may_revise_crisis(principal: Principal, crisis: Marked) -> Decision:
+    """Whether ``principal`` may change a crisis (a new version, in the crisis's channel): its channel's writers."""
+    if crisis.channel not in principal.write:
+        return Decision(False, f"only writers of {crisis.channel} change this crisis")
+    return Decision(True, f"{principal.id} writes {crisis.channel}")
+
+
+def may_revise_sitrep(principal: Principal, sitrep: Marked, author: str, crisis_channel: str) -> Decision:
+    """Whether ``principal`` may write the next version of a sitrep: its author, or a writer of the crisis channel.
+
+    Either must also see the version it revises.
+    """
+    seen = may_read(principal, sitrep)
+    if not seen:
+        return Decision(False, f"{principal.id} cannot revise what it may not see: {seen.reason}")
+    if principal.id == author or crisis_channel in principal.write:
+        return Decision(True, f"{principal.id} is the sitrep's author or writes {crisis_channel}")
+    return Decision(False, f"only the sitrep's author ({author}) or writers of {crisis_channel} revise it")
+
+
+def may_assign_action(principal: Principal, crisis: Marked) -> Decision:
+    """Whether ``principal`` may give an action item on a crisis: writers of the crisis's channel."""
+    if crisis.channel not in principal.write:
+        return Decision(False, f"only those who may write {crisis.channel} assign action items")
+    return Decision(True, f"{principal.id} writes {crisis.channel}")
+
+
+def may_move_action(principal: Principal, action: Marked, assignee: str) -> Decision:
+    """Whether ``principal`` may update an action item: its assignee, or the writers of its channel."""
+    seen = may_read(principal, action)
+    if not seen:
+        return Decision(False, seen.reason)
+    if principal.id == assignee or action.channel in principal.write:
+        return Decision(True, f"{principal.id} is the assignee or writes {action.channel}")
+    return Decision(False, f"only the assignee ({assignee}) or the committee may update this action")
+
+
+def should_acknowledge(principal: Principal, item: Marked, expected: Iterable[str]) -> bool:
+    """Whether ``principal`` is awaited to acknowledge ``item``: among ``expected`` and able to see it."""
+    return principal.id in set(expected) and bool(may_read(principal, item))

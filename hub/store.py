@@ -60,6 +60,7 @@ from hub.events import Event, id_key, version_key
 from hub.refs import refs_of
 from hub.replication import write_then_wait
 from hub.tasks import honouring_cancel
+from hub.tlp import TLP
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
@@ -84,7 +85,13 @@ for i, m in ipairs(meta) do
   local versions = prefix .. 'v:' .. sid
   local existing = redis.call('HGET', versions, version)
   if existing then
-    out[i] = {0, existing}
+    -- The stored TLP of the duplicate, so that its id is shown only to those who may read it.
+    local stored, level = redis.call('XRANGE', KEYS[1], existing, existing), '4'
+    if stored[1] then
+      local f = stored[1][2]
+      for j = 1, #f, 2 do if f[j] == 'tlp' then level = f[j + 1] break end end
+    end
+    out[i] = {0, existing, level}
   else
     local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
       'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[6 + i])
@@ -97,7 +104,7 @@ for i, m in ipairs(meta) do
     for _, ref in ipairs(refs) do
       redis.call('SADD', prefix .. 'r:' .. ref, sid)
     end
-    out[i] = {1, id}
+    out[i] = {1, id, tlp}
     last = id
   end
 end
@@ -105,6 +112,17 @@ if last then
   redis.call(publish, live, last)
 elseif sync == '1' then
   redis.call('INCR', prefix .. 'sync')
+end
+return out
+"""
+
+# KEYS: the owners hash. ARGV: the claimant, then ids. Each id not yet owned becomes the claimant's; returns
+# every id's owner, in order. Atomic, so two stakeholders racing for a new id cannot both win.
+_CLAIM = """
+local out = {}
+for i = 2, #ARGV do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[1])
+  out[i - 1] = redis.call('HGET', KEYS[1], ARGV[i])
 end
 return out
 """
@@ -129,11 +147,16 @@ _UNAVAILABLE = (
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The outcome for one object of an append: its event id, and whether it was already stored."""
+    """The outcome for one object of an append: its event id, and whether it was already stored.
+
+    ``tlp`` is the TLP of the stored event: the item's own for a new one, the
+    first stored copy's for a duplicate (whose id only its readers may learn).
+    """
 
     item: StixItem
     event_id: str
     duplicate: bool
+    tlp: TLP
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +252,7 @@ class Store:
         self._publish = live.publish_command(client)
         self._append = client.register_script(_APPEND)
         self._trim = client.register_script(_TRIM)
+        self._claim = client.register_script(_CLAIM)
 
     # keys ----------------------------------------------------------------
     def channel_prefix(self, channel: str) -> str:
@@ -252,6 +276,9 @@ class Store:
 
     def referrers_key(self, channel: str, stix_id: str) -> str:
         return f"{self.channel_prefix(channel)}r:{stix_id}"
+
+    def owners_key(self) -> str:
+        return f"{self.ns}:owners"
 
     def live_channel(self, channel: str) -> str:
         return f"{self.channel_prefix(channel)}live"
@@ -286,8 +313,8 @@ class Store:
                 write = ("EVAL", _APPEND, len(keys), *keys, *args)  # EVAL: no NOSCRIPT on a just-promoted replica
                 replies, acked = await write_then_wait(self.redis, keys[0], write, self.wait_replicas, self.wait_ms)
         appended = [
-            Appended(item, event_id.decode(), duplicate=not created)
-            for item, (created, event_id) in zip(items, replies, strict=True)
+            Appended(item, event_id.decode(), duplicate=not created, tlp=TLP(int(level)))
+            for item, (created, event_id, level) in zip(items, replies, strict=True)
         ]
         if self.wait_replicas and acked < self.wait_replicas:
             raise NotReplicated(
@@ -297,6 +324,20 @@ class Store:
                 appended,
             )
         return appended
+
+    async def claim(self, claimant: str, stix_ids: Sequence[str]) -> list[str]:
+        """Make ``claimant`` the owner of each of ``stix_ids`` that has none yet; returns each id's owner.
+
+        Ids are compared case-insensitively, as STIX compares their UUID part.
+        One hash for the whole hub (one key, so one cluster shard), written
+        before the objects are appended: an append that then fails leaves
+        the claim, so the claimant's retry is still its own.
+        """
+        if not stix_ids:
+            return []
+        async with _guard():
+            owners = await self._claim(keys=[self.owners_key()], args=[claimant, *(i.lower() for i in stix_ids)])
+        return [o.decode() for o in owners]
 
     async def read(self, channel: str, after: str, count: int) -> list[Event]:
         """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from hub.identities import identity_id
 from hub.tlp import TLP
 from tests.conftest import STIX_DATA, Hub
 from tests.schemas import conforms
@@ -143,8 +144,11 @@ async def test_the_stakeholder_directory_names_everyone_and_says_nothing_of_thei
     assert status == 200
     assert body["title"] == hub.config.hub.title
     assert [s["id"] for s in body["stakeholders"]] == sorted(hub.config.stakeholders)
-    assert {"id": "banxico", "name": "Central Bank", "sector": "finance"} in body["stakeholders"]
-    assert all(set(s) == {"id", "name", "sector"} for s in body["stakeholders"])  # no roles, rights or tokens
+    assert {"id": "banxico", "name": "Central Bank", "sector": "finance", "identity": identity_id("banxico")} in body[
+        "stakeholders"
+    ]
+    # No roles, rights or tokens.
+    assert all(set(s) == {"id", "name", "sector", "identity"} for s in body["stakeholders"])
     text = orjson.dumps(body).decode()
     assert not any(token in text for token in hub.tokens.values())
     assert set(body) == {"title", "hub_source", "stakeholders", "severity_scale"} and body["hub_source"] == "hub"

@@ -72,6 +72,7 @@ def test_a_minimal_file_loads(tmp_path: Path) -> None:
         (MINIMAL.replace('tlp = "red"', "tlp = 3"), "roles.member.tlp"),
         (MINIMAL + '\n[hub]\nmax_body_bytes = "big"\n', "hub.max_body_bytes"),
         (MINIMAL.replace('name = "ACME"\n', ""), "stakeholders.acme"),
+        (MINIMAL.replace("[stakeholders.acme]", "[stakeholders.hub]"), "stakeholders.hub"),
     ],
 )
 def test_errors_name_the_key_at_fault(change: str, key: str) -> None:

@@ -269,12 +269,17 @@ async def test_sitrep_export_contains_only_what_the_reader_may_read(hub: Hub) ->
         f"/api/v1/crises/{cid}/updates",
         {"content": "HMIs encrypted at two refineries", "abstract": "Spread"},
     )
-    ioc = indicator(TLP.GREEN)
-    async with hub.client.post(
-        "/api/v1/channels/committee/objects", data=orjson.dumps(ioc), headers={**JSON, **hub.auth("cidge")}
-    ) as response:
-        assert response.status == 201
-    refs = [red["object"]["id"], amber["object"]["id"], ioc["id"]]
+    ioc, energy = indicator(TLP.GREEN), indicator(TLP.AMBER, name="refinery C2")
+    for who, channel, obj in (("cidge", "committee", ioc), ("pemex", "sector.energy", energy)):
+        async with hub.client.post(
+            f"/api/v1/channels/{channel}/objects", data=orjson.dumps(obj), headers={**JSON, **hub.auth(who)}
+        ) as response:
+            assert response.status == 201
+    # An AMBER sitrep may not name the RED update: its readers may not all see it.
+    body = {"name": "Sitrep 1", "description": "Containment under way.", "object_refs": [red["object"]["id"]]}
+    status, error = await call(hub, "cidge", "POST", f"/api/v1/crises/{cid}/sitreps", body)
+    assert status == 400 and "TLP:RED" in error["description"]
+    refs = [amber["object"]["id"], ioc["id"], energy["id"]]
     status, report = await call(
         hub,
         "cidge",
@@ -286,6 +291,7 @@ async def test_sitrep_export_contains_only_what_the_reader_may_read(hub: Hub) ->
     _, full = await call(hub, "sspc", "GET", f"/api/v1/crises/{cid}/sitrep")
     assert full["type"] == "bundle"
     assert {o["id"] for o in full["objects"]} == {report["object"]["id"], cid, *refs}
+    # The energy indicator may go to the committee's readers, but the bank reads no energy channel.
     _, partial = await call(hub, "banxico", "GET", f"/api/v1/crises/{cid}/sitrep")
     assert {o["id"] for o in partial["objects"]} == {report["object"]["id"], cid, amber["object"]["id"], ioc["id"]}
     status, text = await call(hub, "banxico", "GET", f"/api/v1/crises/{cid}/sitrep?format=md")

@@ -203,9 +203,11 @@ def new_crisis(fields: Mapping[str, Any], lead: str, tlp: TLP | None) -> dict[st
         "subcategory": fields["subcategory"],
         "status": fields["status"],
         "lead": fields.get("lead", lead),
-        "affected_sectors": fields.get("affected_sectors", []),
-        "affected_stakeholders": fields.get("affected_stakeholders", []),
     }
+    # Optional, and STIX allows no empty list: absent means none.
+    for name in ("affected_sectors", "affected_stakeholders"):
+        if fields.get(name):
+            ext[name] = fields[name]
     obj: dict[str, Any] = {
         "type": "incident",
         "spec_version": "2.1",
@@ -227,6 +229,8 @@ def revise_crisis(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict
     for name, value in fields.items():
         if name in ("name", "description"):
             obj[name] = value
+        elif value == []:  # STIX allows no empty list: none is absent
+            ext.pop(name, None)
         else:
             ext[name] = value
     obj["extensions"] = {**current["extensions"], EXTENSION_ID: ext}
@@ -235,13 +239,25 @@ def revise_crisis(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict
 
 
 def is_crisis(obj: Mapping[str, Any]) -> bool:
-    return obj.get("type") == "incident" and EXTENSION_ID in obj.get("extensions", {})
+    extensions = obj.get("extensions")
+    return obj.get("type") == "incident" and isinstance(extensions, dict) and EXTENSION_ID in extensions
+
+
+def is_hub_object(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` is one of the crisis workflow's own objects: a crisis, an acknowledgment, an action item.
+
+    Those are written only through the crisis API, which sets who did what;
+    the same objects posted directly would let anyone forge them.
+    """
+    return obj.get("type") in (ACK_TYPE, ACTION_TYPE) or is_crisis(obj)
 
 
 def crisis_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The crisis fields of a crisis object, flat."""
     ext = obj["extensions"][EXTENSION_ID]
     fields = {name: ext.get(name) for name in CRISIS_FIELDS if name not in ("name", "description")}
+    for name in ("affected_sectors", "affected_stakeholders"):
+        fields[name] = fields[name] or []
     fields["name"] = obj.get("name")
     fields["description"] = obj.get("description")
     return fields
@@ -376,11 +392,13 @@ def revise_action(current: Mapping[str, Any], body: Mapping[str, Any]) -> dict[s
     return obj
 
 
-def escalated(action: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def escalated(action: Mapping[str, Any], tlp: TLP) -> tuple[dict[str, Any], dict[str, Any]]:
     """The escalated version of an overdue action, and the escalation note, both idempotent.
 
     Their ids and times derive from the action and its due time, so every hub
     process that notices the same overdue action writes the same two objects.
+    The note quotes the action, so it is marked ``tlp``: the action's own
+    level, granular markings included (not only its ``object_marking_refs``).
     """
     due = action["due"]
     stamp = later_than(action["modified"], due)
@@ -400,6 +418,4 @@ def escalated(action: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
         "authors": ["Crisis Hub"],
         "object_refs": [action["crisis_ref"], action["id"]],
     }
-    if "object_marking_refs" in action:
-        note["object_marking_refs"] = action["object_marking_refs"]
-    return new_version, note
+    return new_version, marked(note, tlp)

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import fastjsonschema
 
-from hub.crisis.model import ACK_TYPE, ACTION_TYPE, EXTENSION_ID, is_crisis
+from hub.crisis.model import EXTENSION_ID, is_hub_object
 
 SCHEMA_FILE: Final = "crisis-extension.schema.json"
 _MAX_LISTED: Final = 8  # allowed values spelt out in a verdict; beyond, the schema's title names them
@@ -50,11 +50,6 @@ def _validator() -> Callable[[Any], Any]:
     return check
 
 
-def _governed(obj: Mapping[str, Any]) -> bool:
-    """Whether the crisis schema speaks of ``obj``: a crisis, a crisis-acknowledgment, a crisis-action."""
-    return obj.get("type") in (ACK_TYPE, ACTION_TYPE) or is_crisis(obj)
-
-
 def hub_object_problem(obj: Mapping[str, Any]) -> str | None:
     """What is wrong with one of the hub's own crisis objects, in one sentence; ``None`` if nothing is.
 
@@ -65,7 +60,7 @@ def hub_object_problem(obj: Mapping[str, Any]) -> str | None:
     extension") and names the property at fault, e.g. ``crisis-action: 'due'
     is a required property``.
     """
-    if not _governed(obj):
+    if not is_hub_object(obj):
         return None
     try:
         _validator()(obj if isinstance(obj, dict) else dict(obj))

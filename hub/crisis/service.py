@@ -10,26 +10,45 @@ the store's type and reference indexes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hub.audit import AuditLog, write_record
+from hub.audit import AuditLog
 from hub.config import Channel, Config
 from hub.crisis import model
+from hub.crisis.schema import hub_object_problem
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.events import Event, version_key
-from hub.ingest import IngestResult, ingest
+from hub.ingest import Derived, IngestResult, ingest
 from hub.metrics import Metrics
-from hub.policy import Principal, may_acknowledge, may_read, may_write
+from hub.policy import (
+    HUB,
+    Level,
+    Principal,
+    channel_destination,
+    hub_principal,
+    may_acknowledge,
+    may_assign_action,
+    may_declare_crisis,
+    may_derive,
+    may_move_action,
+    may_read,
+    may_revise_crisis,
+    may_revise_sitrep,
+    should_acknowledge,
+)
 from hub.stix import validate
 from hub.store import Store
-from hub.tlp import TLP
 
-HUB_SOURCE = "hub"
+log = logging.getLogger(__name__)
+
+HUB_SOURCE = HUB
+"""The ``source`` of the events the hub writes unprompted (escalations), and the owner of every crisis object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +59,27 @@ class Found:
     obj: dict[str, Any]
 
 
-def _found(event: Event) -> Found:
-    return Found(event, orjson.loads(event.raw))
+def _found(event: Event) -> Found | None:
+    """The stored object, or None (logged) if it is not one the crisis workflow can read.
+
+    Only the crisis API writes crisis objects, checked against their schema,
+    but the store may hold older ones: one bad item must never take the
+    committee's board down.
+    """
+    try:
+        obj = orjson.loads(event.raw)
+        problem = hub_object_problem(obj) if isinstance(obj, dict) else "not a JSON object"
+    except orjson.JSONDecodeError as exc:
+        problem = f"not JSON: {exc}"
+    if problem is not None:
+        log.warning("skipping unreadable %s (%s/%s): %s", event.stix_id, event.channel, event.id, problem)
+        return None
+    return Found(event, obj)
+
+
+def _readable(events: Iterable[Event], principal: Principal) -> list[Found]:
+    """The events ``principal`` may read, as Found, unreadable ones skipped."""
+    return [f for f in (_found(e) for e in events if may_read(principal, e)) if f is not None]
 
 
 class CrisisService:
@@ -53,47 +91,79 @@ class CrisisService:
         self.audit = audit
         self.metrics = metrics
         self.stakeholders = tuple(config.stakeholders)
+        self.hub = hub_principal(config.channels)
 
     @property
     def crisis_channel(self) -> Channel:
         return self.config.channels[self.config.crisis.channel]
 
     # writing ---------------------------------------------------------------------------
-    async def _write(self, principal: Principal, channel: Channel, obj: dict[str, Any]) -> IngestResult:
-        """Validate and ingest one object as ``principal``; BadRequest with the reason if refused."""
-        submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
-        result = await ingest(self.store, principal, channel, submission, self.audit, "crisis", self.metrics)
+    async def _write(
+        self,
+        writer: Principal,
+        channel: Channel,
+        objects: Sequence[dict[str, Any]],
+        *,
+        source: str | None = None,
+        quoted: Sequence[Event] = (),
+    ) -> IngestResult:
+        """Validate and ingest crisis objects through the one write path; BadRequest with the reason if refused.
+
+        Every crisis object is owned by the hub, so that only this API makes
+        its versions. ``writer`` is the acting stakeholder, or the hub when it
+        writes on the actor's (``source``) behalf after the policy let them
+        act. ``quoted``: the stored events whose content the objects copy.
+        """
+        submission = await asyncio.to_thread(validate, list(objects), channel.default_tlp)
+        derived = Derived(tuple(quoted), self._audience(channel)) if quoted else None
+        result = await ingest(
+            self.store, self.config.principals, writer, channel, submission, self.audit, "crisis", self.metrics,
+            source=source, owner=HUB, derived=derived,
+        )  # fmt: skip
         if result.rejected:
             raise BadRequest(result.rejected[0].reason)
         return result
 
-    async def _write_as_hub(self, channel: Channel, objects: Sequence[dict[str, Any]], source: str) -> None:
-        """Append objects the hub itself produces (acknowledgments, escalations): validated, no write right needed."""
-        submission = await asyncio.to_thread(validate, list(objects), channel.default_tlp)
-        if submission.rejected:
-            raise BadRequest(submission.rejected[0].reason)
-        appended = await self.store.append(channel.name, source, submission.items)
-        if self.audit is not None:
-            outcomes = [
-                (a.item.id, a.item.version, a.event_id, "duplicate" if a.duplicate else "accepted", None)
-                for a in appended
-            ]
-            self.audit.record("write", source, via="crisis", channel=channel.name, objects=write_record(outcomes))
+    def _audience(self, channel: Channel) -> Any:
+        return channel_destination(channel.name, self.config.principals)
+
+    def _on_behalf(self, principal: Principal, channel: Channel) -> Principal:
+        """Who writes for ``principal`` into ``channel``, once the policy let it act there: itself, or the hub."""
+        return principal if channel.name in principal.write else self.hub
+
+    async def _quotable(self, principal: Principal, refs: Iterable[str], channel: Channel, tlp: Any) -> list[Event]:
+        """The events behind ``refs`` (ids a new object will name), each one the author may see and that may be
+        named at ``tlp`` in ``channel``; BadRequest naming the first that may not."""
+        events = []
+        audience = self._audience(channel)
+        for ref in refs:
+            found = await self._latest_readable(principal, ref)
+            if found is None:
+                raise BadRequest(f"object_refs: no object {ref[:80]} that you may see")
+            decision = may_derive([found.event], audience, tlp)
+            if not decision:
+                raise BadRequest(f"object_refs: {ref[:80]} cannot be named here: {decision.reason}")
+            events.append(found.event)
+        return events
 
     # reading ---------------------------------------------------------------------------
     async def _latest_readable(self, principal: Principal, stix_id: str) -> Found | None:
         for channel in principal.read:
-            events = await self.store.latest_events(channel, [stix_id])
-            for event in events:
-                if may_read(principal, event):
-                    return _found(event)
+            found = _readable(await self.store.latest_events(channel, [stix_id]), principal)
+            if found:
+                return found[0]
         return None
 
     async def _versions_readable(self, principal: Principal, channel: str, stix_id: str) -> list[Found]:
         versions = (await self.store.versions([channel], stix_id)).get(channel, {})
-        events = await self.store.events_by_id(channel, list(versions.values()))
-        found = [_found(e) for e in events if may_read(principal, e)]
+        found = _readable(await self.store.events_by_id(channel, list(versions.values())), principal)
         return sorted(found, key=lambda f: (version_key(f.event.version), f.event.id))
+
+    async def _first_source(self, channel: str, stix_id: str) -> str:
+        """Who wrote the first stored version of ``stix_id`` in ``channel``: the author, for the policy."""
+        versions = (await self.store.versions([channel], stix_id)).get(channel, {})
+        events = await self.store.events_by_id(channel, list(versions.values()))
+        return min(events, key=lambda e: (version_key(e.version), e.id)).source if events else HUB
 
     async def _referring(self, principal: Principal, stix_id: str, types: Iterable[str]) -> list[Found]:
         """The newest readable version of every object of ``types`` referring to ``stix_id``."""
@@ -101,9 +171,7 @@ class CrisisService:
         found: list[Found] = []
         for channel in principal.read:
             ids = [i for i in await self.store.referring(channel, stix_id) if i.split("--", 1)[0] in wanted]
-            for event in await self.store.latest_events(channel, ids):
-                if may_read(principal, event):
-                    found.append(_found(event))
+            found += _readable(await self.store.latest_events(channel, ids), principal)
         return sorted(found, key=lambda f: f.event.id)
 
     async def crisis(self, principal: Principal, crisis_id: str) -> Found:
@@ -148,10 +216,7 @@ class CrisisService:
         views = []
         for channel in principal.read:
             ids = sorted(await self.store.ids_of_type(channel, "incident"))
-            for event in await self.store.latest_events(channel, ids):
-                if not may_read(principal, event):
-                    continue
-                found = _found(event)
+            for found in _readable(await self.store.latest_events(channel, ids), principal):
                 if not model.is_crisis(found.obj):
                     continue
                 view = self.view(found)
@@ -196,36 +261,72 @@ class CrisisService:
 
     async def create(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=True)
-        obj = model.new_crisis(fields, principal.id, model.read_tlp(body))
-        await self._write(principal, self._channel_for(body), obj)
+        channel = self._channel_for(body)
+        tlp = model.read_tlp(body)
+        decision = may_declare_crisis(
+            principal, self.crisis_channel.rule, channel.rule, channel.default_tlp if tlp is None else tlp
+        )
+        if not decision:
+            raise Forbidden(decision.reason)
+        obj = model.new_crisis(fields, principal.id, tlp)
+        await self._write(principal, channel, [obj])
         return self.view(await self.crisis(principal, obj["id"]))
 
     async def revise(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> dict[str, Any]:
         current = await self.crisis(principal, crisis_id)
+        decision = may_revise_crisis(principal, current.event)
+        if not decision:
+            raise Forbidden(decision.reason)
         fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=False)
         obj = model.revise_crisis(current.obj, fields)
-        await self._write(principal, self.config.channels[current.event.channel], obj)
+        await self._write(principal, self.config.channels[current.event.channel], [obj], quoted=[current.event])
         return self.view(await self.crisis(principal, crisis_id))
 
     # updates and sitreps ------------------------------------------------------------------
     async def add_update(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> Event:
+        """A situation update, in any channel the author writes. It names its crisis (whose id reveals nothing
+        but that a crisis exists, as the update itself says); any other object it names must be one its readers
+        may see."""
         await self.crisis(principal, crisis_id)
         obj = model.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
         channel = self._channel_for(body)
-        result = await self._write(principal, channel, obj)
+        tlp = model.read_tlp(body) or channel.default_tlp
+        await self._quotable(principal, [r for r in obj["object_refs"] if r != crisis_id], channel, tlp)
+        result = await self._write(principal, channel, [obj])
         return await self._event(channel, result)
 
     async def add_sitrep(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> Event:
+        """A new sitrep, or with ``sitrep_id`` its next version.
+
+        A new version is a write of that sitrep: by its author or a writer of
+        the crisis channel, into the previous version's channel (or one the
+        previous version may go to) and at no lower TLP — it carries the
+        previous text forward. Every object it names must be one its readers
+        may see.
+        """
         current = await self.crisis(principal, crisis_id)
-        previous = None
+        previous: Found | None = None
         if "sitrep_id" in body:
-            found = await self._latest_readable(principal, str(body["sitrep_id"]))
-            if found is None or found.obj.get("type") != "report" or crisis_id not in found.obj["object_refs"]:
+            previous = await self._latest_readable(principal, str(body["sitrep_id"]))
+            if previous is None or previous.obj.get("type") != "report" or crisis_id not in previous.obj["object_refs"]:
                 raise NotFound(f"no sitrep {str(body['sitrep_id'])[:80]} of this crisis that you may see")
-            previous = found.obj
-        obj = model.new_sitrep(crisis_id, {k: v for k, v in body.items() if k != "sitrep_id"}, previous)
-        channel = self.config.channels[current.event.channel] if "channel" not in body else self._channel_for(body)
-        result = await self._write(principal, channel, obj)
+            author = await self._first_source(previous.event.channel, previous.obj["id"])
+            decision = may_revise_sitrep(principal, previous.event, author, self.crisis_channel.name)
+            if not decision:
+                raise Forbidden(decision.reason)
+        home = previous.event.channel if previous is not None else current.event.channel
+        channel = self._channel_for(body) if "channel" in body else self.config.channels[home]
+        obj = model.new_sitrep(
+            crisis_id, {k: v for k, v in body.items() if k != "sitrep_id"}, previous.obj if previous else None
+        )
+        submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
+        tlp = submission.items[0].tlp if submission.items else channel.default_tlp
+        refs = await self._quotable(principal, [r for r in obj["object_refs"] if r != crisis_id], channel, tlp)
+        if previous is None:
+            result = await self._write(principal, channel, [obj])
+        else:
+            writer = self._on_behalf(principal, channel) if channel.name == home else principal
+            result = await self._write(writer, channel, [obj], source=principal.id, quoted=[previous.event, *refs])
         return await self._event(channel, result)
 
     async def _event(self, channel: Channel, result: IngestResult) -> Event:
@@ -259,10 +360,14 @@ class CrisisService:
         ack = model.new_ack(crisis_id, item_id, item.event.version, principal.id)
         existing = await self.store.latest_events(item.event.channel, [ack["id"]])
         if not existing:
-            model.marked(ack, item.event.tlp)  # the ack reveals no more than the item: same channel, same TLP
-            await self._write_as_hub(self.config.channels[item.event.channel], [ack], principal.id)
+            # The ack reveals no more than the item: the item's channel, the item's TLP, written there by the
+            # hub for one who may see the item but not write its channel.
+            model.marked(ack, item.event.tlp)
+            channel = self.config.channels[item.event.channel]
+            await self._write(self._on_behalf(principal, channel), channel, [ack], source=principal.id,
+                              quoted=[item.event])  # fmt: skip
             existing = await self.store.latest_events(item.event.channel, [ack["id"]])
-        return {"item": item_id, "version": item.event.version, "acknowledged_by": principal.id,
+        return {"item": item_id, "version": item.event.version, "acknowledged_by": existing[0].source,
                 "time": existing[0].time, "event_id": existing[0].id}  # fmt: skip
 
     def _expected(self, crisis: dict[str, Any], event: Event) -> list[str]:
@@ -270,9 +375,7 @@ class CrisisService:
         fields = model.crisis_fields(crisis)
         wanted = {fields["lead"], *fields["affected_stakeholders"]}
         wanted |= {p.id for p in self.config.principals.values() if self.crisis_channel.name in p.write}
-        return sorted(
-            sid for sid in wanted if sid in self.config.principals and may_read(self.config.principals[sid], event)
-        )
+        return sorted(p.id for p in self.config.principals.values() if should_acknowledge(p, event, wanted))
 
     async def acknowledgments(self, principal: Principal, crisis_id: str) -> list[dict[str, Any]]:
         """Per item (each crisis version, update and sitrep version): who acknowledged it, who has not yet."""
@@ -286,7 +389,8 @@ class CrisisService:
         acks: dict[tuple[str, str], dict[str, str]] = {}
         for ack in await self._referring(principal, crisis_id, [model.ACK_TYPE]):
             key = (ack.obj["object_ref"], ack.obj["object_modified"])
-            acks.setdefault(key, {})[ack.obj["acknowledged_by"]] = ack.event.time
+            # Who acknowledged is who wrote the acknowledgment, never a field of it.
+            acks.setdefault(key, {})[ack.event.source] = ack.event.time
         out = []
         for found in items:
             done = acks.get((found.obj["id"], found.event.version), {})
@@ -310,15 +414,15 @@ class CrisisService:
     async def assign(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> dict[str, Any]:
         current = await self.crisis(principal, crisis_id)
         channel = self.config.channels[current.event.channel]
-        decision = may_write(principal, channel.rule, current.event.tlp)
+        decision = may_assign_action(principal, current.event)
         if not decision:
-            raise Forbidden(f"only those who may write {channel.name} assign action items: {decision.reason}")
+            raise Forbidden(decision.reason)
         obj = model.new_action(crisis_id, body, principal.id, self.stakeholders)
         assignee = self.config.principals[obj["assignee"]]
         tlp = model.read_tlp(body) or channel.default_tlp
-        if not may_read(assignee, _Probe(channel.name, tlp)):
+        if not may_read(assignee, Level(channel.name, tlp)):
             raise BadRequest(f"{assignee.id} could not see this action item on {channel.name} at {tlp.label}")
-        await self._write(principal, channel, obj)
+        await self._write(principal, channel, [obj])
         found = await self._latest_readable(principal, obj["id"])
         assert found is not None
         return self.action_view(found)
@@ -330,13 +434,14 @@ class CrisisService:
         found = await self._latest_readable(principal, action_id)
         if found is None or found.obj.get("type") != model.ACTION_TYPE or found.obj["crisis_ref"] != crisis_id:
             raise NotFound(f"no action item {action_id[:80]} of this crisis that you may see")
-        channel = self.config.channels[found.event.channel]
-        is_assignee = principal.id == found.obj["assignee"]
-        if not is_assignee and channel.name not in principal.write:
-            raise Forbidden(f"only the assignee ({found.obj['assignee']}) or the committee may update this action")
+        decision = may_move_action(principal, found.event, found.obj["assignee"])
+        if not decision:
+            raise Forbidden(decision.reason)
         obj = model.revise_action(found.obj, body)
-        # The assignee may not be able to write the committee channel: the hub records its update.
-        await self._write_as_hub(channel, [obj], principal.id)
+        # The assignee may not be able to write the committee channel: the hub records its update there.
+        channel = self.config.channels[found.event.channel]
+        await self._write(self._on_behalf(principal, channel), channel, [obj], source=principal.id,
+                          quoted=[found.event])  # fmt: skip
         updated = await self._latest_readable(principal, action_id)
         assert updated is not None
         return self.action_view(updated)
@@ -359,15 +464,27 @@ class CrisisService:
         return sorted((self.action_view(f) for f in found), key=lambda a: a["due"])
 
     async def escalate_overdue(self) -> int:
-        """Escalate every open action item past its due time; idempotent across hub processes."""
+        """Escalate every open action item past its due time; idempotent across hub processes.
+
+        The escalated version and the note quote the action: they go to its
+        channel at its TLP (granular markings included). An item that cannot
+        be escalated is logged and skipped; the others still are.
+        """
         channel = self.crisis_channel
         ids = sorted(await self.store.ids_of_type(channel.name, model.ACTION_TYPE))
         now = model.now_stix()
         escalated = 0
         for event in await self.store.latest_events(channel.name, ids):
-            action = orjson.loads(event.raw)
+            found = _found(event)
+            if found is None:
+                continue
+            action = found.obj
             if action["status"] in OPEN_ACTION_STATUSES and not action.get("escalated") and action["due"] < now:
-                await self._write_as_hub(channel, list(model.escalated(action)), HUB_SOURCE)
+                try:
+                    await self._write(self.hub, channel, list(model.escalated(action, event.tlp)), quoted=[event])
+                except BadRequest as exc:
+                    log.warning("cannot escalate %s: %s", action["id"], exc.description)
+                    continue
                 escalated += 1
         return escalated
 
@@ -398,11 +515,3 @@ def _label(obj: dict[str, Any]) -> str:
     text = obj.get("name") or obj.get("abstract") or obj.get("content") or obj["id"]
     text = " ".join(str(text).split())
     return text if len(text) <= 80 else text[:79] + "…"
-
-
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    """A would-be event, to ask the policy before writing."""
-
-    channel: str
-    tlp: TLP

@@ -23,7 +23,7 @@ from hub.auth import principal_for_basic_or_bearer, require_access
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import METRICS, Handler
-from hub.policy import Principal
+from hub.policy import Level, Principal, may_read
 from hub.stix import validate
 from hub.taxii import resources
 from hub.taxii.catalog import Catalog, Collection
@@ -215,9 +215,14 @@ async def add_objects(request: web.Request) -> web.Response:
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
     app = request.app
-    result = await ingest(app[hub_app.STORE], principal, channel, submission, app[hub_app.AUDIT], "taxii", app[METRICS])
+    result = await ingest(
+        app[hub_app.STORE], app[hub_app.CONFIG].principals, principal, channel, submission, app[hub_app.AUDIT],
+        "taxii", app[METRICS],
+    )  # fmt: skip
     status_id = str(uuid.uuid4())
-    resource = status_resource(status_id, request_ms, objects, result)
+    # A duplicate's date_added says when it was stored first: only for those who may read it.
+    readable = {a.event_id for a in result.duplicates if may_read(principal, Level(channel.name, a.tlp))}
+    resource = status_resource(status_id, request_ms, objects, result, readable)
     await TaxiiStorage(request.app[hub_app.STORE]).save_status(status_id, principal.id, resource)
     return respond(resource, status=202)
 

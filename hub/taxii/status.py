@@ -11,7 +11,7 @@ add up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hub.events import iso_millis
@@ -22,10 +22,20 @@ if TYPE_CHECKING:  # only their shapes are needed here, not the store and valida
     from hub.store import Appended
 
 
-def status_resource(status_id: str, request_ms: int, objects: Sequence[Any], result: IngestResult) -> dict[str, Any]:
-    """The status resource of an Add Objects request of ``objects`` that ingest answered with ``result``."""
+def status_resource(
+    status_id: str, request_ms: int, objects: Sequence[Any], result: IngestResult, readable: Collection[str] = ()
+) -> dict[str, Any]:
+    """The status resource of an Add Objects request of ``objects`` that ingest answered with ``result``.
+
+    ``readable``: the event ids of the duplicates the caller may read. For the
+    others the request's own time stands in for ``date_added`` (the version
+    reported for an object without ``modified``), which tells nothing.
+    """
     successes = [_success(a, "added") for a in result.accepted]
-    successes += [_success(a, "already in the collection") for a in result.duplicates]
+    successes += [
+        _success(a, "already in the collection", None if a.event_id in readable else request_ms)
+        for a in result.duplicates
+    ]
     failures = [
         {
             "id": rejection.id or "",
@@ -50,8 +60,9 @@ def status_resource(status_id: str, request_ms: int, objects: Sequence[Any], res
     return resource
 
 
-def _success(appended: Appended, message: str) -> dict[str, Any]:
-    date_added = iso_millis(int(appended.event_id.split("-", 1)[0]))
+def _success(appended: Appended, message: str, stand_in_ms: int | None = None) -> dict[str, Any]:
+    millis = int(appended.event_id.split("-", 1)[0]) if stand_in_ms is None else stand_in_ms
+    date_added = iso_millis(millis)
     return {
         "id": appended.item.id,
         "version": reported_version(appended.item.version, date_added),

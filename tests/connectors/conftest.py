@@ -45,7 +45,7 @@ class Local:
         """A pull connector into this store, as its runner inside a hub would build it."""
         channel = self.config.channels[spec.channel]
         principal = self.config.principals[spec.stakeholder or ""]
-        sink = StoreSink(self.store, principal, channel, spec.assume_tlp or channel.default_tlp)
+        sink = StoreSink(self.store, self.config.principals, principal, channel, spec.assume_tlp or channel.default_tlp)
         status = ConnectorStatus(spec.name, spec.kind, spec.channel, spec.url)
         return TaxiiPull(PartnerConnection(spec, env), sink, await self.state(spec.name), status)
 

@@ -92,8 +92,8 @@ def test_a_status_counts_and_lists_every_object() -> None:
     good, dup = validate([indicator(), indicator()], TLP.GREEN).items
     objects = [good.obj, dup.obj, {"type": "indicator", "id": "indicator--x", "modified": "2026-01-01T00:00:00Z"}, 3]
     result = IngestResult(
-        accepted=[Appended(good, "1764236259007-0", False)],
-        duplicates=[Appended(dup, "1764236259000-3", True)],
+        accepted=[Appended(good, "1764236259007-0", False, TLP.GREEN)],
+        duplicates=[Appended(dup, "1764236259000-3", True, TLP.GREEN)],
         rejected=[Rejection(2, "indicator--x", "bad pattern"), Rejection(3, None, "not a STIX object")],
     )
     status = status_resource("5e1f4a1a-0000-4000-8000-000000000000", 1764236259007, objects, result)
