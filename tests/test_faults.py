@@ -24,7 +24,6 @@ from hub.embedded import EmbeddedRedis, find_redis_server
 from hub.errors import NotReplicated
 from hub.stix import parse_submission
 from hub.store import Store, TokenStore, connect
-from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.stixgen import bundle, indicator
@@ -58,7 +57,13 @@ async def test_redis_killed_and_restarted_under_load_loses_and_repeats_nothing(t
     refused: list[str] = []
     received: list[str] = []
     statuses: list[int] = []
-    watcher = StreamClient(str(hub.make_url("")), watcher_token, ["sector.finance"])
+    subscribed = asyncio.Event()
+    watcher = StreamClient(
+        str(hub.make_url("")),
+        watcher_token,
+        ["sector.finance"],
+        on_message=lambda m: m["op"] == "subscribed" and subscribed.set(),
+    )
 
     async def watch() -> None:
         async for event in watcher.events():
@@ -86,9 +91,7 @@ async def test_redis_killed_and_restarted_under_load_loses_and_repeats_nothing(t
 
     watching = asyncio.create_task(watch())
     try:
-        while not hub.app[DISPATCHER].connections:
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.2)  # the watcher has subscribed (live from now)
+        await asyncio.wait_for(subscribed.wait(), 20)  # live from now: every event produced next is its to see
         await produce(15)
         assert server.process is not None
         server.process.kill()  # SIGKILL: no shutdown, no final fsync
