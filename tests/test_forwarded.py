@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hub.forwarded import client_address, network_error, parse_address, parse_networks
@@ -83,8 +83,11 @@ def test_bad_trusted_proxy_entries_are_explained() -> None:
 
 addresses = st.ip_addresses().map(str)
 header_text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=60)
+# Pure functions: how long one example took on a loaded machine proves nothing, so no deadline.
+untimed = settings(deadline=None)
 
 
+@untimed
 @given(peer=st.one_of(addresses, header_text), headers=st.lists(header_text, max_size=4))
 def test_any_header_gives_the_peer_or_one_of_its_own_addresses(peer: str, headers: list[str]) -> None:
     found = client_address(peer, headers, PROXY)
@@ -92,11 +95,13 @@ def test_any_header_gives_the_peer_or_one_of_its_own_addresses(peer: str, header
     assert found == peer or found in said or found == str(parse_address(peer))
 
 
+@untimed
 @given(peer=addresses.filter(lambda a: not ipaddress.ip_address(a).is_loopback), headers=st.lists(header_text))
 def test_an_untrusted_peer_is_the_client_whatever_it_says(peer: str, headers: list[str]) -> None:
     assert client_address(peer, headers, LOOPBACK) == peer
 
 
+@untimed
 @given(spoofed=st.lists(header_text, max_size=4), client=addresses, inline=st.booleans())
 @example(spoofed=[], client="::ffff:0:0", inline=False)  # an IPv4-mapped client is its IPv4 address
 @example(spoofed=[], client="::ffff:127.0.0.1", inline=True)
