@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import admin, api, connectors_api, retention, taxii
+from hub import admin, api, connectors_api, owners, retention, taxii
 from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
@@ -66,6 +66,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
             client, namespace, wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_timeout_ms
         )
         app[TOKENS] = TokenStore(client, namespace)
+        await owners.backfill(app[STORE], list(config.channels))  # once per store: see hub.owners
         app[AUDIT] = AuditLog(client, namespace)
         await app[AUDIT].start()
         app[TASKS].watch("audit", app[AUDIT].writer)

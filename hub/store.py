@@ -339,6 +339,24 @@ class Store:
             owners = await self._claim(keys=[self.owners_key()], args=[claimant, *(i.lower() for i in stix_ids)])
         return [o.decode() for o in owners]
 
+    async def adopt(self, owners: Sequence[tuple[str, str]]) -> int:
+        """Record each ``(stix id, owner)`` whose id has no owner yet; returns how many were recorded."""
+        async with _guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stix_id, owner in owners:
+                    pipe.hsetnx(self.owners_key(), stix_id.lower(), owner)
+                replies = await pipe.execute()
+        return sum(1 for r in replies if r)
+
+    async def owners_recorded(self) -> bool:
+        """Whether the owners of the objects stored before ownership was tracked are recorded."""
+        async with _guard():
+            return bool(await self.redis.exists(f"{self.owners_key()}:recorded"))
+
+    async def mark_owners_recorded(self) -> None:
+        async with _guard():
+            await self.redis.set(f"{self.owners_key()}:recorded", str(int(time.time())))
+
     async def read(self, channel: str, after: str, count: int) -> list[Event]:
         """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""
         async with _guard():

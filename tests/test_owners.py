@@ -1,0 +1,61 @@
+"""A store written before ownership was recorded: its objects keep their first source as owner after an upgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.crisis import model
+from hub.stix import validate
+from hub.store import Store, connect
+from hub.tlp import TLP
+from tests.conftest import HubFactory
+from tests.stixgen import indicator
+from tests.test_crisis import call
+from tests.test_trust import post
+
+
+async def write_as_an_older_hub(redis_url: str, namespace: str, channel: str, source: str, *objects: Any) -> None:
+    client = connect(redis_url)
+    try:
+        submission = validate(list(objects), TLP.AMBER)
+        assert not submission.rejected
+        await Store(client, namespace).append(channel, source, list(submission.items))
+    finally:
+        await client.aclose()
+
+
+async def test_objects_stored_before_ownership_keep_their_first_source_as_owner(
+    hub_factory: HubFactory, redis_url: str, namespace: str
+) -> None:
+    pemex_ioc = indicator(TLP.AMBER, name="pemex's")
+    crisis = model.new_crisis(
+        {"name": "Old crisis", "severity": 2, "category": "other", "subcategory": "undetermined", "status": "detected"},
+        "cidge",
+        None,
+    )
+    sitrep = model.new_sitrep(crisis["id"], {"name": "Old sitrep"}, None)
+    await write_as_an_older_hub(redis_url, namespace, "sector.energy", "pemex", pemex_ioc)
+    await write_as_an_older_hub(redis_url, namespace, "committee", "cidge", crisis, sitrep)
+    # A later copy in another channel by someone else does not make it theirs: the oldest event wins.
+    await write_as_an_older_hub(redis_url, namespace, "sector.finance", "cert-mx", pemex_ioc)
+    hub = await hub_factory()
+    newer = {**pemex_ioc, "modified": "2026-11-30T00:00:00.000Z", "name": "forged"}
+    for who, channel in (("cfe", "sector.energy"), ("cert-mx", "sector.finance")):
+        status, answer = await post(hub, who, channel, newer)
+        assert status == 400 and "another stakeholder" in answer["rejected"][0]["reason"]
+    assert (await post(hub, "pemex", "sector.energy", newer))[0] == 201
+    # The crisis and its sitrep are the hub's: revised through the API, never posted directly.
+    forged = {**crisis, "modified": "2026-11-30T00:00:00.000Z", "name": "forged"}
+    status, answer = await post(hub, "cidge", "committee", forged)
+    assert status == 400
+    status, revised = await call(hub, "sedena", "PATCH", f"/api/v1/crises/{crisis['id']}", {"severity": 3})
+    assert status == 200 and revised["severity"]["level"] == 3
+    status, _ = await call(hub, "sspc", "POST", f"/api/v1/crises/{crisis['id']}/sitreps",
+                           {"sitrep_id": sitrep["id"], "description": "next"})  # fmt: skip
+    assert status == 201
+    # A second start does not scan again.
+    client = connect(redis_url)
+    try:
+        assert await Store(client, namespace).owners_recorded()
+    finally:
+        await client.aclose()
