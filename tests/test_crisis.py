@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import orjson
@@ -334,3 +335,31 @@ async def test_min_severity_zero_lists_baseline_crises(hub: Hub) -> None:
     crisis = await new_crisis(hub, severity=0)
     status, listing = await call(hub, "sspc", "GET", "/api/v1/crises?min_severity=0")
     assert status == 200 and [c["id"] for c in listing["crises"]] == [crisis["id"]]
+
+
+async def test_the_briefing_and_the_escalation_note_speak_in_display_names_and_readable_times(hub: Hub) -> None:
+    crisis = await new_crisis(hub)
+    cid = crisis["id"]
+    _, update = await call(hub, "cidge", "POST", f"/api/v1/crises/{cid}/updates", {"content": "Two refineries hit."})
+    due = "2026-01-01T09:30:00Z"
+    await call(
+        hub, "cidge", "POST", f"/api/v1/crises/{cid}/actions", {"assignee": "pemex", "name": "Isolate OT", "due": due}
+    )
+    assert await hub.client.app[CRISIS_SERVICE].escalate_overdue() == 1
+    _, updates = await call(hub, "sspc", "GET", f"/api/v1/crises/{cid}/updates")
+    [note] = [e["object"] for e in updates["events"] if e["source"] == "hub"]
+    assert note["content"] == (
+        "Action item 'Isolate OT', assigned to State Oil Company by Inter-ministerial Cyber Crisis Committee, "
+        "was due at 09:30 UTC on 1 Jan 2026 and is still assigned. Escalated to the committee."
+    )
+    refs = [update["object"]["id"]]
+    await call(hub, "cidge", "POST", f"/api/v1/crises/{cid}/sitreps", {"name": "Sitrep 1", "object_refs": refs})
+    status, text = await call(hub, "sspc", "GET", f"/api/v1/crises/{cid}/sitrep?format=md")
+    assert status == 200 and "lead **National CERT**" in text
+    assert "· Inter-ministerial Cyber Crisis Committee · TLP:AMBER: Two refineries hit." in text
+    assert re.search(
+        r"assigned to State Oil Company by Inter-ministerial Cyber Crisis Committee, "
+        r"due 1 Jan (2026 )?09:30 UTC \(\d+ days ago\), assigned — \*\*OVERDUE\*\* \(escalated\)",
+        text,
+    ), text
+    assert "T09:30" not in text and "cidge" not in text and "pemex" not in text

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.crisis.sitrep import display_name, full_time
 from hub.crisis.taxonomy import ACTION_STATUSES, RSIT, STATUSES, SeverityLevel
 from hub.errors import BadRequest
 from hub.events import iso_millis
@@ -392,17 +393,25 @@ def revise_action(current: Mapping[str, Any], body: Mapping[str, Any]) -> dict[s
     return obj
 
 
-def escalated(action: Mapping[str, Any], tlp: TLP) -> tuple[dict[str, Any], dict[str, Any]]:
+def escalated(
+    action: Mapping[str, Any], tlp: TLP, names: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The escalated version of an overdue action, and the escalation note, both idempotent.
 
-    Their ids and times derive from the action and its due time, so every hub
-    process that notices the same overdue action writes the same two objects.
-    The note quotes the action, so it is marked ``tlp``: the action's own
-    level, granular markings included (not only its ``object_marking_refs``).
+    Their ids, times and text derive from the action, its due time and
+    ``names`` (stakeholder ids to display names, from the config), so every
+    hub process that notices the same overdue action writes the same two
+    objects: the note says when the action was due as an absolute time, never
+    "N min ago", which would differ from one process to the next. The note
+    quotes the action, so it is marked ``tlp``: the action's own level,
+    granular markings included (not only its ``object_marking_refs``).
     """
+    names = names or {}
     due = action["due"]
     stamp = later_than(action["modified"], due)
     new_version = {**action, "escalated": True, "modified": stamp}
+    assignee = display_name(action["assignee"], names)
+    assigner = display_name(action["assigned_by"], names)
     note = {
         "type": "note",
         "spec_version": "2.1",
@@ -412,8 +421,8 @@ def escalated(action: Mapping[str, Any], tlp: TLP) -> tuple[dict[str, Any], dict
         "created_by_ref": HUB_IDENTITY_ID,
         "abstract": f"Overdue: {action['name']}",
         "content": (
-            f"Action item '{action['name']}' assigned to {action['assignee']} by {action['assigned_by']} "
-            f"was due at {due} and is still {action['status']}. Escalated to the committee."
+            f"Action item '{action['name']}', assigned to {assignee} by {assigner}, was due at {full_time(due)} "
+            f"and is still {action['status']}. Escalated to the committee."
         ),
         "authors": ["Crisis Hub"],
         "object_refs": [action["crisis_ref"], action["id"]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -159,6 +160,8 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
         [orjson.loads(orjson.dumps(i)) for i in items],
         await svc.actions(principal, crisis_id),
         await svc.acknowledgments(principal, crisis_id),
+        names=svc.display_names(),
+        now=datetime.now(UTC),
     )
     return web.Response(text=text, content_type="text/markdown", charset="utf-8")
 

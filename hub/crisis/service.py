@@ -93,6 +93,10 @@ class CrisisService:
         self.stakeholders = tuple(config.stakeholders)
         self.hub = hub_principal(config.channels)
 
+    def display_names(self) -> dict[str, str]:
+        """Stakeholder ids (and the hub's own source) to the display names of the config, for briefings."""
+        return {HUB: self.hub.name, **{sid: s.name for sid, s in self.config.stakeholders.items()}}
+
     @property
     def crisis_channel(self) -> Channel:
         return self.config.channels[self.config.crisis.channel]
@@ -467,10 +471,13 @@ class CrisisService:
         """Escalate every open action item past its due time; idempotent across hub processes.
 
         The escalated version and the note quote the action: they go to its
-        channel at its TLP (granular markings included). An item that cannot
-        be escalated is logged and skipped; the others still are.
+        channel at its TLP (granular markings included). The note names the
+        stakeholders by their display names and the due time absolutely, so
+        every process writes the same note. An item that cannot be escalated
+        is logged and skipped; the others still are.
         """
         channel = self.crisis_channel
+        names = self.display_names()
         ids = sorted(await self.store.ids_of_type(channel.name, model.ACTION_TYPE))
         now = model.now_stix()
         escalated = 0
@@ -481,7 +488,9 @@ class CrisisService:
             action = found.obj
             if action["status"] in OPEN_ACTION_STATUSES and not action.get("escalated") and action["due"] < now:
                 try:
-                    await self._write(self.hub, channel, list(model.escalated(action, event.tlp)), quoted=[event])
+                    await self._write(
+                        self.hub, channel, list(model.escalated(action, event.tlp, names)), quoted=[event]
+                    )
                 except BadRequest as exc:
                     log.warning("cannot escalate %s: %s", action["id"], exc.description)
                     continue
