@@ -101,7 +101,12 @@ class Deployment:
         the other hub before then leaves the proxy without a hub, and its clients with 503s.
         """
         async with asyncio.timeout(timeout):
-            while (await self.proxy_status()).get(name) != "UP":
+            while True:
+                try:
+                    if (await self.proxy_status()).get(name) == "UP":
+                        return
+                except ConnectionRefusedError:  # the proxy has not opened its runtime API yet
+                    pass
                 await asyncio.sleep(0.1)
 
     def cli(self, *args: str) -> str:
