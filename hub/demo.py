@@ -8,6 +8,21 @@ publishes sitreps; institutions acknowledge. The scenario talks to the hub
 over its own HTTP API, as each stakeholder, exactly as their tools would.
 It takes about a minute at ``speed`` 1, then keeps the room alive with new
 sightings every little while.
+
+The crisis also reaches outside the committee, within the policy: the
+partner CERT posts exact copies of the national CERT's TLP:GREEN indicators
+(the national CERT still owns them) to the ``partners`` collection over TAXII
+and reports a sighting there, and the committee posts a TLP:CLEAR advisory to
+``public``.
+
+How resuming works: every step is idempotent and skipped when the hub already
+has what it writes, so a scenario interrupted half-way is finished by the next
+run, and a finished one is left alone. The objects the scenario posts itself
+have ids derived from their role in the story (:func:`demo_id`), so a re-run
+finds them; the crisis API's objects are found by name (the crisis, action
+items, sitreps) or by author and abstract (updates); a crisis change is found
+in the crisis's history; acknowledgments name the crisis version they are for
+and are idempotent on the hub. Pauses are skipped while nothing is written.
 """
 
 from __future__ import annotations
@@ -22,23 +37,42 @@ from typing import Any
 
 import orjson
 
-from connectors.client import HubClient
+from connectors.client import HubClient, HubClientError
 from hub.crisis.model import now_stix
 from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
 
 CRISIS_NAME = "Ransomware at the state oil company"
+ISOLATE = "Isolate refinery OT networks from corporate IT"
+SHARE = "Share the C2 indicators with partner CERTs (TLP:GREEN)"
+SITREP = "Sitrep 1 — refinery ransomware"
+ADVISORY = "Public advisory: ransomware at the state oil company"
 C2 = ["203.0.113.77", "198.51.100.23", "192.0.2.146"]
 SAMPLE_SHA256 = "e5262db186c97bbe533f0a674b08ecdafa3798ea7bc17c705df526419c168b60"
+TAXII = "application/taxii+json;version=2.1"
+_DEMO_NAMESPACE = uuid.UUID("5d1c8a4e-2f0b-4c7e-9a36-8e1f0b2d7c41")
+# How far along an action item is: a move to an earlier status has already been made.
+_ACTION_PROGRESS = {"assigned": 0, "accepted": 1, "in-progress": 2, "completed": 3, "cancelled": 3}
 
 
-def _indicator(name: str, pattern: str, tlp: TLP, *, description: str = "") -> dict[str, Any]:
+class ScenarioError(Exception):
+    """The hub refused a step of the scenario."""
+
+
+def demo_id(stix_type: str, role: str) -> str:
+    """The id of the object playing ``role`` in the story: the same on every run, so a re-run finds it."""
+    return f"{stix_type}--{uuid.uuid5(_DEMO_NAMESPACE, role)}"
+
+
+def _indicator(
+    name: str, pattern: str, tlp: TLP, *, description: str = "", stix_id: str | None = None
+) -> dict[str, Any]:
     now = now_stix()
     obj: dict[str, Any] = {
         "type": "indicator",
         "spec_version": "2.1",
-        "id": f"indicator--{uuid.uuid4()}",
+        "id": stix_id or f"indicator--{uuid.uuid4()}",
         "created": now,
         "modified": now,
         "name": name,
@@ -53,12 +87,12 @@ def _indicator(name: str, pattern: str, tlp: TLP, *, description: str = "") -> d
     return obj
 
 
-def _sighting(of: str, tlp: TLP, count: int) -> dict[str, Any]:
+def _sighting(of: str, tlp: TLP, count: int, *, stix_id: str | None = None) -> dict[str, Any]:
     now = now_stix()
     return {
         "type": "sighting",
         "spec_version": "2.1",
-        "id": f"sighting--{uuid.uuid4()}",
+        "id": stix_id or f"sighting--{uuid.uuid4()}",
         "created": now,
         "modified": now,
         "sighting_of_ref": of,
@@ -78,7 +112,7 @@ def attack_subset() -> bytes:
 
 
 class Scenario:
-    """Plays the crisis against the hub at ``url`` with one token per stakeholder."""
+    """Plays the crisis against the hub at ``url`` with one token per stakeholder; resumes where a run stopped."""
 
     def __init__(self, url: str, tokens: Mapping[str, str], speed: float = 1.0) -> None:
         self.url = url
@@ -87,9 +121,19 @@ class Scenario:
         self.clients: dict[str, HubClient] = {}
         self.crisis_id = ""
         self.indicators: list[dict[str, Any]] = []
+        self.green: list[dict[str, Any]] = []
+        self.writes = 0  # what this run wrote: 0 at the end means the scenario was already complete
+        self._wrote = False  # since the last pause
 
     async def pause(self, seconds: float) -> None:
-        await asyncio.sleep(seconds / self.speed)
+        """Let the room watch; no pause while a re-run skips steps already done."""
+        if self._wrote:
+            self._wrote = False
+            await asyncio.sleep(seconds / self.speed)
+
+    def _written(self) -> None:
+        self.writes += 1
+        self._wrote = True
 
     def as_(self, who: str) -> HubClient:
         return self.clients[who]
@@ -98,14 +142,16 @@ class Scenario:
         for who, token in self.tokens.items():
             self.clients[who] = await HubClient(self.url, token).__aenter__()
         try:
-            existing = await self.as_("cidge").call("GET", "/api/v1/crises")
-            if any(c["name"] == CRISIS_NAME for c in existing["crises"]):
-                log.info("the demo crisis is already on this hub: only live activity is added")
-                self.crisis_id = next(c["id"] for c in existing["crises"] if c["name"] == CRISIS_NAME)
-            else:
-                await self.play()
+            if await self.find_crisis() is not None:
+                log.info(
+                    "the demo crisis is already on this hub: resuming the scenario where it stopped "
+                    "(steps already done are skipped)"
+                )
+            await self.play()
+            if self.writes == 0:
+                log.info("the demo scenario was already complete on this hub: only live activity is added")
             while keep_alive:
-                await self.pause(20)
+                await asyncio.sleep(20 / self.speed)
                 await self.new_sighting()
         finally:
             for client in self.clients.values():
@@ -114,38 +160,158 @@ class Scenario:
     async def step(self, text: str) -> None:
         log.info("demo: %s", text)
 
+    # idempotent operations ---------------------------------------------------------------
+    async def stored(self, who: str, stix_id: str) -> dict[str, Any] | None:
+        """The newest version of ``stix_id`` that ``who`` may read, as posted; None if there is none."""
+        try:
+            found = await self.as_(who).call("GET", f"/api/v1/objects/{stix_id}")
+        except HubClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        obj: dict[str, Any] = found["events"][-1]["object"]
+        return obj
+
+    async def ensure(self, who: str, channel: str, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Post those of ``objects`` the hub does not have yet; every object as stored, in order."""
+        result = []
+        missing = []
+        for obj in objects:
+            stored = await self.stored(who, obj["id"])
+            result.append(obj if stored is None else stored)
+            if stored is None:
+                missing.append(obj)
+        if missing:
+            answer = await self.as_(who).post(channel, _bundle(*missing))
+            if answer.get("rejected"):
+                raise ScenarioError(f"{who} could not post to {channel}: {answer['rejected']}")
+            self._written()
+        return result
+
+    async def find_crisis(self) -> dict[str, Any] | None:
+        listing = await self.as_("cidge").call("GET", "/api/v1/crises?include_closed=1")
+        found = next((c for c in listing["crises"] if c["name"] == CRISIS_NAME), None)
+        if found is not None:
+            self.crisis_id = found["id"]
+        return found
+
+    async def declare(self, fields: Mapping[str, Any]) -> str:
+        """The crisis, declared unless it is on the hub already; its first version."""
+        if await self.find_crisis() is None:
+            crisis = await self.as_("cidge").call("POST", "/api/v1/crises", {"name": CRISIS_NAME, **fields})
+            self.crisis_id = crisis["id"]
+            self._written()
+        history = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/history")
+        version: str = history["versions"][0]["version"]
+        return version
+
+    async def revise(self, fields: Mapping[str, Any]) -> str:
+        """The crisis version where ``fields`` took these values: found in its history, or made now."""
+        history = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/history")
+        state: dict[str, Any] = {}
+        for version in history["versions"]:
+            state.update({name: change[1] for name, change in version["changes"].items()})
+            if all(state.get(name) == value for name, value in fields.items()):
+                found: str = version["version"]
+                return found
+        crisis = await self.as_("cidge").call("PATCH", f"/api/v1/crises/{self.crisis_id}", dict(fields))
+        self._written()
+        made: str = crisis["modified"]
+        return made
+
     async def update(self, who: str, channel: str, content: str, abstract: str, tlp: str | None = None) -> None:
+        """A situation update by ``who``, unless it has already posted one with this abstract."""
+        existing = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/updates")
+        if any(e["source"] == who and e["object"].get("abstract") == abstract for e in existing["events"]):
+            return
         body: dict[str, Any] = {"content": content, "abstract": abstract, "channel": channel}
         if tlp:
             body["tlp"] = tlp
         await self.as_(who).call("POST", f"/api/v1/crises/{self.crisis_id}/updates", body)
+        self._written()
 
-    async def ack(self, who: str, item: str) -> None:
-        await self.as_(who).call("POST", f"/api/v1/crises/{self.crisis_id}/acks", {"item": item})
+    async def ack(self, who: str, version: str) -> None:
+        """``who`` acknowledges that version of the crisis (the hub keeps one acknowledgment per version)."""
+        body = {"item": self.crisis_id, "version": version}
+        await self.as_(who).call("POST", f"/api/v1/crises/{self.crisis_id}/acks", body)
 
+    async def action(self, name: str) -> dict[str, Any] | None:
+        actions = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/actions")
+        return next((a for a in actions["actions"] if a["name"] == name), None)
+
+    async def assign(self, assignee: str, name: str, in_minutes: float) -> None:
+        if await self.action(name) is None:
+            body = {"assignee": assignee, "name": name, "in_minutes": in_minutes}
+            await self.as_("cidge").call("POST", f"/api/v1/crises/{self.crisis_id}/actions", body)
+            self._written()
+
+    async def move(self, who: str, name: str, status: str, comment: str | None = None) -> None:
+        """``who`` moves the action item ``name`` on to ``status``, unless it is there or further already."""
+        action = await self.action(name)
+        if action is None:
+            raise ScenarioError(f"no action item {name!r} on the demo crisis")
+        if _ACTION_PROGRESS[action["status"]] >= _ACTION_PROGRESS[status]:
+            return
+        body = {"status": status, **({"comment": comment} if comment else {})}
+        await self.as_(who).call("PATCH", f"/api/v1/crises/{self.crisis_id}/actions/{action['id']}", body)
+        self._written()
+
+    async def sitrep(self, name: str, description: str) -> None:
+        """A sitrep naming every update so far, unless one by that name exists."""
+        sitreps = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/sitreps")
+        if any(e["object"]["name"] == name for e in sitreps["events"]):
+            return
+        updates = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/updates")
+        body = {"name": name, "description": description, "object_refs": [e["object"]["id"] for e in updates["events"]]}
+        await self.as_("cidge").call("POST", f"/api/v1/crises/{self.crisis_id}/sitreps", body)
+        self._written()
+
+    async def taxii_add(self, who: str, collection: str, objects: list[dict[str, Any]]) -> None:
+        """Add ``objects`` to a TAXII collection as ``who`` (a partner uses TAXII only); adding again is harmless."""
+        url = f"{self.as_(who).url}/taxii2/api/collections/{collection}/objects/"
+        body = orjson.dumps({"objects": objects})
+        async with self.as_(who).session.post(url, data=body, headers={"Accept": TAXII, "Content-Type": TAXII}) as r:
+            answer = orjson.loads(await r.read())
+            if r.status != 202:
+                raise ScenarioError(f"{who} could not add to {collection}: {r.status} {answer}")
+        if answer["failure_count"]:
+            raise ScenarioError(f"{who} could not add to {collection}: {answer['failures']}")
+        if any(s.get("message") == "added" for s in answer.get("successes", [])):
+            self._written()
+
+    async def taxii_has(self, who: str, collection: str, stix_id: str) -> bool:
+        url = f"{self.as_(who).url}/taxii2/api/collections/{collection}/objects/{stix_id}/"
+        async with self.as_(who).session.get(url, headers={"Accept": TAXII}) as r:
+            if r.status not in (200, 404):
+                raise ScenarioError(f"{who} could not read {collection}: {r.status} {await r.text()}")
+            return r.status == 200
+
+    # the story --------------------------------------------------------------------------
     async def play(self) -> None:
-        c = self.as_
         await self.step("PEMEX shares the ATT&CK profile of EKANS and first indicators")
-        await c("pemex").post("sector.energy", attack_subset())
-        self.indicators = [_indicator(f"Ransomware C2 {ip}", f"[ipv4-addr:value = '{ip}']", TLP.AMBER) for ip in C2] + [
+        answer = await self.as_("pemex").post("sector.energy", attack_subset())  # the same bundle: duplicates
+        if answer.get("accepted"):
+            self._written()
+        indicators = [
+            _indicator(f"Ransomware C2 {ip}", f"[ipv4-addr:value = '{ip}']", TLP.AMBER,
+                       stix_id=demo_id("indicator", f"c2 {ip}"))
+            for ip in C2
+        ] + [
             _indicator(
                 "Ransomware sample",
                 f"[file:hashes.'SHA-256' = '{SAMPLE_SHA256}']",
                 TLP.AMBER,
                 description="Encryptor found on HMI workstations; kills ICS processes before encrypting.",
+                stix_id=demo_id("indicator", "sample"),
             )
-        ]
-        await c("pemex").post(
-            "sector.energy", _bundle(*self.indicators, _sighting(self.indicators[0]["id"], TLP.AMBER, 14))
-        )
+        ]  # fmt: skip
+        first = _sighting(indicators[0]["id"], TLP.AMBER, 14, stix_id=demo_id("sighting", "pemex c2"))
+        self.indicators = (await self.ensure("pemex", "sector.energy", [*indicators, first]))[: len(indicators)]
         await self.pause(3)
 
         await self.step("the committee declares the crisis")
-        crisis = await c("cidge").call(
-            "POST",
-            "/api/v1/crises",
+        declared = await self.declare(
             {
-                "name": CRISIS_NAME,
                 "severity": 2,
                 "category": "malicious-code",
                 "subcategory": "infected-system",
@@ -156,7 +322,6 @@ class Scenario:
                 "description": "Ransomware encrypting operator workstations at two refineries of the oil company.",
             },
         )
-        self.crisis_id = crisis["id"]
         await self.pause(3)
         await self.update(
             "pemex",
@@ -174,37 +339,22 @@ class Scenario:
             "Malware identified as EKANS",
         )
         for who in ("sspc", "cnpc", "pemex"):
-            await self.ack(who, self.crisis_id)
+            await self.ack(who, declared)
         await self.pause(3)
 
         await self.step("actions assigned; one of them will run overdue")
-        await c("cidge").call(
-            "POST",
-            f"/api/v1/crises/{self.crisis_id}/actions",
-            {
-                "assignee": "pemex",
-                "name": "Isolate refinery OT networks from corporate IT",
-                "in_minutes": 0.5 / self.speed,
-            },
-        )
-        share = await c("cidge").call(
-            "POST",
-            f"/api/v1/crises/{self.crisis_id}/actions",
-            {
-                "assignee": "cert-mx",
-                "name": "Share the C2 indicators with partner CERTs (TLP:GREEN)",
-                "in_minutes": 60,
-            },
-        )
+        await self.assign("pemex", ISOLATE, 0.5 / self.speed)
+        await self.assign("cert-mx", SHARE, 60)
         await self.pause(3)
 
         await self.step("the same C2 servers show up at a bank")
         green = [
-            {**i, "id": f"indicator--{uuid.uuid4()}", "object_marking_refs": [TLP.GREEN.marking_id]}
-            for i in self.indicators[:3]
+            {**i, "id": demo_id("indicator", f"green c2 {n}"), "object_marking_refs": [TLP.GREEN.marking_id]}
+            for n, i in enumerate(self.indicators[:3])
         ]
-        await c("cert-mx").post("sector.finance", _bundle(*green))
-        await c("banxico").post("sector.finance", _bundle(_sighting(green[1]["id"], TLP.AMBER, 3)))
+        self.green = await self.ensure("cert-mx", "sector.finance", green)
+        bank = _sighting(self.green[1]["id"], TLP.AMBER, 3, stix_id=demo_id("sighting", "banxico c2"))
+        await self.ensure("banxico", "sector.finance", [bank])
         await self.update(
             "banxico",
             "sector.finance",
@@ -213,43 +363,26 @@ class Scenario:
             "C2 traffic seen in the financial sector",
         )
         await self.pause(2)
-        await c("cidge").call(
-            "PATCH",
-            f"/api/v1/crises/{self.crisis_id}",
+        spread = await self.revise(
             {
                 "severity": 3,
                 "status": "assessing",
                 "affected_sectors": ["energy", "finance"],
                 "affected_stakeholders": ["pemex", "banxico"],
-            },
+            }
         )
         for who in ("sedena", "banxico", "cert-mx"):
-            await self.ack(who, self.crisis_id)
+            await self.ack(who, spread)
         await self.pause(2)
 
         await self.step("first sitrep")
-        updates = await c("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/updates")
-        refs = [e["object"]["id"] for e in updates["events"]]
-        await c("cidge").call(
-            "POST",
-            f"/api/v1/crises/{self.crisis_id}/sitreps",
-            {
-                "name": "Sitrep 1 — refinery ransomware",
-                "description": "EKANS-like ransomware at two refineries; C2 traffic at one bank. "
-                "Severity raised to High. Lead: national CERT. Next sitrep in one hour.",
-                "object_refs": refs,
-            },
+        await self.sitrep(
+            SITREP,
+            "EKANS-like ransomware at two refineries; C2 traffic at one bank. "
+            "Severity raised to High. Lead: national CERT. Next sitrep in one hour.",
         )
-        actions = await c("pemex").call("GET", f"/api/v1/crises/{self.crisis_id}/actions")
-        isolate = next(a for a in actions["actions"] if a["assignee"] == "pemex")
-        await c("pemex").call(
-            "PATCH",
-            f"/api/v1/crises/{self.crisis_id}/actions/{isolate['id']}",
-            {"status": "accepted", "comment": "Working on it with the refinery OT teams."},
-        )
-        await c("cert-mx").call(
-            "PATCH", f"/api/v1/crises/{self.crisis_id}/actions/{share['id']}", {"status": "in-progress"}
-        )
+        await self.move("pemex", ISOLATE, "accepted", "Working on it with the refinery OT teams.")
+        await self.move("cert-mx", SHARE, "in-progress")
         await self.pause(4)
         await self.update(
             "cfe",
@@ -257,19 +390,38 @@ class Scenario:
             "Precautionary: remote access to substations suspended; no sign of the C2 addresses.",
             "Electricity grid on alert",
         )
-        await self.ack("cfe", self.crisis_id)
+        await self.ack("cfe", spread)
         await self.pause(8)
 
+        await self.step("the C2 indicators reach partner CERTs (TLP:GREEN) on the partners collection")
+        # Only partners write the partners collection: the partner CERT, which had the GREEN indicators from
+        # the national CERT, posts exact copies of them (the national CERT still owns them) over TAXII.
+        await self.taxii_add("partner-cert", "partners", self.green)
+        seen = demo_id("sighting", "partner c2")
+        if not await self.taxii_has("partner-cert", "partners", seen):
+            await self.taxii_add(
+                "partner-cert", "partners", [_sighting(self.green[0]["id"], TLP.GREEN, 2, stix_id=seen)]
+            )
+        await self.pause(2)
+
         await self.step("severity raised to Severe; containment")
-        await c("cidge").call("PATCH", f"/api/v1/crises/{self.crisis_id}", {"severity": 4, "status": "containing"})
-        await c("cert-mx").call(
-            "PATCH",
-            f"/api/v1/crises/{self.crisis_id}/actions/{share['id']}",
-            {"status": "completed", "comment": "Shared with partner CERTs on the partners channel."},
-        )
+        containing = await self.revise({"severity": 4, "status": "containing"})
+        await self.move("cert-mx", SHARE, "completed", "Shared with partner CERTs on the partners collection.")
         await self.pause(3)
         for who in ("sspc", "pemex"):
-            await self.ack(who, self.crisis_id)
+            await self.ack(who, containing)
+
+        await self.step("the committee informs the public (TLP:CLEAR)")
+        await self.update(
+            "cnpc",
+            "public",
+            "A ransomware attack is affecting computer systems at two refineries of the state oil company. "
+            "Fuel supply continues; the refineries run on manual control. The national CERT leads the response. "
+            "Organisations should check remote access to industrial systems and report anything unusual to the "
+            "national CERT.",
+            ADVISORY,
+            tlp="clear",
+        )
         await self.step("the scenario is in place; live sightings follow")
 
     async def new_sighting(self) -> None:

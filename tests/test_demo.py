@@ -3,76 +3,239 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
+from taxii2client.v21 import Server, as_pages
 
-from hub.demo import CRISIS_NAME, Scenario
-from tests.conftest import HubFactory
+from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
+from hub.tlp import TLP
+from tests.conftest import Hub, HubFactory
 from tests.test_cli import CLI, free_port, get, run
+
+FAST = {"escalation_interval": 0.2}
+
+
+async def get_json(hub: Hub, who: str, path: str) -> Any:
+    async with hub.client.get(path, headers=hub.auth(who)) as response:
+        assert response.status == 200, await response.text()
+        return orjson.loads(await response.read())
+
+
+def play(hub: Hub) -> Scenario:
+    return Scenario(str(hub.client.make_url("")), hub.tokens, speed=20)
+
+
+def taxii_objects(hub: Hub, who: str, alias: str) -> list[dict[str, Any]]:
+    """Every object of a collection, read as the README's TAXII example reads it (taxii2-client, by alias)."""
+    server = Server(str(hub.client.make_url("/taxii2/")), user=who, password=hub.tokens[who])
+    collection = next(c for c in server.default.collections if c.alias == alias)
+    return [o for page in as_pages(collection.get_objects, per_request=1000) for o in page.get("objects", [])]
+
+
+async def written_by_stakeholders(hub: Hub) -> Counter[tuple[str, str, str]]:
+    """(channel, object id, version) of every event a stakeholder wrote, counted: what a re-run must not double."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for channel in ("committee", "sector.energy", "sector.finance", "partners", "public"):
+        after = "0"
+        while True:
+            page = await get_json(hub, "cidge", f"/api/v1/channels/{channel}/events?after={after}&limit=1000")
+            for event in page["events"]:
+                if event["source"] != "hub":  # escalations come on their own time
+                    seen[(channel, event["object"]["id"], event["object"].get("modified", ""))] += 1
+            if not page["next"] or not page["events"]:
+                break
+            after = page["next"]
+    return seen
 
 
 async def test_the_scenario_builds_a_living_crisis_that_each_role_sees_its_share_of(hub_factory: HubFactory) -> None:
-    hub = await hub_factory(crisis={"escalation_interval": 0.2})
-    await Scenario(str(hub.client.make_url("")), hub.tokens, speed=20).run(keep_alive=False)
+    hub = await hub_factory(crisis=FAST)
+    await play(hub).run(keep_alive=False)
 
-    async def get_json(who: str, path: str) -> dict:
-        async with hub.client.get(path, headers=hub.auth(who)) as response:
-            assert response.status == 200, await response.text()
-            return orjson.loads(await response.read())
-
-    [crisis] = (await get_json("sspc", "/api/v1/crises"))["crises"]
+    [crisis] = (await get_json(hub, "sspc", "/api/v1/crises"))["crises"]
     assert crisis["name"] == CRISIS_NAME and crisis["severity"]["name"] == "Severe"
-    page = await get_json("sspc", f"/api/v1/crises/{crisis['id']}")
+    page = await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}")
     institutions = {e["source"] for e in page["updates"]} - {"hub"}
     assert len(institutions) >= 3
     assert any(item["acknowledged"] for item in page["acks"])
     async with asyncio.timeout(10):
         while not any(a["escalated"] for a in page["actions"]):
             await asyncio.sleep(0.1)
-            page = await get_json("sspc", f"/api/v1/crises/{crisis['id']}")
+            page = await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}")
     assert any(a["overdue"] for a in page["actions"])
-    assert (await get_json("observer", "/api/v1/crises"))["crises"] == []
-    energy_only = await get_json("cfe", f"/api/v1/crises/{crisis['id']}/updates")
+    assert (await get_json(hub, "observer", "/api/v1/crises"))["crises"] == []
+    energy_only = await get_json(hub, "cfe", f"/api/v1/crises/{crisis['id']}/updates")
     assert "banxico" not in {e["source"] for e in energy_only["events"]}
 
 
-def test_crisis_hub_demo_runs_writes_tokens_and_serves_a_sitrep(tmp_path: Path) -> None:
-    port, data_dir = free_port(), tmp_path / "demo"
-    process = subprocess.Popen(
-        [*CLI, "demo", "--port", str(port), "--data-dir", str(data_dir), "--speed", "30"],
+async def test_the_demo_shares_outward_a_public_advisory_and_the_green_indicators_for_partners(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(crisis=FAST)
+    await play(hub).run(keep_alive=False)
+
+    public = (await get_json(hub, "observer", "/api/v1/channels/public/events"))["events"]
+    [advisory] = [e for e in public if e["object"].get("abstract") == ADVISORY]
+    assert advisory["tlp"] == "clear" and advisory["object"]["object_marking_refs"] == [TLP.CLEAR.marking_id]
+    assert advisory["source"] in ("cidge", "sspc", "sedena", "cnpc")  # a committee member, who writes public
+    # The partner CERT, over TAXII as the README shows: the C2 indicators at GREEN, and the public advisory.
+    partners = await asyncio.to_thread(taxii_objects, hub, "partner-cert", "partners")
+    indicators = [o for o in partners if o["type"] == "indicator"]
+    assert sorted(o["pattern"] for o in indicators) == sorted(f"[ipv4-addr:value = '{ip}']" for ip in C2)
+    assert all(o["object_marking_refs"] == [TLP.GREEN.marking_id] for o in indicators)
+    assert [o["id"] for o in await asyncio.to_thread(taxii_objects, hub, "partner-cert", "public")] == [
+        advisory["object"]["id"]
+    ]
+    # Exact copies of the national CERT's indicators, which it still owns: the same id and version there.
+    for obj in indicators:
+        finance = await get_json(hub, "cert-mx", f"/api/v1/objects/{obj['id']}?versions=all")
+        assert [(e["channel"], e["source"], e["object"]) for e in finance["events"]] == [
+            ("sector.finance", "cert-mx", obj)
+        ]
+    # What the committee asked for is what happened: the sharing action is complete and true.
+    [crisis] = (await get_json(hub, "sspc", "/api/v1/crises"))["crises"]
+    actions = (await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}/actions"))["actions"]
+    assert [a["status"] for a in actions if a["name"] == SHARE] == ["completed"]
+
+
+async def test_an_interrupted_scenario_is_finished_by_the_next_run_and_nothing_is_written_twice(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(crisis=FAST)
+    first = asyncio.create_task(play(hub).run(keep_alive=False))
+    async with asyncio.timeout(30):  # interrupt it a few steps in: the crisis declared, two updates posted
+        while True:
+            crises = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
+            if (
+                crises
+                and len((await get_json(hub, "cidge", f"/api/v1/crises/{crises[0]['id']}/updates"))["events"]) >= 2
+            ):
+                break
+            await asyncio.sleep(0.01)
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    [crisis] = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
+    assert (
+        crisis["severity"]["level"] < 4
+        and not (await get_json(hub, "cidge", f"/api/v1/crises/{crisis['id']}/sitreps"))["events"]
+    )
+
+    second = play(hub)
+    await second.run(keep_alive=False)
+    assert second.writes > 0
+    [crisis] = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
+    assert crisis["name"] == CRISIS_NAME and crisis["severity"]["name"] == "Severe" and crisis["status"] == "containing"
+    cid = crisis["id"]
+    updates = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/updates"))["events"]
+    abstracts = Counter(e["object"].get("abstract") for e in updates if e["source"] != "hub")
+    assert set(abstracts.values()) == {1} and len(abstracts) == 5 and ADVISORY in abstracts, abstracts
+    actions = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/actions"))["actions"]
+    assert sorted(a["name"] for a in actions) == sorted([ISOLATE, SHARE])
+    sitreps = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/sitreps"))["events"]
+    assert [e["object"]["name"] for e in sitreps] == [SITREP]
+    history = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/history"))["versions"]
+    assert [v["changes"].get("severity", [None, None])[1] for v in history] == [2, 3, 4]
+    acks = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/acks"))["items"]
+    assert sum(len(item["acknowledged"]) for item in acks if item["id"] == cid) == 9
+    partners = await asyncio.to_thread(taxii_objects, hub, "partner-cert", "partners")
+    assert sum(o["type"] == "indicator" for o in partners) == 3
+    written = await written_by_stakeholders(hub)
+    assert set(written.values()) == {1}, [k for k, n in written.items() if n > 1]
+
+    # Run once more: the scenario is complete, so nothing is written.
+    third = play(hub)
+    await third.run(keep_alive=False)
+    assert third.writes == 0 and await written_by_stakeholders(hub) == written
+
+
+def start_demo(port: int, data_dir: Path, speed: float = 30) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, "demo", "--port", str(port), "--data-dir", str(data_dir), "--speed", str(speed)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    return output
+
+
+def wait_for_crisis(process: subprocess.Popen[str], url: str, data_dir: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """The demo's tokens and its crisis, once the hub is up and the crisis declared."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, "demo did not come up"
+        time.sleep(0.2)
+        token_file = data_dir / "demo-tokens.json"
+        if token_file.exists():
+            tokens = json.loads(token_file.read_text())
+            try:
+                crises = get(url + "/api/v1/crises", tokens["cidge"])[1]["crises"]
+            except OSError:
+                continue
+            if crises:
+                return tokens, crises[0]
+
+
+def test_crisis_hub_demo_runs_writes_tokens_and_serves_a_sitrep(tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "demo"
+    process = start_demo(port, data_dir)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        crises: list = []
-        while not crises:
-            assert process.poll() is None and time.monotonic() < deadline, "demo did not come up"
-            time.sleep(0.2)
-            token_file = data_dir / "demo-tokens.json"
-            if token_file.exists():
-                tokens = json.loads(token_file.read_text())
-                try:
-                    crises = get(url + "/api/v1/crises", tokens["cidge"])[1]["crises"]
-                except OSError:
-                    pass
+        tokens, crisis = wait_for_crisis(process, url, data_dir)
+        token_file = data_dir / "demo-tokens.json"
         assert set(tokens) >= {"cidge", "banxico", "observer"} and oct(token_file.stat().st_mode)[-3:] == "600"
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the sitrep comes a few steps later
-            result = run("sitrep", crises[0]["id"], "--token", tokens["sspc"], "--url", url, check=False)
+            result = run("sitrep", crisis["id"], "--token", tokens["sspc"], "--url", url, check=False)
             if result.returncode == 0:
                 break
             time.sleep(0.2)
         assert result.stdout.startswith(f"# Situation report: {CRISIS_NAME}"), result.stderr
-        denied = run("sitrep", crises[0]["id"], "--token", tokens["observer"], "--url", url, check=False)
+        assert "lead **National CERT**" in result.stdout and "cert-mx" not in result.stdout
+        denied = run("sitrep", crisis["id"], "--token", tokens["observer"], "--url", url, check=False)
         assert denied.returncode == 1 and "404" in denied.stderr
     finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
-    assert "Crisis Hub demo on" in output and process.returncode == 0
+        output = stop(process)
+    assert "Crisis Hub demo on" in output
+
+
+def test_a_second_crisis_hub_demo_on_the_same_data_dir_finishes_an_interrupted_scenario(tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "demo"
+    url = f"http://127.0.0.1:{port}"
+    first = start_demo(port, data_dir, speed=2)  # slow: stopped a few steps in, long before the end
+    try:
+        _, crisis = wait_for_crisis(first, url, data_dir)
+        assert crisis["severity"]["name"] != "Severe"
+    finally:
+        stop(first)
+    second = start_demo(port, data_dir)
+    try:
+        tokens, crisis = wait_for_crisis(second, url, data_dir)
+        deadline = time.monotonic() + 60
+        while crisis["severity"]["name"] != "Severe":
+            assert second.poll() is None and time.monotonic() < deadline, "the scenario did not finish"
+            time.sleep(0.2)
+            crisis = get(f"{url}/api/v1/crises/{crisis['id']}", tokens["cidge"])[1]["crisis"]
+        while True:  # its last step: the public advisory
+            public = get(url + "/api/v1/channels/public/events", tokens["observer"])[1]["events"]
+            if any(e["object"].get("abstract") == ADVISORY for e in public):
+                break
+            assert time.monotonic() < deadline, "no public advisory"
+            time.sleep(0.2)
+    finally:
+        output = stop(second)
+    assert "resuming the scenario where it stopped" in output, output
