@@ -3,7 +3,10 @@
 Every channel is a collection. Its ``id`` is a UUIDv5 of the channel name in
 a namespace of our own, so it is the same on every hub process and across
 restarts without being stored; its ``alias`` is the channel name. Either may
-be used in a URL.
+be used in a URL, but taxii2-client accepts only the id there: it checks that
+the collection resource's id appears in the URL it was given (not the one a
+redirect led to), so no answer to an alias URL can satisfy it. Its users pick
+a collection by alias from the API root's list, which gives them the id URL.
 
 A collection the caller may neither read nor write does not exist for it: it
 is absent from the list and its URLs answer 404, exactly like an unknown one.
