@@ -5,7 +5,8 @@ ATT&CK for ICS), the national CERT leads, connections to the same command and
 control servers appear at a commercial bank, the committee raises the
 severity, assigns actions — one of which runs overdue and is escalated — and
 publishes sitreps; institutions acknowledge. The scenario talks to the hub
-over its own HTTP API, as each stakeholder, exactly as their tools would.
+over its own HTTP API (and TAXII, for the partner), as each stakeholder,
+exactly as their tools would.
 It takes about a minute at ``speed`` 1, then keeps the room alive with new
 sightings every little while.
 
