@@ -10,7 +10,7 @@ so a test can check what the hub actually sent, not only what the page shows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,14 +92,25 @@ class Room:
         return self.page.locator(f'#timeline li[data-stix-id="{stix_id}"]')
 
 
-async def open_room(browser: Browser, hub: Hub, who: str | None = None, origin: str | None = None) -> Room:
+async def open_room(
+    browser: Browser,
+    hub: Hub,
+    who: str | None = None,
+    origin: str | None = None,
+    viewport: ViewportSize | None = None,
+    prepare: Callable[[Page], Awaitable[None]] | None = None,
+) -> Room:
     """A fresh browser context (its own sessionStorage) on the hub's page, signed in as ``who``.
 
     ``origin``: where the browser finds the hub, when not at the hub's own address (a proxy in between).
+    ``viewport``: the screen, 1280×800 unless given. ``prepare``: what to do to the page before it loads
+    (install a controllable clock, say).
     """
     origin = origin or str(hub.client.make_url("")).rstrip("/")
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await browser.new_context(viewport=viewport or VIEWPORT)
     page = await context.new_page()
+    if prepare is not None:
+        await prepare(page)
     room = Room(context, page, origin)
     page.on("console", room._console)
     page.on("pageerror", lambda error: room.console_errors.append(f"pageerror: {error}"))
