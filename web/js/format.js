@@ -140,3 +140,43 @@ export function describe(event, {names = () => null, who = (id) => id, severity 
       return {kind: kindLabel(event.type), title: o.name || o.id || event.type, detail: o.description || ''};
   }
 }
+
+/** The value a STIX pattern compares against: "[ipv4-addr:value = '192.0.2.1']" -> "192.0.2.1". */
+export function observableValue(pattern) {
+  // The compared value follows the operator; a quoted property name (hashes.'SHA-256') does not.
+  const text = String(pattern || '');
+  const match = /(?:=|!=|>=|<=|>|<|LIKE|MATCHES)\s*'((?:[^'\\]|\\.)*)'/.exec(text) || /'((?:[^'\\]|\\.)*)'/.exec(text);
+  return match ? match[1] : '';
+}
+
+/** A long hash as its ends ("e5262db1…8b60"): enough to tell two apart at a glance. */
+export function shortValue(value) {
+  const v = String(value || '');
+  return /^[0-9a-fA-F]{24,}$/.test(v) ? `${v.slice(0, 8)}…${v.slice(-4)}` : v;
+}
+
+/**
+ * A label split so that its distinguishing part survives a narrow column: {rest, key}. When the
+ * name contains the observable's value ("Ransomware C2 192.0.2.146"), the value is the key and
+ * the rest may be cut; `withValue` adds the value as the key when the name does not say it.
+ */
+export function labelParts(name, pattern, {withValue = false} = {}) {
+  const text = String(name ?? '').replace(/\s+/g, ' ').trim();
+  const value = observableValue(pattern);
+  if (value && text.includes(value)) {
+    return {rest: text.replace(value, ' ').replace(/\s+/g, ' ').trim(), key: value};
+  }
+  if (withValue && value) return {rest: text, key: shortValue(value)};
+  return {rest: text, key: ''};
+}
+
+/** '45 s', '12 min', '2 h 5 min', '3 days': a duration for "declared … ago" and "… overdue". */
+export function duration(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.floor(hours / 24)} days`;
+}

@@ -45,6 +45,9 @@ export class RoomState {
     this.indicators = new Map(); // indicator id -> Received (newest version)
     this.sightings = new Map(); // sighting id -> Received (newest version)
     this.lookups = new Map(); // STIX id -> 'pending' | 'missing' | object (fetched on demand)
+    // indicator id -> Set of ids it is related to (malware, campaign, intrusion set…), from the
+    // relationship objects this page received in either direction: what "search EKANS" follows.
+    this.related = new Map();
     this.sources = new Set();
     this.types = new Set();
     this.crises = [];
@@ -53,6 +56,7 @@ export class RoomState {
     // level -> {name, colour, description}: the hub's scale, so that every level has its label
     this.severities = new Map(directory.severity_scale.map((s) => [s.level, s]));
     this.crisesLoaded = false;
+    this.crisesAt = 0; // when the crisis views were last fetched: the board's "as of"
     this.connection = {state: 'connecting'};
     this.historyLoaded = false;
     this.notices = [];
@@ -144,6 +148,22 @@ export class RoomState {
     if (obj.id && name) this.names.set(obj.id, name);
     if (event.type === 'indicator') this.keepNewest(this.indicators, obj.id, received);
     if (event.type === 'sighting') this.keepNewest(this.sightings, obj.id, received);
+    if (event.type === 'relationship') this.relate(obj.source_ref, obj.target_ref);
+  }
+
+  relate(a, b) {
+    if (typeof a !== 'string' || typeof b !== 'string') return;
+    const link = (from, to) => {
+      if (!this.related.has(from)) this.related.set(from, new Set());
+      this.related.get(from).add(to);
+    };
+    link(a, b);
+    link(b, a);
+  }
+
+  /** The ids an object is related to by a relationship the page received. */
+  relatedTo(id) {
+    return [...(this.related.get(id) || [])];
   }
 
   keepNewest(map, id, received) {
@@ -208,6 +228,7 @@ export class RoomState {
       for (const action of detail.actions || []) this.names.set(action.id, action.name);
     }
     this.crisesLoaded = true;
+    this.crisesAt = this.now();
     this.touch('crises');
   }
 
@@ -215,6 +236,46 @@ export class RoomState {
   ackItem(crisisId, itemId, version) {
     const detail = this.details.get(crisisId);
     return detail && (detail.acks || []).find((a) => a.id === itemId && a.version === version);
+  }
+
+  /**
+   * Which version an acknowledged item's `version` is: {n, of, current} where n counts from 1 in
+   * the order of the versions the hub lists for it, and current is its newest; null when unknown.
+   * "Acknowledged v2, not v3" is what separates an old acknowledgment from a missing one.
+   */
+  versionOf(crisisId, itemId, version) {
+    const detail = this.details.get(crisisId);
+    if (!detail) return null;
+    const versions = [...new Set((detail.acks || []).filter((a) => a.id === itemId).map((a) => a.version))]
+      .sort((a, b) => parseTime(a) - parseTime(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const n = versions.indexOf(version) + 1;
+    return n ? {n, of: versions.length, current: versions[versions.length - 1]} : null;
+  }
+
+  /** For each stakeholder, the newest earlier version of an item it acknowledged: {n, version}. */
+  earlierAcks(crisisId, itemId) {
+    const detail = this.details.get(crisisId);
+    const out = new Map();
+    for (const item of (detail && detail.acks) || []) {
+      if (item.id !== itemId) continue;
+      const info = this.versionOf(crisisId, itemId, item.version);
+      for (const a of item.acknowledged || []) {
+        const known = out.get(a.stakeholder);
+        if (info && (!known || known.n < info.n)) out.set(a.stakeholder, {n: info.n, version: item.version});
+      }
+    }
+    return out;
+  }
+
+  /** The crisis an object belongs to, when it is one the page shows: its id, or null. */
+  crisisOf(obj) {
+    if (!obj) return null;
+    const ids = new Set(this.crises.map((c) => c.id));
+    if (ids.has(obj.id)) return obj.id;
+    for (const ref of [obj.crisis_ref, ...(Array.isArray(obj.object_refs) ? obj.object_refs : [])]) {
+      if (ids.has(ref)) return ref;
+    }
+    return null;
   }
 
   /** The action items assigned to the signed-in stakeholder, open ones first, soonest due first. */
