@@ -51,8 +51,10 @@ async def rooms(browser: Browser) -> AsyncIterator[OpenRoom]:
     """Open rooms; at the end, each must be clean (its test may allow some console lines)."""
     opened: list[tuple[Room, tuple[str, ...]]] = []
 
-    async def open_(hub: Hub, who: str | None = None, allow: tuple[str, ...] = (), origin: str | None = None) -> Room:
-        room = await open_room(browser, hub, who, origin)
+    async def open_(
+        hub: Hub, who: str | None = None, allow: tuple[str, ...] = (), origin: str | None = None, **options: Any
+    ) -> Room:
+        room = await open_room(browser, hub, who, origin, **options)
         opened.append((room, allow))
         return room
 
@@ -227,7 +229,8 @@ async def test_an_event_pushed_over_the_api_appears_live_highlighted_with_its_tl
     ioc = page.locator(f'#indicators details[data-stix-id="{marked[TLP.AMBER]["id"]}"]')
     await expect(ioc.locator(".ioc-sighters")).to_have_text("Central Bank")  # banxico, by its name
     await expect(ioc).to_contain_text("sighted 3×")
-    await expect(page.locator("#chart-sightings svg")).to_have_attribute("aria-label", re.compile("C2 beacon amber 3"))
+    bars = page.locator("#chart-sightings .bars")
+    await expect(bars).to_have_attribute("aria-label", re.compile("C2 beacon amber 3"))
     await page.fill("#indicator-search", "beacon red")
     await expect(page.locator("#indicators details")).to_have_count(1)
 

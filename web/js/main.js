@@ -10,8 +10,10 @@ import {renderBoard} from './views/board.js';
 import {sectorChart} from './views/charts.js';
 import {CrisisDialog} from './views/crisis.js';
 import {IndicatorsView} from './views/indicators.js';
+import {ObjectDialog} from './views/object.js';
 import {renderConnection, renderNotices, renderWhoami} from './views/status.js';
 import {TimelineView} from './views/timeline.js';
+import {clockTime} from './format.js';
 
 // sessionStorage: the token lives as long as this tab and never reaches another tab or a disk
 // profile shared by the room's next user; signing out removes it.
@@ -19,7 +21,7 @@ const TOKEN_KEY = 'crisis-hub.token';
 const NOTICE_KEY = 'crisis-hub.signin-notice';
 const LARGE_KEY = 'crisis-hub.large-type';
 const HISTORY_HOURS = 24;
-const TICK_MS = 5000; // "3 min ago", "NEW" highlights and the reconnect countdown move with the clock
+const TICK_MS = 5000; // "3 min ago", "NEW" highlights and "overdue by" move with the clock
 const BOARD_REFRESH_MS = 30000;
 
 const $ = (id) => document.getElementById(id);
@@ -108,6 +110,32 @@ function setupShortcuts() {
   });
 }
 
+/**
+ * The width to draw a chart at, in units of 1/15 rem: SVG text of 11 units is then 11/15 rem on
+ * screen whatever the column's width or the type size — never larger than the headings.
+ */
+function chartWidth(container) {
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 15;
+  return container.clientWidth ? (container.clientWidth / rem) * 15 : 360;
+}
+
+/** When the active crises were declared: the start of the sector chart's axis. */
+function crisisStart(state) {
+  const declared = state.crises.map((c) => Date.parse(c.created)).filter((ms) => !Number.isNaN(ms));
+  if (declared.length) return Math.min(...declared);
+  const oldest = state.events[state.events.length - 1];
+  return oldest ? oldest.ms : state.now() - 3600 * 1000;
+}
+
+/** The board's clock, and how fresh what it shows is. */
+function renderClock(state) {
+  $('wall-clock').textContent = clockTime(state.now());
+  const asOf = $('board-as-of');
+  const live = ['live', 'resumed'].includes(state.connection.state);
+  asOf.textContent = state.crisesAt ? `as of ${clockTime(state.crisesAt)}${live ? '' : ' · not live'}` : '';
+  asOf.classList.toggle('as-of-stale', !live);
+}
+
 /** The hub's clock minus ours, from the Date header (1 s resolution: ignore smaller differences). */
 function clockSkew(dateHeader) {
   const hub = Date.parse(dateHeader || '');
@@ -138,6 +166,8 @@ async function enterRoom(token, answer) {
   const ctx = {
     state,
     openCrisis: (id) => dialog.open(id),
+    openEvent: (received) => objectDialog.openEvent(received),
+    openIndicator: (id) => objectDialog.openIndicator(id),
     async acknowledge(crisisId, item, button) {
       button.disabled = true;
       button.textContent = 'Acknowledging…';
@@ -162,6 +192,7 @@ async function enterRoom(token, answer) {
     },
   };
   const dialog = new CrisisDialog($('crisis-dialog'), ctx);
+  const objectDialog = new ObjectDialog($('object-dialog'), ctx);
   const timeline = new TimelineView({list: $('timeline'), filters: $('timeline-filters'), count: $('timeline-count')}, ctx);
   const indicators = new IndicatorsView({list: $('indicators'), search: $('indicator-search'),
     chart: $('chart-sightings'), count: $('indicator-count')}, ctx);
@@ -182,17 +213,34 @@ async function enterRoom(token, answer) {
     }
     timeline.render(dirty);
     indicators.render(dirty);
-    if (dirty.has('events') || dirty.has('tick')) {
-      $('chart-sectors').replaceChildren(...sectorChart({events: state.events, sectors,
-        sectorOf: (c) => state.sectorOf(c), now: state.now()}));
+    if (dirty.has('events') || dirty.has('crises')) objectDialog.render();
+    if (['events', 'tick', 'crises', 'layout'].some((part) => dirty.has(part))) {
+      const chart = $('chart-sectors');
+      const since = crisisStart(state);
+      $('sector-span').textContent = state.crises.length ? `since the crisis was declared` : 'since the first event';
+      chart.replaceChildren(...sectorChart({events: state.events, sectors, sectorOf: (c) => state.sectorOf(c),
+        now: state.now(), since, width: chartWidth(chart)}));
     }
+    if (dirty.has('crises') || dirty.has('connection')) renderClock(state);
   });
+  // The charts are drawn to their column's width: a resize or a change of type size redraws them.
+  let lastWidth = 0;
+  new ResizeObserver(() => {
+    const width = $('chart-sectors').clientWidth;
+    if (width !== lastWidth) {
+      lastWidth = width;
+      state.touch('layout');
+    }
+  }).observe($('chart-sectors'));
+  $('large-type').addEventListener('click', () => state.touch('layout'));
   state.touch('connection', 'crises', 'events', 'notices');
   setInterval(() => state.touch('tick'), TICK_MS);
   // The reconnect countdown is the one thing that must tick every second.
   setInterval(() => {
     if (state.connection.state === 'reconnecting') state.touch('connection');
+    renderClock(state);
   }, 1000);
+  renderClock(state);
 
   const stream = new StreamClient({
     token,

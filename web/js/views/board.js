@@ -1,12 +1,13 @@
 // The crisis board: active crises, most severe first (the hub's order), each with its NCISS
 // severity colour as the hub reports it, status, lead, sectors, time since the last update,
-// who has acknowledged the current version, and a severity sparkline.
+// who has acknowledged the current version (and who only an earlier one), when it was declared,
+// each overdue action with its owner and how late it is, and the severity's changes.
 
 import {clip, h, inkOn, replaceKeepingFocus, safeColour} from '../dom.js';
-import {ago, parseTime} from '../format.js';
+import {ago, duration, parseTime, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
-import {severityChart} from './charts.js';
+import {severitySteps} from './charts.js';
 import {who} from './who.js';
 
 /** A severity block in the hub's colour. CSSOM writes are allowed by the CSP; style="" is not. */
@@ -31,17 +32,53 @@ export function lastActivity(crisis, detail) {
   return latest;
 }
 
-/** The newest situation update or sitrep headline: what the room should read first. */
+const OPEN = new Set(['assigned', 'accepted', 'in-progress']);
+const RECENT = 2; // earlier updates shown under the latest
+
+/** An escalation note the hub wrote ("Overdue: …") and the action item it is about, if the page has it. */
+function escalatedAction(event, actions) {
+  const o = event.object || {};
+  if (!(Array.isArray(o.authors) && o.authors.includes('Crisis Hub'))) return null;
+  return (o.object_refs || []).map((id) => actions.get(id)).find(Boolean) || null;
+}
+
+/**
+ * The newest thing said about a crisis that is still true: an update, a sitrep, an escalation
+ * whose action is still open — or, once an escalated action is done, its completion. An
+ * "Overdue: …" line after the action was completed would tell the room the opposite of the truth.
+ */
 function latestEntry(detail, state) {
-  const entries = [...((detail && detail.updates) || []), ...((detail && detail.sitreps) || [])];
+  const actions = new Map(((detail && detail.actions) || []).map((a) => [a.id, a]));
+  const entries = [];
+  for (const event of [...((detail && detail.updates) || []), ...((detail && detail.sitreps) || [])]) {
+    const o = event.object || {};
+    const action = event.type === 'note' ? escalatedAction(event, actions) : null;
+    if (action && !OPEN.has(action.status)) continue; // resolved since: superseded by its completion below
+    entries.push({ms: parseTime(event.time), source: event.source, kind: event.type === 'report' ? 'SITREP' : action ? 'ESCALATION' : 'LATEST',
+      headline: event.type === 'report' ? o.name : o.abstract || clip(o.content, 140),
+      full: event.type === 'report' ? o.description || '' : o.content || ''});
+  }
+  for (const action of actions.values()) {
+    if (action.status !== 'completed') continue;
+    entries.push({ms: parseTime(action.updated), source: action.updated_by, kind: 'DONE',
+      headline: `Completed: ${action.name}`, full: action.comment || ''});
+  }
   if (!entries.length) return null;
-  const newest = entries.reduce((a, b) => (parseTime(b.time) > parseTime(a.time) ? b : a));
-  const o = newest.object || {};
-  const headline = newest.type === 'report' ? o.name : o.abstract || clip(o.content, 140);
-  return h('p', {class: 'crisis-latest', title: newest.type === 'report' ? o.description || '' : o.content || ''},
-    h('span', {class: 'crisis-latest-kind'}, newest.type === 'report' ? 'SITREP' : 'LATEST'),
-    headline || '',
-    h('span', {class: 'crisis-latest-by'}, ' — ', who(state, newest.source), `, ${ago(parseTime(newest.time), state.now())}`));
+  entries.sort((a, b) => b.ms - a.ms);
+  const [newest, ...earlier] = entries;
+  const now = state.now();
+  return [
+    h('p', {class: ['crisis-latest', `latest-${newest.kind.toLowerCase()}`], title: newest.full},
+      h('span', {class: 'crisis-latest-kind'}, newest.kind),
+      newest.headline || '',
+      h('span', {class: 'crisis-latest-by'}, ' — ', who(state, newest.source), `, ${ago(newest.ms, now)}`)),
+    // The two before it, one line each: what the room missed while looking away.
+    earlier.length ? h('ul', {class: 'crisis-recent', 'aria-label': 'Earlier updates'}, earlier.slice(0, RECENT).map((e) =>
+      h('li', {class: `recent-${e.kind.toLowerCase()}`, title: [e.headline, e.full].filter(Boolean).join(' — ')},
+        h('time', {datetime: new Date(e.ms).toISOString()}, shortTime(e.ms, now)), ' ',
+        h('span', {class: 'recent-headline'}, e.headline || ''),
+        h('span', {class: 'crisis-latest-by'}, ' — ', who(state, e.source))))) : null,
+  ];
 }
 
 function chips(label, values) {
@@ -50,13 +87,28 @@ function chips(label, values) {
     values.map((v) => h('span', {class: 'chip'}, v)));
 }
 
+/** Each overdue action: what, who owns it, how late — what the room must chase, without opening anything. */
+function overdueList(overdue, state) {
+  if (!overdue.length) return null;
+  const now = state.now();
+  return h('ul', {class: 'overdue-list', 'aria-label': 'Overdue action items'}, overdue.map((a) =>
+    h('li', {class: 'overdue', dataset: {actionId: a.id}},
+      h('span', {class: 'badge badge-overdue overdue-late'}, `${duration(now - parseTime(a.due))} overdue`),
+      h('span', {class: 'overdue-name', title: a.name}, a.name),
+      h('span', {class: 'overdue-owner'}, '→ ', who(state, a.assignee, {tag: 'strong', cls: 'overdue-assignee'})),
+      a.escalated ? h('span', {class: 'badge badge-escalated'}, 'escalated') : null)));
+}
+
 function card(crisis, ctx) {
   const {state} = ctx;
+  const now = state.now();
   const detail = state.details.get(crisis.id);
   const last = lastActivity(crisis, detail);
   const actions = (detail && detail.actions) || [];
-  const openActions = actions.filter((a) => ['assigned', 'accepted', 'in-progress'].includes(a.status));
-  const overdue = openActions.filter((a) => a.overdue);
+  const openActions = actions.filter((a) => OPEN.has(a.status));
+  const overdue = openActions.filter((a) => a.overdue).sort((a, b) => parseTime(a.due) - parseTime(b.due));
+  const declared = parseTime(crisis.created);
+  const onTime = openActions.length - overdue.length;
   return h('article', {class: 'crisis-card', dataset: {crisisId: crisis.id, level: crisis.severity.level},
     'aria-label': `${crisis.name}, severity ${crisis.severity.name}, ${crisis.status}`},
   severityBlock(crisis.severity),
@@ -71,15 +123,19 @@ function card(crisis, ctx) {
       chips('Sectors', crisis.affected_sectors),
       tlpBadge(crisis.tlp)),
     h('div', {class: 'crisis-updated'},
-      h('span', {class: 'since'}, `Last update ${ago(last.ms, state.now())}`), last.by ? [' · ', who(state, last.by)] : '',
-      openActions.length ? h('span', {class: 'crisis-actions'}, ` · ${openActions.length} open action${openActions.length > 1 ? 's' : ''}`) : null,
+      h('span', {class: 'declared', title: `Declared ${new Date(declared).toString()}`},
+        `Declared ${duration(now - declared)} ago`, h('span', {class: 'declared-at'}, ` (${shortTime(declared, now)})`)),
+      ' · ',
+      h('span', {class: 'since'}, `Last update ${ago(last.ms, now)}`), last.by ? [' · ', who(state, last.by)] : '',
+      onTime > 0 ? h('span', {class: 'crisis-actions'}, ` · ${onTime} open action${onTime > 1 ? 's' : ''} on time`) : null,
       overdue.length ? h('span', {class: 'badge badge-overdue'}, `${overdue.length} OVERDUE`) : null),
+    overdueList(overdue, state),
     latestEntry(detail, state),
     ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), ctx)),
   h('div', {class: 'crisis-trend'},
     h('span', {class: 'trend-label'}, 'Severity'),
-    severityChart({history: state.histories.get(crisis.id), current: crisis, severities: state.severities,
-      who: (id) => state.stakeholderName(id), now: state.now(), compact: true})));
+    severitySteps({history: state.histories.get(crisis.id), current: crisis, severities: state.severities,
+      who: (id) => state.stakeholderName(id), now})));
 }
 
 export function renderBoard(container, countEl, ctx) {

@@ -2,8 +2,10 @@
 // be more code to vendor and review than this. Each chart has an aria-label that says in words
 // what it shows, and a <title> per mark for a pointer hover.
 
-import {clip, h, s, safeColour} from '../dom.js';
+import {h, inkOn, s, safeColour} from '../dom.js';
 import {clockTime, parseTime, shortTime} from '../format.js';
+import {tlpBadge} from '../tlp.js';
+import {keyedLabel} from './label.js';
 
 const SERIES = 8; // .series-0 … .series-7 in app.css
 
@@ -14,21 +16,34 @@ function niceMax(value) {
   return value;
 }
 
+// Bucket widths a time axis may use, and the steps its labels may fall on.
+const STEPS_MS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600].map((s) => s * 1000);
+const MIN_SPAN_MS = 2 * 60 * 1000;
+
+/** HH:MM, or HH:MM:SS when labels are less than a minute apart. */
+function tickLabel(ms, stepMs) {
+  const text = clockTime(ms);
+  return stepMs < 60000 ? text : text.slice(0, 5);
+}
+
 /**
- * Events per sector over the last `hours`, in half-hour columns stacked by sector.
- * `events` are Received records newest first; `sectorOf(channel)` names a sector.
+ * Events per sector from `since` (when the crisis was declared) to now, in columns stacked by
+ * sector. The axis spans the crisis, not a fixed window: a crisis two minutes old gets
+ * 5-second columns, one two days old 2-hour columns, so the bars always say how activity moved.
+ * `events` are Received records newest first; `sectorOf(channel)` names a sector. `width` is the
+ * drawing's width in units of 1/15 rem (see chartWidth), so its text keeps the page's type size.
  */
-export function sectorChart({events, sectors, sectorOf, now, hours = 6}) {
-  const bucketMs = 30 * 60 * 1000;
-  const buckets = hours * 2;
-  const end = Math.ceil(now / bucketMs) * bucketMs;
-  const start = end - buckets * bucketMs;
+export function sectorChart({events, sectors, sectorOf, now, since, width = 360}) {
+  const span = Math.max(now - since, MIN_SPAN_MS);
+  const bucketMs = STEPS_MS.find((step) => span / step <= 24) || STEPS_MS[STEPS_MS.length - 1];
+  const start = Math.floor((now - span) / bucketMs) * bucketMs;
+  const buckets = Math.max(1, Math.ceil((now - start) / bucketMs));
   const counts = new Map(sectors.map((name) => [name, new Array(buckets).fill(0)]));
   for (const received of events) {
     if (received.ms < start) break; // newest first: the rest is older still
     const sector = sectorOf(received.event.channel);
     if (!counts.has(sector)) counts.set(sector, new Array(buckets).fill(0));
-    const i = Math.min(buckets - 1, Math.floor((received.ms - start) / bucketMs));
+    const i = Math.max(0, Math.min(buckets - 1, Math.floor((received.ms - start) / bucketMs)));
     counts.get(sector)[i] += 1;
   }
   const names = [...counts.keys()];
@@ -36,9 +51,10 @@ export function sectorChart({events, sectors, sectorOf, now, hours = 6}) {
   const stackMax = Math.max(0, ...Array.from({length: buckets}, (_, i) => names.reduce((t, n) => t + counts.get(n)[i], 0)));
   const yMax = niceMax(stackMax);
 
-  const W = 360; const H = 150; const left = 30; const right = 6; const top = 8; const bottom = 22;
+  const W = Math.max(240, Math.round(width)); const H = 150; const left = 30; const right = 8; const top = 8; const bottom = 22;
   const plotW = W - left - right; const plotH = H - top - bottom;
   const colW = plotW / buckets;
+  const x = (ms) => left + ((ms - start) / (buckets * bucketMs)) * plotW;
   const y = (v) => top + plotH - (v / yMax) * plotH;
   const marks = [];
   for (const v of [0, yMax / 2, yMax]) {
@@ -52,48 +68,59 @@ export function sectorChart({events, sectors, sectorOf, now, hours = 6}) {
       if (!value) return;
       const from = start + i * bucketMs;
       marks.push(s('rect', {
-        class: `series-${n % SERIES}`, x: left + i * colW + 1, width: Math.max(1, colW - 2),
-        y: y(base + value), height: Math.max(1, y(base) - y(base + value)),
-      }, s('title', {}, `${name}, ${clockTime(from).slice(0, 5)}–${clockTime(from + bucketMs).slice(0, 5)}: ${value} events`)));
+        class: `series-${n % SERIES}`, x: left + i * colW + (colW > 4 ? 1 : 0), width: Math.max(1, colW - (colW > 4 ? 2 : 0)),
+        y: y(base + value), height: Math.max(1, y(base) - y(base + value)), dataset: {from},
+      }, s('title', {}, `${name}, ${tickLabel(from, bucketMs)}–${tickLabel(from + bucketMs, bucketMs)}: ${value} events`)));
       base += value;
     });
-    const at = start + i * bucketMs;
-    // Hour labels, but none so close to the right edge that it would collide with 'now'.
-    if (new Date(at).getMinutes() === 0 && i > 0 && i < buckets - 1) {
-      marks.push(s('text', {class: 'axis', x: left + i * colW, y: H - 6, 'text-anchor': 'middle'}, clockTime(at).slice(0, 5)));
-    }
+  }
+  // Time labels about every 70 units, on round times, none so close to the right that it meets 'now'.
+  const labelMs = STEPS_MS.find((step) => (step / (buckets * bucketMs)) * plotW >= 70) || STEPS_MS[STEPS_MS.length - 1];
+  for (let at = Math.ceil(start / labelMs) * labelMs; at < now; at += labelMs) {
+    if (x(at) < left + 12 && at !== start) continue;
+    if (x(at) > W - right - 44) break;
+    marks.push(s('text', {class: 'axis tick', x: x(at), y: H - 6, 'text-anchor': at === start ? 'start' : 'middle',
+      dataset: {ms: at}}, tickLabel(at, labelMs)));
   }
   marks.push(s('text', {class: 'axis', x: W - right, y: H - 6, 'text-anchor': 'end'}, 'now'));
   const summary = names.map((name, n) => `${name} ${totals[n]}`).join(', ') || 'no events';
   const svg = s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg',
-    'aria-label': `Events per sector over the last ${hours} hours: ${summary}`}, marks);
+    dataset: {start, bucketMs},
+    'aria-label': `Events per sector since ${tickLabel(start, bucketMs)}, in columns of ${durationLabel(bucketMs)}: ${summary}`}, marks);
   const legend = h('ul', {class: 'legend'}, names.map((name, n) =>
     h('li', {}, h('span', {class: ['swatch', `series-${n % SERIES}`], 'aria-hidden': 'true'}), `${name} `,
       h('strong', {}, String(totals[n])))));
   return [svg, legend];
 }
 
-/** Horizontal bars: sightings per indicator, the most sighted first. rows: [{label, value, detail}] */
-export function sightingsChart(rows, {max = 6} = {}) {
-  if (!rows.length) return [h('p', {class: 'empty'}, 'No sightings yet.')];
+function durationLabel(ms) {
+  return ms < 60000 ? `${ms / 1000} s` : ms < 3600000 ? `${ms / 60000} min` : `${ms / 3600000} h`;
+}
+
+/**
+ * Sightings per indicator, the most sighted first, as bars of HTML: each is a button that opens
+ * the indicator, labelled so that what tells two indicators apart shows — the observable's value
+ * and the TLP (an AMBER original and its GREEN copy share a name) — with the full name on hover
+ * and focus. rows: [{id, name, parts: {rest, key}, tlp, value, detail}]
+ */
+export function sightingsChart(rows, {max = 6, open = () => {}, query = ''} = {}) {
+  if (!rows.length) return [h('p', {class: 'empty'}, query ? 'No sighted indicator matches.' : 'No sightings yet.')];
   const shown = rows.slice(0, max);
-  const W = 360; const row = 24; const labelW = 170; const valueW = 34;
-  const H = shown.length * row + 4;
   const vMax = Math.max(...shown.map((r) => r.value), 1);
-  const barW = W - labelW - valueW - 8;
-  const marks = shown.flatMap((r, i) => {
-    const yTop = 2 + i * row;
-    const width = Math.max(2, (r.value / vMax) * barW);
-    return [
-      s('text', {class: 'bar-label', x: labelW - 6, y: yTop + 16, 'text-anchor': 'end'}, clip(r.label, 22)),
-      s('rect', {class: 'bar', x: labelW, y: yTop + 4, width, height: row - 8},
-        s('title', {}, `${r.label}: ${r.value} sighted (${r.detail})`)),
-      s('text', {class: 'bar-value', x: labelW + width + 6, y: yTop + 16}, String(r.value)),
-    ];
-  });
-  const summary = shown.map((r) => `${r.label} ${r.value}`).join(', ');
-  return [s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg',
-    'aria-label': `Sightings per indicator: ${summary}`}, marks)];
+  const summary = shown.map((r) => `${r.name} ${r.value}`).join(', ');
+  return [h('ul', {class: 'bars', 'aria-label': `Sightings per indicator${query ? ` matching "${query}"` : ''}: ${summary}`},
+    shown.map((r) => {
+      const fill = h('span', {class: 'bar-fill'});
+      fill.style.width = `${Math.max(2, (r.value / vMax) * 100)}%`; // CSSOM, which the CSP allows (style="" it does not)
+      const full = [r.parts.rest, r.parts.key].filter(Boolean).join(' ');
+      return h('li', {class: 'bar-row', dataset: {stixId: r.id}},
+        h('button', {type: 'button', class: 'bar-open', title: `${full}: sighted ${r.value}× (${r.detail})`,
+          dataset: {focusKey: `bar:${r.id}`}, onclick: () => open(r.id)},
+        r.tlp ? tlpBadge(r.tlp) : null,
+        keyedLabel(r.parts, {cls: 'bar-label'}),
+        h('span', {class: 'bar-track', 'aria-hidden': 'true'}, fill),
+        h('span', {class: 'bar-value'}, String(r.value))));
+    }))];
 }
 
 /**
@@ -141,5 +168,46 @@ export function severityChart({history, current, severities, who = (id) => id, n
   }
   const summary = points.map((p) => `${p.level} ${nameOf(p.level)} at ${clockTime(p.ms).slice(0, 5)}`).join(', then ');
   return s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: ['chart-svg', compact ? 'sparkline' : 'severity-chart'],
+    'aria-label': `Severity over time: ${summary}`}, marks);
+}
+
+/**
+ * The board's severity sparkline: each change of level as a dot in the level's colour with its
+ * number, and the time under it, evenly spaced and read left to right up to "now". A time axis
+ * would squeeze changes made in the first minutes of a crisis hours old into one corner; the
+ * sequence says what happened and when, and the level it stands at now.
+ */
+export function severitySteps({history, current, severities, who = (id) => id, now}) {
+  const points = [];
+  let level = null;
+  for (const version of history || []) {
+    const change = version.changes && version.changes.severity;
+    if (change) level = change[1];
+    if (level !== null && (!points.length || points[points.length - 1].level !== level)) {
+      points.push({ms: parseTime(version.time), level, by: version.by});
+    }
+  }
+  if (!points.length && current) points.push({ms: parseTime(current.created), level: current.severity.level});
+  if (!points.length) return h('p', {class: 'empty'}, 'No history yet.');
+  const nameOf = (v) => (severities.get(v) && severities.get(v).name) || '';
+  const step = 70; const x0 = 26; const tail = 56; const H = 40; const cy = 14;
+  const W = x0 + (points.length - 1) * step + tail;
+  const xs = points.map((_, i) => x0 + i * step);
+  const marks = [s('path', {class: 'severity-line', d: `M${xs[0]},${cy} H${W - 30}`})];
+  // Changes within one minute of each other need their seconds to be told apart.
+  const minutes = points.map((p) => shortTime(p.ms, now));
+  const precise = new Set(minutes).size < minutes.length;
+  const at = (ms) => (precise ? clockTime(ms) : shortTime(ms, now));
+  points.forEach((p, i) => {
+    const colour = safeColour(severities.get(p.level) && severities.get(p.level).colour);
+    marks.push(s('circle', {class: 'severity-point', cx: xs[i], cy, r: 10, fill: colour},
+      s('title', {}, `${clockTime(p.ms)}: severity ${p.level} ${nameOf(p.level)}${p.by ? ` (by ${who(p.by)})` : ''}`)));
+    // `fill` is an SVG presentation attribute, not inline CSS: the CSP allows it. The colours are checked.
+    marks.push(s('text', {class: 'step-level', x: xs[i], y: cy + 4.5, 'text-anchor': 'middle', fill: inkOn(colour)}, String(p.level)));
+    marks.push(s('text', {class: 'axis', x: xs[i], y: H - 2, 'text-anchor': 'middle'}, at(p.ms)));
+  });
+  marks.push(s('text', {class: 'axis', x: W - 2, y: cy + 4, 'text-anchor': 'end'}, 'now'));
+  const summary = points.map((p) => `${p.level} ${nameOf(p.level)} at ${clockTime(p.ms).slice(0, 5)}`).join(', then ');
+  return s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: ['chart-svg', 'sparkline'], preserveAspectRatio: 'xMinYMid meet',
     'aria-label': `Severity over time: ${summary}`}, marks);
 }

@@ -1,11 +1,14 @@
 // Indicators and sightings: each indicator with its observable type, pattern, source, time and
 // TLP, how often and by which institutions it was sighted (sightings' `sighting_of_ref`), a
-// search, and the "sightings per indicator" chart. Rows are <details>: keyboard-expandable.
+// search — by name, value, source, and the malware, campaign or intrusion set an indicator is
+// related to by the relationships the page received — and the "sightings per indicator" chart,
+// which follows the search. Rows are <details>: keyboard-expandable.
 
 import {h, replaceKeepingFocus} from '../dom.js';
-import {clockTime, observableType, shortTime} from '../format.js';
+import {clockTime, kindLabel, labelParts, observableType, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {sightingsChart} from './charts.js';
+import {keyedLabel} from './label.js';
 import {who, whoList} from './who.js';
 
 const SHOWN = 60;
@@ -44,13 +47,26 @@ export class IndicatorsView {
     return rows.sort((a, b) => latest(b) - latest(a));
   }
 
+  /** What an indicator is related to, by name: [{id, kind, name}] (EKANS, the campaign, …). */
+  related(id) {
+    const {state} = this.ctx;
+    return state.relatedTo(id).filter((other) => !other.startsWith('indicator--'))
+      .map((other) => {
+        const name = state.nameOf(other);
+        if (!name) state.lookup(other); // older than the history window: ask the hub once (it answers if readable)
+        return {id: other, kind: kindLabel(other.split('--')[0]), name};
+      })
+      .filter((r) => r.name);
+  }
+
   matches(row, query) {
     if (!query) return true;
     const o = row.indicator || {};
     const {state} = this.ctx;
+    const related = this.related(row.id).flatMap((r) => [r.name, r.kind]);
     const sources = [row.received && row.received.event.source, ...row.sightings.map((r) => r.event.source)]
       .filter(Boolean);
-    const haystack = [row.id, o.name, o.pattern, o.description, ...(o.indicator_types || []),
+    const haystack = [row.id, o.name, o.pattern, o.description, ...(o.indicator_types || []), ...related,
       ...sources, ...sources.map((id) => state.stakeholderName(id))]
       .filter(Boolean).join('\n').toLowerCase();
     return query.split(/\s+/).every((word) => haystack.includes(word));
@@ -62,13 +78,16 @@ export class IndicatorsView {
     const total = row.sightings.reduce((n, r) => n + sightingCount(r), 0);
     const sighters = [...new Set(row.sightings.map((r) => r.event.source))];
     const name = o.name || o.pattern || (row.missing ? 'An indicator you cannot see' : row.id);
+    const related = this.related(row.id);
     const details = h('details', {class: 'ioc', dataset: {stixId: row.id}, open: this.open.has(row.id)},
       h('summary', {},
         h('div', {class: 'ioc-head'},
           row.received ? tlpBadge(row.received.event.tlp) : null,
-          h('span', {class: 'ioc-name', title: name}, name),
+          keyedLabel(labelParts(name, o.pattern), {cls: 'ioc-name'}),
           h('span', {class: 'chip ioc-type'}, observableType(o.pattern))),
         o.pattern ? h('code', {class: 'ioc-pattern', title: o.pattern}, o.pattern) : null,
+        related.length ? h('div', {class: 'ioc-related'}, 'Related: ',
+          related.map((r, i) => [i ? ', ' : '', h('strong', {}, r.name), ` (${r.kind.toLowerCase()})`])) : null,
         h('div', {class: 'ioc-meta'},
           row.received ? [who(state, row.received.event.source, {cls: 'ioc-source'}),
             ` · ${shortTime(row.received.ms, now)} · ${row.received.event.channel}`]
@@ -98,12 +117,17 @@ export class IndicatorsView {
     const rows = this.rows();
     const matching = rows.filter((row) => this.matches(row, query));
     this.count.textContent = query ? `${matching.length} of ${rows.length}` : rows.length ? String(rows.length) : '';
-    const chartRows = rows.filter((r) => r.sightings.length).map((r) => ({
-      label: (r.indicator && (r.indicator.name || r.indicator.pattern)) || r.id,
+    // The chart beside the list follows the search: "EKANS" shows how often EKANS's indicators were sighted.
+    const chartRows = matching.filter((r) => r.sightings.length).map((r) => ({
+      id: r.id,
+      name: (r.indicator && (r.indicator.name || r.indicator.pattern)) || r.id,
+      parts: labelParts((r.indicator && (r.indicator.name || r.indicator.pattern)) || r.id, r.indicator && r.indicator.pattern,
+        {withValue: true}),
+      tlp: r.received ? r.received.event.tlp : null,
       value: r.sightings.reduce((n, s) => n + sightingCount(s), 0),
       detail: [...new Set(r.sightings.map((s) => s.event.source))].map((id) => state.stakeholderName(id)).join(', '),
     })).sort((a, b) => b.value - a.value);
-    this.chart.replaceChildren(...sightingsChart(chartRows));
+    replaceKeepingFocus(this.chart, sightingsChart(chartRows, {open: (id) => this.ctx.openIndicator(id), query}));
     if (!matching.length) {
       replaceKeepingFocus(this.list, [h('p', {class: 'empty'},
         query ? 'No indicator matches.' : state.historyLoaded ? 'No indicator in the last 24 hours.' : 'Loading…')]);
