@@ -362,6 +362,7 @@ async def test_at_800_px_chart_text_is_never_larger_than_the_headings(hub: Hub, 
     await post(hub, "pemex", "sector.energy", c2, sighting(c2["id"], 3))
     room = await rooms(hub, "cidge", viewport=NARROW)
     page = room.page
+    await expect(page.locator(".crisis-card")).to_have_count(1)
     await expect(page.locator("#chart-sectors svg rect")).not_to_have_count(0)
     await expect(page.locator("#chart-sightings")).to_contain_text("192.0.2.146")
     sizes = """() => {
