@@ -179,39 +179,68 @@ def parse_config(text: str, source: str) -> Config:
     return _build(raw, source)
 
 
-def config_errors(raw: Mapping[str, Any]) -> list[str]:
-    """Every problem of a decoded config, each naming its key; empty when valid."""
+def config_errors(raw: Mapping[str, Any], *, schema: bool = True) -> list[str]:
+    """Every problem of a decoded config, each naming its key; empty when valid.
+
+    The schema's first error (fastjsonschema stops there) comes first, then
+    every cross-reference problem, which are checked whatever the shape of the
+    rest: a file with a bad value and a misspelt role name hears of both.
+    ``schema=False``: the cross-references only (``config check`` finds every
+    schema problem itself).
+    """
+    problems: list[str] = []
+    valid = True
     try:
         _schema_check()(raw)
     except fastjsonschema.JsonSchemaValueException as err:
-        return [f"{_key_path(str(err.name))}: {_schema_message(err)}"]
-    problems: list[str] = []
-    channels = raw["channels"]
-    for role_name, role in raw["roles"].items():
+        valid = False
+        if schema:
+            problems.append(f"{_key_path(str(err.name))}: {_schema_message(err)}")
+
+    def table(value: Any) -> Mapping[str, Any]:
+        return value if isinstance(value, Mapping) else {}
+
+    def strings(value: Any) -> list[tuple[int, str]]:
+        return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+
+    # A section that is missing or not a table is the schema's problem: names are checked only against a real one.
+    channels, roles = raw.get("channels"), raw.get("roles")
+    for role_name, role in table(roles).items():
         for verb in ("read", "write"):
-            for i, pattern in enumerate(role.get(verb, [])):
-                if not _is_pattern(pattern) and pattern not in channels:
+            for i, pattern in strings(table(role).get(verb)):
+                if isinstance(channels, Mapping) and not _is_pattern(pattern) and pattern not in channels:
                     problems.append(f"roles.{role_name}.{verb}[{i}]: no channel named {pattern!r}")
-    for sid, holder in raw["stakeholders"].items():
+    for sid, holder in table(raw.get("stakeholders")).items():
         if sid == HUB:
             problems.append(f"stakeholders.{sid}: the id {HUB!r} is the hub's own (the source of what it writes)")
-        for i, role_name in enumerate(holder["roles"]):
-            if role_name not in raw["roles"]:
+        for i, role_name in strings(table(holder).get("roles")):
+            if isinstance(roles, Mapping) and role_name not in roles:
                 problems.append(f"stakeholders.{sid}.roles[{i}]: no role named {role_name!r}")
-    crisis_channel = raw.get("crisis", {}).get("channel")
-    if crisis_channel is not None and crisis_channel not in channels:
+    crisis = table(raw.get("crisis"))
+    crisis_channel = crisis.get("channel")
+    if isinstance(crisis_channel, str) and isinstance(channels, Mapping) and crisis_channel not in channels:
         problems.append(f"crisis.channel: no channel named {crisis_channel!r}")
-    levels = [s["level"] for s in raw.get("crisis", {}).get("severity", [])]
+    levels = (
+        [table(s).get("level") for s in crisis.get("severity", [])] if isinstance(crisis.get("severity"), list) else []
+    )
     if levels and levels != list(range(len(levels))):
         problems.append("crisis.severity: levels must be 0, 1, 2, … in order")
-    for name, channel in channels.items():
-        if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
-            problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
-    for i, entry in enumerate(raw.get("hub", {}).get("trusted_proxies", [])):
+    for name, channel in table(channels).items():
+        try:
+            if "max_tlp" in channel and TLP.parse(channel["default_tlp"]) > TLP.parse(channel["max_tlp"]):
+                problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
+        except (TypeError, KeyError, ValueError, AttributeError):
+            pass  # a TLP that is missing or not one: the schema says so
+    for i, entry in strings(table(raw.get("hub")).get("trusted_proxies")):
         problem = network_error(entry)
         if problem is not None:
             problems.append(f"hub.trusted_proxies[{i}]: {problem}")
-    problems += _connector_errors(raw)
+    try:
+        problems += _connector_errors(raw)
+    except (TypeError, KeyError, AttributeError, ValueError):
+        if valid:
+            raise
+        # The connectors' cross-checks need the shape the schema ensures: they wait for a valid file.
     return problems
 
 

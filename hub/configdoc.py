@@ -523,8 +523,11 @@ def check_config(text: str, schema: Json | None = None) -> list[Problem]:
     except tomllib.TOMLDecodeError as exc:
         return [Problem("(file)", f"not valid TOML: {exc}", "see https://toml.io for the syntax")]
     found = [(key_text(path), message) for path, message in _schema_problems(raw, schema, [], schema)]
-    if not found:
-        found = [(line.partition(": ")[0], line.partition(": ")[2]) for line in config_errors(raw)]
+    # The cross-references too, in the same run: a misspelt role name is reported beside a bad value.
+    for line in config_errors(raw, schema=False):
+        problem = (line.partition(": ")[0], line.partition(": ")[2])
+        if problem not in found:
+            found.append(problem)
     return [Problem(key, message, _hint(key, message, raw, schema)) for key, message in found]
 
 

@@ -136,3 +136,24 @@ def test_the_check_reports_what_the_loader_rejects(text: str) -> None:
         [str(p) for p in problems],
     )
     assert all(p.hint for p in problems), [str(p) for p in problems if not p.hint]
+
+
+def test_schema_problems_and_cross_references_are_reported_in_one_run(tmp_path: Path) -> None:
+    """The README's own example error comes out on the first run, beside a bad value elsewhere."""
+    demo = (ROOT / "hub" / "demo.toml").read_text()
+    banxico = demo.index("[stakeholders.banxico]")
+    roles = demo.index('roles = ["institution"]', banxico)
+    text = demo[:roles] + 'roles = ["institution", "x"]' + demo[roles + len('roles = ["institution"]') :]
+    path = tmp_path / "hub.toml"
+    path.write_text(text.replace("[hub]\n", '[hub]\nstream_queue = "many"\n', 1))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "crisis-hub"), "config", "check", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"{path}: 2 problems" in result.stdout
+    assert "  hub.stream_queue: must be integer" in result.stdout
+    assert "  stakeholders.banxico.roles[1]: no role named 'x'" in result.stdout
+    with pytest.raises(ConfigError) as refused:  # and the hub, refusing the file, names both too
+        parse_config(path.read_text(), "t")
+    assert "hub.stream_queue" in refused.value.description and "banxico.roles[1]" in refused.value.description
