@@ -6,6 +6,8 @@ command is built on it.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +22,41 @@ BATCH = 500
 
 
 class HubClientError(Exception):
-    """The hub answered with an error (or could not be reached)."""
+    """The hub answered with an error (``status``), or could not be reached (``status`` 0)."""
 
     def __init__(self, status: int, title: str, description: str) -> None:
-        super().__init__(f"{status} {title}: {description}")
+        # Status 0 is no HTTP answer at all: the description alone says what happened.
+        super().__init__(f"{status} {title}: {description}" if status else description)
         self.status = status
         self.title = title
         self.description = description
+
+
+def unreachable(url: str, exc: BaseException) -> HubClientError:
+    """The one sentence every command says when no HTTP answer came from the hub at ``url``."""
+    return HubClientError(0, "Unreachable", f"cannot reach the hub at {url}: {connection_problem(exc)}")
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong with a connection, in a few words a user can act on (no library internals)."""
+    cause: BaseException = exc
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        cause = exc.os_error
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (is the hub running, and is --url right?)"
+    if isinstance(cause, socket.gaierror):
+        return "unknown host name (is --url right?)"
+    if isinstance(cause, ssl.SSLError | aiohttp.ClientSSLError):
+        return f"the TLS handshake failed ({getattr(cause, 'reason', None) or cause})"
+    if isinstance(cause, TimeoutError):
+        return "no answer in time"
+    if isinstance(cause, aiohttp.ServerDisconnectedError | ConnectionResetError):
+        return "the connection was closed before an answer"
+    if isinstance(cause, aiohttp.InvalidURL):
+        return "not an http:// or https:// URL"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror[0].lower() + cause.strerror[1:]
+    return str(cause) or type(cause).__name__
 
 
 @dataclass
@@ -77,8 +107,8 @@ class HubClient:
             async with self.session.request(method, self.url + path, **kwargs) as response:
                 body = await response.read()
                 status = response.status
-        except aiohttp.ClientError as exc:
-            raise HubClientError(0, "Unreachable", f"cannot reach the hub at {self.url}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise unreachable(self.url, exc) from exc
         try:
             data = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
@@ -104,8 +134,8 @@ class HubClient:
             async with self.session.get(self.url + path) as response:
                 body = await response.read()
                 status = response.status
-        except aiohttp.ClientError as exc:
-            raise HubClientError(0, "Unreachable", f"cannot reach the hub at {self.url}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise unreachable(self.url, exc) from exc
         if status >= 400:
             try:
                 raise _error(status, orjson.loads(body))
@@ -138,9 +168,13 @@ class HubClient:
         *,
         batch: int = BATCH,
         progress: Callable[[int], None] | None = None,
+        summary: PushSummary | None = None,
     ) -> PushSummary:
-        """Push ``objects`` in bundles of ``batch``; ``progress`` is called with each batch's size."""
-        summary = PushSummary()
+        """Push ``objects`` in bundles of ``batch``; ``progress`` is called with each batch's size.
+
+        Answers are added to ``summary`` when given, so a caller stopped half-way knows what was stored.
+        """
+        summary = summary if summary is not None else PushSummary()
         for start in range(0, len(objects), batch):
             chunk = objects[start : start + batch]
             body = orjson.dumps({"type": "bundle", "id": _bundle_id(), "objects": chunk})

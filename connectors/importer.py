@@ -164,16 +164,18 @@ async def import_paths(
     *,
     batch: int = 500,
     on_bytes: Callable[[int], None] | None = None,
+    summary: ImportSummary | None = None,
 ) -> ImportSummary:
     """Import every file of ``paths`` into ``channel``; an unreadable file is reported and skipped.
 
     A rejection's ``index`` is the object's position in its file, and its
     ``file`` the file's path. HubClientError (hub unreachable, token
-    refused, …) stops the import: what was sent before it is stored.
+    refused, …) stops the import: what was sent before it is stored. Answers
+    are added to ``summary`` when given, so a caller stopped half-way (Ctrl-C)
+    can say how far it got; ``summary.files`` counts the files finished.
     """
-    summary = ImportSummary()
+    summary = summary if summary is not None else ImportSummary()
     for path in paths:
-        summary.files += 1
         done = 0
         try:
             for count, body in batches(iter_objects(path, on_bytes), batch):
@@ -181,4 +183,5 @@ async def import_paths(
                 done += count
         except (ImportFileError, OSError, EOFError) as exc:
             summary.failed_files.append((str(path), str(exc) or type(exc).__name__))
+        summary.files += 1
     return summary
