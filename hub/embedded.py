@@ -103,7 +103,10 @@ class EmbeddedRedis:
             log.info("using the embedded Redis already running for %s", self.data_dir)
             self.url = existing
             return existing
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot use {self.data_dir} as the data dir: {exc.strerror} (see --data-dir)") from None
         port = self.port or _free_port()
         args = [
             find_redis_server(),
@@ -128,7 +131,11 @@ class EmbeddedRedis:
                 self.stop()
                 raise ConfigError(f"the embedded redis-server did not answer within {timeout:.0f}s")
             time.sleep(0.05)
-        self.url_file.write_text(url + "\n")
+        try:
+            self.url_file.write_text(url + "\n")
+        except OSError as exc:
+            self.stop()
+            raise ConfigError(f"cannot write {self.url_file}: {exc.strerror}") from None
         self.url = url
         log.info("embedded Redis started on %s, data in %s", url, self.data_dir)
         return url
