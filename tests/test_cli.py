@@ -21,6 +21,18 @@ from hub.tokens import split_token
 from tests.conftest import STIX_DATA
 
 CLI = [sys.executable, "-m", "hub"]
+CRISIS_HUB = str(Path(sys.executable).parent / "crisis-hub")  # the installed command, as a user runs it
+
+
+def crisis_hub(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``crisis-hub`` to its end; its exit status is the caller's to check."""
+    return subprocess.run([CRISIS_HUB, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def no_traceback(stderr: str) -> None:
+    """What every failure must look like: sentences, no Python traceback, nothing the runtime ignored."""
+    for marker in ("Traceback", "Exception ignored", "Task was destroyed", "Error:"):
+        assert marker not in stderr, stderr
 
 
 def free_port() -> int:
@@ -210,6 +222,7 @@ def watch(url: str, token: str, *extra: str) -> tuple[subprocess.Popen[str], Lin
         text=True,
     )
     status = Lines(process.stderr)
+    assert "# connecting to ws://" in status.take(1)[0]
     assert "# live on sector.finance" in status.take(1)[0]  # subscribed: from now on nothing is missed
     return process, Lines(process.stdout)
 
