@@ -116,6 +116,9 @@ class LocalCluster:
                     "--save", "",
                     "--appendonly", "no",
                     "--repl-diskless-sync-delay", "0",  # a replica's first sync starts at once, not after 5 s
+                    # A replica stays with its primary: a test that pauses a shard's replicas must not see the
+                    # cluster lend that primary another shard's replica (Redis does, to an orphaned primary).
+                    "--cluster-allow-replica-migration", "no",
                     "--daemonize", "no",
                     "--logfile", str(folder / "redis.log"),
                 ]  # fmt: skip
@@ -187,6 +190,10 @@ class LocalCluster:
             return len(replicas) == self.replicas and all(self._ask(replica, applied) for replica in replicas)
 
         self._until(time.monotonic() + timeout, caught_up, f"the replicas of {port} never caught up with it")
+
+    def replication(self, port: int) -> dict[str, object] | None:
+        """The node's ``INFO replication``: its role and, on a primary, the replicas connected and their offsets."""
+        return self._ask(port, lambda client: dict(client.info("replication")))
 
     def primary_of(self, key: str) -> int:
         """The port of the primary that holds ``key``'s slot, as the first live node answering sees it."""

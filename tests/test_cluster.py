@@ -418,12 +418,14 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
         producing = asyncio.create_task(produce())
         async with asyncio.timeout(30):  # an append sent now has reached the primary and been answered
             await until(lambda: any(sent > paused for sent, _, _ in statuses), producing)
+        before_kill = cluster.replication(failed)  # which replicas the primary had: says who confirmed, if one did
         cluster.kill(failed)
         killed = time.monotonic()
         for port in replicas:
             cluster.resume(port)
         unconfirmable = [status for sent, answered, status in statuses if sent > paused and answered < killed]
-        assert unconfirmable and set(unconfirmable) == {503}, f"acknowledged, yet no replica had it: {unconfirmable}"
+        assert unconfirmable, "no append reached the primary while its replicas were paused"
+        assert set(unconfirmable) == {503}, f"acknowledged with every replica paused: {unconfirmable}, {before_kill}"
         async with asyncio.timeout(60):  # until ingest is back by itself, then a little more
             await until(lambda: sum(1 for sent, _, s in statuses if sent > killed and s == 201) >= 10, producing)
         stop.set()
