@@ -192,32 +192,33 @@ async def _owned(
     if not versioned:
         return items
     claimed = dict(zip((it.id for it in versioned), await store.claim(owner, [it.id for it in versioned]), strict=True))
-    refused: set[int] = set()
+    not_owned: list[tuple[StixItem, str]] = []
     for item in versioned:
         # A stakeholder's published identity is its own, stored or not.
-        recorded = identities.get(item.id.lower(), claimed[item.id])
-        decision = may_version(owner, recorded)
-        if decision:
-            continue
-        reason = await _copy_refusal(store, principals, principal, channel, item, decision.reason)
-        if reason is not None:
-            refused.add(item.index)
-            rejected.append(Rejection(item.index, item.id, reason))
+        decision = may_version(owner, identities.get(item.id.lower(), claimed[item.id]))
+        if not decision:
+            not_owned.append((item, decision.reason))
+    if not not_owned:
+        return items
+    refusals = await _copy_refusals(store, principals, principal, channel, not_owned)
+    for item, reason in refusals:
+        rejected.append(Rejection(item.index, item.id, reason))
+    refused = {item.index for item, _ in refusals}
     return [it for it in items if it.index not in refused]
 
 
 _MARKINGS = ("object_marking_refs", "granular_markings")
 
 
-async def _copy_refusal(
+async def _copy_refusals(
     store: Store,
     principals: Mapping[str, Principal],
     principal: Principal,
     channel: Channel,
-    item: StixItem,
-    not_owner: str,
-) -> str | None:
-    """Why ``item``, a version of someone else's object, may not be stored; None if it is a faithful copy.
+    not_owned: Sequence[tuple[StixItem, str]],
+) -> list[tuple[StixItem, str]]:
+    """Which of ``not_owned`` (versions of others' objects, with why the poster may not version them) are
+    refused, and why; the others are faithful copies.
 
     A copy is the same version (id and ``modified``) with the same content,
     markings aside: sharing it is not making a new version. Where the poster
@@ -225,23 +226,34 @@ async def _copy_refusal(
     to where that may go, at no lower TLP (:func:`hub.policy.may_derive`).
     Where it may read none, it knew the object on its own (a partner's feed,
     MITRE ATT&CK), and is told no more than it would be of a new object.
-    ``not_owner``: why the poster may not make versions of it.
     """
     channels = sorted({name for p in principals.values() for name in (*p.read, *p.write)} | {channel.name})
-    held = [
-        (held_in, versions[item.version])
-        for held_in, versions in (await store.versions(channels, item.id)).items()
-        if item.version in versions
-    ]
-    if not held:
-        return f"a new version of {item.id} is refused: {not_owner}"
-    copies = [e for held_in, event_id in held for e in await store.events_by_id(held_in, [event_id])]
-    content = _sans_markings(item.obj)
-    if any(_sans_markings(orjson.loads(e.raw)) != content for e in copies):
-        return f"{item.id} differs from the stored version with the same modified: {not_owner}"
-    seen = [e for e in copies if may_read(principal, e)]
-    decision = may_derive(seen, channel_destination(channel.name, principals), item.tlp)
-    return None if decision else f"a copy of {item.id} may not be posted here: {decision.reason}"
+    held = await store.versions_of_many(channels, [item.id for item, _ in not_owned])
+    wanted: dict[str, list[str]] = {}
+    for item, _ in not_owned:
+        for held_in, versions in held[item.id].items():
+            if item.version in versions:
+                wanted.setdefault(held_in, []).append(versions[item.version])
+    events = {(e.channel, e.id): e for c, ids in wanted.items() for e in await store.events_by_id(c, ids)}
+    destination = channel_destination(channel.name, principals)
+    refusals = []
+    for item, not_owner in not_owned:
+        copies = [
+            events[(held_in, versions[item.version])]
+            for held_in, versions in held[item.id].items()
+            if item.version in versions and (held_in, versions[item.version]) in events
+        ]
+        if not copies:
+            refusals.append((item, f"a new version of {item.id} is refused: {not_owner}"))
+            continue
+        content = _sans_markings(item.obj)
+        if any(_sans_markings(orjson.loads(e.raw)) != content for e in copies):
+            refusals.append((item, f"{item.id} differs from the stored version with the same modified: {not_owner}"))
+            continue
+        decision = may_derive([e for e in copies if may_read(principal, e)], destination, item.tlp)
+        if not decision:
+            refusals.append((item, f"a copy of {item.id} may not be posted here: {decision.reason}"))
+    return refusals
 
 
 def _sans_markings(obj: Any) -> Any:

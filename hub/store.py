@@ -424,6 +424,24 @@ class Store:
             if reply
         }
 
+    async def versions_of_many(
+        self, channels: Sequence[str], stix_ids: Sequence[str]
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        """:meth:`versions` of each of ``stix_ids`` at once (one pipeline): id → channel → version → event id."""
+        pairs = [(sid, channel) for sid in stix_ids for channel in channels]
+        if not pairs:
+            return {}
+        async with _guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for sid, channel in pairs:
+                    pipe.hgetall(self.versions_key(channel, sid))
+                replies = await pipe.execute()
+        found: dict[str, dict[str, dict[str, str]]] = {sid: {} for sid in stix_ids}
+        for (sid, channel), reply in zip(pairs, replies, strict=True):
+            if reply:
+                found[sid][channel] = {v.decode(): eid.decode() for v, eid in reply.items()}
+        return found
+
     async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
         """Every STIX id of ``stix_type`` ever stored in ``channel``."""
         async with _guard():
