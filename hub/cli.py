@@ -115,14 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the hub")
     _store_options(serve)
-    serve.add_argument(
-        "--host",
-        default=os.environ.get("CRISIS_HUB_HOST", "127.0.0.1"),
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
-    )
-    serve.add_argument(
-        "--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")), help="port (default 8080)"
-    )
+    _listen_options(serve)
     serve.add_argument(
         "--appendfsync",
         choices=FSYNC_POLICIES,
@@ -139,14 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the hub with the demo committee and play a crisis scenario on it")
     _store_options(demo)
-    demo.add_argument(
-        "--host",
-        default=os.environ.get("CRISIS_HUB_HOST", "127.0.0.1"),
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
-    )
-    demo.add_argument(
-        "--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")), help="port (default 8080)"
-    )
+    _listen_options(demo)
     demo.add_argument("--speed", type=float, default=1.0, help="play the scenario this many times faster")
     _verbose_option(demo)
     _log_option(demo)
@@ -240,6 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     _verbose_option(connector_run)
     connector_run.set_defaults(func=cmd_connector_run)
     return parser
+
+
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    """``--host`` and ``--port``, for the commands that run a hub."""
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("CRISIS_HUB_HOST", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("CRISIS_HUB_PORT", "8080")), help="port (default 8080)"
+    )
 
 
 def _verbose_option(parser: argparse.ArgumentParser) -> None:

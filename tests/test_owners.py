@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.crisis import model
-from hub.stix import validate
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import HubFactory
 from tests.stixgen import indicator
 from tests.test_crisis import call
-from tests.test_trust import post
-
-
-async def write_as_an_older_hub(redis_url: str, namespace: str, channel: str, source: str, *objects: Any) -> None:
-    client = connect(redis_url)
-    try:
-        submission = validate(list(objects), TLP.AMBER)
-        assert not submission.rejected
-        await Store(client, namespace).append(channel, source, list(submission.items))
-    finally:
-        await client.aclose()
+from tests.test_trust import post, store_directly
 
 
 async def test_objects_stored_before_ownership_keep_their_first_source_as_owner(
@@ -34,10 +21,10 @@ async def test_objects_stored_before_ownership_keep_their_first_source_as_owner(
         None,
     )
     sitrep = model.new_sitrep(crisis["id"], {"name": "Old sitrep"}, None)
-    await write_as_an_older_hub(redis_url, namespace, "sector.energy", "pemex", pemex_ioc)
-    await write_as_an_older_hub(redis_url, namespace, "committee", "cidge", crisis, sitrep)
+    await store_directly(redis_url, namespace, "sector.energy", "pemex", pemex_ioc)
+    await store_directly(redis_url, namespace, "committee", "cidge", crisis, sitrep)
     # A later copy in another channel by someone else does not make it theirs: the oldest event wins.
-    await write_as_an_older_hub(redis_url, namespace, "sector.finance", "cert-mx", pemex_ioc)
+    await store_directly(redis_url, namespace, "sector.finance", "cert-mx", pemex_ioc)
     hub = await hub_factory()
     newer = {**pemex_ioc, "modified": "2026-11-30T00:00:00.000Z", "name": "forged"}
     for who, channel in (("cfe", "sector.energy"), ("cert-mx", "sector.finance")):

@@ -36,13 +36,13 @@ def texts(answer: Any) -> str:
     return orjson.dumps(answer).decode()
 
 
-async def store_directly(hub: Hub, channel: str, source: str, obj: dict[str, Any], tlp: TLP = TLP.AMBER) -> None:
-    """Write ``obj`` as an older hub (or a bug) could have: straight into the store, no ingest checks."""
-    client = connect(hub.redis_url, cluster=hub.cluster)
+async def store_directly(redis_url: str, namespace: str, channel: str, source: str, *objects: Any) -> None:
+    """Write ``objects`` as an older hub (or a bug) could have: straight into the store, no ingest checks."""
+    client = connect(redis_url)
     try:
-        submission = validate([obj], tlp)
-        assert submission.items, submission.rejected
-        await Store(client, hub.namespace).append(channel, source, list(submission.items))
+        submission = validate(list(objects), TLP.AMBER)
+        assert not submission.rejected, submission.rejected
+        await Store(client, namespace).append(channel, source, list(submission.items))
     finally:
         await client.aclose()
 
@@ -138,7 +138,7 @@ async def test_an_escalation_note_is_as_restrictive_as_the_granular_markings_of_
     status, answer = await post(hub, "cidge", "committee", action)
     assert status == 400 and "crisis API" in answer["rejected"][0]["reason"]
     # ...but one already stored (by an older hub) is escalated without leaking its RED name.
-    await store_directly(hub, "committee", "cidge", action)
+    await store_directly(hub.redis_url, hub.namespace, "committee", "cidge", action)
     assert await hub.client.app[CRISIS_SERVICE].escalate_overdue() == 1
     _, for_committee = await call(hub, "sspc", "GET", f"/api/v1/crises/{crisis['id']}/updates")
     [note] = [e for e in for_committee["events"] if e["source"] == "hub"]
@@ -293,8 +293,8 @@ async def test_malformed_crisis_objects_are_refused_and_stored_ones_skipped(hub:
     for bad in (bad_action, bad_ack, bad_crisis):
         status, answer = await post(hub, "banxico", "sector.finance", bad)
         assert status == 400 and answer["rejected"][0]["reason"]
-        await store_directly(hub, "sector.finance", "banxico", bad)
-        await store_directly(hub, "committee", "cidge", bad)
+        await store_directly(hub.redis_url, hub.namespace, "sector.finance", "banxico", bad)
+        await store_directly(hub.redis_url, hub.namespace, "committee", "cidge", bad)
     for who in ("sspc", "banxico"):
         for path in ("", f"/{cid}", f"/{cid}/actions", f"/{cid}/acks", f"/{cid}/sitrep?format=md"):
             status, answer = await call(hub, who, "GET", f"/api/v1/crises{path}")
@@ -329,3 +329,13 @@ async def test_re_posting_what_you_may_not_read_reveals_no_position(hub: Hub) ->
     assert stored["accepted"][0]["event_id"] not in texts(answer)
     status, answer = await post(hub, "banxico", "sector.finance", {**red, "modified": "2026-11-28T00:00:00.000Z"})
     assert status == 400 and "another stakeholder" in answer["rejected"][0]["reason"]
+
+
+async def test_a_clear_update_may_not_name_an_amber_object(hub: Hub) -> None:
+    """Regression: a requested CLEAR was read as "no TLP given" (CLEAR is falsy), so the channel's AMBER applied."""
+    crisis = await new_crisis(hub)
+    amber = indicator(TLP.AMBER)
+    assert (await post(hub, "cidge", "committee", amber))[0] == 201
+    body = {"content": "see the indicator", "tlp": "clear", "object_refs": [amber["id"]]}
+    status, error = await call(hub, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/updates", body)
+    assert status == 400 and "TLP:AMBER" in error["description"]

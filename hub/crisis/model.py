@@ -138,6 +138,12 @@ def read_tlp(body: Mapping[str, Any]) -> TLP | None:
         ) from None
 
 
+def read_level(body: Mapping[str, Any], default: TLP) -> TLP:
+    """The TLP a request asks for, else ``default`` (not ``read_tlp(body) or default``: CLEAR is falsy)."""
+    tlp = read_tlp(body)
+    return default if tlp is None else tlp
+
+
 def read_crisis_fields(
     body: Mapping[str, Any], scale: Sequence[SeverityLevel], stakeholders: Sequence[str], *, creating: bool
 ) -> dict[str, Any]:

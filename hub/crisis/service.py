@@ -28,6 +28,7 @@ from hub.ingest import Derived, IngestResult, ingest
 from hub.metrics import Metrics
 from hub.policy import (
     HUB,
+    Destination,
     Level,
     Principal,
     channel_destination,
@@ -44,6 +45,7 @@ from hub.policy import (
 )
 from hub.stix import validate
 from hub.store import Store
+from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +130,14 @@ class CrisisService:
             raise BadRequest(result.rejected[0].reason)
         return result
 
-    def _audience(self, channel: Channel) -> Any:
+    def _audience(self, channel: Channel) -> Destination:
         return channel_destination(channel.name, self.config.principals)
 
     def _on_behalf(self, principal: Principal, channel: Channel) -> Principal:
         """Who writes for ``principal`` into ``channel``, once the policy let it act there: itself, or the hub."""
         return principal if channel.name in principal.write else self.hub
 
-    async def _quotable(self, principal: Principal, refs: Iterable[str], channel: Channel, tlp: Any) -> list[Event]:
+    async def _quotable(self, principal: Principal, refs: Iterable[str], channel: Channel, tlp: TLP) -> list[Event]:
         """The events behind ``refs`` (ids a new object will name), each one the author may see and that may be
         named at ``tlp`` in ``channel``; BadRequest naming the first that may not."""
         events = []
@@ -294,7 +296,7 @@ class CrisisService:
         await self.crisis(principal, crisis_id)
         obj = model.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
         channel = self._channel_for(body)
-        tlp = model.read_tlp(body) or channel.default_tlp
+        tlp = model.read_level(body, channel.default_tlp)
         await self._quotable(principal, [r for r in obj["object_refs"] if r != crisis_id], channel, tlp)
         result = await self._write(principal, channel, [obj])
         return await self._event(channel, result)
@@ -423,7 +425,7 @@ class CrisisService:
             raise Forbidden(decision.reason)
         obj = model.new_action(crisis_id, body, principal.id, self.stakeholders)
         assignee = self.config.principals[obj["assignee"]]
-        tlp = model.read_tlp(body) or channel.default_tlp
+        tlp = model.read_level(body, channel.default_tlp)
         if not may_read(assignee, Level(channel.name, tlp)):
             raise BadRequest(f"{assignee.id} could not see this action item on {channel.name} at {tlp.label}")
         await self._write(principal, channel, [obj])
