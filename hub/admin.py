@@ -8,11 +8,10 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hub import app as hub_app
+from hub import keys
 from hub.api import authenticate, int_param, json_response
 from hub.errors import Forbidden
 from hub.events import parse_event_id
-from hub.middleware import METRICS
 from hub.policy import Principal
 
 
@@ -31,9 +30,9 @@ async def admin(request: web.Request) -> Principal:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; for admins, or for anyone where ``metrics_public`` says the network is trusted."""
-    if not request.app[hub_app.CONFIG].hub.metrics_public:
+    if not request.app[keys.CONFIG].hub.metrics_public:
         await admin(request)
-    body = generate_latest(request.app[METRICS].registry)
+    body = generate_latest(request.app[keys.METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -53,7 +52,7 @@ async def audit_entries(request: web.Request) -> web.Response:
     actor = await admin(request)
     limit = int_param(request, "limit", 100, 10_000)
     cursor = parse_event_id(request.query.get("after", "0"))
-    audit = request.app[hub_app.AUDIT]
+    audit = request.app[keys.AUDIT]
     await audit.flush()  # include what this process has queued
     entries: list[dict[str, Any]] = []
     budget = 20 * limit
@@ -77,7 +76,7 @@ async def audit_entries(request: web.Request) -> web.Response:
 
 async def audit_verify(request: web.Request) -> web.Response:
     await admin(request)
-    audit = request.app[hub_app.AUDIT]
+    audit = request.app[keys.AUDIT]
     await audit.flush()
     verdict = await audit.verify()
     return json_response(

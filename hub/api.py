@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from hub import app as hub_app
+from hub import keys
 from hub.auth import bearer_token, principal_for_token, require_access
 from hub.config import Channel
 from hub.crisis.model import hub_identity, stable_id
@@ -17,7 +17,6 @@ from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unsuppo
 from hub.events import Event, version_key
 from hub.identities import identity_id, identity_object
 from hub.ingest import check_channel_write, ingest
-from hub.middleware import METRICS
 from hub.policy import Level, Principal, may_list_stakeholders, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
@@ -42,16 +41,14 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 async def authenticate(request: web.Request, kind: str = "api") -> Principal:
-    principal = await principal_for_token(
-        bearer_token(request), request.app[hub_app.TOKENS], request.app[hub_app.CONFIG]
-    )
+    principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.CONFIG])
     require_access(principal, kind)
     return principal
 
 
 def known_channel(request: web.Request) -> Channel:
     name = request.match_info["channel"]
-    channel = request.app[hub_app.CONFIG].channel(name)
+    channel = request.app[keys.CONFIG].channel(name)
     if channel is None:
         raise NotFound(f"no channel named {name!r}")
     return channel
@@ -59,8 +56,8 @@ def known_channel(request: web.Request) -> Channel:
 
 async def health(request: web.Request) -> web.Response:
     """200 if Redis answers and every background task runs; 503 ``unavailable`` without Redis, else ``degraded``."""
-    tasks = request.app[hub_app.TASKS].states()
-    if not await request.app[hub_app.STORE].ping():
+    tasks = request.app[keys.TASKS].states()
+    if not await request.app[keys.STORE].ping():
         return json_response({"status": "unavailable", "redis": "down", "tasks": tasks}, status=503)
     if "dead" in tasks.values():
         return json_response({"status": "degraded", "redis": "ok", "tasks": tasks}, status=503)
@@ -69,7 +66,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    config = request.app[hub_app.CONFIG]
+    config = request.app[keys.CONFIG]
     ceilings = [t for t in principal.read.values()]
     return json_response(
         {
@@ -94,7 +91,7 @@ async def me(request: web.Request) -> web.Response:
 
 async def channels(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    config = request.app[hub_app.CONFIG]
+    config = request.app[keys.CONFIG]
     visible = [c for c in config.channels.values() if c.name in principal.read or c.name in principal.write]
     return json_response(
         {
@@ -127,7 +124,7 @@ async def stakeholders(request: web.Request) -> web.Response:
     decision = may_list_stakeholders(principal)
     if not decision:
         raise Forbidden(decision.reason)
-    config = request.app[hub_app.CONFIG]
+    config = request.app[keys.CONFIG]
     return json_response(
         {
             "title": config.hub.title,
@@ -153,7 +150,7 @@ async def identities(request: web.Request) -> web.Response:
     decision = may_list_stakeholders(principal)
     if not decision:
         raise Forbidden(decision.reason)
-    config = request.app[hub_app.CONFIG]
+    config = request.app[keys.CONFIG]
     objects = [hub_identity(), *(identity_object(s.id, s.name, s.sector) for s in config.stakeholders.values())]
     bundle = {"type": "bundle", "id": stable_id("bundle", "identities", *config.stakeholders), "objects": objects}
     return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
@@ -165,7 +162,7 @@ async def read_body(request: web.Request, media_types: frozenset[str]) -> bytes:
         raise UnsupportedMediaType(
             f"send the body as {' or '.join(sorted(media_types))}, not {request.content_type or 'no content type'}"
         )
-    limit = request.app[hub_app.CONFIG].hub.max_body_bytes
+    limit = request.app[keys.CONFIG].hub.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
     return await request.read()
@@ -189,8 +186,8 @@ async def post_objects(request: web.Request) -> web.Response:
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
     app = request.app
     result = await ingest(
-        app[hub_app.STORE], app[hub_app.CONFIG].principals, principal, channel, submission, app[hub_app.AUDIT],
-        metrics=app[METRICS],
+        app[keys.STORE], app[keys.CONFIG].principals, principal, channel, submission, app[keys.AUDIT],
+        metrics=app[keys.METRICS],
     )  # fmt: skip
     status = 201 if result.accepted else 200 if result.duplicates else 400
     return json_response(
@@ -227,8 +224,8 @@ async def channel_events(request: web.Request) -> web.Response:
     decision = may_read_channel(principal, channel.name)
     if not decision:
         raise Forbidden(decision.reason)
-    limit = int_param(request, "limit", DEFAULT_PAGE, request.app[hub_app.CONFIG].hub.page_limit)
-    store = request.app[hub_app.STORE]
+    limit = int_param(request, "limit", DEFAULT_PAGE, request.app[keys.CONFIG].hub.page_limit)
+    store = request.app[keys.STORE]
     # `after`: an event id, or a `next` this route gave the caller (sealed: see below).
     cursor = await events_after(request.app, store, channel.name, principal.id, request.query.get("after", "0"))
     events: list[Event] = []
@@ -257,7 +254,7 @@ async def channel_events(request: web.Request) -> web.Response:
         if len(events) == limit or scanned >= budget:
             more = True
             break
-    request.app[hub_app.AUDIT].record(
+    request.app[keys.AUDIT].record(
         "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=scanned
     )
     following: str | None = None
@@ -278,7 +275,7 @@ async def get_object(request: web.Request) -> web.Response:
     every = request.query.get("versions", "last")
     if every not in ("last", "all"):
         raise BadRequest(f"versions must be 'last' or 'all', got {every[:20]!r}")
-    store = request.app[hub_app.STORE]
+    store = request.app[keys.STORE]
     found: list[Event] = []
     by_channel = await store.versions(list(principal.read), stix_id)
     for channel, versions in by_channel.items():
@@ -289,7 +286,7 @@ async def get_object(request: web.Request) -> web.Response:
     found.sort(key=lambda e: (version_key(e.version), e.millis, e.id))
     chosen = found if every == "all" else found[-1:]
     for channel in {e.channel for e in chosen}:
-        request.app[hub_app.AUDIT].record(
+        request.app[keys.AUDIT].record(
             "read", principal.id, via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]
         )
     return json_response({"id": stix_id, "events": [e.envelope() for e in chosen]})

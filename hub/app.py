@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import admin, api, connectors_api, owners, retention, taxii
+from hub import admin, api, connectors_api, keys, owners, retention
 from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
@@ -15,9 +15,6 @@ from hub.crisis import routes as crisis_routes
 from hub.metrics import Metrics
 from hub.middleware import (
     HANDLER_ARGS,
-    METRICS,
-    THROTTLE,
-    TRUSTED_PROXIES,
     add_security_headers,
     error_middleware,
     request_middleware,
@@ -27,17 +24,13 @@ from hub.middleware import (
 from hub.store import Store, TokenStore, connect
 from hub.stream import handler as stream_handler
 from hub.tasks import BackgroundTasks
+from hub.taxii import routes as taxii_routes
+from hub.taxii.catalog import Catalog
+from hub.taxii.cursors import CursorSecret
 from hub.throttle import FailureThrottle
 from hub.webui import add_routes as add_webui_routes
 
 log = logging.getLogger(__name__)
-
-CONFIG = web.AppKey("config", Config)
-STORE = web.AppKey("store", Store)
-TOKENS = web.AppKey("tokens", TokenStore)
-AUDIT = web.AppKey("audit", AuditLog)
-TASKS = web.AppKey("tasks", BackgroundTasks)
-"""The process's long-running background tasks, watched: health reports one that died."""
 
 
 def create_app(config: Config, redis_url: str, *, namespace: str = "chub", cluster: bool = False) -> web.Application:
@@ -53,37 +46,49 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
         handler_args=HANDLER_ARGS,
     )
     serve_protocol_errors_as_json(app)  # what aiohttp cannot parse gets a JSON error too
-    app[CONFIG] = config
-    metrics = app[METRICS] = Metrics()
-    app[TASKS] = BackgroundTasks(on_failure=lambda task: metrics.task_failures.labels(task=task).inc())
-    app[THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
-    app[TRUSTED_PROXIES] = config.hub.trusted_proxies
+    app[keys.CONFIG] = config
+    metrics = app[keys.METRICS] = Metrics()
+    app[keys.TASKS] = BackgroundTasks(on_failure=lambda task: metrics.task_failures.labels(task=task).inc())
+    app[keys.THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
+    app[keys.TRUSTED_PROXIES] = config.hub.trusted_proxies
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(redis_url, cluster=cluster)
         settings = config.hub
-        app[STORE] = Store(
+        app[keys.STORE] = Store(
             client, namespace, wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_timeout_ms
         )
-        app[TOKENS] = TokenStore(client, namespace)
-        await owners.backfill(app[STORE], list(config.channels))  # once per store: see hub.owners
-        app[AUDIT] = AuditLog(client, namespace)
-        await app[AUDIT].start()
-        app[TASKS].watch("audit", app[AUDIT].writer)
+        app[keys.TOKENS] = TokenStore(client, namespace)
+        await owners.backfill(app[keys.STORE], list(config.channels))  # once per store: see hub.owners
+        app[keys.AUDIT] = AuditLog(client, namespace)
+        await app[keys.AUDIT].start()
+        app[keys.TASKS].watch("audit", app[keys.AUDIT].writer)
         yield
-        app[TASKS].forget("audit")
-        await app[AUDIT].stop()
+        app[keys.TASKS].forget("audit")
+        await app[keys.AUDIT].stop()
         await client.aclose()
 
-    app.cleanup_ctx.append(redis_ctx)
-    app.cleanup_ctx.append(retention.retention_ctx)
+    # Lifecycles, in start-up order (shut down in reverse): each finds what it needs already set.
+    app.cleanup_ctx.extend(
+        [
+            redis_ctx,  # store, tokens, audit
+            retention.retention_ctx,
+            stream_handler.dispatcher_ctx,
+            crisis_routes.service_ctx,
+            escalation.escalation_ctx,  # needs the crisis service
+            connectors_api.connectors_ctx,  # runs [[connectors]] in this process
+        ]
+    )
+    app.on_shutdown.append(stream_handler.close_streams)
     app.on_response_prepare.append(add_security_headers)
+    app[keys.CATALOG] = Catalog(config.channels.values())
+    app[keys.CURSOR_SECRET] = CursorSecret()  # fetched from the store on first use
+
     api.add_routes(app)
-    taxii.add_routes(app)
+    taxii_routes.add_routes(app)
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
     admin.add_routes(app)
-    connectors_api.add_routes(app)  # GET /api/v1/admin/connectors, and runs [[connectors]] in this process
-    app.cleanup_ctx.append(escalation.escalation_ctx)
+    connectors_api.add_routes(app)
     add_webui_routes(app)
     return app

@@ -18,23 +18,19 @@ from aiohttp import web
 
 from connectors.runner import ConnectorRunner, ConnectorRuntime, build_worker
 from connectors.state import connector_report, read_statuses
-from hub import app as hub_app
+from hub import keys
 from hub.admin import admin
 from hub.api import json_response
-from hub.middleware import METRICS
 from hub.store import _guard
-
-CONNECTORS = web.AppKey("connectors", ConnectorRuntime)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/admin/connectors", list_connectors)
-    app.cleanup_ctx.append(connectors_ctx)
 
 
 async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the configured connectors while the hub runs; a missing credential stops start-up (ConfigError)."""
-    config, store = app[hub_app.CONFIG], app[hub_app.STORE]
+    config, store = app[keys.CONFIG], app[keys.STORE]
     runners = [
         ConnectorRunner(
             spec,
@@ -46,14 +42,14 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
                 config,
                 environ=os.environ,
                 store=store,
-                audit=app[hub_app.AUDIT],
-                metrics=app[METRICS],
+                audit=app[keys.AUDIT],
+                metrics=app[keys.METRICS],
             ),
         )
         for spec in config.connectors
     ]
     runtime = ConnectorRuntime(runners)
-    app[CONNECTORS] = runtime
+    app[keys.CONNECTORS] = runtime
     await runtime.start()
     yield
     await runtime.stop()
@@ -62,8 +58,8 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
 async def list_connectors(request: web.Request) -> web.Response:
     """Every configured connector: state, last success and error, objects moved, lag (admins only)."""
     await admin(request)
-    store = request.app[hub_app.STORE]
+    store = request.app[keys.STORE]
     async with _guard():
         statuses = await read_statuses(store.redis, store.ns)
-    rows = connector_report(request.app[hub_app.CONFIG].connectors, statuses, time.time())
+    rows = connector_report(request.app[keys.CONFIG].connectors, statuses, time.time())
     return json_response({"connectors": rows})

@@ -28,19 +28,14 @@ import orjson
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
-from hub import forwarded
+from hub import forwarded, keys
 from hub.errors import HubError, TooManyRequests, Unauthorized
-from hub.metrics import Metrics
 from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE
-from hub.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-THROTTLE = web.AppKey("auth_throttle", FailureThrottle)
-TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[forwarded.Network, ...])
-METRICS = web.AppKey("metrics", Metrics)
 REQUEST_ID = web.RequestKey("request_id", str)
 access_log = logging.getLogger("hub.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -114,19 +109,19 @@ def client_address(request: web.Request) -> str:
 
     What the throttle counts failures by, and the ``peer`` of logs and streams.
     """
-    trusted = request.app[TRUSTED_PROXIES]
+    trusted = request.app[keys.TRUSTED_PROXIES]
     return forwarded.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), trusted)
 
 
 def check_throttle(request: web.Request) -> None:
     """TooManyRequests if the request's client has failed authentication too often lately."""
-    wait = request.app[THROTTLE].retry_after(client_address(request), time.monotonic())
+    wait = request.app[keys.THROTTLE].retry_after(client_address(request), time.monotonic())
     if wait is not None:
         raise TooManyRequests(f"too many failed authentications from your address; retry in {math.ceil(wait)}s", wait)
 
 
 def note_auth_failure(request: web.Request) -> None:
-    request.app[THROTTLE].failed(client_address(request), time.monotonic())
+    request.app[keys.THROTTLE].failed(client_address(request), time.monotonic())
 
 
 @web.middleware
@@ -158,7 +153,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         elapsed = time.perf_counter() - started
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-        metrics = request.app[METRICS]
+        metrics = request.app[keys.METRICS]
         metrics.requests.labels(route, request.method, str(status)).inc()
         metrics.request_seconds.labels(route).observe(elapsed)
         access_log.info(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import app as hub_app
+from hub import keys
 from hub.config import Channel
 from hub.store import Store
 from hub.tasks import PassGuard
@@ -40,10 +40,10 @@ async def trim_once(store: Store, channels: list[Channel]) -> int:
 
 
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
-    channels = [c for c in app[hub_app.CONFIG].channels.values() if c.retain_events or c.retain_days]
-    tasks = app[hub_app.TASKS]
+    channels = [c for c in app[keys.CONFIG].channels.values() if c.retain_events or c.retain_days]
+    tasks = app[keys.TASKS]
     if channels:
-        tasks.start(TASK, _run(app[hub_app.STORE], channels, tasks.guard(TASK)))
+        tasks.start(TASK, _run(app[keys.STORE], channels, tasks.guard(TASK)))
     yield
     await tasks.stop(TASK)
 

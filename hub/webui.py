@@ -19,6 +19,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from hub import keys
+
 log = logging.getLogger(__name__)
 
 # `connect-src 'self'` also covers ws:// and wss:// to the same host and port (CSP Level 3;
@@ -41,8 +43,6 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 
-WEB_ROOT = web.AppKey("web_root", Path)
-
 
 def find_web_root() -> Path | None:
     """The folder holding the page's ``index.html``: installed package data first, then the checkout."""
@@ -59,7 +59,7 @@ def add_routes(app: web.Application, root: Path | None = None) -> None:
     if root is None:
         log.warning("the situation room's files (web/index.html) were not found: / is not served")
         return
-    app[WEB_ROOT] = root
+    app[keys.WEB_ROOT] = root
     app.router.add_get("/", index)
     app.router.add_get("/static/{path:.+}", asset)
 
@@ -76,12 +76,12 @@ def _file(path: Path) -> web.FileResponse:
 
 
 async def index(request: web.Request) -> web.FileResponse:
-    return _file(request.app[WEB_ROOT] / "index.html")
+    return _file(request.app[keys.WEB_ROOT] / "index.html")
 
 
 async def asset(request: web.Request) -> web.FileResponse:
     """A file under ``web/``; anything else — other folders, hidden files, unknown types — is a 404."""
-    root = request.app[WEB_ROOT]
+    root = request.app[keys.WEB_ROOT]
     relative = request.match_info["path"]
     parts = relative.split("/")
     if any(not part or part.startswith(".") for part in parts):

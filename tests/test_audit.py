@@ -9,7 +9,7 @@ import sys
 import orjson
 import pytest
 
-from hub.app import AUDIT
+from hub import keys
 from hub.audit import AuditLog
 from hub.auditchain import chain, encode, verify
 from hub.store import connect
@@ -98,7 +98,7 @@ async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(cli, capture_output=True, text=True, timeout=60)
 
-    await hub.client.app[AUDIT].flush()
+    await hub.client.app[keys.AUDIT].flush()
     ok = await asyncio.to_thread(run)
     assert ok.returncode == 0 and "intact" in ok.stdout
     # Tamper as someone with access to Redis would: rewrite the stream with one record changed.

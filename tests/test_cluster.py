@@ -24,11 +24,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from connectors.state import ConnectorState
 from connectors.stream import StreamClient
+from hub import keys
 from hub.app import create_app
 from hub.config import Config
 from hub.events import id_key
 from hub.store import Store, TokenStore, connect
-from hub.stream.handler import DISPATCHER
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.conftest import Hub, HubFactory
@@ -67,13 +67,13 @@ def notifications_only(hub: Hub) -> None:
 
     An event then reaches a client only if the sharded pub/sub notification of its append arrived.
     """
-    dispatcher = hub.client.app[DISPATCHER]
+    dispatcher = hub.client.app[keys.DISPATCHER]
     dispatcher.poll_interval = 3600.0
     dispatcher._wake_all()  # the readers' current waits end; the next ones use the new interval
 
 
 async def ready(hub: Hub) -> None:
-    dispatcher = hub.client.app[DISPATCHER]
+    dispatcher = hub.client.app[keys.DISPATCHER]
     async with asyncio.timeout(WAIT):
         await dispatcher.listening.wait()
 
@@ -202,7 +202,7 @@ async def test_live_delivery_resumes_after_the_shard_subscriptions_are_cut(
     """The dispatcher looks the slots' owners up again and resubscribes; nothing is lost meanwhile."""
     ws = await open_ws(hub, "cidge")
     await subscribe(ws, *SPREAD)
-    dispatcher = hub.client.app[DISPATCHER]
+    dispatcher = hub.client.app[keys.DISPATCHER]
     await ready(hub)
     for port in local_cluster.ports:
         shard = node(port)

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from hub import keys
 from hub.crisis import model
-from hub.crisis.routes import CRISIS_SERVICE
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
@@ -226,10 +226,10 @@ async def test_overdue_actions_are_escalated_once_even_by_two_hub_processes(hub_
     )
     assert status == 201 and action["overdue"]
     counts = await asyncio.gather(
-        a.client.app[CRISIS_SERVICE].escalate_overdue(), b.client.app[CRISIS_SERVICE].escalate_overdue()
+        a.client.app[keys.CRISIS_SERVICE].escalate_overdue(), b.client.app[keys.CRISIS_SERVICE].escalate_overdue()
     )
     assert sum(counts) >= 1
-    assert await a.client.app[CRISIS_SERVICE].escalate_overdue() == 0
+    assert await a.client.app[keys.CRISIS_SERVICE].escalate_overdue() == 0
     _, actions = await call(a, "sspc", "GET", f"/api/v1/crises/{cid}/actions")
     assert actions["actions"][0]["escalated"] is True
     _, updates = await call(a, "sspc", "GET", f"/api/v1/crises/{cid}/updates")
@@ -345,7 +345,7 @@ async def test_the_briefing_and_the_escalation_note_speak_in_display_names_and_r
     await call(
         hub, "cidge", "POST", f"/api/v1/crises/{cid}/actions", {"assignee": "pemex", "name": "Isolate OT", "due": due}
     )
-    assert await hub.client.app[CRISIS_SERVICE].escalate_overdue() == 1
+    assert await hub.client.app[keys.CRISIS_SERVICE].escalate_overdue() == 1
     _, updates = await call(hub, "sspc", "GET", f"/api/v1/crises/{cid}/updates")
     [note] = [e["object"] for e in updates["events"] if e["source"] == "hub"]
     assert note["content"] == (

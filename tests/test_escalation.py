@@ -14,9 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
-from hub.app import STORE, TASKS
+from hub import keys
 from hub.crisis import model
-from hub.middleware import METRICS
 from hub.stix import StixItem
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
@@ -65,7 +64,7 @@ async def test_a_malformed_stored_action_does_not_stop_later_escalations(hub_fac
         "extensions": {model.EXTENSION_ID: {"extension_type": "new-sdo"}},
     }  # fmt: skip
     item = StixItem(0, bad["id"], bad["type"], now, TLP.AMBER, orjson.dumps(bad), bad)
-    await hub.client.app[STORE].append(hub.config.crisis.channel, "cidge", [item])
+    await hub.client.app[keys.STORE].append(hub.config.crisis.channel, "cidge", [item])
     await asyncio.sleep(1.0)  # several passes over the bad item
     await overdue_action_is_escalated(hub, "Share IOCs")
     status, body = await health(hub)
@@ -77,7 +76,7 @@ async def test_a_pass_that_raises_is_logged_counted_and_followed_by_the_next(
 ) -> None:
     """Not an item the service could skip: the whole pass raises (Redis answers WRONGTYPE for the action index)."""
     hub = await hub_factory(crisis=FAST)
-    store = hub.client.app[STORE]
+    store = hub.client.app[keys.STORE]
     index = store.type_key(hub.config.crisis.channel, model.ACTION_TYPE)
     await store.redis.set(index, "not a set")
     async with asyncio.timeout(10):
@@ -103,7 +102,7 @@ async def test_health_reports_a_dead_background_task(hub_factory: HubFactory) ->
         {"status": "ok", "redis": "ok", "tasks": {"audit": "running", "escalation": "running"}},
     )
 
-    task = hub.client.app[TASKS].task("escalation")
+    task = hub.client.app[keys.TASKS].task("escalation")
     assert task is not None
     task.cancel()  # as if it had died: nothing but the hub's own stop may end it
     await asyncio.wait({task}, timeout=5)
@@ -115,7 +114,7 @@ async def test_health_reports_a_dead_background_task(hub_factory: HubFactory) ->
 
 async def test_a_stopped_hub_reports_no_dead_task(hub: Hub) -> None:
     """Stopping is not dying: the hub's own stop takes its tasks off the watch first."""
-    tasks = hub.client.app[TASKS]
+    tasks = hub.client.app[keys.TASKS]
     running = [tasks.task(name) for name in ("audit", "escalation")]
     await hub.client.close()
     assert all(t is not None and t.done() for t in running)
@@ -125,7 +124,7 @@ async def test_a_stopped_hub_reports_no_dead_task(hub: Hub) -> None:
 
 async def failures_in(hub: Hub) -> float:
     """The failures counted, read from the registry itself (the hub no longer serves /metrics)."""
-    registry = hub.client.app[METRICS].registry
+    registry = hub.client.app[keys.METRICS].registry
     return sum(
         float(s.value)
         for metric in registry.collect()

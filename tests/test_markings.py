@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from connectors.hubside import StoreSource, with_tlp
-from hub.app import STORE
+from hub import keys
 from hub.config import Config, load_config
 from hub.policy import Destination, may_leave
 from hub.stix import tlp_of
@@ -330,7 +330,7 @@ async def test_the_push_connector_lets_leave_exactly_what_the_policy_allows(hub:
     """Read as the push connector reads the channel; RED and AMBER+STRICT never leave, nothing above the partner."""
     ids = await post_rows(hub)
     by_id = {stix_id: name for name, stix_id in ids.items()}
-    source = StoreSource(hub.client.app[STORE], CHANNEL)
+    source = StoreSource(hub.client.app[keys.STORE], CHANNEL)
     try:
         batch = await source.read("0-0", 1000)
     finally:

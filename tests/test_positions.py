@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.app import STORE
+from hub import keys
 from hub.errors import BadRequest
 from hub.events import parse_event_id
 from hub.stream.protocol import ProtocolError, Subscribe, parse_client_message
@@ -91,7 +91,7 @@ async def test_a_gap_names_no_hidden_event_as_the_oldest_kept(hub: Hub) -> None:
     await post(hub, "cert-mx", FINANCE, indicator(TLP.GREEN))
     hidden = hidden_ids(await post(hub, "cert-mx", FINANCE, indicator(TLP.RED)))
     kept = (await post(hub, "cert-mx", FINANCE, indicator(TLP.AMBER)))["accepted"][0]["event_id"]
-    assert await hub.client.app[STORE].trim(FINANCE, max_events=2) == 2
+    assert await hub.client.app[keys.STORE].trim(FINANCE, max_events=2) == 2
     ws = await open_ws(hub, "banxico")
     await ws.send(op="subscribe", channels=[FINANCE], since={FINANCE: first})
     gap = await ws.until("gap")
@@ -106,7 +106,7 @@ async def test_a_gap_with_nothing_readable_kept_names_no_oldest(hub: Hub) -> Non
     first = (await post(hub, "cert-mx", FINANCE, indicator(TLP.GREEN)))["accepted"][0]["event_id"]
     await post(hub, "cert-mx", FINANCE, indicator(TLP.GREEN))
     hidden = hidden_ids(await post(hub, "cert-mx", FINANCE, indicator(TLP.RED), indicator(TLP.RED)))
-    assert await hub.client.app[STORE].trim(FINANCE, max_events=2) == 2
+    assert await hub.client.app[keys.STORE].trim(FINANCE, max_events=2) == 2
     ws = await open_ws(hub, "banxico")
     await ws.send(op="subscribe", channels=[FINANCE], since={FINANCE: first})
     gap = await ws.until("gap")

@@ -6,8 +6,8 @@ import asyncio
 
 import orjson
 
+from hub import keys
 from hub.store import TokenStore, connect
-from hub.stream.handler import DISPATCHER
 from hub.throttle import FailureThrottle
 from hub.tokens import split_token
 from tests.conftest import Hub, HubFactory
@@ -82,7 +82,7 @@ async def test_streams_per_stakeholder_are_bounded(hub_factory: HubFactory) -> N
     assert (await third.until("_closed"))["code"] == 1008
     await first.ws.close()
     async with asyncio.timeout(5):
-        while sum(1 for c in hub.client.app[DISPATCHER].connections if c.principal.id == "pemex") > 1:
+        while sum(1 for c in hub.client.app[keys.DISPATCHER].connections if c.principal.id == "pemex") > 1:
             await asyncio.sleep(0.02)
     await open_ws(hub, "pemex")  # room again
     await open_ws(hub, "cfe")  # another stakeholder was never limited

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from hub.stream.handler import DISPATCHER
+from hub import keys
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.schemas import conforms
@@ -191,7 +191,7 @@ async def test_a_dropped_client_resumes_while_the_producer_keeps_pushing(hub: Hu
             await post(hub, "banxico", "sector.finance", *batch)
             posted.extend(o["id"] for o in batch)
             if i in (3, 7):  # cut the client's connection from the server side, once it has one again
-                dispatcher = hub.client.app[DISPATCHER]
+                dispatcher = hub.client.app[keys.DISPATCHER]
                 async with asyncio.timeout(WAIT):
                     while not dispatcher.connections:
                         await asyncio.sleep(0.01)
@@ -200,7 +200,7 @@ async def test_a_dropped_client_resumes_while_the_producer_keeps_pushing(hub: Hu
             await asyncio.sleep(0.05)
 
     consumer = asyncio.create_task(consume())
-    while not hub.client.app[DISPATCHER].connections:
+    while not hub.client.app[keys.DISPATCHER].connections:
         await asyncio.sleep(0.01)
     await produce()
     await asyncio.wait_for(done.wait(), WAIT)
@@ -238,7 +238,7 @@ async def test_a_stalled_client_is_cut_off_and_does_not_delay_a_healthy_one(hub_
         await post(hub, "cidge", "committee", *objects[start : start + 20])
     got = await reading
     assert [e["object"]["id"] for e in got] == [o["id"] for o in objects]
-    dispatcher = hub.client.app[DISPATCHER]
+    dispatcher = hub.client.app[keys.DISPATCHER]
     [conn] = [c for c in dispatcher.connections if c.principal.id == "cidge"]
     async with asyncio.timeout(WAIT):
         while not conn.overflowed:
@@ -253,11 +253,9 @@ async def test_a_stalled_client_is_cut_off_and_does_not_delay_a_healthy_one(hub_
 
 
 async def test_resuming_from_before_retained_history_is_told_of_the_gap(hub: Hub) -> None:
-    from hub.app import STORE
-
     answer = await post(hub, "pemex", "sector.energy", *[indicator() for _ in range(10)])
     ids = [a["event_id"] for a in answer["accepted"]]
-    removed = await hub.client.app[STORE].trim("sector.energy", max_events=4)
+    removed = await hub.client.app[keys.STORE].trim("sector.energy", max_events=4)
     assert removed == 6
     ws = await open_ws(hub, "cfe")
     await ws.send(op="subscribe", channels=["sector.energy"], since={"sector.energy": ids[2]})

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from hub import keys
 from hub.crisis import model
-from hub.crisis.routes import CRISIS_SERVICE
 from hub.identities import identity_id
 from hub.stix import validate
 from hub.store import Store, connect
@@ -139,7 +139,7 @@ async def test_an_escalation_note_is_as_restrictive_as_the_granular_markings_of_
     assert status == 400 and "crisis API" in answer["rejected"][0]["reason"]
     # ...but one already stored (by an older hub) is escalated without leaking its RED name.
     await store_directly(hub.redis_url, hub.namespace, "committee", "cidge", action)
-    assert await hub.client.app[CRISIS_SERVICE].escalate_overdue() == 1
+    assert await hub.client.app[keys.CRISIS_SERVICE].escalate_overdue() == 1
     _, for_committee = await call(hub, "sspc", "GET", f"/api/v1/crises/{crisis['id']}/updates")
     [note] = [e for e in for_committee["events"] if e["source"] == "hub"]
     assert note["tlp"] == "red" and "RED-ONLY" in note["object"]["content"]

@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import app as hub_app
-from hub.crisis.routes import CRISIS_SERVICE
+from hub import keys
 from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
@@ -25,18 +24,16 @@ TASK = "escalation"
 
 
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
-    tasks = app[hub_app.TASKS]
+    tasks = app[keys.TASKS]
     tasks.start(TASK, _run(app, tasks.guard(TASK)))
     yield
     await tasks.stop(TASK)
 
 
 async def _run(app: web.Application, guard: PassGuard) -> None:
-    interval = app[hub_app.CONFIG].crisis.escalation_interval
-    while CRISIS_SERVICE not in app:
-        await asyncio.sleep(0.05)
+    interval = app[keys.CONFIG].crisis.escalation_interval
     while True:
         await asyncio.sleep(interval)
-        count = await guard.run(app[CRISIS_SERVICE].escalate_overdue)
+        count = await guard.run(app[keys.CRISIS_SERVICE].escalate_overdue)
         if count:
             log.info("escalated %d overdue action item(s)", count)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from hub import app as hub_app
+from hub import keys
 from hub.api import authenticate, int_param, json_response, read_body
 from hub.crisis import model
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
 from hub.errors import BadRequest, InvalidJson
 from hub.events import Event
-from hub.middleware import METRICS
 
 JSON = frozenset({"application/json"})
-CRISIS_SERVICE = web.AppKey("crisis_service", CrisisService)
 
 
 def add_routes(app: web.Application) -> None:
@@ -39,15 +38,16 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/crises/{id}/actions", actions)
     r.add_post("/api/v1/crises/{id}/actions", assign)
     r.add_patch("/api/v1/crises/{id}/actions/{action_id}", update_action)
-    app.on_startup.append(_service)
 
 
-async def _service(app: web.Application) -> None:
-    app[CRISIS_SERVICE] = CrisisService(app[hub_app.STORE], app[hub_app.CONFIG], app[hub_app.AUDIT], app[METRICS])
+async def service_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The crisis service, for the routes and the escalation task; it holds nothing to close."""
+    app[keys.CRISIS_SERVICE] = CrisisService(app[keys.STORE], app[keys.CONFIG], app[keys.AUDIT], app[keys.METRICS])
+    yield
 
 
 def _svc(request: web.Request) -> CrisisService:
-    return request.app[CRISIS_SERVICE]
+    return request.app[keys.CRISIS_SERVICE]
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

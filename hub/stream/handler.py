@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator, Iterator
 from aiohttp import WSMsgType, web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from hub import app as hub_app
+from hub import keys
 from hub.api import authenticate, json_response
 from hub.auth import bearer_token, principal_for_token, require_access
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
-from hub.middleware import METRICS, check_throttle, client_address, note_auth_failure
+from hub.middleware import check_throttle, client_address, note_auth_failure
 from hub.policy import Principal, may_read_channel
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
@@ -37,24 +37,21 @@ from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 _ids = itertools.count(1)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/stream", stream)
     app.router.add_get("/api/v1/admin/connections", admin_connections)
-    app.cleanup_ctx.append(_dispatcher_ctx)
-    app.on_shutdown.append(_close_all)
 
 
-async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     dispatcher = Dispatcher(
-        app[hub_app.STORE], app[hub_app.CONFIG].channels, audit=app[hub_app.AUDIT], metrics=app[METRICS]
+        app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=app[keys.METRICS]
     )
-    app[METRICS].observe_state(lambda: _state_metrics(dispatcher))
+    app[keys.METRICS].observe_state(lambda: _state_metrics(dispatcher))
     await dispatcher.start()
-    app[DISPATCHER] = dispatcher
+    app[keys.DISPATCHER] = dispatcher
     yield
     await dispatcher.stop()
 
@@ -79,9 +76,9 @@ def _state_metrics(dispatcher: Dispatcher) -> Iterator[Metric]:
     yield lag
 
 
-async def _close_all(app: web.Application) -> None:
+async def close_streams(app: web.Application) -> None:
     """On shutdown tell every client to reconnect elsewhere (1001: going away)."""
-    dispatcher = app[DISPATCHER]
+    dispatcher = app[keys.DISPATCHER]
     for conn in list(dispatcher.connections):
         conn.close_soon(1001, "server shutting down", message("bye", reason="server shutting down"))
     writers = [conn.writer for conn in dispatcher.connections]
@@ -108,7 +105,7 @@ async def _authenticate_first_message(
         raise ProtocolError("unauthorized", "authenticate first: {'op': 'auth', 'token': …}")
     try:
         check_throttle(request)
-        principal = await principal_for_token(parsed.token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+        principal = await principal_for_token(parsed.token, request.app[keys.TOKENS], request.app[keys.CONFIG])
     except Unauthorized as exc:
         note_auth_failure(request)
         raise ProtocolError("unauthorized", exc.description) from None
@@ -118,14 +115,14 @@ async def _authenticate_first_message(
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    config = request.app[hub_app.CONFIG]
+    config = request.app[keys.CONFIG]
     settings = config.hub
     principal: Principal | None = None
     token = ""
     if "Authorization" in request.headers:
         # A bad header gets a plain HTTP 401 before the upgrade, like any other route.
         token = bearer_token(request)
-        principal = await principal_for_token(token, request.app[hub_app.TOKENS], config)
+        principal = await principal_for_token(token, request.app[keys.TOKENS], config)
         require_access(principal, "stream")
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
     await ws.prepare(request)
@@ -139,7 +136,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             await ws.send_str(error_message(code, text).decode())
             await ws.close(code=1008, message=b"unauthorized")
             return ws
-    dispatcher = request.app[DISPATCHER]
+    dispatcher = request.app[keys.DISPATCHER]
     held = sum(1 for c in dispatcher.connections if c.principal.id == principal.id)
     if held >= settings.stream_connections_per_stakeholder:
         text = f"{principal.id} already holds {held} streams, the most allowed"
@@ -206,7 +203,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 def _refusal(request: web.Request, principal: Principal, channel: str) -> bytes | None:
-    if request.app[hub_app.CONFIG].channel(channel) is None:
+    if request.app[keys.CONFIG].channel(channel) is None:
         return error_message("unknown-channel", f"no channel named {channel!r}", channel)
     decision = may_read_channel(principal, channel)
     if not decision:
@@ -233,7 +230,7 @@ async def _watch_token(conn: Connection, token: str, request: web.Request, inter
     await asyncio.sleep(interval * random.random())
     while True:
         try:
-            await principal_for_token(token, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+            await principal_for_token(token, request.app[keys.TOKENS], request.app[keys.CONFIG])
         except Unauthorized as exc:
             log.info("stream %s: token no longer valid (%s); closing", conn.id, exc.description)
             conn.close_soon(1008, "token revoked", error_message("unauthorized", exc.description))
@@ -247,7 +244,7 @@ async def admin_connections(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.admin:
         raise Forbidden(f"{principal.id} is not an administrator")
-    dispatcher = request.app[DISPATCHER]
+    dispatcher = request.app[keys.DISPATCHER]
     return json_response(
         {
             "connections": [conn.describe() for conn in sorted(dispatcher.connections, key=lambda c: c.opened)],

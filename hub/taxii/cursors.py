@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub import keys
 from hub.events import parse_event_id
 from hub.store import Store
 from hub.taxii.pagination import StreamId, cursor_context, decode_cursor, encode_cursor, looks_like_cursor
@@ -30,17 +31,8 @@ class CursorSecret:
         return self._value
 
 
-CURSOR_SECRET = web.AppKey("cursor_secret", CursorSecret)
-
-
-def add_secret(app: web.Application) -> None:
-    """Give ``app`` its (lazily fetched) cursor secret."""
-    if CURSOR_SECRET not in app:
-        app[CURSOR_SECRET] = CursorSecret()
-
-
 async def _secret(app: web.Application, store: Store) -> bytes:
-    return await app[CURSOR_SECRET].get(store)
+    return await app[keys.CURSOR_SECRET].get(store)
 
 
 async def events_after(app: web.Application, store: Store, channel: str, reader: str, text: str) -> str:

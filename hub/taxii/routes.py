@@ -18,16 +18,15 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from hub import app as hub_app
+from hub import keys
 from hub.auth import principal_for_basic_or_bearer, require_access
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
-from hub.middleware import METRICS, Handler
+from hub.middleware import Handler
 from hub.policy import Level, Principal, may_read
 from hub.stix import validate
 from hub.taxii import resources
-from hub.taxii.catalog import Catalog, Collection
-from hub.taxii.cursors import CURSOR_SECRET, add_secret
+from hub.taxii.catalog import Collection
 from hub.taxii.filters import (
     ALL,
     DELETE_FILTERS,
@@ -45,16 +44,12 @@ from hub.taxii.query import Page, VersionIndex, matching_versions, select_page
 from hub.taxii.status import status_resource
 from hub.taxii.storage import TaxiiStorage
 
-CATALOG = web.AppKey("taxii_catalog", Catalog)
-
 API_ROOT: Final = "/taxii2/api/"
 _COLLECTION: Final = API_ROOT + "collections/{collection}"
 _OBJECT: Final = _COLLECTION + "/objects/{object_id}"
 
 
 def add_routes(app: web.Application) -> None:
-    app[CATALOG] = Catalog(app[hub_app.CONFIG].channels.values())
-    add_secret(app)
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/taxii2", discovery),
         ("GET", API_ROOT.rstrip("/"), api_root),
@@ -87,14 +82,14 @@ def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None)
 
 async def caller(request: web.Request) -> Principal:
     """The authenticated stakeholder, allowed to use TAXII, asking for an answer we can give."""
-    principal = await principal_for_basic_or_bearer(request, request.app[hub_app.TOKENS], request.app[hub_app.CONFIG])
+    principal = await principal_for_basic_or_bearer(request, request.app[keys.TOKENS], request.app[keys.CONFIG])
     require_access(principal, "taxii")
     check_accept(", ".join(request.headers.getall("Accept", [])) or None)
     return principal
 
 
 def collection_for(request: web.Request, principal: Principal) -> Collection:
-    return request.app[CATALOG].find(request.match_info["collection"], principal)
+    return request.app[keys.CATALOG].find(request.match_info["collection"], principal)
 
 
 def readable_collection(request: web.Request, principal: Principal) -> Collection:
@@ -105,7 +100,7 @@ def readable_collection(request: web.Request, principal: Principal) -> Collectio
 
 
 def version_index(request: web.Request, principal: Principal, collection: Collection) -> VersionIndex:
-    storage = TaxiiStorage(request.app[hub_app.STORE])
+    storage = TaxiiStorage(request.app[keys.STORE])
     return VersionIndex(storage, principal, collection.channel.name)
 
 
@@ -113,15 +108,15 @@ async def read_page(
     request: web.Request, collection: Collection, index: VersionIndex, query: Query
 ) -> tuple[Page, str | None]:
     """The page of ``query`` that the request's ``limit`` and ``next`` ask for, and the ``next`` cursor to send."""
-    limit = parse_limit(request.query.get("limit"), request.app[hub_app.CONFIG].hub.page_limit)
+    limit = parse_limit(request.query.get("limit"), request.app[keys.CONFIG].hub.page_limit)
     cursor_text = request.query.get("next")
     # Sealed (see hub.taxii.pagination): a page cut short may stop at an entry hidden from the reader.
     context = cursor_context("taxii", collection.id, index.principal.id)
-    secret = await request.app[CURSOR_SECRET].get(request.app[hub_app.STORE])
+    secret = await request.app[keys.CURSOR_SECRET].get(request.app[keys.STORE])
     cursor = None if cursor_text is None else decode_cursor(secret, context, cursor_text)
     page = await select_page(index, query, start_position(query.added_after_ms, cursor), limit)
     following = None if page.resume_after is None else encode_cursor(secret, context, page.resume_after)
-    request.app[hub_app.AUDIT].record(
+    request.app[keys.AUDIT].record(
         "read", index.principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in page.events]
     )
     return page, following
@@ -143,12 +138,12 @@ async def require_visible_object(index: VersionIndex, object_id: str) -> None:
 async def discovery(request: web.Request) -> web.Response:
     await caller(request)
     root_url = f"{request.url.origin()}{API_ROOT}"
-    return respond(resources.discovery(request.app[hub_app.CONFIG].hub.title, root_url))
+    return respond(resources.discovery(request.app[keys.CONFIG].hub.title, root_url))
 
 
 async def api_root(request: web.Request) -> web.Response:
     await caller(request)
-    settings = request.app[hub_app.CONFIG].hub
+    settings = request.app[keys.CONFIG].hub
     return respond(resources.api_root(settings.title, settings.max_body_bytes))
 
 
@@ -160,7 +155,7 @@ async def get_status(request: web.Request) -> web.Response:
         uuid.UUID(status_id)
     except ValueError:
         raise NotFound(f"no status {status_id[:40]!r}") from None
-    record = await TaxiiStorage(request.app[hub_app.STORE]).load_status(status_id)
+    record = await TaxiiStorage(request.app[keys.STORE]).load_status(status_id)
     if record is None or (record[0] != principal.id and not principal.admin):
         raise NotFound(f"no status {status_id} (statuses are kept for a few days)")
     return respond(record[1])
@@ -171,7 +166,7 @@ async def get_status(request: web.Request) -> web.Response:
 
 async def get_collections(request: web.Request) -> web.Response:
     principal = await caller(request)
-    found = [c.resource(principal) for c in request.app[CATALOG].visible(principal)]
+    found = [c.resource(principal) for c in request.app[keys.CATALOG].visible(principal)]
     return respond({"collections": found} if found else {})
 
 
@@ -208,7 +203,7 @@ async def add_objects(request: web.Request) -> web.Response:
     channel = collection.channel
     check_channel_write(principal, channel)
     check_content_type(request.headers.get("Content-Type"))
-    limit = request.app[hub_app.CONFIG].hub.max_body_bytes
+    limit = request.app[keys.CONFIG].hub.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is over this API root's max_content_length of {limit} bytes")
     objects = resources.decode_envelope(await request.read())
@@ -216,14 +211,14 @@ async def add_objects(request: web.Request) -> web.Response:
     submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
     app = request.app
     result = await ingest(
-        app[hub_app.STORE], app[hub_app.CONFIG].principals, principal, channel, submission, app[hub_app.AUDIT],
-        "taxii", app[METRICS],
+        app[keys.STORE], app[keys.CONFIG].principals, principal, channel, submission, app[keys.AUDIT],
+        "taxii", app[keys.METRICS],
     )  # fmt: skip
     status_id = str(uuid.uuid4())
     # A duplicate's date_added says when it was stored first: only for those who may read it.
     readable = {a.event_id for a in result.duplicates if may_read(principal, Level(channel.name, a.tlp))}
     resource = status_resource(status_id, request_ms, objects, result, readable)
-    await TaxiiStorage(request.app[hub_app.STORE]).save_status(status_id, principal.id, resource)
+    await TaxiiStorage(request.app[keys.STORE]).save_status(status_id, principal.id, resource)
     return respond(resource, status=202)
 
 
@@ -273,7 +268,7 @@ async def delete_object(request: web.Request) -> web.Response:
     if not principal.admin and any(e.source != principal.id for e in chosen):
         raise Forbidden(f"{principal.id} may delete only versions it added itself")
     await index.storage.delete_versions(collection.channel.name, chosen)
-    request.app[hub_app.AUDIT].record(
+    request.app[keys.AUDIT].record(
         "delete", principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
     )
     return web.Response(status=200)

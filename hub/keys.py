@@ -1,0 +1,46 @@
+"""Every key under which the hub application keeps a shared object.
+
+A leaf of the web layer: handlers, lifecycles and tests import their keys from
+here, never from the composition root (``hub.app``), so nothing imports back
+into it. The types are imported for the type checker only: importing this
+module loads nothing but aiohttp.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from connectors.runner import ConnectorRuntime
+    from hub import forwarded
+    from hub.audit import AuditLog
+    from hub.config import Config
+    from hub.crisis.service import CrisisService
+    from hub.metrics import Metrics
+    from hub.store import Store, TokenStore
+    from hub.stream.fanout import Dispatcher
+    from hub.tasks import BackgroundTasks
+    from hub.taxii.catalog import Catalog
+    from hub.taxii.cursors import CursorSecret
+    from hub.throttle import FailureThrottle
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+STORE: web.AppKey[Store] = web.AppKey("store")
+TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
+"""The process's long-running background tasks, watched: health reports one that died."""
+
+THROTTLE: web.AppKey[FailureThrottle] = web.AppKey("auth_throttle")
+TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")
+
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
+CRISIS_SERVICE: web.AppKey[CrisisService] = web.AppKey("crisis_service")
+CONNECTORS: web.AppKey[ConnectorRuntime] = web.AppKey("connectors")
+CATALOG: web.AppKey[Catalog] = web.AppKey("taxii_catalog")
+CURSOR_SECRET: web.AppKey[CursorSecret] = web.AppKey("cursor_secret")
+WEB_ROOT: web.AppKey[Path] = web.AppKey("web_root")
