@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import admin, api, connectors_api, keys, owners, retention
+from hub import admin, api, keys, owners, retention
 from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
+from hub.federation import routes as federation_routes
 from hub.metrics import Metrics
 from hub.middleware import (
     HANDLER_ARGS,
@@ -76,7 +77,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
             stream_handler.dispatcher_ctx,
             crisis_routes.service_ctx,
             escalation.escalation_ctx,  # needs the crisis service
-            connectors_api.connectors_ctx,  # runs [[connectors]] in this process
+            federation_routes.connectors_ctx,  # runs [[connectors]] in this process
         ]
     )
     app.on_shutdown.append(stream_handler.close_streams)
@@ -89,6 +90,6 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
     admin.add_routes(app)
-    connectors_api.add_routes(app)
+    federation_routes.add_routes(app)
     add_webui_routes(app)
     return app

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from connectors.runner import ConnectorRuntime
     from hub import forwarded
     from hub.audit import AuditLog
     from hub.config import Config
     from hub.crisis.service import CrisisService
+    from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
     from hub.store import Store, TokenStore
     from hub.stream.fanout import Dispatcher

@@ -22,13 +22,13 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.state import ConnectorState
 from connectors.stream import StreamClient
 from hub import keys
 from hub.app import create_app
 from hub.config import Config
 from hub.events import id_key
 from hub.store import Store, TokenStore, connect
+from hub.store.connectors import ConnectorState
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.conftest import Hub, HubFactory

@@ -21,9 +21,9 @@ import aiohttp
 import orjson
 import pytest
 
-from connectors.hubside import StoreSource, with_tlp
 from hub import keys
 from hub.config import Config, load_config
+from hub.federation.endpoints import StoreSource, with_tlp
 from hub.policy import Destination, may_leave
 from hub.stix import tlp_of
 from hub.tlp import TLP, TLP1_MARKING_IDS, TLP2_MARKING_IDS

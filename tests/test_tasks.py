@@ -6,9 +6,9 @@ import asyncio
 import random
 import uuid
 
-from connectors.state import ConnectorState
 from hub.audit import AuditLog
 from hub.store import connect
+from hub.store.connectors import ConnectorState
 from hub.tasks import cancel_and_wait
 
 

@@ -2,7 +2,7 @@
 
 How this works. Appends publish the id of their last new entry on the
 channel's ``live`` pub/sub channel. The dispatcher subscribes to all of them
-once (:mod:`hub.live`), and a notification only wakes that channel's reader:
+once (:mod:`hub.store.notifications`), and a notification only wakes that channel's reader:
 the reader reads the stream itself from its cursor, encodes and frames each
 event once, asks the policy once per stakeholder, and queues the frames on
 every live subscription allowed to see them. Queuing never waits on a client
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 
 import redis.exceptions
 
-from hub import live
 from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
 from hub.policy import Decision, Principal, may_read
 from hub.store import Store
+from hub.store import notifications as live
 from hub.stream.protocol import event_message, text_frame
 from hub.tasks import cancel_and_wait
 from hub.tlp import TLP
@@ -112,7 +112,7 @@ class Dispatcher:
             event.set()
 
     async def _listen(self) -> None:
-        """Hold the one live subscription (:mod:`hub.live`); wake a channel's reader on each notification."""
+        """Hold the one live subscription (:mod:`hub.store.notifications`); wake a channel's reader on each."""
         names = {self.store.live_channel(channel): channel for channel in self.channels}
         delay = 0.2
         while True:

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from connectors.hubside import StoreSink, StoreSource
-from connectors.state import ConnectorState, ConnectorStatus
-from connectors.taxii import PartnerConnection
-from connectors.taxii_pull import TaxiiPull
-from connectors.taxii_push import TaxiiPush
 from hub.config import Config, ConnectorConfig
 from hub.events import Event
+from hub.federation.endpoints import StoreSink, StoreSource
+from hub.federation.partner import PartnerConnection
+from hub.federation.pull import TaxiiPull
+from hub.federation.push import TaxiiPush
 from hub.store import Store, connect
+from hub.store.connectors import ConnectorState, ConnectorStatus
 
 PASSWORD_ENV = "TEST_PARTNER_PASSWORD"
 

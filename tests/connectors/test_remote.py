@@ -5,12 +5,12 @@ from __future__ import annotations
 import orjson
 
 from connectors.client import HubClient
-from connectors.hubside import HubSink, HubSource
-from connectors.state import ConnectorState, ConnectorStatus
-from connectors.taxii import PartnerConnection
-from connectors.taxii_pull import TaxiiPull
-from connectors.taxii_push import TaxiiPush
+from hub.federation.endpoints import HubSink, HubSource
+from hub.federation.partner import PartnerConnection
+from hub.federation.pull import TaxiiPull
+from hub.federation.push import TaxiiPush
 from hub.store import connect
+from hub.store.connectors import ConnectorState, ConnectorStatus
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.connectors.conftest import PASSWORD_ENV, spec

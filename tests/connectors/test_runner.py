@@ -7,9 +7,9 @@ import functools
 import os
 from typing import Any
 
-from connectors.runner import Backoff, ConnectorRunner, build_worker
-from connectors.state import ConnectorState, connector_report, read_statuses
 from hub.config import ConnectorConfig
+from hub.federation.runner import Backoff, ConnectorRunner, build_worker
+from hub.store.connectors import ConnectorState, connector_report, read_statuses
 from hub.tasks import cancel_and_wait
 from hub.tlp import TLP
 from tests.conftest import Hub

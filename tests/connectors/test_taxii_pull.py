@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.taxii_pull import PullCheckpoint, format_timestamp, object_key, parse_timestamp
 from hub.events import Event
+from hub.federation.pull import PullCheckpoint, format_timestamp, object_key, parse_timestamp
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import Hub

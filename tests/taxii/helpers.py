@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import orjson
 from taxii2client.v21 import ApiRoot, Collection, Server
 
-from connectors.taxii import BearerAuth
+from hub.federation.partner import BearerAuth
 from hub.stix import StixItem, validate
 from hub.store import Appended, Store, connect
 from hub.taxii.catalog import collection_id

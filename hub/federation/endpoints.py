@@ -20,7 +20,6 @@ from typing import Any, Protocol
 import orjson
 
 from connectors.client import HubClient
-from hub import live
 from hub.audit import AuditLog
 from hub.config import Channel
 from hub.ingest import ingest
@@ -28,6 +27,7 @@ from hub.metrics import Metrics
 from hub.policy import Principal
 from hub.stix import tlp_of, validate
 from hub.store import Store
+from hub.store import notifications as live
 from hub.tlp import TLP
 
 
@@ -139,7 +139,7 @@ class HubSink:
 
 
 class StoreSource:
-    """Inside the hub: the channel's stream, woken by its live notifications (:mod:`hub.live`)."""
+    """Inside the hub: the channel's stream, woken by its live notifications (:mod:`hub.store.notifications`)."""
 
     def __init__(self, store: Store, channel: str) -> None:
         self.store, self.channel = store, channel

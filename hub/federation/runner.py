@@ -2,7 +2,7 @@
 
 How this works. A :class:`ConnectorRunner` runs one connector until it is
 stopped. It first takes the connector's lease in Redis (see
-:mod:`connectors.state`), so that of several hub processes (or a hub and a
+:mod:`hub.store.connectors`), so that of several hub processes (or a hub and a
 ``crisis-hub connector run``) exactly one works on a connector at a time; the
 others wait in ``standby`` and take over if the holder dies. While it holds
 the lease it repeats one *step* (pull: a poll; push: forward what is pending)
@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.client import HubClient
-from connectors.hubside import HubSink, HubSource, Sink, Source, StoreSink, StoreSource
-from connectors.state import ConnectorState, ConnectorStatus, LeaseLost
-from connectors.taxii import PartnerConnection, describe
-from connectors.taxii_pull import TaxiiPull
-from connectors.taxii_push import TaxiiPush
 from hub.audit import AuditLog
 from hub.config import Config, ConnectorConfig
+from hub.federation.endpoints import HubSink, HubSource, Sink, Source, StoreSink, StoreSource
+from hub.federation.partner import PartnerConnection, describe
+from hub.federation.pull import TaxiiPull
+from hub.federation.push import TaxiiPush
 from hub.metrics import Metrics
 from hub.store import Client, Store
+from hub.store.connectors import ConnectorState, ConnectorStatus, LeaseLost
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

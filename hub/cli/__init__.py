@@ -543,7 +543,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 async def hub_listening(client: Any) -> bool | None:
     """Whether a hub process is connected to this Redis (None: cannot tell, on a cluster).
 
-    Every running hub holds a subscription to live notifications (:mod:`hub.live`),
+    Every running hub holds a subscription to live notifications (:mod:`hub.store.notifications`),
     so a client with a pattern (or plain) subscription is taken for one.
     """
     from redis.asyncio.cluster import RedisCluster
@@ -939,7 +939,7 @@ def cmd_connector_list(args: argparse.Namespace) -> int:
     """Every configured connector and its last recorded status, from the hub's Redis."""
     import time
 
-    from connectors.state import connector_report, read_statuses
+    from hub.store.connectors import connector_report, read_statuses
 
     config = _config(args)
 
@@ -970,7 +970,7 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
     import signal
 
     from connectors.client import HubClient
-    from connectors.runner import ConnectorRunner, build_worker
+    from hub.federation.runner import ConnectorRunner, build_worker
 
     logging.getLogger("connectors").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     config = _config(args)

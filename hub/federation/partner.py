@@ -23,9 +23,9 @@ from taxii2client.common import _HTTPConnection  # type: ignore[import-untyped]
 from taxii2client.v21 import ApiRoot, Collection  # type: ignore[import-untyped]
 
 from connectors.client import HubClientError
-from connectors.state import LeaseLost
 from hub.config import ConnectorConfig
 from hub.errors import ConfigError, HubError
+from hub.store.connectors import LeaseLost
 
 DATE_ADDED_FIRST = "X-TAXII-Date-Added-First"
 DATE_ADDED_LAST = "X-TAXII-Date-Added-Last"

@@ -15,12 +15,12 @@ keeps a channel on one shard):
   it (``object_refs``, ``sighting_of_ref``, ``source_ref``…: see :func:`hub.refs.refs_of`).
 * ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
 * ``<ns>:{ch:<channel>}:sync`` — a counter, written by an append that added
-  nothing when appends wait for replicas (see :mod:`hub.replication`).
+  nothing when appends wait for replicas (see :mod:`hub.store.replication`).
 
 A whole bundle is appended by one Lua script, atomically and in one round
 trip: for each object it skips versions already stored, XADDs the others,
 records their versions, and publishes once the id of the last new entry
-(PUBLISH on one server, SPUBLISH on a cluster: see :mod:`hub.live`). The
+(PUBLISH on one server, SPUBLISH on a cluster: see :mod:`hub.store.notifications`). The
 publish is a wake-up hint; readers always read the stream itself, so a lost
 notification delays an event but never loses it. The script's keys all carry
 the channel's hash tag, so on a Redis Cluster it runs on the one shard that
@@ -28,7 +28,7 @@ holds the channel.
 
 With ``hub.redis_wait_replicas`` set, an append is acknowledged only once
 that many replicas confirm it (Redis ``WAIT`` after the script, on the same
-connection to the channel's primary: :mod:`hub.replication`); otherwise it
+connection to the channel's primary: :mod:`hub.store.replication`); otherwise it
 raises :class:`hub.errors.NotReplicated`, a 503. The primary keeps what it
 wrote, so a retry of the same objects reports them as duplicates, and its
 own ``WAIT`` covers them: a duplicate is reported only once it too is on
@@ -54,11 +54,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, SlotNotCoveredError
 
-from hub import live
 from hub.errors import NotFound, NotReplicated, StoreUnavailable
 from hub.events import Event, id_key, version_key
 from hub.refs import refs_of
-from hub.replication import write_then_wait
+from hub.store import notifications as live
+from hub.store.replication import write_then_wait
 from hub.tasks import honouring_cancel
 from hub.tlp import TLP
 from hub.tokens import NewToken

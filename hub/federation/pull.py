@@ -36,9 +36,9 @@ from typing import Any
 
 from taxii2client.v21 import as_pages  # type: ignore[import-untyped]
 
-from connectors.hubside import Sink
-from connectors.state import ConnectorState, ConnectorStatus
-from connectors.taxii import DATE_ADDED_LAST, PartnerConnection, PartnerError
+from hub.federation.endpoints import Sink
+from hub.federation.partner import DATE_ADDED_LAST, PartnerConnection, PartnerError
+from hub.store.connectors import ConnectorState, ConnectorStatus
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ import logging
 import time
 from typing import Any
 
-from connectors.hubside import Outgoing, Source, with_tlp
-from connectors.state import ConnectorState, ConnectorStatus
-from connectors.taxii import PartnerConnection, PartnerError
 from hub.audit import AuditLog
+from hub.federation.endpoints import Outgoing, Source, with_tlp
+from hub.federation.partner import PartnerConnection, PartnerError
 from hub.policy import Destination, may_leave
+from hub.store.connectors import ConnectorState, ConnectorStatus
 
 log = logging.getLogger(__name__)
 

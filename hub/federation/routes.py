@@ -3,7 +3,7 @@
 ``add_routes(app)`` registers ``GET /api/v1/admin/connectors`` and a
 ``cleanup_ctx`` that runs every ``[[connectors]]`` entry of the configuration
 on the hub's own store for as long as the application runs (see
-:mod:`connectors.runner`; with several hub processes on one Redis, a lease
+:mod:`hub.federation.runner`; with several hub processes on one Redis, a lease
 lets one of them run each connector).
 """
 
@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from connectors.runner import ConnectorRunner, ConnectorRuntime, build_worker
-from connectors.state import connector_report, read_statuses
 from hub import keys
 from hub.admin import admin
 from hub.api import json_response
+from hub.federation.runner import ConnectorRunner, ConnectorRuntime, build_worker
 from hub.store import _guard
+from hub.store.connectors import connector_report, read_statuses
 
 
 def add_routes(app: web.Application) -> None:
