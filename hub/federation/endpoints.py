@@ -154,7 +154,7 @@ class StoreSource:
         """Until the channel announces an append, or ``timeout`` seconds (the notification is only a hint)."""
         try:
             if self._live is None:
-                self._live = await live.subscribe(self.store.redis, [self.store.live_channel(self.channel)])
+                self._live = await self.store.subscribe([self.channel])
                 return  # read once more: something may have landed before the subscription
             note = await self._live.get(timeout)
             while note is not None:  # one read serves every notification already queued

@@ -40,34 +40,25 @@ Every Redis failure surfaces as :class:`hub.errors.StoreUnavailable`.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import replace as dataclasses_replace
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-import redis.asyncio as aioredis
-import redis.exceptions
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisClusterException, SlotNotCoveredError
+from redis.exceptions import RedisClusterException
 
 from hub.errors import NotFound, NotReplicated, StoreUnavailable
 from hub.events import Event, id_key, version_key
 from hub.refs import refs_of
 from hub.store import notifications as live
+from hub.store.client import Client, StoreError, connect, guard
 from hub.store.replication import write_then_wait
-from hub.tasks import honouring_cancel
 from hub.tlp import TLP
 from hub.tokens import NewToken
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
     from hub.stix import StixItem
-
-Client: TypeAlias = aioredis.Redis | RedisCluster
-"""A client of one Redis server or of a Redis Cluster: the hub uses either the same way."""
 
 # KEYS: the log, the latest index. ARGV: live channel, source, key prefix, publish command, sync ("1": the
 # append waits for replicas, so it must write even if every object is a duplicate), then one JSON array of
@@ -135,14 +126,9 @@ redis.call('SET', KEYS[2], below[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
 """
 
-_UNAVAILABLE = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-    redis.exceptions.ClusterDownError,  # a shard without a primary, until a replica takes over
-    ConnectionError,
-    OSError,
-)
+_guard = guard  # the old name, until its last callers move into the store
+
+__all__ = ["Appended", "Client", "Store", "TokenRecord", "TokenStore", "connect", "guard"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,77 +153,6 @@ class TokenRecord:
     created: float
     revoked: float | None = None
     label: str = ""
-
-
-def _cluster_unreachable(exc: RedisClusterException) -> bool:
-    """The cluster client's own errors that mean no node answers or a slot has none (not a misuse)."""
-    return (
-        isinstance(exc, SlotNotCoveredError)
-        or isinstance(exc.__cause__, _UNAVAILABLE)
-        or str(exc).startswith("All slots are not covered")
-    )
-
-
-@asynccontextmanager
-async def _guard() -> AsyncIterator[None]:
-    try:
-        async with honouring_cancel():
-            yield
-    except _UNAVAILABLE as exc:
-        raise StoreUnavailable("the event store (Redis) is unreachable; retry shortly") from exc
-    except RedisClusterException as exc:
-        if _cluster_unreachable(exc):
-            raise StoreUnavailable("the event store (Redis Cluster) is unreachable; retry shortly") from exc
-        raise
-    except redis.exceptions.ResponseError as exc:
-        if str(exc).startswith(("READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN")):
-            raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
-        raise
-
-
-CLUSTER_CONNECTIONS_PER_NODE = 1024  # Redis accepts 10,000 clients by default
-
-
-def connect(url: str, max_connections: int = 64, *, cluster: bool = False) -> Client:
-    """A Redis client for ``url`` with timeouts that turn a dead server into a quick 503.
-
-    ``cluster``: ``url`` is one node of a Redis Cluster (7 or later); the client
-    finds the others, follows the slots as they move and fail over, and every
-    command, script and pipeline of the hub works on it unchanged.
-
-    A blocking pool: under a burst, a command waits up to a few seconds for a
-    free connection instead of failing at once (redis-py's default pool
-    raises when its connections are all busy, which a burst of stream token
-    checks was enough to trigger, answering 503 while Redis was fine).
-
-    One immediate retry on a broken connection: after a Redis restart every
-    pooled connection is stale, and the first command on each would
-    otherwise fail although the server is back. Retrying an append is safe:
-    the script is idempotent by object id and version.
-    """
-    if cluster:
-        # redis-py's cluster client retries on its own (a moved slot, a failed-over primary, a stale
-        # connection), refreshing its slot map as it goes. Its pool per node fails at once rather than
-        # waits when every connection is busy: hence a cap far above the single server's.
-        return RedisCluster.from_url(
-            url,
-            max_connections=CLUSTER_CONNECTIONS_PER_NODE,
-            decode_responses=False,
-            socket_connect_timeout=2,
-            socket_timeout=10,
-        )
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=5,
-        decode_responses=False,
-        socket_connect_timeout=2,
-        socket_timeout=10,
-        health_check_interval=15,
-        retry=Retry(NoBackoff(), 1),
-        retry_on_error=[redis.exceptions.ConnectionError],
-    )
-    return aioredis.Redis(connection_pool=pool)
 
 
 class Store:
@@ -286,9 +201,21 @@ class Store:
     # health --------------------------------------------------------------
     async def ping(self) -> bool:
         try:
-            return bool(await self.redis.ping())
-        except (*_UNAVAILABLE, redis.exceptions.ResponseError, RedisClusterException):
+            async with guard():
+                return bool(await self.redis.ping())
+        except (StoreUnavailable, StoreError, RedisClusterException):
             return False
+
+    # notifications -------------------------------------------------------
+    async def subscribe(self, channels: Sequence[str], *, whole_namespace: bool = False) -> live.Subscription:
+        """Listen to the announcements of appends to ``channels``; the subscription raises StoreUnavailable once lost.
+
+        ``whole_namespace``: on one server, one pattern subscription covers
+        every channel of the hub (cheaper than a subscription per channel);
+        notifications of other channels are dropped all the same.
+        """
+        pattern = self.live_channel("*") if whole_namespace else None
+        return await live.subscribe(self.redis, [self.live_channel(c) for c in channels], pattern)
 
     # events --------------------------------------------------------------
     async def append(self, channel: str, source: str, items: Sequence[StixItem]) -> list[Appended]:
@@ -306,7 +233,7 @@ class Store:
         ]
         args: list[Any] = [self.live_channel(channel), source, self.channel_prefix(channel), self._publish]
         args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
-        async with _guard():
+        async with guard():
             if not self.wait_replicas:
                 replies = await self._append(keys=keys, args=args)
             else:
@@ -335,13 +262,13 @@ class Store:
         """
         if not stix_ids:
             return []
-        async with _guard():
+        async with guard():
             owners = await self._claim(keys=[self.owners_key()], args=[claimant, *(i.lower() for i in stix_ids)])
         return [o.decode() for o in owners]
 
     async def adopt(self, owners: Sequence[tuple[str, str]]) -> int:
         """Record each ``(stix id, owner)`` whose id has no owner yet; returns how many were recorded."""
-        async with _guard():
+        async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for stix_id, owner in owners:
                     pipe.hsetnx(self.owners_key(), stix_id.lower(), owner)
@@ -350,34 +277,34 @@ class Store:
 
     async def owners_recorded(self) -> bool:
         """Whether the owners of the objects stored before ownership was tracked are recorded."""
-        async with _guard():
+        async with guard():
             return bool(await self.redis.exists(f"{self.owners_key()}:recorded"))
 
     async def mark_owners_recorded(self) -> None:
-        async with _guard():
+        async with guard():
             await self.redis.set(f"{self.owners_key()}:recorded", str(int(time.time())))
 
     async def read(self, channel: str, after: str, count: int) -> list[Event]:
         """Up to ``count`` events of ``channel`` strictly after event id ``after``, oldest first."""
-        async with _guard():
+        async with guard():
             entries = _entries(await self.redis.xrange(self.log_key(channel), f"({after}", "+", count=count))
         return [Event.from_fields(eid.decode(), channel, fields) for eid, fields in entries]
 
     async def last_id(self, channel: str) -> str | None:
         """The id of the newest event of ``channel``, None if it has none."""
-        async with _guard():
+        async with guard():
             entries = _entries(await self.redis.xrevrange(self.log_key(channel), "+", "-", count=1))
         return entries[0][0].decode() if entries else None
 
     async def first_id(self, channel: str) -> str | None:
         """The id of the oldest event still kept in ``channel``, None if it has none."""
-        async with _guard():
+        async with guard():
             entries = _entries(await self.redis.xrange(self.log_key(channel), "-", "+", count=1))
         return entries[0][0].decode() if entries else None
 
     async def trimmed_to(self, channel: str) -> str | None:
         """The id of the newest event removed by retention: history at or before it is gone."""
-        async with _guard():
+        async with guard():
             value = cast(bytes | None, await self.redis.get(self.trimmed_key(channel)))
         return value.decode() if value else None
 
@@ -388,7 +315,7 @@ class Store:
         before it is told of the gap instead of silently missing events.
         """
         bounds: list[str] = []
-        async with _guard():
+        async with guard():
             if max_events is not None:
                 kept = _entries(await self.redis.xrevrange(self.log_key(channel), "+", "-", count=max_events))
                 if len(kept) == max_events:
@@ -404,7 +331,7 @@ class Store:
 
     async def events_by_id(self, channel: str, event_ids: Sequence[str]) -> list[Event]:
         """The events of ``channel`` with these ids (missing ones are skipped), in the given order."""
-        async with _guard():
+        async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for eid in event_ids:
                     pipe.xrange(self.log_key(channel), eid, eid)
@@ -413,7 +340,7 @@ class Store:
 
     async def versions(self, channels: Sequence[str], stix_id: str) -> dict[str, dict[str, str]]:
         """Per channel, the stored versions of ``stix_id`` (version → event id); channels without it omitted."""
-        async with _guard():
+        async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for channel in channels:
                     pipe.hgetall(self.versions_key(channel, stix_id))
@@ -431,7 +358,7 @@ class Store:
         pairs = [(sid, channel) for sid in stix_ids for channel in channels]
         if not pairs:
             return {}
-        async with _guard():
+        async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 for sid, channel in pairs:
                     pipe.hgetall(self.versions_key(channel, sid))
@@ -444,13 +371,13 @@ class Store:
 
     async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
         """Every STIX id of ``stix_type`` ever stored in ``channel``."""
-        async with _guard():
+        async with guard():
             members = cast(set[bytes], await self.redis.smembers(self.type_key(channel, stix_type)))
         return {m.decode() for m in members}
 
     async def referring(self, channel: str, stix_id: str) -> set[str]:
         """The STIX ids of the objects in ``channel`` that refer to ``stix_id``."""
-        async with _guard():
+        async with guard():
             members = cast(set[bytes], await self.redis.smembers(self.referrers_key(channel, stix_id)))
         return {m.decode() for m in members}
 
@@ -463,7 +390,7 @@ class Store:
         """The event id of the newest version of each STIX id in ``channel`` (unknown ids omitted)."""
         if not stix_ids:
             return {}
-        async with _guard():
+        async with guard():
             replies = cast(list[bytes | None], await self.redis.hmget(self.latest_key(channel), list(stix_ids)))
         return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
 
@@ -474,7 +401,7 @@ class Store:
         script runs on its shard), so every event appended afterwards has an id
         at or after this millisecond.
         """
-        async with _guard():
+        async with guard():
             seconds, micros, last = await self.redis.eval(
                 "local t = redis.call('TIME') "
                 "local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) "
@@ -489,7 +416,7 @@ class Store:
         import secrets
 
         key = f"{self.ns}:secret:{name}"
-        async with _guard():
+        async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(key, secrets.token_bytes(32), nx=True)
                 pipe.get(key)
@@ -511,17 +438,17 @@ class TokenStore:
 
     async def add(self, stakeholder: str, token: NewToken, label: str = "") -> TokenRecord:
         record = TokenRecord(token.token_id, stakeholder, token.digest, time.time(), None, label)
-        async with _guard():
+        async with guard():
             await self.redis.hset(self.key, token.token_id, orjson.dumps(asdict(record)))
         return record
 
     async def get(self, token_id: str) -> TokenRecord | None:
-        async with _guard():
+        async with guard():
             raw = await self.redis.hget(self.key, token_id)
         return TokenRecord(**orjson.loads(raw)) if raw else None
 
     async def list(self) -> list[TokenRecord]:
-        async with _guard():
+        async with guard():
             raw = await self.redis.hgetall(self.key)
         return sorted((TokenRecord(**orjson.loads(v)) for v in raw.values()), key=lambda r: r.created)
 
@@ -531,6 +458,6 @@ class TokenStore:
             raise NotFound(f"no token with id {token_id}")
         if record.revoked is None:
             record = dataclasses_replace(record, revoked=time.time())
-            async with _guard():
+            async with guard():
                 await self.redis.hset(self.key, token_id, orjson.dumps(asdict(record)))
         return record

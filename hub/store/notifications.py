@@ -19,7 +19,7 @@ events.
   One SSUBSCRIBE per channel, as one command may only name channels of one
   slot.
 
-A subscription fails as a whole (:class:`redis.exceptions.ConnectionError`)
+A subscription fails as a whole (:class:`hub.errors.StoreUnavailable`)
 when any of its connections breaks or a slot moves away (the node then
 unsubscribes the channels itself). Its owner opens a new one, which looks up
 the slots' owners afresh, and reads every channel once to catch up.
@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -40,17 +40,14 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from hub.tasks import honouring_cancel
-
-if TYPE_CHECKING:
-    from hub.store import Client
+from hub.store.client import Client, guard, is_cluster
 
 CLOSE_TIMEOUT = 2.0  # closing a pub/sub can block on its connection: bounded
 
 
 def sharded(client: Client) -> bool:
     """True when ``client`` talks to a Redis Cluster: notifications use sharded pub/sub."""
-    return isinstance(client, RedisCluster)
+    return is_cluster(client)
 
 
 def publish_command(client: Client) -> str:
@@ -75,13 +72,14 @@ class Subscription:
     async def get(self, timeout: float | None = None) -> Note | None:
         """The next notification, or None once ``timeout`` seconds pass without one (None: wait as long as it takes).
 
-        Raises :class:`redis.exceptions.ConnectionError` once the subscription is lost: open a new one.
+        Raises :class:`hub.errors.StoreUnavailable` once the subscription is lost: open a new one.
         """
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - loop.time())
-            note = await self._next(left)
+            async with guard():
+                note = await self._next(left)
             if note is not None and note.live in self.names:
                 return note
             if deadline is not None and loop.time() >= deadline:
@@ -115,7 +113,7 @@ async def subscribe(client: Client, names: Sequence[str], pattern: str | None = 
     """
     subscription: Subscription | None = None
     try:
-        async with honouring_cancel():  # or a listener being stopped could listen on forever
+        async with guard():  # which also keeps a listener being stopped from listening on forever
             subscription = await _open(client, names, pattern)
     except asyncio.CancelledError:
         if subscription is not None:
@@ -142,7 +140,8 @@ async def _open(client: Client, names: Sequence[str], pattern: str | None) -> Su
 async def _close_pubsub(pubsub: PubSub) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_TIMEOUT):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            # Typed here: some redis-py versions leave aclose unannotated, others do not.
+            await cast(Callable[[], Awaitable[None]], pubsub.aclose)()
 
 
 class _Plain(Subscription):

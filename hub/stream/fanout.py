@@ -25,8 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import redis.exceptions
-
 from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
@@ -118,7 +116,7 @@ class Dispatcher:
         while True:
             subscription: live.Subscription | None = None
             try:
-                subscription = await live.subscribe(self.store.redis, list(names), self.store.live_channel("*"))
+                subscription = await self.store.subscribe(list(names.values()), whole_namespace=True)
                 self.listening.set()
                 self._wake_all()  # catch up on anything published while we were not listening
                 delay = 0.2
@@ -130,7 +128,7 @@ class Dispatcher:
                             self._cursors[name] = note.event_id
                         continue
                     self._wake[name].set()
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            except (StoreUnavailable, OSError) as exc:
                 self.listening.clear()
                 log.warning("live notifications lost (%s); resubscribing in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
