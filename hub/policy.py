@@ -292,3 +292,24 @@ def may_move_action(principal: Principal, action: Marked, assignee: str) -> Deci
 def should_acknowledge(principal: Principal, item: Marked, expected: Iterable[str]) -> bool:
     """Whether ``principal`` is awaited to acknowledge ``item``: among ``expected`` and able to see it."""
     return principal.id in set(expected) and bool(may_read(principal, item))
+
+
+def expected_acknowledgers(
+    principals: Iterable[Principal], item: Marked, lead: str, affected: Iterable[str], crisis_channel: str
+) -> list[str]:
+    """Who is awaited to acknowledge ``item`` of a crisis, sorted: those of the candidates who may see it.
+
+    The candidates are the crisis's ``lead``, its ``affected`` stakeholders and
+    every writer of ``crisis_channel`` (the committee that runs crises).
+    """
+    everyone = list(principals)
+    wanted = {lead, *affected} | {p.id for p in everyone if crisis_channel in p.write}
+    return sorted(p.id for p in everyone if should_acknowledge(p, item, wanted))
+
+
+def read_key(event: Marked) -> tuple[str, TLP]:
+    """What :func:`may_read` looks at in an event: two events with equal keys get the same answer for any principal.
+
+    A cache of read decisions (one stakeholder, many events) may key on it.
+    """
+    return (event.channel, event.tlp)

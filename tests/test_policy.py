@@ -14,11 +14,13 @@ from hub.policy import (
     Destination,
     Principal,
     channel_destination,
+    expected_acknowledgers,
     may_leave,
     may_list_stakeholders,
     may_read,
     may_read_channel,
     may_write,
+    read_key,
 )
 from hub.tlp import TLP
 
@@ -164,3 +166,42 @@ def test_clear_goes_anywhere(channel: str, destination: Destination) -> None:
 def test_nobody_writes_a_channel_they_may_not_write(principal: Principal, channel: str, tlp: TLP) -> None:
     if channel not in principal.write:
         assert not may_write(principal, ChannelRule(channel), tlp)
+
+
+COMMITTEE = sorted(p for p in P if "committee" in P[p].write)
+
+
+def test_the_lead_the_affected_and_the_committee_are_awaited_to_acknowledge() -> None:
+    awaited = expected_acknowledgers(P.values(), Ev("committee", TLP.AMBER), "cert-mx", ["pemex"], "committee")
+    assert awaited == sorted({"cert-mx", "pemex", *COMMITTEE})
+
+
+def test_nobody_is_awaited_to_acknowledge_what_they_may_not_see() -> None:
+    awaited = expected_acknowledgers(
+        P.values(), Ev("committee", TLP.RED), "cert-mx", ["pemex", "observer"], "committee"
+    )
+    assert awaited == sorted({"cert-mx", *COMMITTEE})  # pemex is AMBER+STRICT there, observer does not read it
+
+
+def test_an_unknown_affected_stakeholder_is_not_awaited() -> None:
+    awaited = expected_acknowledgers(P.values(), Ev("committee", TLP.CLEAR), "cidge", ["nobody"], "committee")
+    assert awaited == COMMITTEE
+
+
+@given(principals, channels, tlps)
+def test_events_with_equal_read_keys_get_the_same_read_answer(principal: Principal, channel: str, tlp: TLP) -> None:
+    @dataclass(frozen=True)
+    class Other:  # the same marking on another kind of object
+        channel: str
+        tlp: TLP
+        source: str
+
+    first, second = Ev(channel, tlp), Other(channel, tlp, "someone")
+    assert read_key(first) == read_key(second)
+    assert bool(may_read(principal, first)) is bool(may_read(principal, second))
+
+
+@given(channels, tlps, channels, tlps)
+def test_read_keys_tell_apart_events_the_policy_tells_apart(c1: str, t1: TLP, c2: str, t2: TLP) -> None:
+    if (c1, t1) != (c2, t2):
+        assert read_key(Ev(c1, t1)) != read_key(Ev(c2, t2))

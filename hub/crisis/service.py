@@ -32,6 +32,7 @@ from hub.policy import (
     Level,
     Principal,
     channel_destination,
+    expected_acknowledgers,
     hub_principal,
     may_acknowledge,
     may_assign_action,
@@ -41,7 +42,6 @@ from hub.policy import (
     may_read,
     may_revise_crisis,
     may_revise_sitrep,
-    should_acknowledge,
 )
 from hub.stix import validate
 from hub.store import Store
@@ -379,9 +379,8 @@ class CrisisService:
     def _expected(self, crisis: dict[str, Any], event: Event) -> list[str]:
         """Who should acknowledge ``event``: the lead, the affected and the crisis channel's writers who may see it."""
         fields = model.crisis_fields(crisis)
-        wanted = {fields["lead"], *fields["affected_stakeholders"]}
-        wanted |= {p.id for p in self.config.principals.values() if self.crisis_channel.name in p.write}
-        return sorted(p.id for p in self.config.principals.values() if should_acknowledge(p, event, wanted))
+        return expected_acknowledgers(self.config.principals.values(), event, fields["lead"],
+                                      fields["affected_stakeholders"], self.crisis_channel.name)  # fmt: skip
 
     async def acknowledgments(self, principal: Principal, crisis_id: str) -> list[dict[str, Any]]:
         """Per item (each crisis version, update and sitrep version): who acknowledged it, who has not yet."""
