@@ -29,7 +29,7 @@ from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
-from hub.policy import Decision, Principal, may_read
+from hub.policy import Decision, Principal, may_read, read_key
 from hub.store import Store
 from hub.store import notifications as live
 from hub.stream.protocol import event_message, text_frame
@@ -185,11 +185,11 @@ class Dispatcher:
         delivered: list[list[str]] = [[] for _ in batch]
         withheld: list[list[dict[str, str]]] = [[] for _ in batch]
         for stakeholder, (principal, members) in sorted(audiences.items()):
-            by_tlp: dict[TLP, Decision] = {}  # within a channel, the answer depends on the TLP alone
+            cached: dict[tuple[str, TLP], Decision] = {}  # keyed on what the policy says the answer depends on
             for event in batch:
-                if event.tlp not in by_tlp:
-                    by_tlp[event.tlp] = may_read(principal, event)
-            decisions = [by_tlp[event.tlp] for event in batch]
+                if read_key(event) not in cached:
+                    cached[read_key(event)] = may_read(principal, event)
+            decisions = [cached[read_key(event)] for event in batch]
             # Offered to this stakeholder: every event after the cursor of at least one of its streams.
             for i in range(bisect.bisect_right(positions, min(sub.position for _, sub in members)), len(batch)):
                 if decisions[i]:
