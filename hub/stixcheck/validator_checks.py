@@ -22,7 +22,7 @@ rejection, so a SHOULD matters when it can raise.
   types or has given properties (the triggers below were read from
   ``stix2validator/v21/musts.py``).
 - A SHOULD only matters when it raises, so each is run only when it could:
-  the predicates below (``_*_may_raise``) say, conservatively, when its code indexes,
+  the predicates below (``_*_could_raise``) say, conservatively, when its code indexes,
   hashes or calls a string method on something that may not support it
   (read from ``stix2validator/v21/shoulds.py``); otherwise it only compares
   and returns warnings. Four are never run: on an object with a string
@@ -146,25 +146,25 @@ def _always(obj: Mapping[str, Any]) -> bool:
 # otherwise they only iterate and compare, or return a warning.
 
 
-def _vocab_may_raise(props: Iterable[str]) -> Predicate:
+def _vocab_could_raise(props: Iterable[str]) -> Predicate:
     """check_vocab: set(value) raises on a list holding an unhashable item."""
     names = tuple(props)
 
-    def may_raise(obj: Mapping[str, Any]) -> bool:
+    def holds_an_unhashable_item(obj: Mapping[str, Any]) -> bool:
         for name in names:
             value = obj.get(name)
             if type(value) is list and not all(isinstance(item, _SCALARS) for item in value):
                 return True
         return False
 
-    return may_raise
+    return holds_an_unhashable_item
 
 
-def _open_vocab_may_raise(props: Iterable[str]) -> Predicate:
+def _open_vocab_could_raise(props: Iterable[str]) -> Predicate:
     """open_vocab_values: value.islower() raises on a non-string (a dict value ends the check)."""
     names = tuple(props)
 
-    def may_raise(obj: Mapping[str, Any]) -> bool:
+    def holds_a_non_string(obj: Mapping[str, Any]) -> bool:
         for name in names:
             if name in obj:
                 value = obj[name]
@@ -173,10 +173,10 @@ def _open_vocab_may_raise(props: Iterable[str]) -> Predicate:
                     return True
         return False
 
-    return may_raise
+    return holds_a_non_string
 
 
-def _kill_chain_may_raise(obj: Mapping[str, Any]) -> bool:
+def _kill_chain_could_raise(obj: Mapping[str, Any]) -> bool:
     """kill_chain_phase_names: indexes each phase and calls .islower() on both names."""
     phases = obj.get("kill_chain_phases")
     if type(phases) is not list:
@@ -189,7 +189,7 @@ def _kill_chain_may_raise(obj: Mapping[str, Any]) -> bool:
     )
 
 
-def _extrefs_may_raise(obj: Mapping[str, Any]) -> bool:
+def _extrefs_could_raise(obj: Mapping[str, Any]) -> bool:
     """extref_hashes: ``in`` tests and indexing on each external reference."""
     refs = obj.get("external_references")
     if type(refs) is not list:
@@ -197,7 +197,7 @@ def _extrefs_may_raise(obj: Mapping[str, Any]) -> bool:
     return not all(type(ref) is dict for ref in refs)
 
 
-def _extensions_may_raise(obj: Mapping[str, Any]) -> bool:
+def _extensions_could_raise(obj: Mapping[str, Any]) -> bool:
     """extensions_use (non-SCO): .items() on extensions, .get() on each extension."""
     if "extensions" not in obj:
         return False
@@ -205,7 +205,7 @@ def _extensions_may_raise(obj: Mapping[str, Any]) -> bool:
     return type(extensions) is not dict or not all(type(ext) is dict for ext in extensions.values())
 
 
-def _relationship_type_may_raise(obj: Mapping[str, Any]) -> bool:
+def _relationship_type_could_raise(obj: Mapping[str, Any]) -> bool:
     """relationships_strict: looks relationship_type up in a dict."""
     return not isinstance(obj.get("relationship_type"), _SCALARS)
 
@@ -223,23 +223,23 @@ def _triggers() -> list[_Trigger]:
         _Trigger(must["language"], _ANY_TYPE, _has_any("lang"), must=True),
         _Trigger(must["cpe_check"], _ANY_TYPE, _has_any("cpe"), must=True),
         _Trigger(must["language_contents"], ["language-content"], _always, must=True),
-        _Trigger(should["kill_chain_phase_names"], enums.KILL_CHAIN_PHASE_USES, _kill_chain_may_raise, must=False),
+        _Trigger(should["kill_chain_phase_names"], enums.KILL_CHAIN_PHASE_USES, _kill_chain_could_raise, must=False),
         _Trigger(should["malware_analysis_product"], ["malware-analysis"], _not_a_string("product"), must=False),
         _Trigger(should["vocab_marking_definition"], ["marking-definition"], _always, must=False),
-        _Trigger(should["relationships_strict"], ["relationship"], _relationship_type_may_raise, must=False),
+        _Trigger(should["relationships_strict"], ["relationship"], _relationship_type_could_raise, must=False),
         _Trigger(should["countries"], ["location"], _not_a_string("country"), must=False),
-        _Trigger(should["extref_hashes"], _ANY_TYPE, _extrefs_may_raise, must=False),
+        _Trigger(should["extref_hashes"], _ANY_TYPE, _extrefs_could_raise, must=False),
         _Trigger(should["extension_description"], ["extension-definition"], _always, must=False),
         _Trigger(should["extension_properties"], ["extension-definition"], _always, must=False),
-        _Trigger(should["extensions_use"], _ANY_TYPE, _extensions_may_raise, must=False),
+        _Trigger(should["extensions_use"], _ANY_TYPE, _extensions_could_raise, must=False),
     ]
     # open_vocab_values looks at enums.VOCAB_PROPERTIES[type]; the check_vocab
     # SHOULDs at enums.<NAME>_USES[type]: one trigger per (function, type).
     for stix_type, props in enums.VOCAB_PROPERTIES.items():
-        triggers.append(_Trigger(should["open_vocab_values"], [stix_type], _open_vocab_may_raise(props), must=False))
+        triggers.append(_Trigger(should["open_vocab_values"], [stix_type], _open_vocab_could_raise(props), must=False))
     for name, uses in _VOCAB_SHOULDS.items():
         for stix_type, props in getattr(enums, uses).items():
-            triggers.append(_Trigger(should[name], [stix_type], _vocab_may_raise(props), must=False))
+            triggers.append(_Trigger(should[name], [stix_type], _vocab_could_raise(props), must=False))
     return triggers
 
 
