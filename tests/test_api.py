@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 
+from hub.config import Config
 from hub.identities import identity_id
 from hub.tlp import TLP
-from tests.conftest import STIX_DATA, Hub
+from tests.conftest import STIX_DATA, Hub, HubFactory
 from tests.schemas import conforms
 from tests.stixgen import bundle, indicator
 
@@ -16,17 +19,17 @@ STIX = {"Content-Type": "application/stix+json;version=2.1"}
 
 async def post(
     hub: Hub, who: str, channel: str, body: object, headers: dict[str, str] | None = None
-) -> tuple[int, dict]:
+) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     async with hub.client.post(
         f"/api/v1/channels/{channel}/objects", data=data, headers={**STIX, **hub.auth(who), **(headers or {})}
     ) as response:
-        body = await response.json()
-        conforms("post-result" if "accepted" in body else "error", body)
-        return response.status, body
+        answer: dict[str, Any] = await response.json()
+        conforms("post-result" if "accepted" in answer else "error", answer)
+        return response.status, answer
 
 
-async def events(hub: Hub, who: str, channel: str, **params: str) -> tuple[int, dict]:
+async def events(hub: Hub, who: str, channel: str, **params: str) -> tuple[int, dict[str, Any]]:
     async with hub.client.get(f"/api/v1/channels/{channel}/events", params=params, headers=hub.auth(who)) as response:
         body = await response.json()
         conforms("events-page" if response.status == 200 else "error", body)
@@ -41,7 +44,7 @@ async def test_health_reports_redis_ok_without_auth(hub: Hub) -> None:
         }  # fmt: skip
 
 
-async def test_health_is_503_when_redis_is_unreachable(config, namespace) -> None:
+async def test_health_is_503_when_redis_is_unreachable(config: Config, namespace: str) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
     from hub.app import create_app
@@ -54,7 +57,7 @@ async def test_health_is_503_when_redis_is_unreachable(config, namespace) -> Non
             assert (body["status"], body["redis"]) == ("unavailable", "down")
 
 
-async def test_write_is_503_and_json_when_redis_is_unreachable(config, namespace, redis_url) -> None:
+async def test_write_is_503_and_json_when_redis_is_unreachable(config: Config, namespace: str, redis_url: str) -> None:
     """A producer is told the hub cannot store, never a 2xx; auth needs Redis too, so it is 503 first."""
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -112,7 +115,9 @@ async def test_revoked_token_is_refused(hub: Hub) -> None:
     async with hub.client.get("/api/v1/me", headers=headers) as response:
         assert response.status == 200
     client = connect(hub.redis_url)
-    await TokenStore(client, hub.namespace).revoke(split_token(token)[0])
+    parts = split_token(token)
+    assert parts is not None
+    await TokenStore(client, hub.namespace).revoke(parts[0])
     await client.aclose()
     async with hub.client.get("/api/v1/me", headers=headers) as response:
         assert response.status == 401
@@ -131,7 +136,7 @@ async def test_taxii_only_partner_may_not_use_the_api(hub: Hub) -> None:
         assert "taxii" in (await response.json())["description"]
 
 
-async def stakeholders(hub: Hub, headers: dict[str, str]) -> tuple[int, dict]:
+async def stakeholders(hub: Hub, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     async with hub.client.get("/api/v1/stakeholders", headers=headers) as response:
         body = await response.json()
         conforms("stakeholders" if response.status == 200 else "error", body)
@@ -168,7 +173,7 @@ async def test_the_stakeholder_directory_needs_a_token_with_api_access(hub: Hub)
     assert status == 403 and "api" in body["description"]
 
 
-async def test_the_directory_gives_the_configured_title_and_severity_scale(hub_factory) -> None:
+async def test_the_directory_gives_the_configured_title_and_severity_scale(hub_factory: HubFactory) -> None:
     from hub.crisis.taxonomy import SeverityLevel
 
     scale = (SeverityLevel(0, "Watch", "#203040", "Being watched."), SeverityLevel(1, "Crisis", "#ff0000"))

@@ -16,9 +16,8 @@ from hub.errors import HubError
 from hub.events import parse_event_id
 from hub.stix import decode
 from hub.stream.protocol import ProtocolError, parse_client_message
-from hub.taxii.filters import parse_query
+from hub.taxii.filters import OBJECTS_FILTERS, parse_query
 from hub.taxii.pagination import decode_cursor, parse_limit
-from hub.taxii.routes import OBJECTS_FILTERS
 from hub.tokens import split_token
 
 json_values = st.recursive(

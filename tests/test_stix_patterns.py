@@ -106,7 +106,7 @@ operators = mostly(
     ["=", "==", "!=", "<>", "<", "<=", ">", ">=", "LIKE", "MATCHES"],
     ["NOT =", "NOT LIKE", "IN", "=>", "=<", "!", "===", "<<", "like", "EXISTS", "ISSUBSET", "NOT IN"],
 )
-literals = st.one_of(
+literals: st.SearchStrategy[str] = st.one_of(
     st.text(max_size=12).map(quoted),
     st.sampled_from([32, 40, 64, 128, 31, 33, 63, 65, 56, 96, 70]).flatmap(hex_string),
     st.sampled_from(["'unterminated", "'bad \\q escape'", "'a'b'", "''", "'\\\\'", "'\\''", "'x\n'", "'\\'"]),
