@@ -10,6 +10,7 @@ from hub.audit import AuditLog
 from hub.store import connect
 from hub.store.connectors import ConnectorState
 from hub.tasks import cancel_and_wait
+from tests.timing import WAIT
 
 
 async def test_a_task_that_loses_its_first_cancel_is_still_stopped() -> None:
@@ -22,7 +23,7 @@ async def test_a_task_that_loses_its_first_cancel_is_still_stopped() -> None:
 
     task = asyncio.create_task(loses_one_cancel())
     await asyncio.sleep(0)
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         await cancel_and_wait(task)
     assert task.cancelled()
 
@@ -41,7 +42,7 @@ async def test_cancel_and_wait_does_not_swallow_its_callers_cancel() -> None:
     stopping = asyncio.create_task(cancel_and_wait(task))
     await asyncio.sleep(0.05)
     stopping.cancel()
-    await asyncio.wait({stopping}, timeout=5)
+    await asyncio.wait({stopping}, timeout=WAIT)
     assert stopping.cancelled()
     release.set()
     await task
@@ -66,7 +67,7 @@ async def test_the_audit_writer_stops_while_records_keep_coming(redis_url: str) 
         producer = asyncio.create_task(produce())
         try:
             await asyncio.sleep(random.random() * 0.1)
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(WAIT):
                 await audit.stop()
         finally:
             done.set()
@@ -85,7 +86,7 @@ async def test_the_connectors_state_never_loses_a_cancel(redis_url: str) -> None
     try:
         await state.renew(10)  # connected: what follows is the command itself
         for _ in range(200):
-            task = asyncio.create_task(state.renew(10))
+            task = asyncio.ensure_future(state.renew(10))  # a task; honours_cancel types renew as an Awaitable
             for _ in range(random.randint(0, 3)):
                 await asyncio.sleep(0)
             if task.cancel():  # it was still running
