@@ -9,6 +9,7 @@ import pytest
 
 from hub.errors import StoreUnavailable
 from hub.tasks import BackgroundTasks, PassGuard
+from tests.timing import WAIT
 
 
 async def test_a_guarded_pass_that_raises_is_counted_and_the_next_one_runs(caplog: pytest.LogCaptureFixture) -> None:
@@ -47,7 +48,7 @@ async def test_a_guarded_pass_is_still_cancelled() -> None:
     task = asyncio.create_task(PassGuard("sweep").run(forever))
     await asyncio.sleep(0.01)
     task.cancel()
-    await asyncio.wait({task}, timeout=5)
+    await asyncio.wait({task}, timeout=WAIT)
     assert task.cancelled()
 
 
@@ -71,7 +72,7 @@ async def test_a_task_that_ends_by_itself_is_dead_counted_and_logged(
     assert tasks.states() == {"other": "running", "sweep": "running"}
     if ending == "is cancelled from elsewhere":
         task.cancel()
-    await asyncio.wait({task}, timeout=5)
+    await asyncio.wait({task}, timeout=WAIT)
     await asyncio.sleep(0)  # done callbacks run on the next turn of the loop
     assert tasks.states() == {"other": "running", "sweep": "dead"}
     assert counted == ["sweep"]

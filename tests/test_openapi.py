@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -24,6 +25,7 @@ from hub.config import load_config
 from hub.store import TokenStore, connect
 from hub.tokens import new_token
 from tests.test_cli import free_port
+from tests.timing import LONG_WAIT
 
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).parent.parent / "schemas" / "openapi.json")
 
@@ -61,16 +63,16 @@ class ThreadedHub:
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=LONG_WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=LONG_WAIT)
 
 
 @pytest.fixture(scope="module")
 def running_hub(redis_url: str) -> Iterator[ThreadedHub]:
     hub = ThreadedHub(redis_url)
     hub.thread.start()
-    assert hub.ready.wait(30)
+    assert hub.ready.wait(LONG_WAIT)
     yield hub
     hub.stop()
 
@@ -78,7 +80,7 @@ def running_hub(redis_url: str) -> Iterator[ThreadedHub]:
 @SCHEMA.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented_and_never_fails(
-    case: schemathesis.Case, running_hub: ThreadedHub
+    case: schemathesis.Case[Any], running_hub: ThreadedHub
 ) -> None:
     # Every check but two. "A schema-valid request must be accepted": a JSON Schema cannot say what valid
     # STIX or an existing crisis is, so schema-valid bodies are rightly refused with 400 or 404. "A
@@ -87,6 +89,6 @@ def test_every_operation_answers_as_documented_and_never_fails(
     case.call_and_validate(
         base_url=running_hub.url,
         headers={"Authorization": f"Bearer {running_hub.token}"},
-        timeout=30,
+        timeout=LONG_WAIT,
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
     )
