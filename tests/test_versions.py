@@ -1,0 +1,89 @@
+"""Which stored version is the newest: one ranking (hub.versions). Pure: no loop, no Redis."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.events import Event
+from hub.tlp import TLP
+from hub.versions import newest, oldest, order, order_key, version_rank
+
+SID = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+
+
+def stored(event_id: str, version: str, channel: str = "ops") -> Event:
+    return Event(event_id, channel, "cert", TLP.GREEN, "indicator", SID, version, b"{}")
+
+
+def test_a_later_modified_is_newer_whenever_it_was_stored() -> None:
+    older = stored("9-0", "2026-11-27T10:00:00Z")
+    later = stored("1-0", "2026-11-27T10:00:00.5Z")
+    assert version_rank(later) > version_rank(older)
+    assert newest([older, later]) is later
+    assert oldest([later, older]) is older
+
+
+def test_timestamps_compare_by_instant_whatever_their_fraction_digits() -> None:
+    assert order_key("2026-11-27T10:00:00Z") == order_key("2026-11-27T10:00:00.000Z")
+    assert order_key("2026-11-27T10:00:00.5Z") > order_key("2026-11-27T10:00:00.123Z")
+
+
+def test_an_unversioned_object_ranks_below_every_timestamp_as_the_store_does() -> None:
+    assert order_key("") == "0"
+    assert order_key("") < order_key("1970-01-01T00:00:00Z")
+
+
+def test_of_two_copies_of_one_version_the_first_stored_is_the_newer() -> None:
+    first = stored("5-0", "2026-11-27T10:00:00Z")
+    again = stored("6-0", "2026-11-27T10:00:00.000Z")
+    assert newest([first, again]) is first
+    assert newest([again, first]) is first
+    assert order([first, again]) == [again, first]
+
+
+def test_event_ids_compare_as_numbers_not_as_text() -> None:
+    early = stored("9-0", "2026-11-27T10:00:00Z")
+    late = stored("10-0", "2026-11-27T10:00:00Z")
+    assert newest([late, early]) is early
+    same_ms_early = stored("7-9", "2026-11-27T10:00:00Z")
+    same_ms_late = stored("7-10", "2026-11-27T10:00:00Z")
+    assert newest([same_ms_late, same_ms_early]) is same_ms_early
+
+
+def test_copies_in_several_channels_rank_by_when_each_was_stored() -> None:
+    here = stored("20-0", "2026-11-27T10:00:00Z", "ops")
+    there = stored("10-0", "2026-11-27T10:00:00Z", "committee")
+    assert newest([here, there]) is there
+
+
+def test_nothing_has_no_newest_and_no_oldest() -> None:
+    assert newest([]) is None
+    assert oldest([]) is None
+    assert order([]) == []
+
+
+_versions = st.sampled_from(
+    ["", "2026-11-27T10:00:00Z", "2026-11-27T10:00:00.000Z", "2026-11-27T10:00:00.5Z", "2026-11-28T00:00:00.12Z"]
+)
+_stored = st.lists(
+    st.tuples(st.integers(0, 50), st.integers(0, 3), _versions), min_size=1, max_size=12, unique_by=lambda t: t[:2]
+).map(lambda rows: [stored(f"{ms}-{seq}", version) for ms, seq, version in rows])
+
+
+@given(_stored)
+def test_order_runs_from_oldest_to_newest_whatever_the_input_order(events: list[Event]) -> None:
+    ranked = order(events)
+    assert ranked[0] is oldest(events)
+    assert ranked[-1] is newest(events)
+    assert order(reversed(events)) == ranked
+
+
+@given(_stored)
+def test_the_newest_is_what_the_store_keeps_as_latest_appending_in_id_order(events: list[Event]) -> None:
+    """The append script's rule: move "latest" only to a strictly greater version order key."""
+    latest: Event | None = None
+    for event in sorted(events, key=lambda e: tuple(map(int, e.id.split("-")))):
+        if latest is None or order_key(latest.version) < order_key(event.version):
+            latest = event
+    assert newest(events) is latest
