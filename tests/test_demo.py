@@ -19,6 +19,7 @@ from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.test_cli import CLI, free_port, get, run
+from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 FAST = {"escalation_interval": 0.2}
 
@@ -66,7 +67,7 @@ async def test_the_scenario_builds_a_living_crisis_that_each_role_sees_its_share
     institutions = {e["source"] for e in page["updates"]} - {"hub"}
     assert len(institutions) >= 3
     assert any(item["acknowledged"] for item in page["acks"])
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         while not any(a["escalated"] for a in page["actions"]):
             await asyncio.sleep(0.1)
             page = await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}")
@@ -111,7 +112,7 @@ async def test_an_interrupted_scenario_is_finished_by_the_next_run_and_nothing_i
 ) -> None:
     hub = await hub_factory(crisis=FAST)
     first = asyncio.create_task(play(hub).run(keep_alive=False))
-    async with asyncio.timeout(30):  # interrupt it a few steps in: the crisis declared, two updates posted
+    async with asyncio.timeout(LONG_WAIT):  # interrupt it a few steps in: the crisis declared, two updates posted
         while True:
             crises = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
             if (
@@ -168,14 +169,14 @@ def start_demo(port: int, data_dir: Path, speed: float = 30) -> subprocess.Popen
 
 def stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGTERM)
-    output = process.communicate(timeout=30)[0]
+    output = process.communicate(timeout=LONG_WAIT)[0]
     assert process.returncode == 0, output
     return output
 
 
 def wait_for_crisis(process: subprocess.Popen[str], url: str, data_dir: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """The demo's tokens and its crisis, once the hub is up and the crisis declared."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP
     while True:
         assert process.poll() is None and time.monotonic() < deadline, "demo did not come up"
         time.sleep(0.2)
@@ -198,7 +199,7 @@ def test_crisis_hub_demo_runs_writes_tokens_and_serves_a_sitrep(tmp_path: Path) 
         tokens, crisis = wait_for_crisis(process, url, data_dir)
         token_file = data_dir / "demo-tokens.json"
         assert set(tokens) >= {"cidge", "banxico", "observer"} and oct(token_file.stat().st_mode)[-3:] == "600"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP
         while time.monotonic() < deadline:  # the sitrep comes a few steps later
             result = run("sitrep", crisis["id"], "--token", tokens["sspc"], "--url", url, check=False)
             if result.returncode == 0:
@@ -225,7 +226,7 @@ def test_a_second_crisis_hub_demo_on_the_same_data_dir_finishes_an_interrupted_s
     second = start_demo(port, data_dir)
     try:
         tokens, crisis = wait_for_crisis(second, url, data_dir)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP
         while crisis["severity"]["name"] != "Severe":
             assert second.poll() is None and time.monotonic() < deadline, "the scenario did not finish"
             time.sleep(0.2)
