@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hub.forwarded import client_address, network_error, parse_address, parse_networks
 from tests.conftest import Hub, HubFactory
 from tests.test_stream import Ws
+from tests.timing import STARTUP
 
 ROOT = Path(__file__).parent.parent
 BAD = {"Authorization": "Bearer chub_000000000000_" + "d" * 43}
@@ -255,7 +256,7 @@ async def through_haproxy(hub_factory: HubFactory, haproxy_cfg: tuple[Path, int]
     )
     proxy = subprocess.Popen(["haproxy", "-db", "-f", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(STARTUP):
             while True:
                 assert proxy.poll() is None, proxy.stderr.read().decode() if proxy.stderr else "haproxy exited"
                 try:

@@ -28,13 +28,13 @@ from hub.policy import Destination, may_leave
 from hub.stix import tlp_of
 from hub.tlp import TLP, TLP1_MARKING_IDS, TLP2_MARKING_IDS
 from tests.conftest import Hub
+from tests.timing import WAIT
 
 CHANNEL = "committee"
 DEFAULT = TLP.AMBER  # committee's default_tlp in the demo configuration
 POSTER = "cidge"
 TAXII = "application/taxii+json;version=2.1"
 STIX_JSON = {"Content-Type": "application/json"}
-WAIT = 10.0
 
 # --- readers of the committee channel at every ceiling --------------------------------------
 

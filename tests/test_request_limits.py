@@ -22,6 +22,7 @@ import orjson
 import pytest
 
 from tests.conftest import Hub
+from tests.timing import LONG_WAIT, STARTUP, WAIT, seconds
 
 SECRET = "s3cr3t-" + "k" * 40
 
@@ -52,7 +53,7 @@ async def send(host: str, port: int | None, raw: bytes) -> Answer:
     try:
         writer.write(raw)
         await writer.drain()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(WAIT):
             return parse(await reader.read(-1))
     finally:
         writer.close()
@@ -153,10 +154,10 @@ def served(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[tuple[int
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                with socket.create_connection(("127.0.0.1", port), timeout=seconds(1)):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
@@ -166,7 +167,7 @@ def served(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[tuple[int
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=20)
+            process.wait(timeout=LONG_WAIT)
 
 
 async def test_serve_answers_an_over_long_request_line_and_header_in_json_without_a_traceback(
@@ -180,6 +181,6 @@ async def test_serve_answers_an_over_long_request_line_and_header_in_json_withou
     assert (header.status, header.error()["title"]) == (431, "Request header fields too large")
 
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=20)
+    output, _ = process.communicate(timeout=LONG_WAIT)
     assert "Traceback" not in output and "aaaa" not in output, output
     assert "414 URI too long" in output and "431 Request header fields too large" in output, output
