@@ -35,6 +35,7 @@ from tests.test_cli import free_port
 from tests.test_compose import HAPROXY, mounts
 from tests.test_compose import compose as compose  # a fixture, used by name
 from tests.test_faults import healthy
+from tests.timing import LONG_WAIT, STARTUP
 
 pytestmark = pytest.mark.skipif(
     shutil.which("haproxy") is None, reason="needs HAProxy (Debian's haproxy package; .ci/run installs it)"
@@ -51,8 +52,8 @@ def proxy_config(port: int, admin_port: int, hubs: dict[str, int]) -> str:
     text, admin = re.subn(r"(?m)^(\s+stats socket) ipv4@127\.0\.0\.1:\d+", rf"\1 ipv4@127.0.0.1:{admin_port}", text)
     # A container may open more files than a test: HAProxy wants two per connection it allows.
     text, limited = re.subn(r"(?m)^(\s+maxconn) \d+", r"\1 1000", text)
-    found = (dns, resolving, bound, admin, limited)
-    assert found == (1, 1, 1, 1, 1), "deploy/haproxy.cfg changed shape: update this test"
+    replaced = (dns, resolving, bound, admin, limited)
+    assert replaced == (1, 1, 1, 1, 1), "deploy/haproxy.cfg changed shape: update this test"
     for name, hub_port in hubs.items():
         text, found = re.subn(rf"(?m)^(\s+server {name}) {name}:8080\b", rf"\1 127.0.0.1:{hub_port}", text)
         assert found == 1, f"no server line for {name} in deploy/haproxy.cfg"
@@ -78,7 +79,7 @@ class Deployment:
     def stop_hub(self, name: str) -> None:
         process = self.processes[name]
         process.send_signal(signal.SIGTERM)  # what `docker-compose restart` sends first
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=LONG_WAIT) == 0
 
     async def proxy_status(self) -> dict[str, str]:
         """Each hub's status as HAProxy's health check sees it (``UP``, ``DOWN``, ``DOWN 1/2``…), by the runtime API."""
@@ -94,7 +95,7 @@ class Deployment:
             row["svname"]: row["status"] for row in rows if row["pxname"] == "hubs" and row["svname"] in self.hub_ports
         }
 
-    async def routed(self, name: str, timeout: float = 60) -> None:
+    async def routed(self, name: str, timeout: float = STARTUP) -> None:
         """Wait until HAProxy's health check has marked hub ``name`` UP: only then does the proxy send it requests.
 
         A hub that answers is not yet one the proxy uses (it waits for ``rise`` checks in a row): stopping
@@ -111,7 +112,7 @@ class Deployment:
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "hub", *args], env=self.env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "hub", *args], env=self.env, capture_output=True, text=True, timeout=STARTUP
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -140,7 +141,7 @@ def deployment(compose: dict[str, Any], redis_url: str, namespace: str, tmp_path
     proxy_port, admin_port = free_port(), free_port()
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(proxy_config(proxy_port, admin_port, hub_ports))
-    check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30)
+    check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=STARTUP)
     assert check.returncode == 0, check.stdout + check.stderr
     env = hub_environment(compose, redis_url, namespace, tmp_path)
     running = Deployment(f"http://127.0.0.1:{proxy_port}", admin_port, hub_ports, env, tmp_path, {})
@@ -153,13 +154,13 @@ def deployment(compose: dict[str, Any], redis_url: str, namespace: str, tmp_path
             )
         yield running
     finally:
-        for log in sorted(tmp_path.glob("*.log")):  # shown by pytest when the test fails
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+        for log_file in sorted(tmp_path.glob("*.log")):  # shown by pytest when the test fails
+            print(f"--- {log_file.name}\n{log_file.read_text(errors='replace')[-3000:]}")
         for process in running.processes.values():
             if process.poll() is None:
                 process.terminate()
                 try:
-                    process.wait(timeout=30)
+                    process.wait(timeout=LONG_WAIT)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
@@ -182,9 +183,9 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
 ) -> None:
     proxy = deployment.proxy_url
     for name, port in deployment.hub_ports.items():
-        await healthy(session, f"http://127.0.0.1:{port}", timeout=60)
+        await healthy(session, f"http://127.0.0.1:{port}", timeout=STARTUP)
         await deployment.routed(name)
-    await healthy(session, proxy, timeout=60)
+    await healthy(session, proxy, timeout=STARTUP)
     # README: TOKEN=$(docker-compose exec -T hub1 crisis-hub token create cidge | tail -1)
     token = deployment.cli("token", "create", "cidge").strip().splitlines()[-1]
     auth = {"Authorization": f"Bearer {token}"}
@@ -195,9 +196,12 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
     acknowledged: list[str] = []
     received: list[str] = []
     subscribed = asyncio.Event()
-    watcher = StreamClient(
-        [proxy], token, ["committee"], on_message=lambda m: m["op"] == "subscribed" and subscribed.set()
-    )
+
+    def on_message(message: dict[str, Any]) -> None:
+        if message["op"] == "subscribed":
+            subscribed.set()
+
+    watcher = StreamClient([proxy], token, ["committee"], on_message=on_message)
 
     async def watch() -> None:
         async for event in watcher.events():
@@ -213,13 +217,13 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
                 acknowledged.extend(a["id"] for a in (await response.json())["accepted"])
 
     async def all_received() -> None:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(STARTUP):
             while not set(acknowledged) <= set(received):
                 await asyncio.sleep(0.05)
 
     watching = asyncio.create_task(watch())
     try:
-        await asyncio.wait_for(subscribed.wait(), 30)
+        await asyncio.wait_for(subscribed.wait(), LONG_WAIT)
         await produce(5)
         await all_received()
         # README: restart the hubs one at a time; streams on the stopped one resume on the other. The next
@@ -228,7 +232,7 @@ async def test_two_hubs_behind_the_proxy_serve_streams_through_restarts_with_liv
             deployment.stop_hub(name)
             await produce(5)  # through the proxy, to the hub still running
             deployment.start_hub(name)
-            await healthy(session, f"http://127.0.0.1:{deployment.hub_ports[name]}", timeout=60)
+            await healthy(session, f"http://127.0.0.1:{deployment.hub_ports[name]}", timeout=STARTUP)
             await deployment.routed(name)
             await all_received()
     finally:
@@ -259,7 +263,7 @@ async def test_failed_logins_through_the_proxy_are_throttled_per_client(deployme
     async def fail_from(address: str, attempts: int) -> list[int]:
         statuses = []
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0))) as client:
-            await healthy(client, deployment.proxy_url, timeout=60)
+            await healthy(client, deployment.proxy_url, timeout=STARTUP)
             for _ in range(attempts):
                 async with client.get(url, headers=bad) as response:
                     statuses.append(response.status)
