@@ -11,6 +11,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.stixgen import indicator
 from tests.taxii.helpers import TAXII, blocking, collection, collection_path, envelope, taxii_headers
+from tests.timing import WAIT
 
 LEVELS = [TLP.CLEAR, TLP.GREEN, TLP.AMBER, TLP.AMBER_STRICT, TLP.RED]
 
@@ -64,24 +65,23 @@ async def test_a_version_above_the_ceiling_leaves_the_older_one_as_the_readers_l
 
 async def test_an_object_posted_over_taxii_is_in_the_api_history_and_announced_live(hub: Hub) -> None:
     client = connect(hub.redis_url)
-    store = Store(client, hub.namespace)
-    pubsub = store.redis.pubsub()
-    await pubsub.subscribe(store.live_channel("partners"))
-    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    subscription = await Store(client, hub.namespace).subscribe(["partners"])  # listening once it returns
     obj = indicator(TLP.GREEN)
-    async with hub.client.post(
-        collection_path("partners") + "objects/",
-        data=orjson.dumps(envelope(obj)),
-        headers=taxii_headers(hub, "partner-cert", **{"Content-Type": TAXII}),
-    ) as response:
-        assert response.status == 202
-    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
-    await pubsub.aclose()
-    await client.aclose()
+    try:
+        async with hub.client.post(
+            collection_path("partners") + "objects/",
+            data=orjson.dumps(envelope(obj)),
+            headers=taxii_headers(hub, "partner-cert", **{"Content-Type": TAXII}),
+        ) as response:
+            assert response.status == 202
+        note = await subscription.get(timeout=WAIT)
+    finally:
+        await subscription.aclose()
+        await client.aclose()
     async with hub.client.get("/api/v1/channels/partners/events", headers=hub.auth("cidge")) as response:
         [event] = (await response.json())["events"]
     assert event["object"] == obj and event["source"] == "partner-cert" and event["tlp"] == "green"
-    assert message is not None and message["data"].decode() == event["id"]
+    assert note is not None and note.event_id == event["id"]
 
 
 async def test_an_object_posted_over_the_api_is_in_the_taxii_collection(hub: Hub) -> None:
