@@ -25,7 +25,7 @@ import fastjsonschema
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.forwarded import Network, network_error, parse_networks
-from hub.policy import ACCESS_KINDS, HUB, ChannelRule, Principal
+from hub.policy import ACCESS_KINDS, HUB, ChannelRule, Grant, Principal, may_write_channel, principal_from_roles
 from hub.tlp import TLP
 
 DEMO_SOURCE = "built-in demo configuration"
@@ -277,9 +277,14 @@ def _connector_errors(raw: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key}.stakeholder: no stakeholder named {holder!r}")
         elif pull and channel is not None:
             sector = stakeholders[holder].get("sector")
-            holder_roles = [roles[r] for r in stakeholders[holder]["roles"] if r in roles]
-            writes = {ch for r in holder_roles for ch in expand_channels(tuple(r.get("write", ())), sector, channels)}
-            if c["channel"] not in writes:
+            # The file is not built yet: resolve the roles' write patterns here, let the policy combine them.
+            grants = [
+                Grant(write=tuple(expand_channels(tuple(roles[r].get("write", ())), sector, channels)))
+                for r in stakeholders[holder]["roles"]
+                if r in roles
+            ]
+            rights = principal_from_roles(holder, holder, sector, (), grants)
+            if not may_write_channel(rights, c["channel"]):
                 problems.append(f"{key}.stakeholder: {holder!r} may not write channel {c['channel']!r}")
     return problems
 
@@ -385,21 +390,19 @@ def _connector(c: Mapping[str, Any]) -> ConnectorConfig:
 
 
 def _principal(holder: Stakeholder, roles: Mapping[str, Role], channels: Mapping[str, Channel]) -> Principal:
-    read: dict[str, TLP] = {}
-    write: set[str] = set()
-    access: set[str] = set()
-    for role in (roles[name] for name in holder.roles):
-        for channel in expand_channels(role.read, holder.sector, channels):
-            read[channel] = max(read.get(channel, TLP.CLEAR), role.tlp)
-        write.update(expand_channels(role.write, holder.sector, channels))
-        access |= role.access
-    return Principal(
-        id=holder.id,
-        name=holder.name,
-        sector=holder.sector,
-        roles=holder.roles,
-        read=MappingProxyType(read),
-        write=frozenset(write),
-        admin=any(roles[name].admin for name in holder.roles),
-        access=frozenset(access),
+    """``holder``'s rights. The configuration only resolves each role's channel patterns for the holder (its
+    sector, the declared channels); how roles combine into rights is the policy's rule
+    (:func:`hub.policy.principal_from_roles`)."""
+    grants = [_grant(roles[name], holder.sector, channels) for name in holder.roles]
+    return principal_from_roles(holder.id, holder.name, holder.sector, holder.roles, grants)
+
+
+def _grant(role: Role, sector: str | None, channels: Mapping[str, Any]) -> Grant:
+    """What ``role`` grants a stakeholder of ``sector``: its patterns matched against ``channels``."""
+    return Grant(
+        read=tuple(expand_channels(role.read, sector, channels)),
+        write=tuple(expand_channels(role.write, sector, channels)),
+        tlp=role.tlp,
+        admin=role.admin,
+        access=role.access,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 from hub.tlp import TLP
@@ -41,7 +42,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A stakeholder's effective rights, the union of its roles.
+    """A stakeholder's effective rights, the union of its roles (see :func:`principal_from_roles`).
 
     ``read`` maps each readable channel to the highest TLP the stakeholder may
     receive on it (the highest ceiling among the roles that grant the read).
@@ -59,6 +60,49 @@ class Principal:
     def ceiling(self, channel: str) -> TLP | None:
         """The TLP ceiling on ``channel``, or None if the channel is not readable."""
         return self.read.get(channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What one role grants its holder, with its channel patterns already resolved for that holder."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    tlp: TLP = TLP.CLEAR
+    """The ceiling on every channel the role lets its holder read."""
+    admin: bool = False
+    access: frozenset[str] = ACCESS_KINDS
+
+
+def principal_from_roles(
+    id: str, name: str, sector: str | None, roles: tuple[str, ...], grants: Iterable[Grant]
+) -> Principal:
+    """A stakeholder's effective rights: the union of what its roles grant (``grants``, one per role).
+
+    It reads each channel some role lets it read, at the highest ceiling among
+    those roles; writes each channel some role lets it write; administers if
+    any role does; uses each interface some role allows (none without roles).
+    """
+    read: dict[str, TLP] = {}
+    write: set[str] = set()
+    access: set[str] = set()
+    admin = False
+    for grant in grants:
+        for channel in grant.read:
+            read[channel] = max(read.get(channel, TLP.CLEAR), grant.tlp)
+        write.update(grant.write)
+        access |= grant.access
+        admin = admin or grant.admin
+    return Principal(
+        id=id,
+        name=name,
+        sector=sector,
+        roles=roles,
+        read=MappingProxyType(read),
+        write=frozenset(write),
+        admin=admin,
+        access=frozenset(access),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +164,71 @@ def may_read(principal: Principal, event: Marked) -> Decision:
     return Decision(True, f"{event.tlp.label} within {principal.id}'s ceiling {ceiling.label}")
 
 
+def may_use(principal: Principal, interface: str) -> Decision:
+    """Whether ``principal``'s roles let it use ``interface``: ``api``, ``stream`` or ``taxii``."""
+    if interface not in principal.access:
+        allowed = ", ".join(sorted(principal.access)) or "none"
+        return Decision(False, f"{principal.id} may not use the {interface} interface (allowed: {allowed})")
+    return Decision(True, f"{principal.id} uses the {interface} interface")
+
+
+def may_administer(principal: Principal) -> Decision:
+    """Whether ``principal`` may use what is for administrators: the audit trail, metrics, connections, connectors."""
+    if not principal.admin:
+        return Decision(False, f"{principal.id} is not an administrator")
+    return Decision(True, f"{principal.id} is an administrator")
+
+
+def may_write_channel(principal: Principal, channel: str) -> Decision:
+    """Whether ``principal`` may write ``channel`` at all, whatever the TLP (before a body is even read)."""
+    if channel not in principal.write:
+        return Decision(False, f"{principal.id} may not write channel {channel}")
+    return Decision(True, f"{principal.id} writes {channel}")
+
+
+def may_see_channel(principal: Principal, channel: str) -> Decision:
+    """Whether ``channel`` exists for ``principal``: it may read or write it.
+
+    A channel (or TAXII collection) that it may neither read nor write is
+    answered for exactly like one that does not exist.
+    """
+    if channel in principal.read or channel in principal.write:
+        return Decision(True, f"{principal.id} reads or writes {channel}")
+    return Decision(False, f"{principal.id} may neither read nor write channel {channel}")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRights:
+    """What a principal may do on one channel: read (up to ``ceiling``), write."""
+
+    channel: str
+    read: bool
+    write: bool
+    ceiling: TLP | None
+    """The highest TLP it may receive there; None where it may not read."""
+
+    @property
+    def visible(self) -> bool:
+        """Whether the channel exists for the principal (see :func:`may_see_channel`)."""
+        return self.read or self.write
+
+
+def channel_rights(principal: Principal, channel: str) -> ChannelRights:
+    """``principal``'s rights on ``channel``, as :func:`may_read` and :func:`may_write_channel` decide them."""
+    ceiling = principal.ceiling(channel)
+    return ChannelRights(channel, ceiling is not None, bool(may_write_channel(principal, channel)), ceiling)
+
+
+def highest_ceiling(principal: Principal) -> TLP | None:
+    """The highest TLP ``principal`` may receive on any channel; None if it reads none."""
+    return max(principal.read.values(), default=None)
+
+
 def may_write(principal: Principal, channel: ChannelRule, tlp: TLP) -> Decision:
     """Whether ``principal`` may post an object marked ``tlp`` to ``channel``."""
-    if channel.name not in principal.write:
-        return Decision(False, f"{principal.id} may not write channel {channel.name}")
+    writes = may_write_channel(principal, channel.name)
+    if not writes:
+        return writes
     if tlp > channel.max_tlp:
         return Decision(False, f"channel {channel.name} accepts nothing above {channel.max_tlp.label}, got {tlp.label}")
     return Decision(True, f"{principal.id} writes {channel.name}")
@@ -175,6 +280,27 @@ def may_acknowledge(principal: Principal, event: Marked) -> Decision:
     if not decision:
         return Decision(False, f"{principal.id} cannot acknowledge what it may not see: {decision.reason}")
     return Decision(True, f"{principal.id} may see it, so may acknowledge it")
+
+
+def may_see_status(principal: Principal, creator: str) -> Decision:
+    """Whether ``principal`` may see a TAXII status resource that ``creator`` caused: its creator or an admin."""
+    if principal.id == creator or principal.admin:
+        return Decision(True, f"{principal.id} created it or is an administrator")
+    return Decision(False, f"the status belongs to {creator}")
+
+
+def may_delete_from(principal: Principal, channel: str) -> Decision:
+    """Whether ``principal`` may delete anything in ``channel`` (a TAXII collection): it must read and write it."""
+    if channel in principal.read and channel in principal.write:
+        return Decision(True, f"{principal.id} reads and writes {channel}")
+    return Decision(False, f"deleting needs both read and write access to collection {channel}")
+
+
+def may_delete(principal: Principal, sources: Iterable[str]) -> Decision:
+    """Whether ``principal`` may delete versions written by ``sources``: an admin, or the source of every one."""
+    if principal.admin or all(source == principal.id for source in sources):
+        return Decision(True, f"{principal.id} is an administrator or added every one itself")
+    return Decision(False, f"{principal.id} may delete only versions it added itself")
 
 
 # --- who versions what, and what the hub writes on someone's behalf ------------------------------------------

@@ -12,14 +12,25 @@ from hub.config import load_config
 from hub.policy import (
     ChannelRule,
     Destination,
+    Grant,
     Principal,
     channel_destination,
+    channel_rights,
     expected_acknowledgers,
+    highest_ceiling,
+    may_administer,
+    may_delete,
+    may_delete_from,
     may_leave,
     may_list_stakeholders,
     may_read,
     may_read_channel,
+    may_see_channel,
+    may_see_status,
+    may_use,
     may_write,
+    may_write_channel,
+    principal_from_roles,
     read_key,
 )
 from hub.tlp import TLP
@@ -205,3 +216,131 @@ def test_events_with_equal_read_keys_get_the_same_read_answer(principal: Princip
 def test_read_keys_tell_apart_events_the_policy_tells_apart(c1: str, t1: TLP, c2: str, t2: TLP) -> None:
     if (c1, t1) != (c2, t2):
         assert read_key(Ev(c1, t1)) != read_key(Ev(c2, t2))
+
+
+@pytest.mark.parametrize(
+    "who, interface, allowed",
+    [("partner-cert", "taxii", True), ("partner-cert", "api", False), ("partner-cert", "stream", False),
+     ("observer", "stream", True), ("cidge", "api", True)],
+)  # fmt: skip
+def test_an_interface_is_for_those_whose_roles_allow_it(who: str, interface: str, allowed: bool) -> None:
+    assert bool(may_use(P[who], interface)) is allowed
+
+
+def test_a_refused_interface_says_which_ones_are_allowed() -> None:
+    assert may_use(P["partner-cert"], "api").reason == "partner-cert may not use the api interface (allowed: taxii)"
+    nobody = principal_from_roles("x", "X", None, (), [])
+    assert may_use(nobody, "stream").reason == "x may not use the stream interface (allowed: none)"
+
+
+def test_only_administrators_administer() -> None:
+    assert may_administer(P["cidge"])
+    refused = may_administer(P["sspc"])
+    assert not refused and refused.reason == "sspc is not an administrator"
+
+
+@pytest.mark.parametrize(
+    "who, channel, writes, sees",
+    [("banxico", "sector.finance", True, True), ("banxico", "committee", False, True),
+     ("banxico", "sector.energy", False, False), ("observer", "public", False, True),
+     ("partner-cert", "partners", True, True), ("partner-cert", "committee", False, False)],
+)  # fmt: skip
+def test_channel_level_write_and_visibility(who: str, channel: str, writes: bool, sees: bool) -> None:
+    assert bool(may_write_channel(P[who], channel)) is writes
+    assert bool(may_see_channel(P[who], channel)) is sees
+
+
+def test_a_refused_channel_write_names_who_and_where() -> None:
+    assert may_write_channel(P["banxico"], "committee").reason == "banxico may not write channel committee"
+
+
+def test_rights_on_a_channel_name_the_ceiling_where_one_may_read() -> None:
+    rights = channel_rights(P["banxico"], "sector.finance")
+    assert (rights.read, rights.write, rights.ceiling, rights.visible) == (True, True, TLP.AMBER_STRICT, True)
+    rights = channel_rights(P["banxico"], "sector.energy")
+    assert (rights.read, rights.write, rights.ceiling, rights.visible) == (False, False, None, False)
+
+
+@pytest.mark.parametrize(
+    "who, ceiling",
+    [("cidge", TLP.RED), ("banxico", TLP.AMBER_STRICT), ("partner-cert", TLP.GREEN), ("observer", TLP.CLEAR)],
+)
+def test_the_highest_ceiling_is_the_highest_over_every_channel(who: str, ceiling: TLP) -> None:
+    assert highest_ceiling(P[who]) is ceiling
+
+
+def test_who_reads_nothing_has_no_ceiling() -> None:
+    assert highest_ceiling(principal_from_roles("x", "X", None, (), [Grant(write=("public",))])) is None
+
+
+@pytest.mark.parametrize(
+    "who, creator, allowed", [("banxico", "banxico", True), ("pemex", "banxico", False), ("cidge", "banxico", True)]
+)
+def test_a_status_is_for_its_creator_and_administrators(who: str, creator: str, allowed: bool) -> None:
+    assert bool(may_see_status(P[who], creator)) is allowed
+
+
+def test_deleting_needs_both_read_and_write_on_the_collection() -> None:
+    assert may_delete_from(P["banxico"], "sector.finance")
+    refused = may_delete_from(P["banxico"], "committee")  # readable, not writable
+    assert not refused and refused.reason == "deleting needs both read and write access to collection committee"
+
+
+@pytest.mark.parametrize(
+    "who, sources, allowed",
+    [("banxico", ["banxico", "banxico"], True), ("banxico", ["banxico", "cert-mx"], False),
+     ("cidge", ["banxico", "cert-mx"], True), ("sspc", ["cidge"], False)],
+)  # fmt: skip
+def test_one_deletes_only_its_own_versions_unless_an_administrator(who: str, sources: list[str], allowed: bool) -> None:
+    decision = may_delete(P[who], sources)
+    assert bool(decision) is allowed
+    if not allowed:
+        assert decision.reason == f"{who} may delete only versions it added itself"
+
+
+def test_roles_combine_into_their_union_at_the_highest_ceiling() -> None:
+    grants = [
+        Grant(read=("a", "b"), write=("a",), tlp=TLP.GREEN, access=frozenset({"api"})),
+        Grant(read=("b", "c"), write=("c",), tlp=TLP.AMBER, admin=True, access=frozenset({"taxii"})),
+    ]
+    principal = principal_from_roles("x", "X", "energy", ("one", "two"), grants)
+    assert dict(principal.read) == {"a": TLP.GREEN, "b": TLP.AMBER, "c": TLP.AMBER}
+    assert principal.write == {"a", "c"} and principal.admin and principal.access == {"api", "taxii"}
+    assert (principal.id, principal.name, principal.sector, principal.roles) == ("x", "X", "energy", ("one", "two"))
+
+
+def test_without_roles_there_are_no_rights() -> None:
+    principal = principal_from_roles("x", "X", None, (), [])
+    assert not principal.read and not principal.write and not principal.admin and not principal.access
+
+
+grants = st.builds(
+    Grant,
+    st.tuples(channels, channels),
+    st.tuples(channels),
+    tlps,
+    st.booleans(),
+    st.frozensets(st.sampled_from(["api", "stream", "taxii"])),
+)
+
+
+@given(st.lists(grants, max_size=4), channels, tlps)
+def test_one_reads_what_some_role_lets_it_read(given_grants: list[Grant], channel: str, tlp: TLP) -> None:
+    principal = principal_from_roles("x", "X", None, (), given_grants)
+    expected = any(channel in g.read and tlp <= g.tlp for g in given_grants)
+    assert bool(may_read(principal, Ev(channel, tlp))) is expected
+
+
+@given(principals, channels, tlps)
+def test_writing_at_some_tlp_needs_the_right_to_write_the_channel(principal: Principal, channel: str, tlp: TLP) -> None:
+    if may_write(principal, ChannelRule(channel), tlp):
+        assert may_write_channel(principal, channel)
+
+
+@given(principals, channels)
+def test_channel_rights_agree_with_the_decisions(principal: Principal, channel: str) -> None:
+    rights = channel_rights(principal, channel)
+    assert rights.read is bool(may_read_channel(principal, channel))
+    assert rights.write is bool(may_write_channel(principal, channel))
+    assert rights.visible is bool(may_see_channel(principal, channel))
+    assert rights.ceiling == principal.ceiling(channel)
