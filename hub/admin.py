@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import keys
 from hub.api import authenticate, int_param, json_response
-from hub.errors import Forbidden
+from hub.auth import require_admin
 from hub.events import parse_event_id
 from hub.policy import Principal
 
@@ -23,8 +23,7 @@ def add_routes(app: web.Application) -> None:
 
 async def admin(request: web.Request) -> Principal:
     principal = await authenticate(request)
-    if not principal.admin:
-        raise Forbidden(f"{principal.id} is not an administrator")
+    require_admin(principal)
     return principal
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from hub.config import Config
 from hub.errors import Forbidden, Unauthorized
-from hub.policy import Principal
+from hub.policy import Principal, may_administer, may_use
 from hub.store import TokenStore
 from hub.tokens import secret_matches, split_token
 
@@ -43,10 +43,17 @@ def bearer_token(request: web.Request) -> str:
 
 
 def require_access(principal: Principal, kind: str) -> None:
-    """Forbidden unless the principal's roles allow this interface (api, stream, taxii)."""
-    if kind not in principal.access:
-        allowed = ", ".join(sorted(principal.access)) or "none"
-        raise Forbidden(f"{principal.id} may not use the {kind} interface (allowed: {allowed})")
+    """Forbidden unless the policy lets the principal use this interface (api, stream, taxii)."""
+    decision = may_use(principal, kind)
+    if not decision:
+        raise Forbidden(decision.reason)
+
+
+def require_admin(principal: Principal) -> None:
+    """Forbidden unless the policy counts the principal as an administrator."""
+    decision = may_administer(principal)
+    if not decision:
+        raise Forbidden(decision.reason)
 
 
 def basic_credentials(value: str) -> tuple[str, str]:

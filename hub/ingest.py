@@ -56,6 +56,7 @@ from hub.policy import (
     may_read,
     may_version,
     may_write,
+    may_write_channel,
 )
 from hub.stix import Rejection, StixItem, Submission
 from hub.store import Appended, Store
@@ -78,8 +79,9 @@ class Derived:
 
 def check_channel_write(principal: Principal, channel: Channel) -> None:
     """Forbidden unless ``principal`` may write ``channel`` at all (checked before reading a body)."""
-    if channel.name not in principal.write:
-        raise Forbidden(f"{principal.id} may not write channel {channel.name}")
+    decision = may_write_channel(principal, channel.name)
+    if not decision:
+        raise Forbidden(decision.reason)
 
 
 async def ingest(

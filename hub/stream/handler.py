@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from hub import keys
 from hub.api import authenticate, json_response
-from hub.auth import bearer_token, principal_for_token, require_access
+from hub.auth import bearer_token, principal_for_token, require_access, require_admin
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
@@ -241,9 +241,7 @@ async def _watch_token(conn: Connection, token: str, request: web.Request, inter
 
 
 async def admin_connections(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
-    if not principal.admin:
-        raise Forbidden(f"{principal.id} is not an administrator")
+    require_admin(await authenticate(request))
     dispatcher = request.app[keys.DISPATCHER]
     return json_response(
         {

@@ -8,8 +8,9 @@ the collection resource's id appears in the URL it was given (not the one a
 redirect led to), so no answer to an alias URL can satisfy it. Its users pick
 a collection by alias from the API root's list, which gives them the id URL.
 
-A collection the caller may neither read nor write does not exist for it: it
-is absent from the list and its URLs answer 404, exactly like an unknown one.
+A collection the caller may neither read nor write does not exist for it
+(:func:`hub.policy.may_see_channel`): it is absent from the list and its URLs
+answer 404, exactly like an unknown one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Final
 
 from hub.config import Channel
 from hub.errors import NotFound
-from hub.policy import Principal
+from hub.policy import Principal, channel_rights, may_see_channel
 from hub.taxii.media import STIX_MEDIA_TYPE
 
 COLLECTION_NAMESPACE: Final = uuid.UUID("fda036a6-6d22-4c2f-a4fd-c2d689ce7913")
@@ -40,23 +41,15 @@ class Collection:
     id: str
     channel: Channel
 
-    def can_read(self, principal: Principal) -> bool:
-        return self.channel.name in principal.read
-
-    def can_write(self, principal: Principal) -> bool:
-        return self.channel.name in principal.write
-
-    def visible_to(self, principal: Principal) -> bool:
-        return self.can_read(principal) or self.can_write(principal)
-
     def resource(self, principal: Principal) -> dict[str, Any]:
-        """The TAXII collection resource, as ``principal`` sees it."""
+        """The TAXII collection resource, as ``principal`` sees it: its rights there are the policy's answer."""
+        rights = channel_rights(principal, self.channel.name)
         resource: dict[str, Any] = {
             "id": self.id,
             "title": self.channel.title,
             "alias": self.channel.name,
-            "can_read": self.can_read(principal),
-            "can_write": self.can_write(principal),
+            "can_read": rights.read,
+            "can_write": rights.write,
             "media_types": [STIX_MEDIA_TYPE],
         }
         if self.channel.description:
@@ -75,11 +68,11 @@ class Catalog:
 
     def visible(self, principal: Principal) -> list[Collection]:
         """The collections ``principal`` may read or write, in configuration order."""
-        return [c for c in self.collections if c.visible_to(principal)]
+        return [c for c in self.collections if may_see_channel(principal, c.channel.name)]
 
     def find(self, key: str, principal: Principal) -> Collection:
         """The collection named ``key`` (id or alias); NotFound if unknown or invisible to ``principal``."""
         collection = self._lookup.get(key)
-        if collection is None or not collection.visible_to(principal):
+        if collection is None or not may_see_channel(principal, collection.channel.name):
             raise NotFound(f"no collection {key[:80]!r} on this API root")
         return collection

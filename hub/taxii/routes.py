@@ -23,7 +23,7 @@ from hub.auth import principal_for_basic_or_bearer, require_access
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import Handler
-from hub.policy import Level, Principal, may_read
+from hub.policy import Level, Principal, may_delete, may_delete_from, may_read, may_read_channel, may_see_status
 from hub.stix import validate
 from hub.taxii import resources
 from hub.taxii.catalog import Collection
@@ -94,7 +94,7 @@ def collection_for(request: web.Request, principal: Principal) -> Collection:
 
 def readable_collection(request: web.Request, principal: Principal) -> Collection:
     collection = collection_for(request, principal)
-    if not collection.can_read(principal):
+    if not may_read_channel(principal, collection.channel.name):
         raise Forbidden(f"{principal.id} may not read collection {collection.channel.name}")
     return collection
 
@@ -156,7 +156,7 @@ async def get_status(request: web.Request) -> web.Response:
     except ValueError:
         raise NotFound(f"no status {status_id[:40]!r}") from None
     record = await TaxiiStorage(request.app[keys.STORE]).load_status(status_id)
-    if record is None or (record[0] != principal.id and not principal.admin):
+    if record is None or not may_see_status(principal, record[0]):
         raise NotFound(f"no status {status_id} (statuses are kept for a few days)")
     return respond(record[1])
 
@@ -257,16 +257,18 @@ async def delete_object(request: web.Request) -> web.Response:
     """
     principal = await caller(request)
     collection = collection_for(request, principal)
-    if not (collection.can_read(principal) and collection.can_write(principal)):
-        raise Forbidden(f"deleting needs both read and write access to collection {collection.channel.name}")
+    allowed = may_delete_from(principal, collection.channel.name)
+    if not allowed:
+        raise Forbidden(allowed.reason)
     object_id = request.match_info["object_id"]
     query = parse_filters(request, DELETE_FILTERS, ALL)
     index = version_index(request, principal, collection)
     chosen = matching_versions((await index.readable([object_id]))[object_id], query)
     if not chosen:
         raise NotFound(f"no version of object {object_id[:100]} in this collection matches")
-    if not principal.admin and any(e.source != principal.id for e in chosen):
-        raise Forbidden(f"{principal.id} may delete only versions it added itself")
+    allowed = may_delete(principal, [e.source for e in chosen])
+    if not allowed:
+        raise Forbidden(allowed.reason)
     await index.storage.delete_versions(collection.channel.name, chosen)
     request.app[keys.AUDIT].record(
         "delete", principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
