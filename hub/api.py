@@ -14,21 +14,14 @@ from hub.config import Channel
 from hub.crisis.model import hub_identity, stable_id
 from hub.crisis.service import HUB_SOURCE
 from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
-from hub.events import Event, version_key
+from hub.events import Event
 from hub.identities import identity_id, identity_object
 from hub.ingest import check_channel_write, ingest
-from hub.policy import (
-    Level,
-    Principal,
-    channel_rights,
-    highest_ceiling,
-    may_administer,
-    may_list_stakeholders,
-    may_read,
-    may_read_channel,
-)
+from hub.paging import Page, PageScan
+from hub.policy import Level, Principal, may_list_stakeholders, may_read, may_read_channel
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
+from hub.versions import order
 
 STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
 DEFAULT_PAGE = 100
@@ -74,37 +67,34 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    """The caller's rights, as the policy gives them: overall and per channel."""
     principal = await authenticate(request)
     config = request.app[keys.CONFIG]
-    ceiling = highest_ceiling(principal)
-    rights = [channel_rights(principal, name) for name in config.channels]
+    ceilings = [t for t in principal.read.values()]
     return json_response(
         {
             "stakeholder": principal.id,
             "name": principal.name,
             "sector": principal.sector,
             "roles": list(principal.roles),
-            "admin": bool(may_administer(principal)),
-            "tlp_ceiling": ceiling.token if ceiling is not None else None,
+            "admin": principal.admin,
+            "tlp_ceiling": max(ceilings).token if ceilings else None,
             "access": sorted(principal.access),
             "channels": {
-                r.channel: {
-                    "read": r.read,
-                    "write": r.write,
-                    "tlp_ceiling": r.ceiling.token if r.ceiling is not None else None,
+                name: {
+                    "read": name in principal.read,
+                    "write": name in principal.write,
+                    "tlp_ceiling": principal.read[name].token if name in principal.read else None,
                 }
-                for r in rights
+                for name in config.channels
             },
         }
     )
 
 
 async def channels(request: web.Request) -> web.Response:
-    """The channels that exist for the caller (it may read or write them), with its rights on each."""
     principal = await authenticate(request)
     config = request.app[keys.CONFIG]
-    rights = [(c, channel_rights(principal, c.name)) for c in config.channels.values()]
+    visible = [c for c in config.channels.values() if c.name in principal.read or c.name in principal.write]
     return json_response(
         {
             "channels": [
@@ -115,11 +105,10 @@ async def channels(request: web.Request) -> web.Response:
                     "sector": c.sector,
                     "default_tlp": c.default_tlp.token,
                     "max_tlp": c.max_tlp.token,
-                    "can_read": r.read,
-                    "can_write": r.write,
+                    "can_read": c.name in principal.read,
+                    "can_write": c.name in principal.write,
                 }
-                for c, r in rights
-                if r.visible
+                for c in visible
             ]
         }
     )
@@ -241,41 +230,26 @@ async def channel_events(request: web.Request) -> web.Response:
     store = request.app[keys.STORE]
     # `after`: an event id, or a `next` this route gave the caller (sealed: see below).
     cursor = await events_after(request.app, store, channel.name, principal.id, request.query.get("after", "0"))
-    events: list[Event] = []
-    # Events above the caller's TLP are skipped, so a page may take several reads;
-    # the scan is bounded, and `next` lets the caller continue where it stopped.
-    budget = 10 * limit + 1000
-    scanned = 0
-    while True:
-        want = max(limit - len(events), 100)
-        batch = await store.read(channel.name, cursor, want)
-        consumed = 0
-        for event in batch:
-            consumed += 1
-            cursor = event.id
-            if may_read(principal, event):
-                events.append(event)
-                if len(events) == limit:
-                    break
-        scanned += consumed
-        if consumed < len(batch):  # the page filled up inside this batch
-            more = True
-            break
-        if len(batch) < want:  # the end of the stream
-            more = False
-            break
-        if len(events) == limit or scanned >= budget:
-            more = True
-            break
+    # Events above the caller's TLP are skipped, so a page may take several reads; the scan is
+    # bounded (hub.paging), and `next` lets the caller continue where it stopped.
+    scan = PageScan(limit)
+    page: Page | None = None
+    while page is None:
+        want = scan.want
+        batch = await store.read(channel.name, scan.after or cursor, want)
+        page = scan.feed(batch, lambda event: may_read(principal, event), end=len(batch) < want)
+    events = page.events
     request.app[keys.AUDIT].record(
-        "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=scanned
+        "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=page.scanned
     )
     following: str | None = None
-    if more:
+    if page.after is not None:
         # A full page ends on an event returned; a page cut short by the scan budget may end on one
         # hidden from the caller, whose id would say when it was posted: that position goes sealed.
-        full = bool(events) and cursor == events[-1].id
-        following = cursor if full else await events_next(request.app, store, channel.name, principal.id, cursor)
+        full = bool(events) and page.after == events[-1].id
+        following = (
+            page.after if full else await events_next(request.app, store, channel.name, principal.id, page.after)
+        )
     return json_response(
         {"events": [e.envelope() for e in events], "next": following},
     )
@@ -296,8 +270,8 @@ async def get_object(request: web.Request) -> web.Response:
         found.extend(e for e in candidates if may_read(principal, e))
     if not found:
         raise NotFound(f"no object {stix_id} that you may read")
-    found.sort(key=lambda e: (version_key(e.version), e.millis, e.id))
-    chosen = found if every == "all" else found[-1:]
+    ranked = order(found)  # oldest first; of two copies of one version, the first stored is the newer
+    chosen = ranked if every == "all" else ranked[-1:]
     for channel in {e.channel for e in chosen}:
         request.app[keys.AUDIT].record(
             "read", principal.id, via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]
