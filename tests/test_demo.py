@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from taxii2client.v21 import Server, as_pages
+from taxii2client.v21 import Server, as_pages  # type: ignore[import-untyped]  # no type information
 
 from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
 from hub.tlp import TLP

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from taxii2client.v21 import ApiRoot, Collection, Server
+from taxii2client.v21 import ApiRoot, Collection, Server  # type: ignore[import-untyped]  # no type information
 
 from hub.federation.partner import BearerAuth
 from hub.stix import StixItem, validate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taxii2client.v21 import Status, as_pages
+from taxii2client.v21 import Status, as_pages  # type: ignore[import-untyped]  # no type information
 
 from hub.taxii.catalog import collection_id
 from hub.tlp import TLP

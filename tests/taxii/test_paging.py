@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import orjson
-from taxii2client.v21 import as_pages
+from taxii2client.v21 import as_pages  # type: ignore[import-untyped]  # no type information
 
 from hub.events import iso_millis
 from hub.tlp import TLP

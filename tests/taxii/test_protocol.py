@@ -36,7 +36,7 @@ async def add(hub: Hub, who: str, channel: str, *objects: dict[str, Any]) -> dic
         hub, collection_path(channel) + "objects/", orjson.dumps(envelope(*objects)),
         taxii_headers(hub, who, **{"Content-Type": TAXII}),
     )  # fmt: skip
-    assert status == 202, body
+    assert status == 202 and isinstance(body, dict), body
     return body
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from taxii2client.exceptions import ValidationError
-from taxii2client.v21 import Collection
+from taxii2client.exceptions import ValidationError  # type: ignore[import-untyped]  # no type information
+from taxii2client.v21 import Collection  # type: ignore[import-untyped]  # no type information
 
 from hub.taxii.catalog import collection_id
 from hub.tlp import TLP
