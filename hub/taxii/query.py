@@ -14,35 +14,31 @@ when a newer AMBER one exists. The store's per-channel "latest" hash answers
 the common case in one round trip (the newest version is in hand and readable);
 otherwise the object's versions are looked up (:class:`VersionIndex`).
 
-A page holds ``limit`` versions; one more is looked for, so that ``more`` is
-exact and a client never fetches an empty last page. Since entries above the
-reader's ceiling are skipped, filling a page may take several reads: the work
-is bounded (``scan_budget``), and a page cut short says ``more`` with a
-``next`` after the last entry examined, so the next request resumes there.
+Which versions are an object's first and last is :mod:`hub.versions`' order.
+How many candidates one request examines and where the next page starts is
+:mod:`hub.paging`'s: a page holds ``limit`` versions and one more is looked
+for, so that ``more`` is exact and a client never fetches an empty last page;
+a page cut short by the scan budget says ``more`` with a ``next`` after the
+last entry examined, so the next request resumes there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Protocol
 
 from hub.events import Event
+from hub.paging import PageScan
 from hub.policy import Principal, may_read
-from hub.taxii.filters import Query, event_version, version_rank
+from hub.taxii.filters import Query, event_version
 from hub.taxii.pagination import StreamId
 from hub.taxii.storage import TaxiiStorage
-
-MIN_BATCH: Final = 100
+from hub.versions import order
 
 
 def position(event: Event) -> StreamId:
     return StreamId.parse(event.id)
-
-
-def scan_budget(limit: int) -> int:
-    """How many entries one request may examine: enough for pages where most entries are hidden."""
-    return 10 * limit + 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +77,7 @@ class VersionIndex:
     async def readable(
         self, stix_ids: Iterable[str], in_hand: Mapping[str, Event] | None = None
     ) -> dict[str, list[Event]]:
-        """Each object's versions the reader may see, oldest first (:func:`version_rank` order)."""
+        """Each object's versions the reader may see, oldest first (:func:`hub.versions.order`)."""
         in_hand = in_hand or {}
         wanted = [sid for sid in dict.fromkeys(stix_ids) if sid not in self._readable]
         maps = await self.maps(wanted)
@@ -90,8 +86,7 @@ class VersionIndex:
             self._events[event.id] = event
         for sid in wanted:
             versions = [in_hand.get(eid) or self._events.get(eid) for eid in maps[sid].values()]
-            visible = [e for e in versions if e is not None and may_read(self.principal, e)]
-            visible.sort(key=lambda e: version_rank(e.version, position(e)))
+            visible = order(e for e in versions if e is not None and may_read(self.principal, e))
             self._readable[sid] = visible
             if visible:
                 self._first[sid], self._last[sid] = visible[0].id, visible[-1].id
@@ -159,21 +154,22 @@ async def select_page(index: VersionIndex, query: Query, start: StreamId, limit:
     source: _Source = (
         _IdSource(index, query.ids) if query.ids is not None else _StreamSource(index.storage, index.channel)
     )
-    chosen: list[Event] = []
-    examined = 0
-    budget = scan_budget(limit)
-    while True:
-        batch, last_examined, exhausted = await source.read(start, max(limit + 1 - len(chosen), MIN_BATCH))
-        for event in await _keep(index, query, batch):
-            chosen.append(event)
-            if len(chosen) > limit:  # one beyond the page: there is more
-                return Page(chosen[:limit], True, position(chosen[limit - 1]))
-        examined += len(batch)
-        if exhausted or last_examined is None:
-            return Page(chosen, False, None)
-        if examined >= budget:
-            return Page(chosen, True, last_examined)
-        start = last_examined.successor()
+    scan = PageScan(limit, look_ahead=True)
+    page = None
+    while page is None:
+        batch, examined_to, exhausted = await source.read(start, scan.want)
+        kept = {event.id for event in await _keep(index, query, batch)}
+        if examined_to is None:  # nothing was left to examine
+            page = scan.feed(batch, kept_in(kept), end=True)
+        else:
+            page = scan.feed(batch, kept_in(kept), end=exhausted, examined_to=str(examined_to))
+            start = examined_to.successor()
+    return Page(page.events, page.more, None if page.after is None else StreamId.parse(page.after))
+
+
+def kept_in(kept: set[str]) -> Callable[[Event], bool]:
+    """The decision that keeps the events whose ids are in ``kept``."""
+    return lambda event: event.id in kept
 
 
 async def _keep(index: VersionIndex, query: Query, batch: Sequence[Event]) -> list[Event]:
