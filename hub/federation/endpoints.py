@@ -24,7 +24,7 @@ from hub.audit import AuditLog
 from hub.config import Channel
 from hub.ingest import ingest
 from hub.metrics import Metrics
-from hub.policy import Principal
+from hub.policy import Principal, may_read
 from hub.stix import tlp_of, validate
 from hub.store import Store
 from hub.store import notifications as live
@@ -139,15 +139,23 @@ class HubSink:
 
 
 class StoreSource:
-    """Inside the hub: the channel's stream, woken by its live notifications (:mod:`hub.store.notifications`)."""
+    """Inside the hub: the channel's stream as ``reader`` may see it, woken by its live notifications.
 
-    def __init__(self, store: Store, channel: str) -> None:
-        self.store, self.channel = store, channel
+    ``reader`` is the connector's stakeholder: a push reads as it wherever it
+    runs (outside the hub, the events API applies the same policy to the
+    connector's token). A push configured without a stakeholder reads the
+    whole channel, and only :func:`hub.policy.may_leave` bounds what goes.
+    """
+
+    def __init__(self, store: Store, channel: str, reader: Principal | None = None) -> None:
+        self.store, self.channel, self.reader = store, channel, reader
         self._live: live.Subscription | None = None
 
     async def read(self, after: str, limit: int) -> Batch:
         events = await self.store.read(self.channel, after, limit)
-        outgoing = [Outgoing(e.id, e.channel, e.tlp, e.source, orjson.loads(e.raw)) for e in events]
+        seen = [e for e in events if self.reader is None or may_read(self.reader, e)]
+        outgoing = [Outgoing(e.id, e.channel, e.tlp, e.source, orjson.loads(e.raw)) for e in seen]
+        # The position moves past what the reader may not see, as the events API's `next` does.
         return Batch(outgoing, events[-1].id if events else after, len(events) == limit)
 
     async def wait(self, timeout: float) -> None:

@@ -127,7 +127,12 @@ def build_worker(
             assert client is not None
             sink = HubSink(client, channel, assume)
         return PullWorker(TaxiiPull(partner, sink, state, status))
-    source: Source = StoreSource(store, spec.channel) if store is not None else HubSource(_need(client), spec.channel)
+    source: Source
+    if store is not None:
+        reader = config.principals[spec.stakeholder] if spec.stakeholder is not None else None
+        source = StoreSource(store, spec.channel, reader)
+    else:
+        source = HubSource(_need(client), spec.channel)
     return PushWorker(TaxiiPush(partner, source, state, status, audit))
 
 

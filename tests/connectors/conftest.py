@@ -51,7 +51,8 @@ class Local:
 
     async def push(self, spec: ConnectorConfig, env: dict[str, str]) -> TaxiiPush:
         status = ConnectorStatus(spec.name, spec.kind, spec.channel, spec.url)
-        source = StoreSource(self.store, spec.channel)
+        reader = self.config.principals[spec.stakeholder] if spec.stakeholder is not None else None
+        source = StoreSource(self.store, spec.channel, reader)
         return TaxiiPush(PartnerConnection(spec, env), source, await self.state(spec.name), status)
 
 

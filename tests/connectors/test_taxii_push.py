@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -89,3 +90,15 @@ async def test_what_came_from_the_partner_is_not_sent_back(hub: Hub, local: Loca
                                  token_env=TOKEN_ENV, stakeholder="partner-cert"), env)  # fmt: skip
     await push.forward()
     assert [o["id"] for o in await partner_objects(hub)] == ours
+
+
+async def test_a_push_reads_as_its_stakeholder_nothing_above_its_ceiling_leaves(
+    hub: Hub, local: Local, env: dict[str, str]
+) -> None:
+    """partner-cert reads partners up to GREEN: an AMBER event there stays, though the partner is cleared for AMBER."""
+    ids = await post_local(local, "partners", indicator(TLP.GREEN), indicator(TLP.AMBER), indicator(TLP.CLEAR))
+    amber_partner = push_spec(hub, stakeholder="partner-cert", tlp_ceiling=TLP.AMBER)
+    push = await local.push(replace(amber_partner, channel="partners"), env)
+    assert await push.forward() == 2
+    assert [o["id"] for o in await partner_objects(hub)] == [ids[0], ids[2]]
+    assert push.status.checkpoint == (await local.events("partners"))[-1].id  # past what it may not see
