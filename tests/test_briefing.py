@@ -8,7 +8,11 @@ from typing import Any
 
 from hub.config import load_config
 from hub.crisis import model
-from hub.crisis.sitrep import clock, full_time, relative, render_markdown, when
+from hub.crisis.model import AckStatus, ActionItem, Crisis, Sitrep, SitrepEntry
+from hub.crisis.sitrep import render_markdown
+from hub.crisis.taxonomy import SeverityLevel
+from hub.crisis.wording import clock, full_time, relative, when
+from hub.events import Event
 from hub.tlp import TLP
 
 NAMES = {sid: s.name for sid, s in load_config(None).stakeholders.items()} | {"hub": "Crisis Hub"}
@@ -16,22 +20,26 @@ NOW = datetime(2026, 11, 27, 17, 16, 30, tzinfo=UTC)
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
-def crisis_view() -> dict[str, Any]:
-    return {
-        "id": "incident--3a1b0c55-51a4-4b9e-9d2f-0e5f6d7c8b9a",
-        "name": "Ransomware at the state oil company",
-        "severity": {"level": 3, "name": "High", "colour": "#ffa500"},
-        "status": "assessing",
-        "lead": "cert-mx",
-        "tlp": "amber",
-        "category": "malicious-code",
-        "subcategory": "infected-system",
-        "affected_sectors": ["energy", "finance"],
-        "affected_stakeholders": ["pemex", "banxico"],
-        "modified": "2026-11-27T17:01:00.000Z",
-        "updated": "2026-11-27T17:01:00.250Z",
-        "updated_by": "cidge",
-    }
+def crisis_view(lead: str = "cert-mx") -> Crisis:
+    return Crisis(
+        id="incident--3a1b0c55-51a4-4b9e-9d2f-0e5f6d7c8b9a",
+        name="Ransomware at the state oil company",
+        description=None,
+        severity=SeverityLevel(3, "High", "#ffa500"),
+        category="malicious-code",
+        subcategory="infected-system",
+        status="assessing",
+        lead=lead,
+        affected_sectors=("energy", "finance"),
+        affected_stakeholders=("pemex", "banxico"),
+        created="2026-11-27T17:00:00.000Z",
+        modified="2026-11-27T17:01:00.000Z",
+        channel="committee",
+        tlp=TLP.AMBER,
+        updated="2026-11-27T17:01:00.250Z",
+        updated_by="cidge",
+        event_id="1795798860250-0",
+    )
 
 
 def overdue_action() -> dict[str, Any]:
@@ -46,6 +54,17 @@ def overdue_action() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def overdue_item(*, escalated: bool) -> ActionItem:
+    """The overdue action as the service reads it back, escalated or not."""
+    obj = {**overdue_action(), "escalated": escalated}
+    event = Event("1795799100000-0", "committee", "cidge", TLP.AMBER, obj["type"], obj["id"], obj["modified"], b"")
+    return ActionItem.from_stored(model.Stored(event, obj), "2026-11-27T17:16:30.000Z")
+
+
+def sitrep(name: str, published: str) -> Sitrep:
+    return Sitrep("report--1", name, None, published, published, ())
+
+
 def test_times_read_as_a_clock_and_a_distance_from_now() -> None:
     assert when("2026-11-27T17:10:00.000Z", NOW) == "17:10 UTC (6 min ago)"
     assert when("2026-11-27T19:30:00Z", NOW) == "19:30 UTC (in 2 h 13 min)"
@@ -57,16 +76,14 @@ def test_times_read_as_a_clock_and_a_distance_from_now() -> None:
 
 
 def test_the_briefing_names_stakeholders_by_display_name_and_times_as_a_listener_hears_them() -> None:
-    action = {**overdue_action(), "overdue": True, "escalated": True}
-    update = {
-        "type": "note", "time": "2026-11-27T17:04:00.000Z", "source": "pemex", "tlp": "amber",
-        "object": {"id": "note--1", "abstract": "Two refineries hit", "content": "HMIs encrypted."},
-    }  # fmt: skip
-    indicator = {"type": "indicator", "time": "2026-11-27T17:03:00.000Z", "source": "cert-mx", "tlp": "green",
-                 "object": {"id": "indicator--1", "name": "Ransomware C2 203.0.113.77"}}  # fmt: skip
-    pending = {"id": crisis_view()["id"], "type": "incident", "label": "Ransomware (severity 3, assessing)",
-               "source": "cidge", "version": crisis_view()["modified"], "pending": ["sedena", "cfe"]}  # fmt: skip
-    report = {"name": "Sitrep 1", "published": "2026-11-27T17:12:00.000Z", "modified": "2026-11-27T17:12:00.000Z"}
+    action = overdue_item(escalated=True)
+    at = "2026-11-27T17:04:00.000Z"
+    update = SitrepEntry("note", at, "pemex", TLP.AMBER, "Two refineries hit", "HMIs encrypted.")
+    indicator = SitrepEntry("indicator", "2026-11-27T17:03:00.000Z", "cert-mx", TLP.GREEN, None,
+                            "Ransomware C2 203.0.113.77")  # fmt: skip
+    pending = AckStatus(crisis_view().id, "incident", "Ransomware (severity 3, assessing)", "cidge",
+                        crisis_view().modified, "1795798860250-0", (), ("sedena", "cfe"))  # fmt: skip
+    report = sitrep("Sitrep 1", "2026-11-27T17:12:00.000Z")
     text = render_markdown(crisis_view(), report, [update, indicator], [action], [pending], names=NAMES, now=NOW)
 
     assert "lead **National CERT**" in text
@@ -101,6 +118,6 @@ def test_an_escalation_note_uses_names_and_an_absolute_time_and_is_the_same_when
 
 def test_an_unknown_stakeholder_is_named_by_its_id() -> None:
     later = NOW + timedelta(days=3)
-    text = render_markdown({**crisis_view(), "lead": "gone"}, {"name": "S", "modified": "2026-11-27T17:12:00Z"},
-                           [], [], [], names=NAMES, now=later)  # fmt: skip
+    text = render_markdown(crisis_view(lead="gone"), sitrep("S", "2026-11-27T17:12:00Z"), [], [], [],
+                           names=NAMES, now=later)  # fmt: skip
     assert "lead **gone**" in text and "27 Nov 17:12 UTC (3 days ago)" in text

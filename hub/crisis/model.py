@@ -13,19 +13,28 @@
   to prevent or respond to an attack, with no assignee, due time or status —
   repurposing it would mislead every partner tool that reads our TAXII feed,
   while a declared new object type is how STIX 2.1 says "this is ours".
+
+Building goes from a request body to a STIX object (``new_crisis``,
+``revise_action``, …), checked with errors that name the field at fault.
+Reading goes the other way: a stored version (:class:`Stored`, the event and
+the object it holds) becomes a frozen value — :class:`Crisis`,
+:class:`ActionItem`, :class:`Acknowledgment`, :class:`AckStatus`,
+:class:`Revision`, :class:`Sitrep`, :class:`SitrepEntry` — that the service
+returns and the routes serialise.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.crisis.sitrep import display_name, full_time
-from hub.crisis.taxonomy import ACTION_STATUSES, RSIT, STATUSES, SeverityLevel
+from hub.crisis.taxonomy import ACTION_STATUSES, OPEN_ACTION_STATUSES, RSIT, STATUSES, SeverityLevel
+from hub.crisis.wording import display_name, full_time, one_line
 from hub.errors import BadRequest
-from hub.events import iso_millis
+from hub.events import Event, iso_millis
 from hub.tlp import TLP
 
 EXTENSION_ID = "extension-definition--0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e01"
@@ -40,28 +49,30 @@ CRISIS_FIELDS = (
     "affected_sectors", "affected_stakeholders",
 )  # fmt: skip
 
+UNKNOWN_SEVERITY_COLOUR = "#808080"
+"""The colour of a stored severity level the configured scale does not name."""
+
+
+def _sdo(stix_type: str, stix_id: str, created: str, modified: str | None = None) -> dict[str, Any]:
+    """The common properties every object the crisis workflow builds opens with, in the order it stores them."""
+    return {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": stix_id,
+        "created": created,
+        "modified": created if modified is None else modified,
+    }
+
 
 def hub_identity() -> dict[str, Any]:
     """The identity that authors the hub's own definitions and escalations."""
-    return {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": HUB_IDENTITY_ID,
-        "created": _EPOCH,
-        "modified": _EPOCH,
-        "name": "Crisis Hub",
-        "identity_class": "system",
-    }
+    return {**_sdo("identity", HUB_IDENTITY_ID, _EPOCH), "name": "Crisis Hub", "identity_class": "system"}
 
 
 def extension_definition() -> dict[str, Any]:
     """The STIX extension-definition that declares the crisis properties and object types."""
     return {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": EXTENSION_ID,
-        "created": _EPOCH,
-        "modified": _EPOCH,
+        **_sdo("extension-definition", EXTENSION_ID, _EPOCH),
         "created_by_ref": HUB_IDENTITY_ID,
         "name": "Crisis Hub crisis management",
         "description": (
@@ -215,15 +226,7 @@ def new_crisis(fields: Mapping[str, Any], lead: str, tlp: TLP | None) -> dict[st
     for name in ("affected_sectors", "affected_stakeholders"):
         if fields.get(name):
             ext[name] = fields[name]
-    obj: dict[str, Any] = {
-        "type": "incident",
-        "spec_version": "2.1",
-        "id": new_id("incident"),
-        "created": now,
-        "modified": now,
-        "name": fields["name"],
-        "extensions": {EXTENSION_ID: ext},
-    }
+    obj = {**_sdo("incident", new_id("incident"), now), "name": fields["name"], "extensions": {EXTENSION_ID: ext}}
     if "description" in fields:
         obj["description"] = fields["description"]
     return marked(obj, tlp)
@@ -270,22 +273,18 @@ def crisis_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """What changed between two versions of a crisis: ``{field: [old, new]}``."""
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """What changed between two versions of a crisis: ``{field: (old, new)}``, old None for the first version."""
     old = crisis_fields(before) if before is not None else {}
     new = crisis_fields(after)
-    return {name: [old.get(name), new[name]] for name in CRISIS_FIELDS if old.get(name) != new[name]}
+    return {name: (old.get(name), new[name]) for name in CRISIS_FIELDS if old.get(name) != new[name]}
 
 
 def new_update(crisis_id: str, body: Mapping[str, Any], author: str) -> dict[str, Any]:
     content = _text(body, "content", required=True)
     now = now_stix()
     obj: dict[str, Any] = {
-        "type": "note",
-        "spec_version": "2.1",
-        "id": new_id("note"),
-        "created": now,
-        "modified": now,
+        **_sdo("note", new_id("note"), now),
         "content": content,
         "authors": [author],
         "object_refs": [crisis_id, *(_names(body, "object_refs") or [])],
@@ -325,11 +324,7 @@ def new_sitrep(crisis_id: str, body: Mapping[str, Any], previous: Mapping[str, A
 def new_ack(crisis_id: str, item_id: str, version: str, stakeholder: str) -> dict[str, Any]:
     now = now_stix()
     return {
-        "type": ACK_TYPE,
-        "spec_version": "2.1",
-        "id": stable_id(ACK_TYPE, stakeholder, item_id, version),
-        "created": now,
-        "modified": now,
+        **_sdo(ACK_TYPE, stable_id(ACK_TYPE, stakeholder, item_id, version), now),
         "crisis_ref": crisis_id,
         "object_ref": item_id,
         "object_modified": version,
@@ -363,11 +358,7 @@ def new_action(crisis_id: str, body: Mapping[str, Any], assigner: str, stakehold
         raise BadRequest(f"assignee must be a stakeholder id, got {str(assignee)[:40]!r}")
     now = now_stix()
     obj: dict[str, Any] = {
-        "type": ACTION_TYPE,
-        "spec_version": "2.1",
-        "id": new_id(ACTION_TYPE),
-        "created": now,
-        "modified": now,
+        **_sdo(ACTION_TYPE, new_id(ACTION_TYPE), now),
         "crisis_ref": crisis_id,
         "name": _text(body, "name", required=True, limit=300),
         "assignee": assignee,
@@ -419,11 +410,7 @@ def escalated(
     assignee = display_name(action["assignee"], names)
     assigner = display_name(action["assigned_by"], names)
     note = {
-        "type": "note",
-        "spec_version": "2.1",
-        "id": stable_id("note", "escalation", action["id"], due),
-        "created": stamp,
-        "modified": stamp,
+        **_sdo("note", stable_id("note", "escalation", action["id"], due), stamp),
         "created_by_ref": HUB_IDENTITY_ID,
         "abstract": f"Overdue: {action['name']}",
         "content": (
@@ -434,3 +421,309 @@ def escalated(
         "object_refs": [action["crisis_ref"], action["id"]],
     }
     return new_version, marked(note, tlp)
+
+
+# reading stored objects -------------------------------------------------------------------
+# The service hands these functions objects that passed the crisis schema
+# (hub.crisis.schema): the properties the schema requires are there.
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One stored version of an object: the event that holds it, and the object it says."""
+
+    event: Event
+    obj: Mapping[str, Any]
+
+
+def severity_of(level: int, scale: Sequence[SeverityLevel]) -> SeverityLevel:
+    """The level of ``scale`` named ``level``; a grey level named by its number if the scale has none."""
+    for severity in scale:
+        if severity.level == level:
+            return severity
+    return SeverityLevel(level, str(level), UNKNOWN_SEVERITY_COLOUR)
+
+
+@dataclass(frozen=True, slots=True)
+class Crisis:
+    """A crisis as it stands in one stored version, with who stored it when and where."""
+
+    id: str
+    name: str
+    description: str | None
+    severity: SeverityLevel
+    category: str
+    subcategory: str
+    status: str
+    lead: str
+    affected_sectors: tuple[str, ...]
+    affected_stakeholders: tuple[str, ...]
+    created: str
+    modified: str
+    channel: str
+    tlp: TLP
+    updated: str
+    updated_by: str
+    event_id: str
+
+    @classmethod
+    def from_stored(cls, stored: Stored, scale: Sequence[SeverityLevel]) -> Crisis:
+        """The crisis ``stored`` holds, its severity named by ``scale`` (the configured one)."""
+        obj, event = stored.obj, stored.event
+        fields = crisis_fields(obj)
+        return cls(
+            id=obj["id"],
+            name=fields["name"],
+            description=fields["description"],
+            severity=severity_of(fields["severity"], scale),
+            category=fields["category"],
+            subcategory=fields["subcategory"],
+            status=fields["status"],
+            lead=fields["lead"],
+            affected_sectors=tuple(fields["affected_sectors"]),
+            affected_stakeholders=tuple(fields["affected_stakeholders"]),
+            created=obj["created"],
+            modified=obj["modified"],
+            channel=event.channel,
+            tlp=event.tlp,
+            updated=event.time,
+            updated_by=event.source,
+            event_id=event.id,
+        )
+
+
+def is_listed(
+    crisis: Crisis, status: str | None, min_severity: int | None, sector: str | None, *, include_closed: bool
+) -> bool:
+    """Whether a crisis list filtered by these (None: any) shows ``crisis``.
+
+    A closed crisis is listed only when asked for by status or with ``include_closed``.
+    """
+    if status is not None and crisis.status != status:
+        return False
+    if status is None and not include_closed and crisis.status == "closed":
+        return False
+    if min_severity is not None and crisis.severity.level < min_severity:
+        return False
+    return sector is None or sector in crisis.affected_sectors
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One version of a crisis in its history: who stored it, when, and what it changed."""
+
+    version: str
+    time: str
+    by: str
+    event_id: str
+    changes: Mapping[str, tuple[Any, Any]]
+
+
+def revisions(versions: Iterable[Stored]) -> list[Revision]:
+    """The history of a crisis from its ``versions``, oldest first: each compared with the one before."""
+    out = []
+    previous: Mapping[str, Any] | None = None
+    for stored in versions:
+        event = stored.event
+        out.append(Revision(stored.obj["modified"], event.time, event.source, event.id, changes(previous, stored.obj)))
+        previous = stored.obj
+    return out
+
+
+def is_overdue(status: str, due: str, now: str) -> bool:
+    """Whether an action item in ``status``, due at ``due``, is overdue at ``now`` (STIX times with milliseconds).
+
+    The schema makes every due time a UTC time with milliseconds, so that
+    due times compare as text.
+    """
+    return status in OPEN_ACTION_STATUSES and due < now
+
+
+_ACTION_OWN = frozenset(
+    {"type", "spec_version", "extensions", "id", "created", "modified", "crisis_ref", "name", "description",
+     "assignee", "assigned_by", "due", "status", "escalated", "comment"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    """An action item as it stands in one stored version.
+
+    ``common`` holds the object's other STIX properties (its markings, labels,
+    …) as stored, so that what the API shows of an action hides none of them.
+    """
+
+    id: str
+    created: str
+    modified: str
+    crisis_ref: str
+    name: str
+    assignee: str
+    assigned_by: str
+    due: str
+    status: str
+    escalated: bool
+    description: str | None
+    comment: str | None
+    common: Mapping[str, Any]
+    overdue: bool
+    channel: str
+    tlp: TLP
+    updated: str
+    updated_by: str
+
+    @property
+    def is_open(self) -> bool:
+        """Neither completed nor cancelled."""
+        return self.status in OPEN_ACTION_STATUSES
+
+    @classmethod
+    def from_stored(cls, stored: Stored, now: str) -> ActionItem:
+        """The action item ``stored`` holds, judged overdue or not at ``now`` (a STIX time)."""
+        obj, event = stored.obj, stored.event
+        return cls(
+            id=obj["id"],
+            created=obj["created"],
+            modified=obj["modified"],
+            crisis_ref=obj["crisis_ref"],
+            name=obj["name"],
+            assignee=obj["assignee"],
+            assigned_by=obj["assigned_by"],
+            due=obj["due"],
+            status=obj["status"],
+            escalated=obj["escalated"],
+            description=obj.get("description"),
+            comment=obj.get("comment"),
+            common={name: value for name, value in obj.items() if name not in _ACTION_OWN},
+            overdue=is_overdue(obj["status"], obj["due"], now),
+            channel=event.channel,
+            tlp=event.tlp,
+            updated=event.time,
+            updated_by=event.source,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgment:
+    """``acknowledged_by`` has seen ``version`` of ``item``: recorded by event ``event_id`` at ``time``."""
+
+    item: str
+    version: str
+    acknowledged_by: str
+    time: str
+    event_id: str
+
+    @classmethod
+    def from_stored(cls, stored: Stored) -> Acknowledgment:
+        """The acknowledgment ``stored`` holds; who acknowledged is who stored it, never a field of the object."""
+        event = stored.event
+        return cls(stored.obj["object_ref"], stored.obj["object_modified"], event.source, event.time, event.id)
+
+
+def label(obj: Mapping[str, Any]) -> str:
+    """A short human name for an item to acknowledge."""
+    if is_crisis(obj):
+        fields = crisis_fields(obj)
+        return f"{fields['name']} (severity {fields['severity']}, {fields['status']})"
+    text = one_line(obj.get("name") or obj.get("abstract") or obj.get("content") or obj["id"])
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class AckStatus:
+    """One version of an item of a crisis (a crisis version, an update, a sitrep version): who acknowledged it,
+    who is still awaited."""
+
+    id: str
+    type: str
+    label: str
+    source: str
+    version: str
+    event_id: str
+    acknowledged: tuple[Acknowledgment, ...]
+    pending: tuple[str, ...]
+
+
+def ack_status(item: Stored, expected: Iterable[str], acks: Iterable[Acknowledgment]) -> AckStatus:
+    """Where ``item`` stands: ``acks`` are its version's acknowledgments, ``expected`` who is awaited to make one.
+
+    One acknowledgment per stakeholder counts, the last of ``acks``; the
+    author of the item is never awaited (nobody acknowledges their own item).
+    """
+    event = item.event
+    done: dict[str, Acknowledgment] = {}
+    for ack in acks:
+        if (ack.item, ack.version) == (item.obj["id"], event.version):
+            done[ack.acknowledged_by] = ack
+    return AckStatus(
+        id=item.obj["id"],
+        type=item.obj["type"],
+        label=label(item.obj),
+        source=event.source,
+        version=event.version,
+        event_id=event.id,
+        acknowledged=tuple(done[s] for s in sorted(done)),
+        pending=tuple(s for s in expected if s != event.source and s not in done),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Sitrep:
+    """What a sitrep version says."""
+
+    id: str
+    name: str
+    description: str | None
+    published: str
+    modified: str
+    object_refs: tuple[str, ...]
+
+    @classmethod
+    def from_object(cls, obj: Mapping[str, Any]) -> Sitrep:
+        """The sitrep a stored ``report`` says."""
+        return cls(
+            id=obj["id"],
+            name=obj["name"],
+            description=obj.get("description"),
+            published=obj.get("published", obj["modified"]),
+            modified=obj["modified"],
+            object_refs=tuple(obj.get("object_refs", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SitrepEntry:
+    """An object a sitrep names, as a briefing lists it: a situation update, or intelligence it refers to."""
+
+    type: str
+    time: str
+    source: str
+    tlp: TLP
+    abstract: str | None
+    text: str
+
+    @property
+    def is_update(self) -> bool:
+        return self.type == "note"
+
+    @classmethod
+    def from_stored(cls, stored: Stored) -> SitrepEntry:
+        """An update's abstract and content; any other object's name, else its pattern, else its id."""
+        obj, event = stored.obj, stored.event
+        if event.type == "note":
+            abstract, text = obj.get("abstract"), obj["content"]
+        else:
+            abstract, text = None, obj.get("name") or obj.get("pattern") or obj["id"]
+        return cls(event.type, event.time, event.source, event.tlp, abstract, str(text))
+
+
+@dataclass(frozen=True, slots=True)
+class SitrepExport:
+    """The newest sitrep of a crisis a reader may read, with what it names that the reader may read."""
+
+    crisis: Crisis
+    sitrep: Sitrep
+    events: tuple[Event, ...]
+    """The sitrep's stored version, then each object it names (the crisis among them), as stored."""
+    entries: tuple[SitrepEntry, ...]
+    """What it names other than the crisis, as a briefing lists it."""

@@ -1,4 +1,10 @@
-"""``/api/v1/crises``: the crisis workflow's HTTP API (thin handlers around the service)."""
+"""``/api/v1/crises``: the crisis workflow's HTTP API (thin handlers around the service).
+
+Each handler reads a request, calls :class:`~hub.crisis.service.CrisisService`
+and writes its answer as JSON: the ``*_json`` functions below are the one
+place that says how a crisis, an action item or an acknowledgment looks on
+the wire.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from aiohttp import web
 from hub import keys
 from hub.api import authenticate, int_param, json_response, read_body
 from hub.crisis import model
+from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
 from hub.errors import BadRequest, InvalidJson
@@ -61,8 +68,97 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _event_list(found: list[Any]) -> list[dict[str, Any]]:
-    return [f.event.envelope() for f in found]
+def _event_list(events: list[Event]) -> list[dict[str, Any]]:
+    return [e.envelope() for e in events]
+
+
+# the answers ---------------------------------------------------------------------------
+def crisis_json(crisis: Crisis) -> dict[str, Any]:
+    severity = crisis.severity
+    return {
+        "id": crisis.id,
+        "severity": {"level": severity.level, "name": severity.name, "colour": severity.colour},
+        "category": crisis.category,
+        "subcategory": crisis.subcategory,
+        "status": crisis.status,
+        "lead": crisis.lead,
+        "affected_sectors": crisis.affected_sectors,
+        "affected_stakeholders": crisis.affected_stakeholders,
+        "name": crisis.name,
+        "description": crisis.description,
+        "channel": crisis.channel,
+        "tlp": crisis.tlp.token,
+        "created": crisis.created,
+        "modified": crisis.modified,
+        "updated": crisis.updated,
+        "updated_by": crisis.updated_by,
+        "event_id": crisis.event_id,
+    }
+
+
+def revision_json(revision: Revision) -> dict[str, Any]:
+    return {
+        "version": revision.version,
+        "time": revision.time,
+        "by": revision.by,
+        "event_id": revision.event_id,
+        "changes": dict(revision.changes),
+    }
+
+
+def action_json(action: ActionItem) -> dict[str, Any]:
+    """The action item's STIX properties (but its type, spec_version and extensions), then where it stands."""
+    out: dict[str, Any] = {
+        "id": action.id,
+        "created": action.created,
+        "modified": action.modified,
+        "crisis_ref": action.crisis_ref,
+        "name": action.name,
+        "assignee": action.assignee,
+        "assigned_by": action.assigned_by,
+        "due": action.due,
+        "status": action.status,
+        "escalated": action.escalated,
+    }
+    if action.description is not None:
+        out["description"] = action.description
+    out.update(action.common)
+    if action.comment is not None:
+        out["comment"] = action.comment
+    out.update(
+        overdue=action.overdue,
+        channel=action.channel,
+        tlp=action.tlp.token,
+        updated=action.updated,
+        updated_by=action.updated_by,
+    )
+    return out
+
+
+def ack_json(ack: Acknowledgment) -> dict[str, Any]:
+    return {
+        "item": ack.item,
+        "version": ack.version,
+        "acknowledged_by": ack.acknowledged_by,
+        "time": ack.time,
+        "event_id": ack.event_id,
+    }
+
+
+def ack_status_json(status: AckStatus) -> dict[str, Any]:
+    return {
+        "id": status.id,
+        "type": status.type,
+        "label": status.label,
+        "source": status.source,
+        "version": status.version,
+        "event_id": status.event_id,
+        "acknowledged": [{"stakeholder": a.acknowledged_by, "time": a.time} for a in status.acknowledged],
+        "pending": status.pending,
+    }
+
+
+# the handlers --------------------------------------------------------------------------
 
 
 async def list_crises(request: web.Request) -> web.Response:
@@ -76,12 +172,12 @@ async def list_crises(request: web.Request) -> web.Response:
         sector=q.get("sector"),
         include_closed=q.get("include_closed") in ("1", "true"),
     )
-    return json_response({"crises": crises})
+    return json_response({"crises": [crisis_json(c) for c in crises]})
 
 
 async def create_crisis(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    return json_response(await _svc(request).create(principal, await _body(request)), status=201)
+    return json_response(crisis_json(await _svc(request).create(principal, await _body(request))), status=201)
 
 
 async def extension_definition(request: web.Request) -> web.Response:
@@ -95,26 +191,28 @@ async def extension_definition(request: web.Request) -> web.Response:
 async def get_crisis(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     svc, crisis_id = _svc(request), request.match_info["id"]
-    crisis = svc.view(await svc.crisis(principal, crisis_id))
+    crisis = await svc.crisis(principal, crisis_id)
     return json_response(
         {
-            "crisis": crisis,
+            "crisis": crisis_json(crisis),
             "updates": _event_list(await svc.updates(principal, crisis_id)),
             "sitreps": _event_list(await svc.sitreps(principal, crisis_id)),
-            "actions": await svc.actions(principal, crisis_id),
-            "acks": await svc.acknowledgments(principal, crisis_id),
+            "actions": [action_json(a) for a in await svc.actions(principal, crisis_id)],
+            "acks": [ack_status_json(s) for s in await svc.acknowledgments(principal, crisis_id)],
         }
     )
 
 
 async def update_crisis(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    return json_response(await _svc(request).revise(principal, request.match_info["id"], await _body(request)))
+    crisis = await _svc(request).revise(principal, request.match_info["id"], await _body(request))
+    return json_response(crisis_json(crisis))
 
 
 async def history(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    return json_response({"versions": await _svc(request).history(principal, request.match_info["id"])})
+    versions = await _svc(request).history(principal, request.match_info["id"])
+    return json_response({"versions": [revision_json(v) for v in versions]})
 
 
 async def updates(request: web.Request) -> web.Response:
@@ -148,16 +246,15 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "stix")
     if fmt not in ("stix", "md"):
         raise BadRequest(f"format must be stix or md, got {fmt[:10]!r}")
-    crisis, report, refs = await svc.sitrep_bundle(principal, crisis_id)
+    export = await svc.sitrep_bundle(principal, crisis_id)
     if fmt == "stix":
-        objects = [orjson.Fragment(report.event.raw), *(orjson.Fragment(f.event.raw) for f in refs)]
+        objects = [orjson.Fragment(e.raw) for e in export.events]
         bundle = {"type": "bundle", "id": model.new_id("bundle"), "objects": objects}
         return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
-    items = [f.event.envelope() for f in refs if f.obj["id"] != crisis_id]
     text = render_markdown(
-        svc.view(crisis),
-        report.obj,
-        [orjson.loads(orjson.dumps(i)) for i in items],
+        export.crisis,
+        export.sitrep,
+        export.entries,
         await svc.actions(principal, crisis_id),
         await svc.acknowledgments(principal, crisis_id),
         names=svc.display_names(),
@@ -168,7 +265,8 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
 
 async def acknowledgments(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    return json_response({"items": await _svc(request).acknowledgments(principal, request.match_info["id"])})
+    statuses = await _svc(request).acknowledgments(principal, request.match_info["id"])
+    return json_response({"items": [ack_status_json(s) for s in statuses]})
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -179,18 +277,19 @@ async def acknowledge(request: web.Request) -> web.Response:
     if not isinstance(item, str) or (version is not None and not isinstance(version, str)):
         raise BadRequest("give the item's STIX id as item (and optionally its version)")
     ack = await _svc(request).acknowledge(principal, request.match_info["id"], item, version)
-    return json_response(ack, status=201)
+    return json_response(ack_json(ack), status=201)
 
 
 async def actions(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    return json_response({"actions": await _svc(request).actions(principal, request.match_info["id"])})
+    items = await _svc(request).actions(principal, request.match_info["id"])
+    return json_response({"actions": [action_json(a) for a in items]})
 
 
 async def assign(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     action = await _svc(request).assign(principal, request.match_info["id"], await _body(request))
-    return json_response(action, status=201)
+    return json_response(action_json(action), status=201)
 
 
 async def update_action(request: web.Request) -> web.Response:
@@ -199,4 +298,4 @@ async def update_action(request: web.Request) -> web.Response:
     action = await svc.update_action(
         principal, request.match_info["id"], request.match_info["action_id"], await _body(request)
     )
-    return json_response(action)
+    return json_response(action_json(action))

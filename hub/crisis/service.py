@@ -5,6 +5,11 @@ stored, streamed live, served over TAXII and filtered by TLP exactly like
 indicators. This module adds the queries the workflow needs — the crises
 a caller may see, what refers to a crisis, who acknowledged what — on top of
 the store's type and reference indexes.
+
+It answers in the typed values of :mod:`hub.crisis.model` (a
+:class:`~hub.crisis.model.Crisis`, an
+:class:`~hub.crisis.model.ActionItem`, …) or in stored events; the routes
+turn them into JSON.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -20,10 +24,20 @@ import orjson
 from hub.audit import AuditLog
 from hub.config import Channel, Config
 from hub.crisis import model
+from hub.crisis.model import (
+    Acknowledgment,
+    AckStatus,
+    ActionItem,
+    Crisis,
+    Revision,
+    Sitrep,
+    SitrepEntry,
+    SitrepExport,
+    Stored,
+)
 from hub.crisis.schema import hub_object_problem
-from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
 from hub.errors import BadRequest, Forbidden, NotFound
-from hub.events import Event, version_key
+from hub.events import Event, id_key
 from hub.ingest import Derived, IngestResult, ingest
 from hub.metrics import Metrics
 from hub.policy import (
@@ -46,6 +60,7 @@ from hub.policy import (
 from hub.stix import validate
 from hub.store import Store
 from hub.tlp import TLP
+from hub.versions import oldest, version_rank
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +68,7 @@ HUB_SOURCE = HUB
 """The ``source`` of the events the hub writes unprompted (escalations), and the owner of every crisis object."""
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
-    """A stored object version and what it says."""
-
-    event: Event
-    obj: dict[str, Any]
-
-
-def _found(event: Event) -> Found | None:
+def _found(event: Event) -> Stored | None:
     """The stored object, or None (logged) if it is not one the crisis workflow can read.
 
     Only the crisis API writes crisis objects, checked against their schema,
@@ -76,11 +83,11 @@ def _found(event: Event) -> Found | None:
     if problem is not None:
         log.warning("skipping unreadable %s (%s/%s): %s", event.stix_id, event.channel, event.id, problem)
         return None
-    return Found(event, obj)
+    return Stored(event, obj)
 
 
-def _readable(events: Iterable[Event], principal: Principal) -> list[Found]:
-    """The events ``principal`` may read, as Found, unreadable ones skipped."""
+def _readable(events: Iterable[Event], principal: Principal) -> list[Stored]:
+    """The events ``principal`` may read, as stored objects, unreadable ones skipped."""
     return [f for f in (_found(e) for e in events if may_read(principal, e)) if f is not None]
 
 
@@ -153,61 +160,46 @@ class CrisisService:
         return events
 
     # reading ---------------------------------------------------------------------------
-    async def _latest_readable(self, principal: Principal, stix_id: str) -> Found | None:
+    async def _latest_readable(self, principal: Principal, stix_id: str) -> Stored | None:
         for channel in principal.read:
             found = _readable(await self.store.latest_events(channel, [stix_id]), principal)
             if found:
                 return found[0]
         return None
 
-    async def _versions_readable(self, principal: Principal, channel: str, stix_id: str) -> list[Found]:
+    async def _versions_readable(self, principal: Principal, channel: str, stix_id: str) -> list[Stored]:
+        """Every version of ``stix_id`` in ``channel`` that ``principal`` may read, oldest first."""
         versions = (await self.store.versions([channel], stix_id)).get(channel, {})
         found = _readable(await self.store.events_by_id(channel, list(versions.values())), principal)
-        return sorted(found, key=lambda f: (version_key(f.event.version), f.event.id))
+        return sorted(found, key=lambda f: version_rank(f.event))
 
     async def _first_source(self, channel: str, stix_id: str) -> str:
         """Who wrote the first stored version of ``stix_id`` in ``channel``: the author, for the policy."""
         versions = (await self.store.versions([channel], stix_id)).get(channel, {})
-        events = await self.store.events_by_id(channel, list(versions.values()))
-        return min(events, key=lambda e: (version_key(e.version), e.id)).source if events else HUB
+        first = oldest(await self.store.events_by_id(channel, list(versions.values())))
+        return first.source if first is not None else HUB
 
-    async def _referring(self, principal: Principal, stix_id: str, types: Iterable[str]) -> list[Found]:
-        """The newest readable version of every object of ``types`` referring to ``stix_id``."""
+    async def _referring(self, principal: Principal, stix_id: str, types: Iterable[str]) -> list[Stored]:
+        """The newest readable version of every object of ``types`` referring to ``stix_id``, in event order."""
         wanted = set(types)
-        found: list[Found] = []
+        found: list[Stored] = []
         for channel in principal.read:
             ids = [i for i in await self.store.referring(channel, stix_id) if i.split("--", 1)[0] in wanted]
             found += _readable(await self.store.latest_events(channel, ids), principal)
-        return sorted(found, key=lambda f: f.event.id)
+        return sorted(found, key=lambda f: id_key(f.event.id))
 
-    async def crisis(self, principal: Principal, crisis_id: str) -> Found:
+    async def _crisis(self, principal: Principal, crisis_id: str) -> Stored:
         found = await self._latest_readable(principal, crisis_id)
         if found is None or not model.is_crisis(found.obj):
             raise NotFound(f"no crisis {crisis_id} that you may see")
         return found
 
-    def view(self, found: Found) -> dict[str, Any]:
-        """A crisis as the API shows it."""
-        fields = model.crisis_fields(found.obj)
-        level = fields["severity"]
-        scale = {s.level: s for s in self.config.crisis.severity}
-        severity = scale.get(level)
-        return {
-            "id": found.obj["id"],
-            **fields,
-            "severity": {
-                "level": level,
-                "name": severity.name if severity else str(level),
-                "colour": severity.colour if severity else "#808080",
-            },
-            "channel": found.event.channel,
-            "tlp": found.event.tlp.token,
-            "created": found.obj["created"],
-            "modified": found.obj["modified"],
-            "updated": found.event.time,
-            "updated_by": found.event.source,
-            "event_id": found.event.id,
-        }
+    def _crisis_value(self, found: Stored) -> Crisis:
+        return Crisis.from_stored(found, self.config.crisis.severity)
+
+    async def crisis(self, principal: Principal, crisis_id: str) -> Crisis:
+        """The newest version of the crisis that ``principal`` may read; NotFound if none."""
+        return self._crisis_value(await self._crisis(principal, crisis_id))
 
     async def list_crises(
         self,
@@ -217,45 +209,25 @@ class CrisisService:
         min_severity: int | None = None,
         sector: str | None = None,
         include_closed: bool = False,
-    ) -> list[dict[str, Any]]:
-        """The crises ``principal`` may see, most severe first, then most recently updated."""
-        views = []
+    ) -> list[Crisis]:
+        """The crises ``principal`` may see that the filters let through, most severe first, then most recently
+        updated."""
+        crises = []
         for channel in principal.read:
             ids = sorted(await self.store.ids_of_type(channel, "incident"))
             for found in _readable(await self.store.latest_events(channel, ids), principal):
                 if not model.is_crisis(found.obj):
                     continue
-                view = self.view(found)
-                if status is not None and view["status"] != status:
-                    continue
-                if status is None and not include_closed and view["status"] == "closed":
-                    continue
-                if min_severity is not None and view["severity"]["level"] < min_severity:
-                    continue
-                if sector is not None and sector not in view["affected_sectors"]:
-                    continue
-                views.append(view)
-        views.sort(key=lambda v: (v["severity"]["level"], v["updated"]), reverse=True)
-        return views
+                crisis = self._crisis_value(found)
+                if model.is_listed(crisis, status, min_severity, sector, include_closed=include_closed):
+                    crises.append(crisis)
+        crises.sort(key=lambda c: (c.severity.level, c.updated), reverse=True)
+        return crises
 
-    async def history(self, principal: Principal, crisis_id: str) -> list[dict[str, Any]]:
+    async def history(self, principal: Principal, crisis_id: str) -> list[Revision]:
         """Every readable version: who changed what, when."""
-        current = await self.crisis(principal, crisis_id)
-        versions = await self._versions_readable(principal, current.event.channel, crisis_id)
-        out = []
-        previous: dict[str, Any] | None = None
-        for found in versions:
-            out.append(
-                {
-                    "version": found.obj["modified"],
-                    "time": found.event.time,
-                    "by": found.event.source,
-                    "event_id": found.event.id,
-                    "changes": model.changes(previous, found.obj),
-                }
-            )
-            previous = found.obj
-        return out
+        current = await self._crisis(principal, crisis_id)
+        return model.revisions(await self._versions_readable(principal, current.event.channel, crisis_id))
 
     # crises ----------------------------------------------------------------------------
     def _channel_for(self, body: dict[str, Any]) -> Channel:
@@ -265,7 +237,7 @@ class CrisisService:
             raise NotFound(f"no channel named {str(name)[:40]!r}")
         return channel
 
-    async def create(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, principal: Principal, body: dict[str, Any]) -> Crisis:
         fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=True)
         channel = self._channel_for(body)
         tlp = model.read_tlp(body)
@@ -276,24 +248,24 @@ class CrisisService:
             raise Forbidden(decision.reason)
         obj = model.new_crisis(fields, principal.id, tlp)
         await self._write(principal, channel, [obj])
-        return self.view(await self.crisis(principal, obj["id"]))
+        return await self.crisis(principal, obj["id"])
 
-    async def revise(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        current = await self.crisis(principal, crisis_id)
+    async def revise(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> Crisis:
+        current = await self._crisis(principal, crisis_id)
         decision = may_revise_crisis(principal, current.event)
         if not decision:
             raise Forbidden(decision.reason)
         fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=False)
         obj = model.revise_crisis(current.obj, fields)
         await self._write(principal, self.config.channels[current.event.channel], [obj], quoted=[current.event])
-        return self.view(await self.crisis(principal, crisis_id))
+        return await self.crisis(principal, crisis_id)
 
     # updates and sitreps ------------------------------------------------------------------
     async def add_update(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> Event:
         """A situation update, in any channel the author writes. It names its crisis (whose id reveals nothing
         but that a crisis exists, as the update itself says); any other object it names must be one its readers
         may see."""
-        await self.crisis(principal, crisis_id)
+        await self._crisis(principal, crisis_id)
         obj = model.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
         channel = self._channel_for(body)
         tlp = model.read_level(body, channel.default_tlp)
@@ -310,8 +282,8 @@ class CrisisService:
         previous text forward. Every object it names must be one its readers
         may see.
         """
-        current = await self.crisis(principal, crisis_id)
-        previous: Found | None = None
+        current = await self._crisis(principal, crisis_id)
+        previous: Stored | None = None
         if "sitrep_id" in body:
             previous = await self._latest_readable(principal, str(body["sitrep_id"]))
             if previous is None or previous.obj.get("type") != "report" or crisis_id not in previous.obj["object_refs"]:
@@ -340,17 +312,20 @@ class CrisisService:
         [event] = await self.store.events_by_id(channel.name, [appended.event_id])
         return event
 
-    async def updates(self, principal: Principal, crisis_id: str) -> list[Found]:
-        return await self._referring(principal, crisis_id, ["note"])
+    async def updates(self, principal: Principal, crisis_id: str) -> list[Event]:
+        """The newest readable version of every note naming the crisis (updates and escalations), in event order."""
+        return [f.event for f in await self._referring(principal, crisis_id, ["note"])]
 
-    async def sitreps(self, principal: Principal, crisis_id: str) -> list[Found]:
-        return await self._referring(principal, crisis_id, ["report"])
+    async def sitreps(self, principal: Principal, crisis_id: str) -> list[Event]:
+        """The newest readable version of every sitrep of the crisis, in event order."""
+        return [f.event for f in await self._referring(principal, crisis_id, ["report"])]
 
     # acknowledgments --------------------------------------------------------------------
     async def acknowledge(
         self, principal: Principal, crisis_id: str, item_id: str, version: str | None
-    ) -> dict[str, Any]:
-        await self.crisis(principal, crisis_id)
+    ) -> Acknowledgment:
+        """``principal`` has seen ``version`` (by default the newest) of ``item_id``; once per version."""
+        await self._crisis(principal, crisis_id)
         item = await self._latest_readable(principal, item_id)
         if item is None:
             raise NotFound(f"no item {item_id[:80]} that you may see")
@@ -373,51 +348,37 @@ class CrisisService:
             await self._write(self._on_behalf(principal, channel), channel, [ack], source=principal.id,
                               quoted=[item.event])  # fmt: skip
             existing = await self.store.latest_events(item.event.channel, [ack["id"]])
-        return {"item": item_id, "version": item.event.version, "acknowledged_by": existing[0].source,
-                "time": existing[0].time, "event_id": existing[0].id}  # fmt: skip
+        recorded = existing[0]
+        return Acknowledgment(item_id, item.event.version, recorded.source, recorded.time, recorded.id)
 
-    def _expected(self, crisis: dict[str, Any], event: Event) -> list[str]:
+    def _expected(self, crisis: Crisis, event: Event) -> list[str]:
         """Who should acknowledge ``event``: the lead, the affected and the crisis channel's writers who may see it."""
-        fields = model.crisis_fields(crisis)
-        return expected_acknowledgers(self.config.principals.values(), event, fields["lead"],
-                                      fields["affected_stakeholders"], self.crisis_channel.name)  # fmt: skip
+        return expected_acknowledgers(self.config.principals.values(), event, crisis.lead,
+                                      crisis.affected_stakeholders, self.crisis_channel.name)  # fmt: skip
 
-    async def acknowledgments(self, principal: Principal, crisis_id: str) -> list[dict[str, Any]]:
+    async def acknowledgments(self, principal: Principal, crisis_id: str) -> list[AckStatus]:
         """Per item (each crisis version, update and sitrep version): who acknowledged it, who has not yet."""
-        current = await self.crisis(principal, crisis_id)
-        items = await self._versions_readable(principal, current.event.channel, crisis_id)
-        for found in await self._referring(principal, crisis_id, ["note", "report"]):
-            if found.obj.get("type") == "report":
-                items += await self._versions_readable(principal, found.event.channel, found.obj["id"])
+        found = await self._crisis(principal, crisis_id)
+        current = self._crisis_value(found)
+        items = await self._versions_readable(principal, found.event.channel, crisis_id)
+        for item in await self._referring(principal, crisis_id, ["note", "report"]):
+            if item.obj.get("type") == "report":
+                items += await self._versions_readable(principal, item.event.channel, item.obj["id"])
             else:
-                items.append(found)
-        acks: dict[tuple[str, str], dict[str, str]] = {}
-        for ack in await self._referring(principal, crisis_id, [model.ACK_TYPE]):
-            key = (ack.obj["object_ref"], ack.obj["object_modified"])
-            # Who acknowledged is who wrote the acknowledgment, never a field of it.
-            acks.setdefault(key, {})[ack.event.source] = ack.event.time
-        out = []
-        for found in items:
-            done = acks.get((found.obj["id"], found.event.version), {})
-            # Nobody acknowledges their own item.
-            expected = [s for s in self._expected(current.obj, found.event) if s != found.event.source]
-            out.append(
-                {
-                    "id": found.obj["id"],
-                    "type": found.obj["type"],
-                    "label": _label(found.obj),
-                    "source": found.event.source,
-                    "version": found.event.version,
-                    "event_id": found.event.id,
-                    "acknowledged": [{"stakeholder": s, "time": t} for s, t in sorted(done.items())],
-                    "pending": [s for s in expected if s not in done],
-                }
-            )
-        return out
+                items.append(item)
+        acks: dict[tuple[str, str], list[Acknowledgment]] = {}
+        for stored in await self._referring(principal, crisis_id, [model.ACK_TYPE]):
+            ack = Acknowledgment.from_stored(stored)
+            acks.setdefault((ack.item, ack.version), []).append(ack)
+        statuses = []
+        for item in items:
+            expected = self._expected(current, item.event)
+            statuses.append(model.ack_status(item, expected, acks.get((item.obj["id"], item.event.version), ())))
+        return statuses
 
     # action items -----------------------------------------------------------------------
-    async def assign(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        current = await self.crisis(principal, crisis_id)
+    async def assign(self, principal: Principal, crisis_id: str, body: dict[str, Any]) -> ActionItem:
+        current = await self._crisis(principal, crisis_id)
         channel = self.config.channels[current.event.channel]
         decision = may_assign_action(principal, current.event)
         if not decision:
@@ -430,12 +391,12 @@ class CrisisService:
         await self._write(principal, channel, [obj])
         found = await self._latest_readable(principal, obj["id"])
         assert found is not None
-        return self.action_view(found)
+        return ActionItem.from_stored(found, model.now_stix())
 
     async def update_action(
         self, principal: Principal, crisis_id: str, action_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        await self.crisis(principal, crisis_id)
+    ) -> ActionItem:
+        await self._crisis(principal, crisis_id)
         found = await self._latest_readable(principal, action_id)
         if found is None or found.obj.get("type") != model.ACTION_TYPE or found.obj["crisis_ref"] != crisis_id:
             raise NotFound(f"no action item {action_id[:80]} of this crisis that you may see")
@@ -449,24 +410,14 @@ class CrisisService:
                           quoted=[found.event])  # fmt: skip
         updated = await self._latest_readable(principal, action_id)
         assert updated is not None
-        return self.action_view(updated)
+        return ActionItem.from_stored(updated, model.now_stix())
 
-    def action_view(self, found: Found) -> dict[str, Any]:
-        obj = found.obj
-        overdue = obj["status"] in OPEN_ACTION_STATUSES and obj["due"] < model.now_stix()
-        return {
-            **{k: v for k, v in obj.items() if k not in ("extensions", "spec_version", "type")},
-            "overdue": overdue,
-            "channel": found.event.channel,
-            "tlp": found.event.tlp.token,
-            "updated": found.event.time,
-            "updated_by": found.event.source,
-        }
-
-    async def actions(self, principal: Principal, crisis_id: str) -> list[dict[str, Any]]:
-        await self.crisis(principal, crisis_id)
+    async def actions(self, principal: Principal, crisis_id: str) -> list[ActionItem]:
+        """The action items of the crisis that ``principal`` may read, the soonest due first."""
+        await self._crisis(principal, crisis_id)
+        now = model.now_stix()
         found = await self._referring(principal, crisis_id, [model.ACTION_TYPE])
-        return sorted((self.action_view(f) for f in found), key=lambda a: a["due"])
+        return sorted((ActionItem.from_stored(f, now) for f in found), key=lambda a: a.due)
 
     async def escalate_overdue(self) -> int:
         """Escalate every open action item past its due time; idempotent across hub processes.
@@ -486,42 +437,37 @@ class CrisisService:
             found = _found(event)
             if found is None:
                 continue
-            action = found.obj
-            if action["status"] in OPEN_ACTION_STATUSES and not action.get("escalated") and action["due"] < now:
+            action = ActionItem.from_stored(found, now)
+            if action.overdue and not action.escalated:
                 try:
                     await self._write(
-                        self.hub, channel, list(model.escalated(action, event.tlp, names)), quoted=[event]
+                        self.hub, channel, list(model.escalated(found.obj, event.tlp, names)), quoted=[event]
                     )
                 except BadRequest as exc:
-                    log.warning("cannot escalate %s: %s", action["id"], exc.description)
+                    log.warning("cannot escalate %s: %s", action.id, exc.description)
                     continue
                 escalated += 1
         return escalated
 
     # sitrep export ----------------------------------------------------------------------
-    async def sitrep_bundle(self, principal: Principal, crisis_id: str) -> tuple[Found, Found, list[Found]]:
+    async def sitrep_bundle(self, principal: Principal, crisis_id: str) -> SitrepExport:
         """The newest sitrep the caller may read and every object it refers to that the caller may read."""
-        crisis = await self.crisis(principal, crisis_id)
-        reports = await self.sitreps(principal, crisis_id)
+        crisis = await self._crisis(principal, crisis_id)
+        reports = await self._referring(principal, crisis_id, ["report"])
         if not reports:
             raise NotFound("this crisis has no sitrep yet that you may see")
-        report = max(reports, key=lambda f: (version_key(f.event.version), f.event.id))
+        report = max(reports, key=lambda f: version_rank(f.event))
         refs = []
         for ref in report.obj.get("object_refs", []):
             found = crisis if ref == crisis_id else await self._latest_readable(principal, ref)
             if found is not None:
                 refs.append(found)
+        events = (report.event, *(f.event for f in refs))
         if self.audit is not None:
-            events = [report.event, *(f.event for f in refs)]
             self.audit.record("read", principal.id, via="sitrep", events=[f"{e.channel}/{e.id}" for e in events])
-        return crisis, report, refs
-
-
-def _label(obj: dict[str, Any]) -> str:
-    """A short human name for an item to acknowledge."""
-    if model.is_crisis(obj):
-        fields = model.crisis_fields(obj)
-        return f"{fields['name']} (severity {fields['severity']}, {fields['status']})"
-    text = obj.get("name") or obj.get("abstract") or obj.get("content") or obj["id"]
-    text = " ".join(str(text).split())
-    return text if len(text) <= 80 else text[:79] + "…"
+        return SitrepExport(
+            crisis=self._crisis_value(crisis),
+            sitrep=Sitrep.from_object(report.obj),
+            events=events,
+            entries=tuple(SitrepEntry.from_stored(f) for f in refs if f.obj["id"] != crisis_id),
+        )
