@@ -13,6 +13,7 @@ from pathlib import Path
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.taxii.helpers import append, bulk_items, collection_url
+from tests.timing import STARTUP
 
 DEMO = importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8")
 
@@ -21,7 +22,7 @@ def cli(hub: Hub, config: Path, *args: str, **env: str) -> subprocess.CompletedP
     store = ["--config", str(config), "--redis-url", hub.redis_url, "--namespace", hub.namespace]
     return subprocess.run(
         [sys.executable, "-m", "hub", "connector", *args, *store],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=STARTUP, env={**os.environ, **env},
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.stixgen import bundle, indicator
 from tests.test_cli import free_port
+from tests.timing import LONG_WAIT, SETTLE, STARTUP, WAIT, seconds
 
 DEMO = importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8")
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
@@ -157,13 +158,13 @@ async def test_two_federated_hubs_share_green_never_red_and_a_restart_loses_and_
             received.append(event["object"]["id"])
 
     async def arrived(*ids: str) -> None:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(LONG_WAIT):
             while not set(ids) <= set(received):
                 await asyncio.sleep(0.05)
 
     watching = asyncio.create_task(watch())
     try:
-        await asyncio.wait_for(live.wait(), 10)
+        await asyncio.wait_for(live.wait(), WAIT)
         pulled_green, pulled_red = indicator(TLP.GREEN), indicator(TLP.RED)
         pushed_green, pushed_red = indicator(TLP.GREEN), indicator(TLP.RED)
         await a.post("partners", "sspc", pulled_green, pulled_red)  # B pulls A's partners collection
@@ -181,10 +182,10 @@ async def test_two_federated_hubs_share_green_never_red_and_a_restart_loses_and_
         later_pulled, later_pushed = indicator(TLP.GREEN), indicator(TLP.GREEN)
         await a.post("partners", "sspc", later_pulled, indicator(TLP.RED))
         await a.post("committee", "sspc", later_pushed, indicator(TLP.AMBER))
-        await asyncio.sleep(0.5)  # A's push meets a closed port and backs off
+        await asyncio.sleep(seconds(0.5))  # A's push meets a closed port and backs off
         await b.start()
         await arrived(later_pulled["id"], later_pushed["id"])
-        await asyncio.sleep(1.0)  # one more polling interval and push pass: nothing else may come
+        await asyncio.sleep(SETTLE)  # one more polling interval and push pass: nothing else may come
     finally:
         watching.cancel()
     shared = [pulled_green["id"], pushed_green["id"], later_pulled["id"], later_pushed["id"]]
@@ -199,7 +200,7 @@ async def test_two_federated_hubs_share_green_never_red_and_a_restart_loses_and_
     listing = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "hub", "connector", "list", "--config", str(b.config_file), "--redis-url", b.redis.url],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=STARTUP,
     )  # fmt: skip
     assert listing.returncode == 0, listing.stderr
     [row] = [line.split() for line in listing.stdout.splitlines() if line.startswith("from-a")]

@@ -20,6 +20,7 @@ from connectors.importer import batches, expand, import_paths, iter_objects
 from hub.tlp import TLP
 from tests.conftest import STIX_DATA, Hub
 from tests.stixgen import bundle, indicator
+from tests.timing import STARTUP
 
 ATTACK = STIX_DATA / "attack" / "ics-attack-18.1.json"
 
@@ -102,7 +103,7 @@ async def test_crisis_hub_import_of_a_folder_with_a_gz_bundle_and_attack(hub: Hu
         "--url", str(hub.client.make_url("")), "--token", hub.tokens["cert-mx"], "--batch", "400",
     ]  # fmt: skip
     started = time.perf_counter()
-    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=120)
+    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=2 * STARTUP)
     elapsed = time.perf_counter() - started
     attack_objects = len(orjson.loads(ATTACK.read_bytes())["objects"])
     assert result.returncode == 1, result.stderr  # something was rejected

@@ -18,8 +18,13 @@ from tests.connectors.flaky import FlakyPartner
 from tests.connectors.test_taxii_push import TOKEN_ENV, partner_objects, post_local
 from tests.stixgen import indicator
 from tests.taxii.helpers import append, bulk_items, collection_path
+from tests.timing import LONG_WAIT, seconds
 
 FAST = Backoff(initial=0.05, maximum=0.2)
+# How long the connectors wait for a partner, and a stall that outlasts it: the partner did the work, the
+# connector gave up on it.
+TIMEOUT = seconds(0.3)
+STALL = 2 * TIMEOUT
 
 
 def test_backoff_doubles_up_to_its_maximum_with_jitter() -> None:
@@ -42,7 +47,7 @@ def runner(local: Local, connector: ConnectorConfig, env: dict[str, str], **opti
     return ConnectorRunner(connector, local.store.redis, local.namespace, make, backoff=FAST, **options)
 
 
-async def until(condition: Any, timeout: float = 20.0) -> None:
+async def until(condition: Any, timeout: float = LONG_WAIT) -> None:
     async with asyncio.timeout(timeout):
         while not await condition():
             await asyncio.sleep(0.05)
@@ -53,8 +58,8 @@ async def test_a_partner_failing_with_500s_and_timeouts_is_retried_and_nothing_i
 ) -> None:
     """Push and pull through a partner that answers 500, then stalls past the timeout after doing the work."""
     upstream = str(hub.client.make_url(""))
-    push_partner = FlakyPartner(upstream, errors=3, stalls=2, stall=0.6)
-    pull_partner = FlakyPartner(upstream, errors=3, stalls=2, stall=0.6)
+    push_partner = FlakyPartner(upstream, errors=3, stalls=2, stall=STALL)
+    pull_partner = FlakyPartner(upstream, errors=3, stalls=2, stall=STALL)
     shared = [indicator(TLP.GREEN) for _ in range(5)]
     await post_local(local, "committee", *shared[:3], indicator(TLP.RED))
     pulled = bulk_items(12, TLP.CLEAR)
@@ -63,11 +68,11 @@ async def test_a_partner_failing_with_500s_and_timeouts_is_retried_and_nothing_i
     async with push_partner.running() as push_url, pull_partner.running() as pull_url:
         push = runner(local, spec(
             "to-flaky", "taxii-push", push_url + collection_path("partners"), "committee",
-            token_env=TOKEN_ENV, timeout=0.3, interval=0.1, page_size=2,
+            token_env=TOKEN_ENV, timeout=TIMEOUT, interval=0.1, page_size=2,
         ), env)  # fmt: skip
         pull = runner(local, spec(
             "from-flaky", "taxii-pull", pull_url + collection_path("public"), "sector.energy",
-            username="partner-cert", password_env=PASSWORD_ENV, stakeholder="cert-mx", timeout=0.3, interval=0.1,
+            username="partner-cert", password_env=PASSWORD_ENV, stakeholder="cert-mx", timeout=TIMEOUT, interval=0.1,
             page_size=5,
         ), env)  # fmt: skip
         tasks = [asyncio.create_task(push.run()), asyncio.create_task(pull.run())]

@@ -14,6 +14,7 @@ from tests.conftest import Hub
 from tests.connectors.conftest import PASSWORD_ENV, Local, spec
 from tests.stixgen import indicator
 from tests.taxii.helpers import append, blocking, bulk_items, collection, collection_url, envelope
+from tests.timing import WAIT
 
 # --- the checkpoint's rules, without I/O -------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def env(hub: Hub) -> dict[str, str]:
 def pull_spec(hub: Hub, **settings: object) -> object:
     return spec(
         "from-partner", "taxii-pull", collection_url(hub, "partners"), "partners",
-        username="partner-cert", password_env=PASSWORD_ENV, stakeholder="partner-cert", page_size=7, timeout=10,
+        username="partner-cert", password_env=PASSWORD_ENV, stakeholder="partner-cert", page_size=7, timeout=WAIT,
         **settings,
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ from tests.conftest import Hub
 from tests.connectors.conftest import Local, spec
 from tests.stixgen import indicator
 from tests.taxii.helpers import blocking, collection, collection_url
+from tests.timing import WAIT
 
 TOKEN_ENV = "TEST_PARTNER_TOKEN"
 
@@ -24,7 +25,7 @@ def env(hub: Hub) -> dict[str, str]:
 
 def push_spec(hub: Hub, **settings: Any) -> Any:
     return spec(
-        "to-partner", "taxii-push", collection_url(hub, "partners"), "committee", token_env=TOKEN_ENV, timeout=10,
+        "to-partner", "taxii-push", collection_url(hub, "partners"), "committee", token_env=TOKEN_ENV, timeout=WAIT,
         **settings,
     )  # fmt: skip
 
