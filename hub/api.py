@@ -18,7 +18,18 @@ from hub.events import Event
 from hub.identities import identity_id, identity_object
 from hub.ingest import check_channel_write, ingest
 from hub.paging import Page, PageScan
-from hub.policy import Level, Principal, may_list_stakeholders, may_read, may_read_channel
+from hub.policy import (
+    Level,
+    Principal,
+    channel_rights,
+    highest_ceiling,
+    interfaces,
+    may_administer,
+    may_list_stakeholders,
+    may_read,
+    may_read_channel,
+    readable_channels,
+)
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
 from hub.versions import order
@@ -67,34 +78,37 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
+    """The caller's rights, as the policy gives them: overall and per channel."""
     principal = await authenticate(request)
     config = request.app[keys.CONFIG]
-    ceilings = [t for t in principal.read.values()]
+    ceiling = highest_ceiling(principal)
+    rights = [channel_rights(principal, name) for name in config.channels]
     return json_response(
         {
             "stakeholder": principal.id,
             "name": principal.name,
             "sector": principal.sector,
             "roles": list(principal.roles),
-            "admin": principal.admin,
-            "tlp_ceiling": max(ceilings).token if ceilings else None,
-            "access": sorted(principal.access),
+            "admin": bool(may_administer(principal)),
+            "tlp_ceiling": ceiling.token if ceiling is not None else None,
+            "access": interfaces(principal),
             "channels": {
-                name: {
-                    "read": name in principal.read,
-                    "write": name in principal.write,
-                    "tlp_ceiling": principal.read[name].token if name in principal.read else None,
+                r.channel: {
+                    "read": r.read,
+                    "write": r.write,
+                    "tlp_ceiling": r.ceiling.token if r.ceiling is not None else None,
                 }
-                for name in config.channels
+                for r in rights
             },
         }
     )
 
 
 async def channels(request: web.Request) -> web.Response:
+    """The channels that exist for the caller (it may read or write them), with its rights on each."""
     principal = await authenticate(request)
     config = request.app[keys.CONFIG]
-    visible = [c for c in config.channels.values() if c.name in principal.read or c.name in principal.write]
+    rights = [(c, channel_rights(principal, c.name)) for c in config.channels.values()]
     return json_response(
         {
             "channels": [
@@ -105,10 +119,11 @@ async def channels(request: web.Request) -> web.Response:
                     "sector": c.sector,
                     "default_tlp": c.default_tlp.token,
                     "max_tlp": c.max_tlp.token,
-                    "can_read": c.name in principal.read,
-                    "can_write": c.name in principal.write,
+                    "can_read": r.read,
+                    "can_write": r.write,
                 }
-                for c in visible
+                for c, r in rights
+                if r.visible
             ]
         }
     )
@@ -264,7 +279,7 @@ async def get_object(request: web.Request) -> web.Response:
         raise BadRequest(f"versions must be 'last' or 'all', got {every[:20]!r}")
     store = request.app[keys.STORE]
     found: list[Event] = []
-    by_channel = await store.versions(list(principal.read), stix_id)
+    by_channel = await store.versions(readable_channels(principal), stix_id)
     for channel, versions in by_channel.items():
         candidates = await store.events_by_id(channel, list(versions.values()))
         found.extend(e for e in candidates if may_read(principal, e))

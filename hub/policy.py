@@ -151,6 +151,11 @@ def may_read_channel(principal: Principal, channel: str) -> Decision:
     return Decision(False, f"{principal.id} may not read channel {channel}")
 
 
+def readable_channels(principal: Principal) -> list[str]:
+    """The channels ``principal`` may read (see :func:`may_read_channel`): where to look for what it may see."""
+    return list(principal.read)
+
+
 def may_read(principal: Principal, event: Marked) -> Decision:
     """Whether ``principal`` may receive ``event`` (live, in history, over TAXII, in an export)."""
     ceiling = principal.read.get(event.channel)
@@ -170,6 +175,11 @@ def may_use(principal: Principal, interface: str) -> Decision:
         allowed = ", ".join(sorted(principal.access)) or "none"
         return Decision(False, f"{principal.id} may not use the {interface} interface (allowed: {allowed})")
     return Decision(True, f"{principal.id} uses the {interface} interface")
+
+
+def interfaces(principal: Principal) -> list[str]:
+    """The interfaces ``principal`` may use (see :func:`may_use`), sorted."""
+    return sorted(principal.access)
 
 
 def may_administer(principal: Principal) -> Decision:

@@ -18,6 +18,7 @@ from hub.policy import (
     channel_rights,
     expected_acknowledgers,
     highest_ceiling,
+    interfaces,
     may_administer,
     may_delete,
     may_delete_from,
@@ -32,6 +33,7 @@ from hub.policy import (
     may_write_channel,
     principal_from_roles,
     read_key,
+    readable_channels,
 )
 from hub.tlp import TLP
 
@@ -344,3 +346,14 @@ def test_channel_rights_agree_with_the_decisions(principal: Principal, channel: 
     assert rights.write is bool(may_write_channel(principal, channel))
     assert rights.visible is bool(may_see_channel(principal, channel))
     assert rights.ceiling == principal.ceiling(channel)
+
+
+@given(principals, channels)
+def test_the_readable_channels_are_those_one_may_read(principal: Principal, channel: str) -> None:
+    assert (channel in readable_channels(principal)) is bool(may_read_channel(principal, channel))
+
+
+def test_the_interfaces_are_those_one_may_use_sorted() -> None:
+    for principal in P.values():
+        assert interfaces(principal) == sorted(k for k in ("api", "stream", "taxii") if may_use(principal, k))
+    assert interfaces(P["partner-cert"]) == ["taxii"]

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub import keys
-from hub.admin import admin
-from hub.api import json_response
+from hub.api import authenticate, json_response
+from hub.auth import require_admin
 from hub.federation.runner import ConnectorRunner, ConnectorRuntime, build_worker
 from hub.store import _guard
 from hub.store.connectors import connector_report, read_statuses
@@ -57,7 +57,7 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def list_connectors(request: web.Request) -> web.Response:
     """Every configured connector: state, last success and error, objects moved, lag (admins only)."""
-    await admin(request)
+    require_admin(await authenticate(request))
     store = request.app[keys.STORE]
     async with _guard():
         statuses = await read_statuses(store.redis, store.ns)
