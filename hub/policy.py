@@ -13,6 +13,11 @@ The rules (TLP 2.0, as DESIGN.md states them):
   AMBER leaves only to destinations whose recipients are all cleared for
   AMBER; GREEN to destinations cleared for GREEN; CLEAR anywhere.
 
+Every other "may X do Y" of the hub is answered here too: which interfaces a
+stakeholder may use, who administers, who sees a TAXII status or deletes,
+who versions, attributes, derives, and who does what in the crisis workflow;
+and how roles combine into a stakeholder's rights (:func:`principal_from_roles`).
+
 Each answer is a :class:`Decision` that is truthy when allowed and carries the
 reason either way, so that audit records can say *why*.
 """
