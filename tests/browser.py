@@ -27,6 +27,7 @@ from playwright.async_api import (
 )
 
 from tests.conftest import Hub
+from tests.timing import WAIT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,7 +41,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
-WAIT_MS = 10_000  # an upper bound for "shows up", never a speed requirement
+WAIT_MS = round(WAIT * 1000)  # an upper bound for "shows up", never a speed requirement
 LIVE = re.compile(r"^(live|resumed)$")
 
 expect.set_options(timeout=WAIT_MS)
@@ -56,6 +57,13 @@ class Room:
     console_errors: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
+
+    def record(self) -> None:
+        """From now on, keep what the page logs, what it requests and what its WebSocket receives."""
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.console_errors.append(f"pageerror: {error}"))
+        self.page.on("request", self._request)
+        self.page.on("websocket", self._websocket)
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
@@ -112,10 +120,7 @@ async def open_room(
     if prepare is not None:
         await prepare(page)
     room = Room(context, page, origin)
-    page.on("console", room._console)
-    page.on("pageerror", lambda error: room.console_errors.append(f"pageerror: {error}"))
-    page.on("request", room._request)
-    page.on("websocket", room._websocket)
+    room.record()
     await page.goto(origin + "/")
     if who is not None:
         await room.sign_in(hub.tokens[who])

@@ -28,6 +28,7 @@ from tests.proxy import TcpProxy
 from tests.stixgen import indicator
 from tests.test_crisis import call, new_crisis
 from tests.test_stream import post
+from tests.timing import seconds
 
 WEB = Path(__file__).parent.parent / "web"
 UNAUTHORIZED_LOAD = "status of 401"  # Chromium logs a refused fetch; expected where a token is refused
@@ -402,7 +403,7 @@ async def test_the_demo_crisis_unfolds_live_and_screenshots_are_saved(hub_factor
     await expect(page.locator("#timeline li[data-stix-id]")).not_to_have_count(0)
     await expect(page.locator("#chart-sectors svg rect")).not_to_have_count(0)
     await expect(page.locator("#indicators .ioc-sighters").first).to_be_visible()
-    await page.wait_for_timeout(300)  # let the last burst of updates paint before the pictures
+    await page.wait_for_timeout(seconds(0.3) * 1000)  # let the last burst of updates paint before the pictures
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "situation-room.png")
 

@@ -19,7 +19,7 @@ from playwright.async_api import Page, ViewportSize, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from hub.tlp import TLP
-from tests.browser import ARTIFACTS, Room
+from tests.browser import ARTIFACTS, WAIT_MS, Room
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
 from tests.test_crisis import call, new_crisis
@@ -378,7 +378,7 @@ async def test_at_800_px_chart_text_is_never_larger_than_the_headings(hub: Hub, 
         if large:
             await large_type(room)
         try:  # the charts are redrawn for the new type size: wait for it, then say what was measured
-            await page.wait_for_function(fits, timeout=5000)
+            await page.wait_for_function(fits, timeout=WAIT_MS)
         except PlaywrightTimeout:
             pass
         measured = await page.evaluate(sizes)
