@@ -68,7 +68,7 @@ import orjson
 import stix2  # type: ignore[import-untyped]
 import stix2validator  # type: ignore[import-untyped]
 
-from hub.errors import InvalidJson, InvalidStix
+from hub.errors import BadRequest, InvalidJson, InvalidStix
 from hub.stixcheck import fast_accepts
 from hub.stixcheck.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS
 from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
@@ -122,6 +122,23 @@ class Submission:
     rejected: tuple[Rejection, ...]
 
 
+def load_json(body: bytes) -> Any:
+    """The JSON document a request body holds; InvalidJson, saying where, if it holds none."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+
+
+def load_json_object(body: bytes, not_an_object: str) -> dict[str, Any]:
+    """The JSON object a request body holds: InvalidJson if it is not JSON, BadRequest(``not_an_object``) if it is
+    other JSON (a list, a string, …)."""
+    doc = load_json(body)
+    if not isinstance(doc, dict):
+        raise BadRequest(not_an_object)
+    return doc
+
+
 def decode(body: bytes) -> list[Any]:
     """Decode a request body that is a STIX 2.1 bundle or one STIX object.
 
@@ -135,10 +152,7 @@ def decode(body: bytes) -> list[Any]:
             non-empty ``objects`` list, or a bundle with ``spec_version`` (a
             STIX 2.0 bundle: only STIX 2.1 is accepted).
     """
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise InvalidStix(f"expected a STIX bundle or a STIX object (a JSON object), got a JSON {_json_kind(doc)}")
     stix_type = doc.get("type")

@@ -21,8 +21,9 @@ from hub.crisis import model
 from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
-from hub.errors import BadRequest, InvalidJson
+from hub.errors import BadRequest
 from hub.events import Event
+from hub.stix import load_json_object
 
 JSON = frozenset({"application/json"})
 
@@ -58,14 +59,7 @@ def _svc(request: web.Request) -> CrisisService:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await read_body(request, JSON)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
+    return load_json_object(await read_body(request, JSON), "the body must be a JSON object")
 
 
 def _event_list(events: list[Event]) -> list[dict[str, Any]]:

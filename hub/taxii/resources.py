@@ -11,8 +11,9 @@ from typing import Any
 
 import orjson
 
-from hub.errors import BadRequest, InvalidJson
+from hub.errors import BadRequest
 from hub.events import Event
+from hub.stix import load_json_object
 from hub.taxii.filters import event_version
 from hub.taxii.media import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE
 
@@ -75,12 +76,7 @@ def date_added_headers(events: list[Event]) -> dict[str, str]:
 
 def decode_envelope(body: bytes) -> list[Any]:
     """The objects of a posted envelope (``{"objects": [...]}``); each is judged later, one by one."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise BadRequest("expected a TAXII envelope: a JSON object with an 'objects' list")
+    doc = load_json_object(body, "expected a TAXII envelope: a JSON object with an 'objects' list")
     objects = doc.get("objects")
     if not isinstance(objects, list) or not objects:
         raise BadRequest("the envelope's 'objects' is missing, not a list, or empty: nothing to add")
