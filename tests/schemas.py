@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ def _load(uri: str) -> Any:
 
 
 @cache
-def _validator(name: str) -> Any:
+def validator(name: str) -> Callable[[Any], Any]:
+    """The compiled check of ``schemas/<name>.schema.json``: raises on a document that does not match."""
     schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
     # Relative $refs resolve against the schema's $id; serve them from the folder, never the network.
     return fastjsonschema.compile(schema, handlers={"https": _load, "http": _load})
@@ -25,5 +27,5 @@ def _validator(name: str) -> Any:
 
 def conforms(name: str, document: Any) -> Any:
     """Raise if ``document`` does not match ``schemas/<name>.schema.json``; return it."""
-    _validator(name)(document)
+    validator(name)(document)
     return document

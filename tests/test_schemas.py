@@ -7,12 +7,12 @@ from pathlib import Path
 import fastjsonschema
 import pytest
 
-from tests.schemas import SCHEMAS, _validator, conforms
+from tests.schemas import SCHEMAS, conforms, validator
 
 
 @pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*.schema.json")), ids=lambda p: p.name)
 def test_every_schema_compiles(path: Path) -> None:
-    assert callable(_validator(path.name.removesuffix(".schema.json")))
+    assert callable(validator(path.name.removesuffix(".schema.json")))
 
 
 @pytest.mark.parametrize(
