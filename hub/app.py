@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub import admin, api, keys, owners, retention
-from hub.audit import AuditLog
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
@@ -23,6 +22,7 @@ from hub.middleware import (
     throttle_middleware,
 )
 from hub.store import Store, TokenStore, connect
+from hub.store.audit import AuditLog
 from hub.stream import handler as stream_handler
 from hub.tasks import BackgroundTasks
 from hub.taxii import routes as taxii_routes

@@ -38,7 +38,6 @@ from typing import Any
 
 import orjson
 
-from hub.audit import AuditLog, write_record
 from hub.config import Channel
 from hub.crisis.model import is_hub_object
 from hub.crisis.schema import hub_object_problem
@@ -60,6 +59,7 @@ from hub.policy import (
 )
 from hub.stix import Rejection, StixItem, Submission
 from hub.store import Appended, Store
+from hub.store.audit import AuditLog, write_record
 
 
 @dataclass(frozen=True, slots=True)

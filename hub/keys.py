@@ -15,12 +15,12 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from hub import forwarded
-    from hub.audit import AuditLog
     from hub.config import Config
     from hub.crisis.service import CrisisService
     from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
     from hub.store import Store, TokenStore
+    from hub.store.audit import AuditLog
     from hub.stream.fanout import Dispatcher
     from hub.tasks import BackgroundTasks
     from hub.taxii.catalog import Catalog

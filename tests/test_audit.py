@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from typing import Any, cast
 
 import orjson
 import pytest
 
 from hub import keys
-from hub.audit import AuditLog
 from hub.auditchain import chain, encode, verify
-from hub.store import connect
+from hub.store import AuditLog, connect
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import bundle, indicator
@@ -56,7 +56,7 @@ async def test_two_writers_share_one_intact_chain(redis_url: str, namespace: str
     await client.aclose()
 
 
-async def audit_records(hub: Hub, **filters: str) -> list[dict]:
+async def audit_records(hub: Hub, **filters: str) -> list[dict[str, Any]]:
     async with hub.client.get(
         "/api/v1/admin/audit", params={"limit": "1000", **filters}, headers=hub.auth("cidge")
     ) as r:
@@ -104,7 +104,7 @@ async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub
     # Tamper as someone with access to Redis would: rewrite the stream with one record changed.
     client = connect(hub.redis_url)
     key = f"{hub.namespace}:audit"
-    raw = await client.xrange(key)
+    raw = cast(list[tuple[bytes, dict[Any, Any]]], await client.xrange(key))
     await client.delete(key)
     for i, (_, fields) in enumerate(raw):
         if i == 0:
@@ -127,7 +127,7 @@ async def test_stopping_the_writer_just_as_it_is_woken_does_not_hang(redis_url: 
     await audit.start()
     await asyncio.sleep(0.01)  # the writer is waiting to be woken
     audit.record("test", "x")
-    audit._wake.set()  # woken and cancelled in the same loop iteration
+    audit.wake()  # woken and cancelled in the same loop iteration
     await asyncio.wait_for(audit.stop(), 5)
     await client.aclose()
 

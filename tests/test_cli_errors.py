@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.audit import AuditLog
 from hub.store import TokenStore, connect
+from hub.store.audit import AuditLog
 from hub.tokens import new_token
 from tests.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, push_new, run, served
 

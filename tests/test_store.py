@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
+import orjson
 import pytest
 
-from hub.stix import parse_submission
+from hub.stix import StixItem, parse_submission
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.stixgen import bundle, indicator
@@ -20,9 +22,7 @@ async def store(redis_url: str, namespace: str) -> AsyncIterator[Store]:
     await client.aclose()
 
 
-def items(*objects: dict, default: TLP = TLP.AMBER) -> tuple:
-    import orjson
-
+def items(*objects: dict[str, Any], default: TLP = TLP.AMBER) -> tuple[StixItem, ...]:
     submission = parse_submission(orjson.dumps(bundle(*objects)), default)
     assert not submission.rejected
     return submission.items
@@ -75,6 +75,30 @@ async def test_read_is_exclusive_of_the_cursor(store: Store) -> None:
     assert [e.id for e in after_first] == [a.event_id for a in appended[1:]]
 
 
+async def test_an_inclusive_read_starts_at_the_cursor(store: Store) -> None:
+    appended = await store.append("committee", "cidge", items(indicator(), indicator()))
+    from_first = await store.read("committee", appended[0].event_id, 10, inclusive=True)
+    assert [e.id for e in from_first] == [a.event_id for a in appended]
+
+
+async def test_a_subscription_hears_of_appends_to_its_channels_only(store: Store) -> None:
+    subscription = await store.subscribe(["committee"], whole_namespace=True)
+    try:
+        await store.append("public", "cidge", items(indicator()))
+        [appended] = await store.append("committee", "cidge", items(indicator()))
+        note = await subscription.get(timeout=2)
+        assert note is not None and (note.live, note.event_id) == (store.live_channel("committee"), appended.event_id)
+        assert await subscription.get(timeout=0.3) is None
+    finally:
+        await subscription.aclose()
+
+
+async def test_versions_in_one_channel_name_every_object_asked_for(store: Store) -> None:
+    [stored] = await store.append("committee", "cidge", items(indicator()))
+    found = await store.versions_in("committee", [stored.item.id, "indicator--absent"])
+    assert found == {stored.item.id: {stored.item.version: stored.event_id}, "indicator--absent": {}}
+
+
 async def test_latest_tracks_the_newest_version_whatever_the_arrival_order(store: Store) -> None:
     v2 = indicator(modified="2026-11-27T12:00:00.500Z")
     v1 = {**v2, "modified": "2026-11-27T12:00:00.100Z"}
@@ -89,7 +113,7 @@ async def test_latest_tracks_the_newest_version_whatever_the_arrival_order(store
 
 async def test_objects_are_indexed_by_type_and_by_what_they_refer_to(store: Store) -> None:
     target = indicator()
-    note = {
+    note: dict[str, Any] = {
         "type": "note", "spec_version": "2.1", "id": "note--0c7b5b88-8ff7-4a4d-aa9c-feb398cd0061",
         "created": "2026-11-27T10:00:00.000Z", "modified": "2026-11-27T10:00:00.000Z",
         "content": "seen at the refinery", "object_refs": [target["id"]],

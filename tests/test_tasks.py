@@ -6,8 +6,8 @@ import asyncio
 import random
 import uuid
 
-from hub.audit import AuditLog
 from hub.store import connect
+from hub.store.audit import AuditLog
 from hub.store.connectors import ConnectorState
 from hub.tasks import cancel_and_wait
 from tests.timing import WAIT

@@ -461,7 +461,7 @@ def _run_on(place: RedisPlace, args: argparse.Namespace, action: Any) -> Any:
 
 
 def _audit(args: argparse.Namespace, action: Any) -> Any:
-    from hub.audit import AuditLog
+    from hub.store.audit import AuditLog
 
     return _on_redis(args, AuditLog, action)
 
@@ -512,7 +512,7 @@ def _tokens(args: argparse.Namespace, action: Any) -> Any:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     """Store a new token; stderr says where, and warns when no hub uses that Redis. The token is stdout's last line."""
-    from hub.audit import AuditLog
+    from hub.store.audit import AuditLog
 
     config = _config(args)
     if args.stakeholder not in config.stakeholders:
@@ -589,8 +589,8 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from hub.audit import AuditLog
     from hub.errors import NotFound
+    from hub.store.audit import AuditLog
 
     parts = split_token(args.token)
     token_id = parts[0] if parts else args.token

@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 
-from hub.audit import AuditLog
 from hub.config import Channel, Config
 from hub.crisis import model
 from hub.crisis.model import (
@@ -59,6 +58,7 @@ from hub.policy import (
 )
 from hub.stix import validate
 from hub.store import Store
+from hub.store.audit import AuditLog
 from hub.tlp import TLP
 from hub.versions import oldest, version_rank
 

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 import orjson
 
 from connectors.client import HubClient
-from hub.audit import AuditLog
 from hub.config import Channel
 from hub.ingest import ingest
 from hub.metrics import Metrics
@@ -28,6 +27,7 @@ from hub.policy import Principal, may_read
 from hub.stix import tlp_of, validate
 from hub.store import Store
 from hub.store import notifications as live
+from hub.store.audit import AuditLog
 from hub.tlp import TLP
 
 

@@ -24,10 +24,10 @@ import logging
 import time
 from typing import Any
 
-from hub.audit import AuditLog
 from hub.federation.endpoints import Outgoing, Source, with_tlp
 from hub.federation.partner import PartnerConnection, PartnerError
 from hub.policy import Destination, may_leave
+from hub.store.audit import AuditLog
 from hub.store.connectors import ConnectorState, ConnectorStatus
 
 log = logging.getLogger(__name__)

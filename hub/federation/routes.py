@@ -20,8 +20,7 @@ from hub import keys
 from hub.api import authenticate, json_response
 from hub.auth import require_admin
 from hub.federation.runner import ConnectorRunner, ConnectorRuntime, build_worker
-from hub.store import _guard
-from hub.store.connectors import connector_report, read_statuses
+from hub.store.connectors import connector_report
 
 
 def add_routes(app: web.Application) -> None:
@@ -58,8 +57,6 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
 async def list_connectors(request: web.Request) -> web.Response:
     """Every configured connector: state, last success and error, objects moved, lag (admins only)."""
     require_admin(await authenticate(request))
-    store = request.app[keys.STORE]
-    async with _guard():
-        statuses = await read_statuses(store.redis, store.ns)
+    statuses = await request.app[keys.STORE].connectors.statuses()
     rows = connector_report(request.app[keys.CONFIG].connectors, statuses, time.time())
     return json_response({"connectors": rows})

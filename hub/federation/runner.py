@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.client import HubClient
-from hub.audit import AuditLog
 from hub.config import Config, ConnectorConfig
 from hub.federation.endpoints import HubSink, HubSource, Sink, Source, StoreSink, StoreSource
 from hub.federation.partner import PartnerConnection, describe
@@ -33,6 +32,7 @@ from hub.federation.pull import TaxiiPull
 from hub.federation.push import TaxiiPush
 from hub.metrics import Metrics
 from hub.store import Client, Store
+from hub.store.audit import AuditLog
 from hub.store.connectors import ConnectorState, ConnectorStatus, LeaseLost
 from hub.tasks import cancel_and_wait
 

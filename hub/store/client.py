@@ -52,7 +52,7 @@ CLUSTER_CONNECTIONS_PER_NODE = 1024  # Redis accepts 10,000 clients by default
 
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the store cannot be reached or cannot take writes now: retry later."""
-    if isinstance(exc, StoreUnavailable | UNREACHABLE):
+    if isinstance(exc, StoreUnavailable) or isinstance(exc, UNREACHABLE):
         return True
     if isinstance(exc, RedisClusterException):
         return _cluster_unreachable(exc)

@@ -18,6 +18,9 @@ How this works. Under the hub's namespace ``<ns>``:
 A checkpoint is written only by the lease holder, checked inside Redis by one
 script: a process that lost its lease (paused too long, say) can no longer
 move a checkpoint that the new holder is already moving.
+
+Like every Redis call of the store, each goes through :func:`hub.store.client.guard`:
+an outage is :class:`hub.errors.StoreUnavailable`, a lost cancel is raised again.
 """
 
 from __future__ import annotations
@@ -34,25 +37,9 @@ from typing import Any, cast
 import orjson
 
 from hub.config import ConnectorConfig
-from hub.store import Client
-from hub.tasks import honours_cancel
-
-_SAVE_IF_HOLDER = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-return 1
-"""
-
-_RENEW_IF_HOLDER = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-_RELEASE_IF_HOLDER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+from hub.store import scripts
+from hub.store.client import Client, guard
+from hub.store.layout import Keys
 
 
 class LeaseLost(Exception):
@@ -102,54 +89,67 @@ class ConnectorState:
         self.redis = client
         self.name = name
         self.owner = owner or owner_id()
-        self.checkpoint_key = f"{namespace}:connector:{name}"
-        self.lease_key = f"{{{self.checkpoint_key}}}:lease"
-        self.status_key = status_key(namespace)
-        self._save = client.register_script(_SAVE_IF_HOLDER)
-        self._renew = client.register_script(_RENEW_IF_HOLDER)
-        self._release = client.register_script(_RELEASE_IF_HOLDER)
+        keys = Keys(namespace)
+        self.checkpoint_key = keys.checkpoint(name)
+        self.lease_key = keys.lease(name)
+        self.status_key = keys.connector_statuses
+        self._save = client.register_script(scripts.SAVE_IF_HOLDER)
+        self._renew = client.register_script(scripts.RENEW_IF_HOLDER)
+        self._release = client.register_script(scripts.RELEASE_IF_HOLDER)
 
-    @honours_cancel
     async def acquire(self, ttl: float) -> bool:
         """Take the lease if nobody holds it (or renew it if this owner does)."""
         if await self.renew(ttl):
             return True
-        return bool(await self.redis.set(self.lease_key, self.owner, nx=True, px=int(ttl * 1000)))
+        async with guard():
+            return bool(await self.redis.set(self.lease_key, self.owner, nx=True, px=int(ttl * 1000)))
 
-    @honours_cancel
     async def renew(self, ttl: float) -> bool:
-        return bool(await self._renew(keys=[self.lease_key], args=[self.owner, int(ttl * 1000)]))
+        async with guard():
+            return bool(await self._renew(keys=[self.lease_key], args=[self.owner, int(ttl * 1000)]))
 
-    @honours_cancel
     async def release(self) -> None:
-        await self._release(keys=[self.lease_key], args=[self.owner])
+        async with guard():
+            await self._release(keys=[self.lease_key], args=[self.owner])
 
-    @honours_cancel
     async def load_checkpoint(self) -> dict[str, Any] | None:
-        raw = cast(bytes | None, await self.redis.get(self.checkpoint_key))
+        async with guard():
+            raw = cast(bytes | None, await self.redis.get(self.checkpoint_key))
         return cast(dict[str, Any], orjson.loads(raw)) if raw else None
 
-    @honours_cancel
     async def save_checkpoint(self, value: dict[str, Any]) -> None:
         """Store the checkpoint, unless another process holds the lease now (:class:`LeaseLost`)."""
-        saved = await self._save(keys=[self.lease_key, self.checkpoint_key], args=[self.owner, orjson.dumps(value)])
+        async with guard():
+            saved = await self._save(keys=[self.lease_key, self.checkpoint_key], args=[self.owner, orjson.dumps(value)])
         if not saved:
             raise LeaseLost(f"connector {self.name} is run by another process now")
 
-    @honours_cancel
     async def publish(self, status: ConnectorStatus) -> None:
         status.updated = time.time()
-        await self.redis.hset(self.status_key, self.name, status.to_json())
+        async with guard():
+            await self.redis.hset(self.status_key, self.name, status.to_json())
 
 
-def status_key(namespace: str) -> str:
-    return f"{namespace}:connectors"
+class Connectors:
+    """The connectors of one hub in Redis: each one's :class:`ConnectorState`, and every status at once."""
+
+    def __init__(self, client: Client, namespace: str) -> None:
+        self.redis = client
+        self.namespace = namespace
+
+    def state(self, name: str, owner: str | None = None) -> ConnectorState:
+        """The checkpoint, lease and status of connector ``name``, as run by ``owner`` (None: this process)."""
+        return ConnectorState(self.redis, self.namespace, name, owner)
+
+    async def statuses(self) -> dict[str, dict[str, Any]]:
+        """Every connector status recorded in Redis, by name."""
+        return await read_statuses(self.redis, self.namespace)
 
 
-@honours_cancel
 async def read_statuses(client: Client, namespace: str) -> dict[str, dict[str, Any]]:
     """Every connector status recorded in Redis, by name."""
-    raw = cast(dict[bytes, bytes], await client.hgetall(status_key(namespace)))
+    async with guard():
+        raw = cast(dict[bytes, bytes], await client.hgetall(Keys(namespace).connector_statuses))
     return {name.decode(): orjson.loads(value) for name, value in raw.items()}
 
 

@@ -21,7 +21,7 @@ connection's* last write, and says how many did. Hence the two rules here:
 A cluster whose slot map is stale (a primary failed over, a slot moved) is
 reread once and the pair sent again: the writes this is used for are
 idempotent. Still failing, the caller gets the error, mapped to a 503 by
-:func:`hub.store._guard`.
+:func:`hub.store.guard`.
 """
 
 from __future__ import annotations

@@ -25,13 +25,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from hub.audit import AuditLog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
 from hub.policy import Decision, Principal, may_read, read_key
 from hub.store import Store
 from hub.store import notifications as live
+from hub.store.audit import AuditLog
 from hub.stream.protocol import event_message, text_frame
 from hub.tasks import cancel_and_wait
 from hub.tlp import TLP

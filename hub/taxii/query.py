@@ -31,9 +31,9 @@ from typing import Protocol
 from hub.events import Event
 from hub.paging import PageScan
 from hub.policy import Principal, may_read
+from hub.store import Store
 from hub.taxii.filters import Query, event_version
 from hub.taxii.pagination import StreamId
-from hub.taxii.storage import TaxiiStorage
 from hub.versions import order
 
 
@@ -58,8 +58,8 @@ class VersionIndex:
     one object.
     """
 
-    def __init__(self, storage: TaxiiStorage, principal: Principal, channel: str) -> None:
-        self.storage = storage
+    def __init__(self, store: Store, principal: Principal, channel: str) -> None:
+        self.store = store
         self.principal = principal
         self.channel = channel
         self._maps: dict[str, dict[str, str]] = {}
@@ -71,7 +71,7 @@ class VersionIndex:
     async def maps(self, stix_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """Each object's stored versions (version → event id), whatever their TLP."""
         wanted = [sid for sid in dict.fromkeys(stix_ids) if sid not in self._maps]
-        self._maps.update(await self.storage.version_maps(self.channel, wanted))
+        self._maps.update(await self.store.versions_in(self.channel, wanted))
         return {sid: self._maps[sid] for sid in stix_ids}
 
     async def readable(
@@ -82,7 +82,7 @@ class VersionIndex:
         wanted = [sid for sid in dict.fromkeys(stix_ids) if sid not in self._readable]
         maps = await self.maps(wanted)
         missing = [eid for m in maps.values() for eid in m.values() if eid not in in_hand and eid not in self._events]
-        for event in await self.storage.events(self.channel, missing):
+        for event in await self.store.events_by_id(self.channel, missing):
             self._events[event.id] = event
         for sid in wanted:
             versions = [in_hand.get(eid) or self._events.get(eid) for eid in maps[sid].values()]
@@ -100,7 +100,7 @@ class VersionIndex:
         if last and not first and pending:
             # The overall newest version, when it is one of these readable
             # events, is the newest the reader may see: no further look-up.
-            latest = await self.storage.latest(self.channel, pending)
+            latest = await self.store.latest(self.channel, pending)
             for sid, eid in latest.items():
                 if eid in in_hand:
                     self._last[sid] = eid
@@ -122,12 +122,12 @@ class _Source(Protocol):
 
 
 class _StreamSource:
-    def __init__(self, storage: TaxiiStorage, channel: str) -> None:
-        self.storage = storage
+    def __init__(self, store: Store, channel: str) -> None:
+        self.store = store
         self.channel = channel
 
     async def read(self, start: StreamId, count: int) -> tuple[list[Event], StreamId | None, bool]:
-        events = await self.storage.scan(self.channel, start, count)
+        events = await self.store.read(self.channel, str(start), count, inclusive=True)
         return events, (position(events[-1]) if events else None), len(events) < count
 
 
@@ -144,7 +144,7 @@ class _IdSource:
             maps = await self.index.maps(self.stix_ids)
             self._positions = sorted(StreamId.parse(eid) for m in maps.values() for eid in m.values())
         chosen = [p for p in self._positions if p >= start][:count]
-        events = await self.index.storage.events(self.index.channel, [str(p) for p in chosen])
+        events = await self.index.store.events_by_id(self.index.channel, [str(p) for p in chosen])
         exhausted = not chosen or chosen[-1] == self._positions[-1]
         return events, (chosen[-1] if chosen else None), exhausted
 
@@ -152,7 +152,7 @@ class _IdSource:
 async def select_page(index: VersionIndex, query: Query, start: StreamId, limit: int) -> Page:
     """The versions matching ``query`` that ``index``'s reader may see, from ``start`` on: one page."""
     source: _Source = (
-        _IdSource(index, query.ids) if query.ids is not None else _StreamSource(index.storage, index.channel)
+        _IdSource(index, query.ids) if query.ids is not None else _StreamSource(index.store, index.channel)
     )
     scan = PageScan(limit, look_ahead=True)
     page = None

@@ -42,7 +42,6 @@ from hub.taxii.media import TAXII_MEDIA_TYPE, check_accept, check_content_type
 from hub.taxii.pagination import cursor_context, decode_cursor, encode_cursor, parse_limit, start_position
 from hub.taxii.query import Page, VersionIndex, matching_versions, select_page
 from hub.taxii.status import status_resource
-from hub.taxii.storage import TaxiiStorage
 
 API_ROOT: Final = "/taxii2/api/"
 _COLLECTION: Final = API_ROOT + "collections/{collection}"
@@ -100,8 +99,7 @@ def readable_collection(request: web.Request, principal: Principal) -> Collectio
 
 
 def version_index(request: web.Request, principal: Principal, collection: Collection) -> VersionIndex:
-    storage = TaxiiStorage(request.app[keys.STORE])
-    return VersionIndex(storage, principal, collection.channel.name)
+    return VersionIndex(request.app[keys.STORE], principal, collection.channel.name)
 
 
 async def read_page(
@@ -155,7 +153,7 @@ async def get_status(request: web.Request) -> web.Response:
         uuid.UUID(status_id)
     except ValueError:
         raise NotFound(f"no status {status_id[:40]!r}") from None
-    record = await TaxiiStorage(request.app[keys.STORE]).load_status(status_id)
+    record = await request.app[keys.STORE].statuses.load(status_id)
     if record is None or not may_see_status(principal, record[0]):
         raise NotFound(f"no status {status_id} (statuses are kept for a few days)")
     return respond(record[1])
@@ -218,7 +216,7 @@ async def add_objects(request: web.Request) -> web.Response:
     # A duplicate's date_added says when it was stored first: only for those who may read it.
     readable = {a.event_id for a in result.duplicates if may_read(principal, Level(channel.name, a.tlp))}
     resource = status_resource(status_id, request_ms, objects, result, readable)
-    await TaxiiStorage(request.app[keys.STORE]).save_status(status_id, principal.id, resource)
+    await request.app[keys.STORE].statuses.save(status_id, principal.id, resource)
     return respond(resource, status=202)
 
 
@@ -269,7 +267,7 @@ async def delete_object(request: web.Request) -> web.Response:
     allowed = may_delete(principal, [e.source for e in chosen])
     if not allowed:
         raise Forbidden(allowed.reason)
-    await index.storage.delete_versions(collection.channel.name, chosen)
+    await index.store.delete_versions(collection.channel.name, chosen)
     request.app[keys.AUDIT].record(
         "delete", principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
     )

@@ -14,9 +14,9 @@ chained onto; if another hub process appended first, the batch is chained
 again. Several processes thus share one chain, and nothing is appended
 unlinked. Records wait in memory while Redis is unreachable.
 
-The keys: the stream ``<ns>:audit`` and its head ``{<ns>:audit}:head``. The
-head's name is the stream's in a hash tag, so that a Redis Cluster keeps both
-on one shard and the script may touch both. Where no head is recorded (a
+The keys (:mod:`hub.store.layout`): the stream ``<ns>:audit`` and its head
+``{<ns>:audit}:head``. The head's name is the stream's in a hash tag, so that
+a Redis Cluster keeps both on one shard and the script may touch both. Where no head is recorded (a
 trail written before the head had that name), it is the newest entry's hash.
 """
 
@@ -32,7 +32,9 @@ from typing import Any, cast
 
 from hub.auditchain import Verdict, Verifier, chain, encode
 from hub.errors import StoreUnavailable
-from hub.store import Client, _guard
+from hub.store import scripts
+from hub.store.client import Client, guard
+from hub.store.layout import Keys
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -40,34 +42,20 @@ log = logging.getLogger(__name__)
 BATCH = 500
 MAX_PENDING = 1_000_000
 
-# KEYS: the stream, the head. The head's own hash falls back on the newest entry's ('h', its 6th field).
-_APPEND_IF_HEAD = """
-local head = redis.call('GET', KEYS[2])
-if not head then
-  local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-  head = newest and newest[2][6] or ''
-end
-if head ~= ARGV[1] then return 0 end
-for i = 2, #ARGV, 3 do
-  redis.call('XADD', KEYS[1], '*', 'r', ARGV[i], 'p', ARGV[i + 1], 'h', ARGV[i + 2])
-end
-redis.call('SET', KEYS[2], ARGV[#ARGV])
-return 1
-"""
-
 
 class AuditLog:
     """The audit trail of one namespace; :meth:`start` runs its writer, :meth:`stop` flushes it."""
 
     def __init__(self, client: Client, namespace: str = "chub", *, flush_interval: float = 0.05) -> None:
         self.redis = client
-        self.stream_key = f"{namespace}:audit"
-        self.head_key = f"{{{self.stream_key}}}:head"
+        keys = Keys(namespace)
+        self.stream_key = keys.audit
+        self.head_key = keys.audit_head
         self.flush_interval = flush_interval
         self._pending: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._append = client.register_script(_APPEND_IF_HEAD)
+        self._append = client.register_script(scripts.AUDIT_APPEND_IF_HEAD)
         self._flushing = asyncio.Lock()  # one flush at a time per process: a batch is appended once
         self.dropped = 0
 
@@ -81,7 +69,11 @@ class AuditLog:
             return
         self._pending.append(encode({"t": int(time.time() * 1000), "action": action, "actor": actor, **fields}))
         if len(self._pending) >= BATCH:
-            self._wake.set()
+            self.wake()
+
+    def wake(self) -> None:
+        """Have the writer append what is queued now rather than at the end of its ``flush_interval``."""
+        self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
@@ -127,7 +119,7 @@ class AuditLog:
                 args: list[Any] = [head]
                 for body, previous, digest in linked:
                     args += [body, previous, digest]
-                async with _guard():
+                async with guard():
                     if await self._append(keys=[self.stream_key, self.head_key], args=args):
                         break
                 # Another process appended first: chain the batch onto the new head.
@@ -139,7 +131,7 @@ class AuditLog:
     # reading ---------------------------------------------------------------------------
     async def head(self) -> str:
         """The hash of the newest entry ("" for an empty trail), as the append script reads it."""
-        async with _guard():
+        async with guard():
             value = cast(bytes | None, await self.redis.get(self.head_key))
             if value is None:
                 newest = cast(
@@ -151,7 +143,7 @@ class AuditLog:
 
     async def entries(self, after: str = "0-0", count: int = 1000) -> list[tuple[str, bytes, str, str]]:
         """``(entry_id, record, previous_hash, hash)`` after ``after``, oldest first."""
-        async with _guard():
+        async with guard():
             raw = cast(
                 list[tuple[bytes, dict[bytes, bytes]]],
                 await self.redis.xrange(self.stream_key, f"({after}", "+", count=count),

@@ -1,0 +1,351 @@
+"""Channels and objects: the :class:`Store` every request of a hub process shares.
+
+How this works. A whole bundle is appended by one Lua script
+(:data:`hub.store.scripts.APPEND`), atomically and in one round trip: for each
+object it skips versions already stored, XADDs the others, records their
+versions, and publishes once the id of the last new entry (PUBLISH on one
+server, SPUBLISH on a cluster: see :mod:`hub.store.notifications`). The
+publish is a wake-up hint; readers always read the stream itself, so a lost
+notification delays an event but never loses it. The script's keys all carry
+the channel's hash tag (:mod:`hub.store.layout`), so on a Redis Cluster it
+runs on the one shard that holds the channel.
+
+With ``hub.redis_wait_replicas`` set, an append is acknowledged only once
+that many replicas confirm it (Redis ``WAIT`` after the script, on the same
+connection to the channel's primary: :mod:`hub.store.replication`); otherwise it
+raises :class:`hub.errors.NotReplicated`, a 503. The primary keeps what it
+wrote, so a retry of the same objects reports them as duplicates, and its
+own ``WAIT`` covers them: a duplicate is reported only once it too is on
+enough replicas.
+
+Every Redis failure surfaces as :class:`hub.errors.StoreUnavailable`
+(:func:`hub.store.client.guard`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+from redis.exceptions import RedisClusterException
+
+from hub.errors import NotReplicated, StoreUnavailable
+from hub.events import Event, id_key, version_key
+from hub.refs import refs_of
+from hub.store import notifications as live
+from hub.store import scripts
+from hub.store.client import Client, StoreError, guard
+from hub.store.connectors import Connectors
+from hub.store.layout import Keys
+from hub.store.replication import write_then_wait
+from hub.store.status import TaxiiStatuses
+from hub.tlp import TLP
+
+if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
+    from hub.stix import StixItem
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The outcome for one object of an append: its event id, and whether it was already stored.
+
+    ``tlp`` is the TLP of the stored event: the item's own for a new one, the
+    first stored copy's for a duplicate (whose id only its readers may learn).
+    """
+
+    item: StixItem
+    event_id: str
+    duplicate: bool
+    tlp: TLP
+
+
+class Store:
+    """Channels and objects in Redis. One instance per hub process, shared by every request.
+
+    ``statuses`` keeps TAXII status resources and ``connectors`` the
+    connectors' checkpoints, leases and statuses, on the same client and
+    namespace.
+    """
+
+    def __init__(self, client: Client, namespace: str = "chub", *, wait_replicas: int = 0, wait_ms: int = 1000) -> None:
+        """``wait_replicas``: replicas that must confirm an append within ``wait_ms`` (0: none)."""
+        self.redis = client
+        self.ns = namespace
+        self.keys = Keys(namespace)
+        self.wait_replicas = wait_replicas
+        self.wait_ms = wait_ms
+        self.statuses = TaxiiStatuses(client, self.keys)
+        self.connectors = Connectors(client, namespace)
+        self._publish = live.publish_command(client)
+        self._append = client.register_script(scripts.APPEND)
+        self._trim = client.register_script(scripts.TRIM)
+        self._claim = client.register_script(scripts.CLAIM)
+        self._clock = client.register_script(scripts.CLOCK_AND_LAST_ID)
+        self._delete = client.register_script(scripts.DELETE_VERSIONS)
+
+    # the keys others name ------------------------------------------------
+    def live_channel(self, channel: str) -> str:
+        """The pub/sub channel of ``channel``'s appends, as a :class:`live.Note` names it."""
+        return self.keys.live(channel)
+
+    def log_key(self, channel: str) -> str:
+        return self.keys.log(channel)
+
+    def type_key(self, channel: str, stix_type: str) -> str:
+        return self.keys.of_type(channel, stix_type)
+
+    # health --------------------------------------------------------------
+    async def ping(self) -> bool:
+        try:
+            async with guard():
+                return bool(await self.redis.ping())
+        except (StoreUnavailable, StoreError, RedisClusterException):
+            return False
+
+    # notifications -------------------------------------------------------
+    async def subscribe(self, channels: Sequence[str], *, whole_namespace: bool = False) -> live.Subscription:
+        """Listen to the announcements of appends to ``channels``; the subscription raises StoreUnavailable once lost.
+
+        ``whole_namespace``: on one server, one pattern subscription covers
+        every channel of the hub (cheaper than a subscription per channel);
+        notifications of other channels are dropped all the same.
+        """
+        pattern = self.keys.live("*") if whole_namespace else None
+        return await live.subscribe(self.redis, [self.keys.live(c) for c in channels], pattern)
+
+    # writing -------------------------------------------------------------
+    async def append(self, channel: str, source: str, items: Sequence[StixItem]) -> list[Appended]:
+        """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates.
+
+        With ``wait_replicas``, raises :class:`NotReplicated` unless that many
+        replicas confirm the append, duplicates included, within ``wait_ms``.
+        """
+        if not items:
+            return []
+        keys = [self.keys.log(channel), self.keys.latest(channel)]
+        meta = [
+            [str(int(it.tlp)), it.type, it.id, it.version, version_key(it.version) or "0", refs_of(it.obj)]
+            for it in items
+        ]
+        args: list[Any] = [self.keys.live(channel), source, self.keys.channel_prefix(channel), self._publish]
+        args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
+        async with guard():
+            if not self.wait_replicas:
+                replies = await self._append(keys=keys, args=args)
+            else:
+                # EVAL: no NOSCRIPT on a just-promoted replica
+                write = ("EVAL", scripts.APPEND, len(keys), *keys, *args)
+                replies, acked = await write_then_wait(self.redis, keys[0], write, self.wait_replicas, self.wait_ms)
+        appended = [
+            Appended(item, event_id.decode(), duplicate=not created, tlp=TLP(int(level)))
+            for item, (created, event_id, level) in zip(items, replies, strict=True)
+        ]
+        if self.wait_replicas and acked < self.wait_replicas:
+            raise NotReplicated(
+                f"not yet replicated; retry: {acked} of the {self.wait_replicas} Redis replicas required "
+                f"confirmed the append within {self.wait_ms} ms (a retry of the same objects reports those "
+                "already stored as duplicates)",
+                appended,
+            )
+        return appended
+
+    async def delete_versions(self, channel: str, versions: Sequence[Event]) -> int:
+        """Delete these versions of one object atomically; the number actually deleted.
+
+        A version stored anew since it was read is left alone; the newest
+        remaining version becomes the object's latest, and once none remains
+        the object leaves the channel's type and referrer indexes.
+        """
+        if not versions:
+            return 0
+        stix_id, stix_type = versions[0].stix_id, versions[0].type
+        refs = dict.fromkeys(ref for event in versions for ref in refs_of(orjson.loads(event.raw)))
+        keys = [
+            self.keys.log(channel),
+            self.keys.latest(channel),
+            self.keys.versions(channel, stix_id),
+            self.keys.of_type(channel, stix_type),
+            *(self.keys.referrers(channel, ref) for ref in refs),
+        ]
+        args = [stix_id] + [part for event in versions for part in (event.version, event.id)]
+        async with guard():
+            return int(await self._delete(keys=keys, args=args))
+
+    # owners --------------------------------------------------------------
+    async def claim(self, claimant: str, stix_ids: Sequence[str]) -> list[str]:
+        """Make ``claimant`` the owner of each of ``stix_ids`` that has none yet; returns each id's owner.
+
+        Ids are compared case-insensitively, as STIX compares their UUID part.
+        One hash for the whole hub (one key, so one cluster shard), written
+        before the objects are appended: an append that then fails leaves
+        the claim, so the claimant's retry is still its own.
+        """
+        if not stix_ids:
+            return []
+        async with guard():
+            owners = await self._claim(keys=[self.keys.owners], args=[claimant, *(i.lower() for i in stix_ids)])
+        return [o.decode() for o in owners]
+
+    async def adopt(self, owners: Sequence[tuple[str, str]]) -> int:
+        """Record each ``(stix id, owner)`` whose id has no owner yet; returns how many were recorded."""
+        async with guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stix_id, owner in owners:
+                    pipe.hsetnx(self.keys.owners, stix_id.lower(), owner)
+                replies = await pipe.execute()
+        return sum(1 for r in replies if r)
+
+    async def owners_recorded(self) -> bool:
+        """Whether the owners of the objects stored before ownership was tracked are recorded."""
+        async with guard():
+            return bool(await self.redis.exists(self.keys.owners_recorded))
+
+    async def mark_owners_recorded(self) -> None:
+        async with guard():
+            await self.redis.set(self.keys.owners_recorded, str(int(time.time())))
+
+    # reading -------------------------------------------------------------
+    async def read(self, channel: str, after: str, count: int, *, inclusive: bool = False) -> list[Event]:
+        """Up to ``count`` events of ``channel`` after event id ``after``, oldest first.
+
+        ``inclusive``: from ``after`` on, the event with that id included
+        (TAXII's pages start at a position; a stream's readers resume after one).
+        """
+        start = after if inclusive else f"({after}"
+        async with guard():
+            entries = _entries(await self.redis.xrange(self.keys.log(channel), start, "+", count=count))
+        return [Event.from_fields(eid.decode(), channel, fields) for eid, fields in entries]
+
+    async def last_id(self, channel: str) -> str | None:
+        """The id of the newest event of ``channel``, None if it has none."""
+        async with guard():
+            entries = _entries(await self.redis.xrevrange(self.keys.log(channel), "+", "-", count=1))
+        return entries[0][0].decode() if entries else None
+
+    async def first_id(self, channel: str) -> str | None:
+        """The id of the oldest event still kept in ``channel``, None if it has none."""
+        async with guard():
+            entries = _entries(await self.redis.xrange(self.keys.log(channel), "-", "+", count=1))
+        return entries[0][0].decode() if entries else None
+
+    async def events_by_id(self, channel: str, event_ids: Sequence[str]) -> list[Event]:
+        """The events of ``channel`` with these ids (missing ones are skipped), in the given order."""
+        if not event_ids:
+            return []
+        async with guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for eid in event_ids:
+                    pipe.xrange(self.keys.log(channel), eid, eid)
+                replies = await pipe.execute()
+        return [Event.from_fields(e[0][0].decode(), channel, e[0][1]) for e in replies if e]
+
+    async def versions(self, channels: Sequence[str], stix_id: str) -> dict[str, dict[str, str]]:
+        """Per channel, the stored versions of ``stix_id`` (version → event id); channels without it omitted."""
+        return (await self.versions_of_many(channels, [stix_id])).get(stix_id, {})
+
+    async def versions_in(self, channel: str, stix_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """For each of ``stix_ids``, its versions in ``channel`` (version → event id); empty for an unknown one."""
+        found = await self.versions_of_many([channel], stix_ids)
+        return {sid: found[sid].get(channel, {}) for sid in stix_ids}
+
+    async def versions_of_many(
+        self, channels: Sequence[str], stix_ids: Sequence[str]
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        """:meth:`versions` of each of ``stix_ids`` at once (one pipeline): id → channel → version → event id."""
+        pairs = [(sid, channel) for sid in stix_ids for channel in channels]
+        found: dict[str, dict[str, dict[str, str]]] = {sid: {} for sid in stix_ids}
+        if not pairs:
+            return found
+        async with guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for sid, channel in pairs:
+                    pipe.hgetall(self.keys.versions(channel, sid))
+                replies = await pipe.execute()
+        for (sid, channel), reply in zip(pairs, replies, strict=True):
+            if reply:
+                found[sid][channel] = {v.decode(): eid.decode() for v, eid in reply.items()}
+        return found
+
+    async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
+        """Every STIX id of ``stix_type`` ever stored in ``channel``."""
+        async with guard():
+            members = cast(set[bytes], await self.redis.smembers(self.keys.of_type(channel, stix_type)))
+        return {m.decode() for m in members}
+
+    async def referring(self, channel: str, stix_id: str) -> set[str]:
+        """The STIX ids of the objects in ``channel`` that refer to ``stix_id``."""
+        async with guard():
+            members = cast(set[bytes], await self.redis.smembers(self.keys.referrers(channel, stix_id)))
+        return {m.decode() for m in members}
+
+    async def latest_events(self, channel: str, stix_ids: Sequence[str]) -> list[Event]:
+        """The newest stored version of each of ``stix_ids`` in ``channel`` (unknown ids skipped)."""
+        latest = await self.latest(channel, stix_ids)
+        return await self.events_by_id(channel, [latest[sid] for sid in stix_ids if sid in latest])
+
+    async def latest(self, channel: str, stix_ids: Sequence[str]) -> dict[str, str]:
+        """The event id of the newest version of each STIX id in ``channel`` (unknown ids omitted), whatever its TLP."""
+        if not stix_ids:
+            return {}
+        async with guard():
+            replies = cast(list[bytes | None], await self.redis.hmget(self.keys.latest(channel), list(stix_ids)))
+        return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
+
+    async def clock_and_last_id(self, channel: str) -> tuple[int, str | None]:
+        """The Redis time in milliseconds where ``channel`` lives, and its newest event id, read at one instant.
+
+        The time comes from the server that numbers the channel's events (the
+        script runs on its shard), so every event appended afterwards has an id
+        at or after this millisecond.
+        """
+        async with guard():
+            seconds, micros, last = await self._clock(keys=[self.keys.log(channel)])
+        return int(seconds) * 1000 + int(micros) // 1000, last.decode() if last else None
+
+    # retention -----------------------------------------------------------
+    async def trimmed_to(self, channel: str) -> str | None:
+        """The id of the newest event removed by retention: history at or before it is gone."""
+        async with guard():
+            value = cast(bytes | None, await self.redis.get(self.keys.trimmed(channel)))
+        return value.decode() if value else None
+
+    async def trim(self, channel: str, *, max_events: int | None = None, max_age_ms: int | None = None) -> int:
+        """Apply retention to ``channel``; returns how many events were removed.
+
+        Records the newest removed id first, so that a client resuming from
+        before it is told of the gap instead of silently missing events.
+        """
+        bounds: list[str] = []
+        async with guard():
+            if max_events is not None:
+                kept = _entries(await self.redis.xrevrange(self.keys.log(channel), "+", "-", count=max_events))
+                if len(kept) == max_events:
+                    bounds.append(kept[-1][0].decode())
+            if max_age_ms is not None:
+                server_ms = int((await self.redis.time())[0]) * 1000
+                bounds.append(f"{server_ms - max_age_ms}-0")
+            if not bounds:
+                return 0
+            min_id = max(bounds, key=id_key)
+            removed: int = await self._trim(keys=[self.keys.log(channel), self.keys.trimmed(channel)], args=[min_id])
+        return removed
+
+    # secrets -------------------------------------------------------------
+    async def secret(self, name: str) -> bytes:
+        """A random 256-bit secret of this hub, made on first use and shared by every process on this Redis."""
+        key = self.keys.secret(name)
+        async with guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, secrets.token_bytes(32), nx=True)
+                pipe.get(key)
+                _, value = await pipe.execute()
+        return cast(bytes, value)
+
+
+def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """redis-py's stream replies, typed as they are with ``decode_responses=False``."""
+    return cast(list[tuple[bytes, dict[bytes, bytes]]], reply)

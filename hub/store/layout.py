@@ -1,0 +1,112 @@
+"""Where everything lives in Redis: the name of every key of the hub, in one place.
+
+Every key starts with the hub's namespace ``<ns>`` (``hub.redis_namespace``),
+so that several hubs can share one Redis. Each channel has, under one hash tag
+(so that a Redis Cluster keeps a channel on one shard, where one script may
+touch all of its keys):
+
+* ``<ns>:{ch:<channel>}:log`` — a Redis Stream, the durable ordered log. An
+  entry's id is the event id; its fields are ``src tlp typ sid ver obj``.
+* ``<ns>:{ch:<channel>}:v:<stix id>`` — a hash from object version
+  (``modified``) to the event id that carries it: the idempotency index and
+  the version history of the object in that channel.
+* ``<ns>:{ch:<channel>}:latest`` — a hash from STIX id to ``"<version key> <event id>"``
+  of the object's newest version in the channel (TAXII's ``match[version]=last``).
+* ``<ns>:{ch:<channel>}:t:<type>`` — the STIX ids of that type in the channel.
+* ``<ns>:{ch:<channel>}:r:<stix id>`` — the STIX ids of the objects that refer to
+  it (``object_refs``, ``sighting_of_ref``, ``source_ref``…: see :func:`hub.refs.refs_of`).
+* ``<ns>:{ch:<channel>}:trimmed`` — the id of the newest event retention removed.
+* ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
+* ``<ns>:{ch:<channel>}:sync`` — a counter, written by an append that added
+  nothing when appends wait for replicas (see :mod:`hub.store.replication`).
+
+The append script builds the ``v:``, ``t:``, ``r:`` and ``sync`` names itself
+from the channel's prefix: :meth:`Keys.channel_prefix` and those scripts
+change together. And for the whole hub:
+
+* ``<ns>:owners`` — STIX id (lower case) → the stakeholder that owns it;
+  ``<ns>:owners:recorded`` — set once the owners of older objects are recorded.
+* ``<ns>:tokens`` — token id → JSON token record (a digest, never the secret).
+* ``<ns>:secret:<name>`` — random secrets shared by every process of the hub.
+* ``<ns>:audit`` — the audit trail, a stream; ``{<ns>:audit}:head`` — its head
+  (the stream's name in a hash tag: one cluster shard for both).
+* ``<ns>:connector:<name>`` — a connector's checkpoint;
+  ``{<ns>:connector:<name>}:lease`` — who runs it; ``<ns>:connectors`` — a
+  hash of every connector's status.
+* ``<ns>:taxii:status:<id>`` — a TAXII status resource, kept a few days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The key names of the hub whose namespace is ``ns``."""
+
+    ns: str = "chub"
+
+    # one channel -------------------------------------------------------------------------
+    def channel_prefix(self, channel: str) -> str:
+        """The start of every key of ``channel``; its hash tag keeps them on one cluster shard."""
+        return f"{self.ns}:{{ch:{channel}}}:"
+
+    def log(self, channel: str) -> str:
+        return f"{self.channel_prefix(channel)}log"
+
+    def versions(self, channel: str, stix_id: str) -> str:
+        return f"{self.channel_prefix(channel)}v:{stix_id}"
+
+    def latest(self, channel: str) -> str:
+        return f"{self.channel_prefix(channel)}latest"
+
+    def trimmed(self, channel: str) -> str:
+        return f"{self.channel_prefix(channel)}trimmed"
+
+    def of_type(self, channel: str, stix_type: str) -> str:
+        return f"{self.channel_prefix(channel)}t:{stix_type}"
+
+    def referrers(self, channel: str, stix_id: str) -> str:
+        return f"{self.channel_prefix(channel)}r:{stix_id}"
+
+    def live(self, channel: str) -> str:
+        """The pub/sub channel of ``channel``'s appends (``*``: a pattern matching every channel's)."""
+        return f"{self.channel_prefix(channel)}live"
+
+    # the whole hub -----------------------------------------------------------------------
+    @property
+    def owners(self) -> str:
+        return f"{self.ns}:owners"
+
+    @property
+    def owners_recorded(self) -> str:
+        return f"{self.owners}:recorded"
+
+    @property
+    def tokens(self) -> str:
+        return f"{self.ns}:tokens"
+
+    def secret(self, name: str) -> str:
+        return f"{self.ns}:secret:{name}"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.ns}:audit"
+
+    @property
+    def audit_head(self) -> str:
+        return f"{{{self.audit}}}:head"
+
+    def checkpoint(self, connector: str) -> str:
+        return f"{self.ns}:connector:{connector}"
+
+    def lease(self, connector: str) -> str:
+        return f"{{{self.checkpoint(connector)}}}:lease"
+
+    @property
+    def connector_statuses(self) -> str:
+        return f"{self.ns}:connectors"
+
+    def taxii_status(self, status_id: str) -> str:
+        return f"{self.ns}:taxii:status:{status_id}"
