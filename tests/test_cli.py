@@ -268,7 +268,7 @@ def test_watch_shows_pushes_and_resumes_with_since_losing_and_repeating_nothing(
 
 
 def test_watch_prints_one_readable_line_per_event() -> None:
-    from hub.cli import format_event
+    from hub.cli.watch import format_event
 
     line = format_event(
         {"time": "2026-11-27T10:00:00.000Z", "channel": "sector.finance", "tlp": "amber", "source": "banxico",
@@ -335,7 +335,7 @@ def test_a_redis_cluster_is_named_by_its_url(tmp_path: Path) -> None:
 def test_the_open_file_limit_is_raised_for_thousands_of_streams() -> None:
     import resource
 
-    from hub.cli import raise_file_limit
+    from hub.cli.serve import raise_file_limit
 
     before = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub.config import parse_config
-from hub.configdoc import check_config
+from hub.configcheck import check_config
 from hub.errors import ConfigError
 from tests.test_config import MINIMAL
 

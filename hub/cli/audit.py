@@ -1,0 +1,45 @@
+"""``crisis-hub audit verify|export``: the hash-chained audit trail, read from the hub's Redis."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+
+from hub.cli.store import on_redis
+from hub.events import parse_event_id
+from hub.store.audit import AuditLog
+
+PAGE = 5000  # entries read at a time
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    verdict = on_redis(args, AuditLog, lambda audit: audit.verify())
+    if verdict.ok:
+        print(f"audit trail intact: {verdict.entries} entries verified")
+        return 0
+    where = f" at entry {verdict.entry_id}" if verdict.entry_id else ""
+    print(f"audit trail BROKEN{where} after {verdict.entries} good entries: {verdict.problem}")
+    return 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    after = parse_event_id(args.after)
+
+    async def export(audit: Any) -> int:
+        count = 0
+        cursor = after
+        while True:
+            batch = await audit.entries(cursor, PAGE)
+            for entry_id, body, previous, digest in batch:
+                line = {"id": entry_id, "record": orjson.Fragment(body), "previous": previous, "hash": digest}
+                sys.stdout.write(orjson.dumps(line).decode() + "\n")
+            count += len(batch)
+            if len(batch) < PAGE:
+                return count
+            cursor = batch[-1][0]
+
+    on_redis(args, AuditLog, export)
+    return 0

@@ -1,0 +1,29 @@
+"""How a command fails: one sentence on stderr and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class CliError(Exception):
+    """A failure the command explains in one sentence; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def say(message: str) -> None:
+    """One sentence on stderr, as ``crisis-hub: …``."""
+    try:
+        print(f"crisis-hub: {message}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # stderr is gone too: nothing left to tell
+
+
+def need_token(args: argparse.Namespace) -> None:
+    """Stop with a usage error when the command has no token to talk to the hub with."""
+    if not args.token:
+        raise CliError("give --token or set CRISIS_HUB_TOKEN (crisis-hub token create prints one)", 2)

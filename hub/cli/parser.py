@@ -1,0 +1,186 @@
+"""The ``crisis-hub`` argument parser: one small function per command, each naming the function that runs it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeAlias
+
+from hub import __version__
+from hub.cli.audit import cmd_audit_export, cmd_audit_verify
+from hub.cli.config import cmd_config_check
+from hub.cli.connectors import cmd_connector_list, cmd_connector_run
+from hub.cli.crises import cmd_crises, cmd_sitrep
+from hub.cli.options import ENV, client_options, env_default, listen_options, log_option, store_options, verbose_option
+from hub.cli.push import cmd_import, cmd_push
+from hub.cli.serve import PRODUCTION, cmd_demo, cmd_serve
+from hub.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
+from hub.cli.watch import cmd_watch
+from hub.embedded import FSYNC_POLICIES
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crisis-hub", description="Cyber crisis information-sharing hub.")
+    parser.add_argument("--version", action="version", version=f"crisis-hub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_serve, _demo, _crises, _sitrep, _audit, _token, _push, _watch, _config, _import, _connector):
+        add(sub)
+    return parser
+
+
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the tree below ``parser``, with the words that reach it (``("token", "create")``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from commands(sub, (*path, name))
+
+
+def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The options and arguments of one command (``--help`` too), without its subcommands."""
+    return [action for action in parser._actions if not isinstance(action, argparse._SubParsersAction)]
+
+
+def option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
+    """The option ``flag`` (``--port``) of one command, or None if it has no such option."""
+    return next((action for action in options(parser) if flag in action.option_strings), None)
+
+
+def _command(sub: Commands, name: str, help: str, run: Command, about: str | None = None) -> argparse.ArgumentParser:
+    """A command ``name`` that ``run`` carries out."""
+    parser = sub.add_parser(name, help=help, description=about)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _group(sub: Commands, name: str, help: str) -> Commands:
+    """A command ``name`` made of subcommands (``token create``, ``token list``, …)."""
+    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+
+
+def _serve(sub: Commands) -> None:
+    serve = _command(
+        sub,
+        "serve",
+        "run the hub",
+        cmd_serve,
+        about=f"Run the hub. Without --config it serves the built-in demo committee and says so; "
+        f"with {ENV}={PRODUCTION} it refuses to.",
+    )
+    store_options(serve)
+    listen_options(serve)
+    serve.add_argument(
+        "--appendfsync",
+        choices=FSYNC_POLICIES,
+        default="everysec",
+        help="embedded Redis AOF fsync policy (default everysec: at most one second of writes at risk on power loss)",
+    )
+    serve.add_argument("--cert", default=env_default("--cert"), help="TLS certificate chain (PEM): serve HTTPS")
+    serve.add_argument("--key", default=env_default("--key"), help="TLS private key (PEM)")
+    verbose_option(serve)
+    log_option(serve)
+
+
+def _demo(sub: Commands) -> None:
+    demo = _command(sub, "demo", "run the hub with the demo committee and play a crisis scenario on it", cmd_demo)
+    store_options(demo)
+    listen_options(demo)
+    demo.add_argument("--speed", type=float, default=1.0, help="play the scenario this many times faster")
+    verbose_option(demo)
+    log_option(demo)
+
+
+def _crises(sub: Commands) -> None:
+    crises = _command(sub, "crises", "list the crises you may see, most severe first: their ids for sitrep", cmd_crises)
+    crises.add_argument("--all", action="store_true", help="closed crises too")
+    crises.add_argument("--json", action="store_true", help="the hub's answer as one JSON document")
+    client_options(crises)
+
+
+def _sitrep(sub: Commands) -> None:
+    sitrep = _command(sub, "sitrep", "print a crisis's newest sitrep as a briefing", cmd_sitrep)
+    sitrep.add_argument(
+        "crisis", nargs="?", help="the crisis's STIX id (incident--…; see crisis-hub crises); default: the most severe"
+    )
+    sitrep.add_argument(
+        "--format", choices=("md", "stix"), default="md", help="a Markdown briefing (default) or the STIX bundle"
+    )
+    client_options(sitrep)
+
+
+def _audit(sub: Commands) -> None:
+    audit = _group(sub, "audit", "check or export the hash-chained audit trail")
+    verify = _command(audit, "verify", "check the whole chain; exit 1 at the first tampered entry", cmd_audit_verify)
+    store_options(verify)
+    export = _command(audit, "export", "print the trail as JSON lines, oldest first", cmd_audit_export)
+    export.add_argument("--after", default="0", help="only entries after this entry id")
+    store_options(export)
+
+
+def _token(sub: Commands) -> None:
+    token = _group(sub, "token", "create, list and revoke API tokens")
+    create = _command(token, "create", "create a token for a stakeholder; prints it as the last line", cmd_token_create)
+    create.add_argument("stakeholder", help="the stakeholder's id in the config ([stakeholders.ID])")
+    create.add_argument("--label", default="", help="a note to recognise the token by in listings")
+    store_options(create)
+    store_options(_command(token, "list", "list tokens (never their secrets)", cmd_token_list))
+    revoke = _command(token, "revoke", "revoke a token by its id (or the token itself)", cmd_token_revoke)
+    revoke.add_argument("token", help="the token's id, as token list shows it, or the whole token")
+    store_options(revoke)
+
+
+def _push(sub: Commands) -> None:
+    push = _command(sub, "push", "push a STIX 2.1 bundle file to a channel", cmd_push)
+    push.add_argument("file", type=Path, help="a STIX 2.1 bundle, or one object, as JSON")
+    push.add_argument("--channel", required=True, help="the channel to write to")
+    client_options(push)
+    push.add_argument("--batch", type=int, default=500, help="objects per request (default 500)")
+
+
+def _watch(sub: Commands) -> None:
+    watch = _command(sub, "watch", "print a channel's events as they arrive, resuming after drops", cmd_watch)
+    watch.add_argument("--channel", action="append", required=True, help="a channel to read; repeat for several")
+    watch.add_argument(
+        "--since",
+        action="append",
+        default=[],
+        help="resume after this event id (ID for every channel, or CHANNEL=ID; repeatable)",
+    )
+    watch.add_argument("--json", action="store_true", help="one JSON event per line")
+    client_options(watch)
+
+
+def _config(sub: Commands) -> None:
+    config = _group(sub, "config", "check a configuration file")
+    check = _command(
+        config, "check", "validate a config file and explain each problem (exit 2 if any)", cmd_config_check
+    )
+    check.add_argument("file", type=Path, help="the config TOML to check")
+
+
+def _import(sub: Commands) -> None:
+    importing = _command(sub, "import", "import STIX bundles from files and folders (*.json, *.json.gz)", cmd_import)
+    importing.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files, or folders searched recursively")
+    importing.add_argument("--channel", required=True, help="the channel to write to")
+    client_options(importing)
+    importing.add_argument("--batch", type=int, default=500, help="objects per request (default 500)")
+
+
+def _connector(sub: Commands) -> None:
+    connector = _group(sub, "connector", "TAXII connectors: show their status, run one alone")
+    listing = _command(connector, "list", "each connector's state, last success and error, lag", cmd_connector_list)
+    listing.add_argument("--json", action="store_true", help="one JSON document")
+    store_options(listing)
+    run = _command(connector, "run", "run one configured connector against a hub's HTTP API", cmd_connector_run)
+    run.add_argument("name", help="the connector's name in the config's [[connectors]]")
+    run.add_argument("--once", action="store_true", help="one poll or push pass, then exit (1 on failure)")
+    store_options(run)  # the config that declares it; the hub's Redis keeps its checkpoint and status
+    client_options(run)
+    verbose_option(run)

@@ -1,0 +1,97 @@
+"""``crisis-hub push`` and ``crisis-hub import``: STIX objects from files into a channel, over the HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+import orjson
+
+from hub.cli.errors import CliError, need_token
+
+RESUME = "run the same command again to finish (already stored objects count as duplicates)"
+SHOWN_REJECTIONS = 50
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    from connectors.client import HubClient, HubClientError, PushSummary
+
+    need_token(args)
+    try:
+        data = orjson.loads(args.file.read_bytes())
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}", 2) from None
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"{args.file} is not JSON: {exc}", 2) from None
+    objects = data.get("objects") if isinstance(data, dict) and data.get("type") == "bundle" else [data]
+    if not isinstance(objects, list):
+        raise CliError(f"{args.file} is a bundle without an objects list", 2)
+    summary = PushSummary()
+
+    async def run() -> None:
+        async with HubClient(args.url, args.token) as client:
+            await client.me()  # the hub answers and knows the token: before any progress bar
+            with tqdm(total=len(objects), unit="obj", desc=f"push {args.channel}", file=sys.stderr) as bar:
+                await client.push_objects(args.channel, objects, batch=args.batch, progress=bar.update, summary=summary)
+
+    try:
+        asyncio.run(run())
+    except HubClientError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise CliError(f"stopped: {summary.total} of {len(objects)} objects sent; {RESUME}", 130) from None
+    _report(args.file.name, args.channel, len(summary.accepted), len(summary.duplicates), summary.rejected)
+    return 0 if not summary.rejected else 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Stream files and folders of bundles into a channel; exit 1 if anything was rejected or unreadable."""
+    from tqdm import tqdm
+
+    from connectors.client import HubClient, HubClientError
+    from connectors.importer import ImportSummary, expand, import_paths
+
+    need_token(args)
+    files = expand(args.paths)
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing or not files:
+        where = ", ".join(missing) or " ".join(map(str, args.paths))
+        raise CliError(f"nothing to import at {where}", 2)
+    summary = ImportSummary()
+
+    async def run() -> None:
+        async with HubClient(args.url, args.token) as client:
+            await client.me()  # the hub answers and knows the token: before any progress bar
+            size = sum(p.stat().st_size for p in files)
+            with tqdm(total=size, unit="B", unit_scale=True, desc=f"import {args.channel}", file=sys.stderr) as bar:
+                await import_paths(client, args.channel, files, batch=args.batch, on_bytes=bar.update, summary=summary)
+
+    try:
+        asyncio.run(run())
+    except HubClientError as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        sent = f"{summary.files} of {len(files)} files ({summary.total} objects) sent"
+        raise CliError(f"stopped: {sent}; {RESUME}", 130) from None
+    source = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    _report(source, args.channel, summary.accepted, summary.duplicates, summary.rejected)
+    for path, reason in summary.failed_files:
+        print(f"  not imported {path}: {reason}")
+    return 0 if not summary.rejected and not summary.failed_files else 1
+
+
+def _report(source: str, channel: str, accepted: int, duplicates: int, rejected: list[dict[str, Any]]) -> None:
+    """The summary of a push or an import: counts, then each rejection with its reason (the first 50)."""
+    print(
+        f"{source} → {channel}: {accepted + duplicates + len(rejected)} objects: "
+        f"{accepted} accepted, {duplicates} duplicates, {len(rejected)} rejected"
+    )
+    for r in rejected[:SHOWN_REJECTIONS]:
+        origin = f"{r['file']} " if "file" in r else ""
+        print(f"  rejected {origin}#{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
+    if len(rejected) > SHOWN_REJECTIONS:
+        print(f"  … and {len(rejected) - SHOWN_REJECTIONS} more rejected")

@@ -1,0 +1,190 @@
+"""``crisis-hub serve`` and ``crisis-hub demo``: run a hub, listening where asked."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import socket
+import ssl
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+from hub.cli.errors import CliError
+from hub.cli.options import ENV, cluster
+from hub.cli.store import open_redis
+from hub.config import Config, load_config
+from hub.errors import ConfigError
+from hub.store import TokenStore, connect
+from hub.tasks import cancel_and_wait
+from hub.tokens import new_token
+
+log = logging.getLogger("hub")
+
+PRODUCTION = "production"
+
+
+def serve_config(args: argparse.Namespace) -> Config:
+    """The config ``serve`` runs: ``--config``, else the demo committee, said aloud and refused in production."""
+    if args.config is None:
+        if os.environ.get(ENV) == PRODUCTION:
+            raise CliError(
+                f"{ENV}={PRODUCTION} and no --config (or CRISIS_HUB_CONFIG): refusing to serve the built-in demo "
+                "committee",
+                2,
+            )
+        log.warning("no --config (or CRISIS_HUB_CONFIG): serving the built-in demo committee, not a real one")
+    return load_config(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hub.app import create_app
+
+    config = serve_config(args)
+    log.info(
+        "configuration: %s (%d stakeholders, %d channels)",
+        config.source,
+        len(config.stakeholders),
+        len(config.channels),
+    )
+    ssl_context = _ssl_context(args.cert, args.key)
+    scheme = "https" if ssl_context else "http"
+    _check_listen(args.host, args.port)
+    with open_redis(args, args.appendfsync) as place:
+        app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args))
+        where = place.where.removeprefix("the ")
+        print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
+        raise_file_limit()
+        try:
+            web.run_app(
+                app, host=args.host, port=args.port, print=None, access_log=None, ssl_context=ssl_context, backlog=4096
+            )
+        except OSError as exc:
+            raise _listen_error(exc, args.host, args.port) from None
+    return 0
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail at once, before Redis and the app start, if ``host:port`` cannot be listened on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError):
+        return  # the server says it when it binds
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise _listen_error(exc, host, port) from None
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> Exception:
+    """The sentence for a hub that cannot listen where it was asked to (or ``exc`` itself if not that)."""
+    if exc.errno == errno.EADDRINUSE:
+        return CliError(f"{host}:{port} is already in use (another hub?): stop it, or choose another --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return CliError(f"cannot listen on {host}:{port}: this machine has no address {host} (see --host)")
+    if exc.errno == errno.EACCES:
+        return CliError(f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)")
+    return exc
+
+
+def raise_file_limit(wanted: int = 65536) -> int:
+    """Raise the soft limit on open files towards ``wanted`` (every stream holds one); warn if it stays low."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-file limit from %d: %s", soft, exc)
+    if soft < 4096:
+        log.warning("the open-file limit is %d: the hub can hold at most about that many streams", soft)
+    return soft
+
+
+def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """TLS 1.2+ with the given certificate chain and key, or None for plain HTTP."""
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("give both --cert and --key for HTTPS")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS certificate {cert} or key {key}: {exc}") from None
+    return context
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    # Escalations every few seconds, so the demo's overdue action is escalated while you watch.
+    config = replace(config, crisis=replace(config.crisis, escalation_interval=5.0))
+    _check_listen(args.host, args.port)
+    with open_redis(args) as place:
+        asyncio.run(_run_demo(config, place.url, args))
+    return 0
+
+
+async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) -> None:
+    from hub.app import create_app
+    from hub.demo import Scenario
+
+    app = create_app(config, redis_url, namespace=args.namespace, cluster=cluster(args))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, args.host, args.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise _listen_error(exc, args.host, args.port) from None
+    url = f"http://{args.host}:{args.port}"
+    tokens = await _demo_tokens(config, redis_url, args)
+    token_file = Path(args.data_dir) / "demo-tokens.json"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
+    token_file.chmod(0o600)
+    print(f"Crisis Hub demo on {url}/  — sign in with a token below (also in {token_file})", flush=True)
+    for stakeholder, text in tokens.items():
+        print(f"  {stakeholder:<13} {config.stakeholders[stakeholder].name:<42} {text}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scenario = asyncio.create_task(Scenario(url, tokens, args.speed).run())
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({scenario, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if scenario in done and scenario.exception() is not None:
+            log.error("the demo scenario failed", exc_info=scenario.exception())
+            await stop.wait()
+    finally:
+        await cancel_and_wait(scenario, waiter)
+        await runner.cleanup()
+
+
+async def _demo_tokens(config: Config, redis_url: str, args: argparse.Namespace) -> dict[str, str]:
+    """A new token for each stakeholder of the demo, by stakeholder."""
+    client = connect(redis_url, cluster=cluster(args))
+    tokens: dict[str, str] = {}
+    try:
+        store = TokenStore(client, args.namespace)
+        for stakeholder in config.stakeholders:
+            token = new_token()
+            await store.add(stakeholder, token, "demo")
+            tokens[stakeholder] = token.text
+    finally:
+        await client.aclose()
+    return tokens

@@ -1,0 +1,101 @@
+"""The hub's Redis, for the commands that work on its data: the embedded server or ``--redis-url``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.cli.errors import CliError
+from hub.cli.options import cluster
+from hub.embedded import EmbeddedRedis
+from hub.errors import ConfigError, StoreUnavailable
+from hub.store import CredentialsRefused, StoreError, connect, is_cluster, unavailable
+
+
+@dataclass(frozen=True)
+class RedisPlace:
+    """Where a command's data lives: its Redis ``url``, said for people as ``where``.
+
+    ``started``: the embedded Redis was not running, so this command started it
+    for a moment (no hub is running on that data dir); ``new``: the data dir did
+    not exist before.
+    """
+
+    url: str
+    where: str
+    started: bool = False
+    new: bool = False
+
+
+@contextmanager
+def open_redis(args: argparse.Namespace, appendfsync: str = "everysec") -> Iterator[RedisPlace]:
+    """The Redis to use: --redis-url, else the embedded server of --data-dir (started if needed)."""
+    if cluster(args) and not args.redis_url:
+        raise ConfigError("--redis-cluster needs --redis-url, a node of the cluster: the embedded Redis is one server")
+    if args.redis_url:
+        yield RedisPlace(args.redis_url, ("Redis Cluster at " if cluster(args) else "Redis at ") + args.redis_url)
+        return
+    data_dir = Path(args.data_dir).resolve()
+    new = not data_dir.exists()
+    embedded = EmbeddedRedis(data_dir, appendfsync)
+    url = embedded.start()
+    try:
+        yield RedisPlace(url, f"the embedded Redis of {data_dir}", started=embedded.owned, new=new)
+    finally:
+        embedded.stop()
+
+
+def run_on(place: RedisPlace, args: argparse.Namespace, action: Any) -> Any:
+    """Run ``action(client)`` on the Redis at ``place``; a Redis that does not answer is one sentence."""
+
+    async def run() -> Any:
+        client = connect(place.url, cluster=cluster(args))
+        try:
+            return await action(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(run())
+    except CredentialsRefused as exc:
+        raise CliError(f"{place.where} refused the credentials ({exc}): check --redis-url") from None
+    except (StoreUnavailable, StoreError) as exc:
+        if not unavailable(exc):
+            raise  # not an outage: main says "Redis failed" with what it said
+        hint = "is it running, and is --redis-url right?" if args.redis_url else "see redis.log in --data-dir"
+        raise CliError(f"{place.where} does not answer: {hint}") from None
+
+
+def with_redis(args: argparse.Namespace, action: Any) -> Any:
+    """Run ``action(client)`` against the hub's Redis, for a one-shot command."""
+    with open_redis(args) as place:
+        return run_on(place, args, action)
+
+
+def on_redis(args: argparse.Namespace, make: Any, action: Any) -> Any:
+    """Run ``action(make(client, namespace))`` against the hub's Redis, for a one-shot command."""
+    return with_redis(args, lambda client: action(make(client, args.namespace)))
+
+
+async def note(audit: Any, action: str, **fields: Any) -> None:
+    """Record an operator's action made from the command line, at once."""
+    audit.record(action, f"cli:{getpass.getuser()}", **fields)
+    await audit.flush()
+
+
+async def hub_listening(client: Any) -> bool | None:
+    """Whether a hub process is connected to this Redis (None: cannot tell, on a cluster).
+
+    Every running hub holds a subscription to live notifications (:mod:`hub.store.notifications`),
+    so a client with a pattern (or plain) subscription is taken for one.
+    """
+    if is_cluster(client):
+        return None
+    clients = await client.client_list()
+    return any(int(c.get("psub", 0) or 0) or int(c.get("sub", 0) or 0) for c in clients)

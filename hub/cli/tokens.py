@@ -1,0 +1,100 @@
+"""``crisis-hub token create|list|revoke``: API tokens, straight in the hub's Redis."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hub.cli.errors import CliError
+from hub.cli.store import RedisPlace, hub_listening, note, on_redis, open_redis, run_on, with_redis
+from hub.config import load_config
+from hub.errors import NotFound
+from hub.store import TokenStore
+from hub.store.audit import AuditLog
+from hub.tokens import new_token, split_token
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """Store a new token; stderr says where, and warns when no hub uses that Redis. The token is stdout's last line."""
+    config = load_config(args.config)
+    if args.stakeholder not in config.stakeholders:
+        known = ", ".join(config.stakeholders)
+        raise CliError(f"no stakeholder {args.stakeholder!r} in {config.source} (known: {known})", 2)
+    token = new_token()
+
+    async def create(client: Any) -> bool | None:
+        await TokenStore(client, args.namespace).add(args.stakeholder, token, args.label)
+        audit = AuditLog(client, args.namespace)
+        await note(audit, "token.create", stakeholder=args.stakeholder, token=token.token_id)
+        return await hub_listening(client)
+
+    with open_redis(args) as place:
+        listening = run_on(place, args, create)
+    warning = _no_hub_warning(args, place, listening)
+    if warning:
+        print(f"crisis-hub: warning: {warning}", file=sys.stderr)
+    print(
+        f"token {token.token_id} for {args.stakeholder} stored in {place.where} (shown once; only its hash is kept):",
+        file=sys.stderr,
+        flush=True,
+    )
+    print(token.text, flush=True)
+    return 0
+
+
+def _no_hub_warning(args: argparse.Namespace, place: RedisPlace, listening: bool | None) -> str:
+    """Why a new token may not work, or "": the hub answers 401 to a token stored in another Redis."""
+    if args.redis_url:
+        if listening is False:
+            return (
+                f"no hub is connected to Redis at {args.redis_url}: the token works with a hub started with "
+                f"--redis-url {args.redis_url}; any other hub answers 401 unknown token"
+            )
+        return ""
+    if place.started:
+        data_dir = Path(args.data_dir).resolve()
+        new = " (a new, empty data dir)" if place.new else ""
+        return (
+            f"no hub is running on {data_dir}{new}: the token works with a hub started with --data-dir {data_dir}; "
+            "a hub on another --data-dir or --redis-url answers 401 unknown token"
+        )
+    return ""
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    records = on_redis(args, TokenStore, lambda tokens: tokens.list())
+    print(f"{'id':12}  {'stakeholder':16}  {'created':20}  {'revoked':20}  label")
+    for r in records:
+        print(f"{r.token_id:12}  {r.stakeholder:16}  {_when(r.created):20}  {_when(r.revoked):20}  {r.label}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    parts = split_token(args.token)
+    token_id = parts[0] if parts else args.token
+
+    async def revoke(client: Any) -> tuple[Any, bool]:
+        tokens = TokenStore(client, args.namespace)
+        record = await tokens.get(token_id)
+        if record is None:
+            raise NotFound(f"no token with id {token_id}")
+        if record.revoked is not None:
+            return record, False
+        record = await tokens.revoke(token_id)
+        await note(AuditLog(client, args.namespace), "token.revoke", stakeholder=record.stakeholder, token=token_id)
+        return record, True
+
+    record, revoked = with_redis(args, revoke)
+    if revoked:
+        print(f"token {record.token_id} of {record.stakeholder} revoked")
+    else:
+        when = _when(record.revoked)
+        print(f"token {record.token_id} of {record.stakeholder} was already revoked ({when}): nothing to do")
+    return 0
