@@ -645,10 +645,11 @@ class AckStatus:
 
 
 def ack_status(item: Stored, expected: Iterable[str], acks: Iterable[Acknowledgment]) -> AckStatus:
-    """Where ``item`` stands: ``acks`` are its version's acknowledgments, ``expected`` who is awaited to make one.
+    """Where ``item`` stands: who of ``expected`` acknowledged its version in ``acks``, who is still awaited.
 
-    One acknowledgment per stakeholder counts, the last of ``acks``; the
-    author of the item is never awaited (nobody acknowledges their own item).
+    ``acks`` for other items or versions are ignored. One acknowledgment per
+    stakeholder counts, the last of ``acks``; the author of the item is never
+    awaited (nobody acknowledges their own item).
     """
     event = item.event
     done: dict[str, Acknowledgment] = {}

@@ -92,6 +92,8 @@ def _readable(events: Iterable[Event], principal: Principal) -> list[Stored]:
 
 
 class CrisisService:
+    """The crisis workflow for one hub: every read filtered by the policy, every write through ``ingest``."""
+
     def __init__(
         self, store: Store, config: Config, audit: AuditLog | None = None, metrics: Metrics | None = None
     ) -> None:
