@@ -50,6 +50,7 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
     """Run one connector alone: TAXII on one side, the hub's HTTP API with a token on the other."""
     from connectors.client import HubClient
     from hub.federation.runner import ConnectorRunner, build_worker
+    from hub.store.connectors import Connectors
 
     logging.getLogger("connectors").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     config = load_config(args.config)

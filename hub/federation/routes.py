@@ -33,8 +33,7 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
     runners = [
         ConnectorRunner(
             spec,
-            store.redis,
-            store.ns,
+            store.connectors,
             functools.partial(
                 build_worker,
                 spec,

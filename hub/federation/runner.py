@@ -31,9 +31,9 @@ from hub.federation.partner import PartnerConnection, describe
 from hub.federation.pull import TaxiiPull
 from hub.federation.push import TaxiiPush
 from hub.metrics import Metrics
-from hub.store import Client, Store
+from hub.store import Store
 from hub.store.audit import AuditLog
-from hub.store.connectors import ConnectorState, ConnectorStatus, LeaseLost
+from hub.store.connectors import Connectors, ConnectorState, ConnectorStatus, LeaseLost
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -148,15 +148,14 @@ class ConnectorRunner:
     def __init__(
         self,
         spec: ConnectorConfig,
-        redis: Client,
-        namespace: str,
+        connectors: Connectors,
         make_worker: _WorkerFactory,
         *,
         backoff: Backoff | None = None,
         lease_ttl: float = LEASE_TTL,
     ) -> None:
         self.spec = spec
-        self.state = ConnectorState(redis, namespace, spec.name)
+        self.state = connectors.state(spec.name)
         self.status = ConnectorStatus(spec.name, spec.kind, spec.channel, spec.url, owner=self.state.owner)
         self.worker = make_worker(self.state, self.status)
         self.backoff = backoff or Backoff(initial=min(1.0, spec.interval), maximum=max(60.0, spec.interval))

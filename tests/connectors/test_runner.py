@@ -44,7 +44,7 @@ def test_the_report_says_stale_for_a_runner_that_stopped_beating_and_not_started
 
 def runner(local: Local, connector: ConnectorConfig, env: dict[str, str], **options: Any) -> ConnectorRunner:
     make = functools.partial(build_worker, connector, local.config, environ=env, store=local.store)
-    return ConnectorRunner(connector, local.store.redis, local.namespace, make, backoff=FAST, **options)
+    return ConnectorRunner(connector, local.store.connectors, make, backoff=FAST, **options)
 
 
 async def until(condition: Any, timeout: float = LONG_WAIT) -> None:
