@@ -32,7 +32,7 @@ from hub.policy import (
 )
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
-from hub.versions import order
+from hub.versions import newest, order
 
 STIX_MEDIA_TYPES = frozenset({"application/json", "application/stix+json"})
 DEFAULT_PAGE = 100
@@ -283,10 +283,10 @@ async def get_object(request: web.Request) -> web.Response:
     for channel, versions in by_channel.items():
         candidates = await store.events_by_id(channel, list(versions.values()))
         found.extend(e for e in candidates if may_read(principal, e))
-    if not found:
+    last = newest(found)
+    if last is None:
         raise NotFound(f"no object {stix_id} that you may read")
-    ranked = order(found)  # oldest first; of two copies of one version, the first stored is the newer
-    chosen = ranked if every == "all" else ranked[-1:]
+    chosen = order(found) if every == "all" else [last]
     for channel in {e.channel for e in chosen}:
         request.app[keys.AUDIT].record(
             "read", principal.id, via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]

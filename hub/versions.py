@@ -8,22 +8,24 @@ timestamps by instant, whatever their number of fraction digits
 (:func:`hub.events.version_key`), and an unversioned object ranks below every
 timestamp.
 
-A channel stores each version string once, but ``…:48Z`` and ``…:48.000Z`` are
-two strings for one instant, and one version may be stored in several
-channels: two stored copies of the same version. **Of two copies, the one
-stored first (the lower event id) ranks as the newer.** Why:
+A channel stores each version string once, but ``…:48.000Z`` and
+``…:48.000000Z`` are two strings for one instant, and one version may be
+stored in several channels: two stored copies of the same version. **Of two
+copies, the one stored first (the lower event id) stands for the version**:
+it is the newest when that version is the newest, the oldest when it is the
+oldest. Why:
 
 * The store's append script keeps, per channel, a "latest" index that moves
   only to a strictly greater version (``hub.store``: its "version order"
-  argument is :func:`order_key`); a later copy of the same instant never
-  displaces the first, and TAXII's delete script elects the replacement the
-  same way. Readers that rank in Python must name the event that index names.
-* A re-post of a version already known does not take over the object: what
-  readers were shown as the newest stays the newest.
+  argument is :func:`order_key`), so a later copy of the same instant never
+  displaces the first; TAXII's delete script elects a replacement the same
+  way. Readers that rank in Python must name the event that index names.
+* A re-post of a version already known does not take over the object, nor
+  its authorship: what readers were shown stays what they are shown.
 
-:func:`version_rank` is a total order, so an object's versions listed by
-:func:`order` begin with :func:`oldest` and end with :func:`newest` — TAXII's
-``first`` and ``last`` are the two ends of its versions list.
+:func:`order` lists versions oldest first, and copies of one version in the
+order they were stored; so the list starts with :func:`oldest`, and it ends
+with :func:`newest` unless the newest version has several copies.
 """
 
 from __future__ import annotations
@@ -45,21 +47,27 @@ def order_key(version: str) -> str:
 
 
 def version_rank(event: Event) -> tuple[str, int, int]:
-    """The sort key of a stored version: greater is newer; of two copies of one version, the first stored."""
+    """How new a stored version is: greater is newer; of two copies of one version, the first stored."""
     ms, seq = id_key(event.id)
     return order_key(event.version), -ms, -seq
 
 
+def _history(event: Event) -> tuple[str, int, int]:
+    """The place of a stored version in its object's history: by version, and copies as they were stored."""
+    ms, seq = id_key(event.id)
+    return order_key(event.version), ms, seq
+
+
 def newest(events: Iterable[Event]) -> Event | None:
-    """The newest of ``events`` by :func:`version_rank`; None if there are none."""
+    """The newest of ``events``: the greatest version, and of its copies the first stored; None if none."""
     return max(events, key=version_rank, default=None)
 
 
 def oldest(events: Iterable[Event]) -> Event | None:
-    """The oldest of ``events`` by :func:`version_rank`; None if there are none."""
-    return min(events, key=version_rank, default=None)
+    """The oldest of ``events``: the least version, and of its copies the first stored; None if none."""
+    return min(events, key=_history, default=None)
 
 
 def order(events: Iterable[Event]) -> list[Event]:
-    """``events`` oldest first by :func:`version_rank`: the first is :func:`oldest`, the last :func:`newest`."""
-    return sorted(events, key=version_rank)
+    """``events`` oldest version first, copies of one version in the order they were stored."""
+    return sorted(events, key=_history)

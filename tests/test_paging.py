@@ -7,7 +7,7 @@ The channel is a list of events here; :func:`read` answers as the store does
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.events import Event
@@ -192,12 +192,15 @@ def taxii_loop_before(events: list[Event], limit: int) -> tuple[list[str], bool,
         start = batch[-1].millis + 1
 
 
+# The machine running the tests may be busy: no deadline per example.
+untimed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Runs of visible and of hidden events, some long enough to exhaust a scan budget.
 _runs = st.lists(st.tuples(st.booleans(), st.integers(1, 700)), max_size=6)
 _channels = _runs.map(lambda runs: channel(*(flag for flag, length in runs for _ in range(length))))
 _limits = st.integers(1, 120)
 
 
+@untimed
 @given(_channels, _limits)
 def test_the_events_api_pages_as_its_own_loop_did(events: list[Event], limit: int) -> None:
     kept, more, cursor, scanned = api_loop_before(events, limit)
@@ -206,6 +209,7 @@ def test_the_events_api_pages_as_its_own_loop_did(events: list[Event], limit: in
     assert page.after == (cursor if more else None)
 
 
+@untimed
 @given(_channels, _limits)
 def test_taxii_pages_as_its_own_loop_did(events: list[Event], limit: int) -> None:
     page = page_of(events, limit, look_ahead=True)

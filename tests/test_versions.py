@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.events import Event
@@ -34,12 +34,24 @@ def test_an_unversioned_object_ranks_below_every_timestamp_as_the_store_does() -
     assert order_key("") < order_key("1970-01-01T00:00:00Z")
 
 
-def test_of_two_copies_of_one_version_the_first_stored_is_the_newer() -> None:
+def test_of_two_copies_of_one_version_the_first_stored_stands_for_it() -> None:
     first = stored("5-0", "2026-11-27T10:00:00Z")
     again = stored("6-0", "2026-11-27T10:00:00.000Z")
-    assert newest([first, again]) is first
-    assert newest([again, first]) is first
-    assert order([first, again]) == [again, first]
+    for events in ([first, again], [again, first]):
+        assert newest(events) is first
+        assert oldest(events) is first
+        assert order(events) == [first, again]
+    assert version_rank(first) > version_rank(again)
+
+
+def test_a_history_lists_versions_oldest_first_and_copies_as_they_were_stored() -> None:
+    old = stored("1-0", "2026-11-26T00:00:00.000Z")
+    old_again = stored("9-0", "2026-11-26T00:00:00.000000Z")
+    new = stored("2-0", "2026-11-27T00:00:00.000Z")
+    new_again = stored("3-0", "2026-11-27T00:00:00Z")
+    assert order([new_again, old_again, new, old]) == [old, old_again, new, new_again]
+    assert oldest([new_again, old_again, new, old]) is old
+    assert newest([new_again, old_again, new, old]) is new
 
 
 def test_event_ids_compare_as_numbers_not_as_text() -> None:
@@ -63,6 +75,8 @@ def test_nothing_has_no_newest_and_no_oldest() -> None:
     assert order([]) == []
 
 
+# The machine running the tests may be busy: no deadline per example.
+untimed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _versions = st.sampled_from(
     ["", "2026-11-27T10:00:00Z", "2026-11-27T10:00:00.000Z", "2026-11-27T10:00:00.5Z", "2026-11-28T00:00:00.12Z"]
 )
@@ -71,14 +85,24 @@ _stored = st.lists(
 ).map(lambda rows: [stored(f"{ms}-{seq}", version) for ms, seq, version in rows])
 
 
+def first_stored(events: list[Event]) -> Event:
+    return min(events, key=lambda e: tuple(map(int, e.id.split("-"))))
+
+
+@untimed
 @given(_stored)
-def test_order_runs_from_oldest_to_newest_whatever_the_input_order(events: list[Event]) -> None:
+def test_the_ends_of_the_history_are_the_first_stored_copies_of_the_oldest_and_newest(events: list[Event]) -> None:
     ranked = order(events)
-    assert ranked[0] is oldest(events)
-    assert ranked[-1] is newest(events)
     assert order(reversed(events)) == ranked
+    assert ranked[0] is oldest(events)
+    keys = [order_key(e.version) for e in ranked]
+    assert keys == sorted(keys)
+    assert oldest(events) is first_stored([e for e in events if order_key(e.version) == keys[0]])
+    assert newest(events) is first_stored([e for e in events if order_key(e.version) == keys[-1]])
+    assert newest(events) is max(events, key=version_rank)
 
 
+@untimed
 @given(_stored)
 def test_the_newest_is_what_the_store_keeps_as_latest_appending_in_id_order(events: list[Event]) -> None:
     """The append script's rule: move "latest" only to a strictly greater version order key."""

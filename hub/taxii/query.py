@@ -14,8 +14,9 @@ when a newer AMBER one exists. The store's per-channel "latest" hash answers
 the common case in one round trip (the newest version is in hand and readable);
 otherwise the object's versions are looked up (:class:`VersionIndex`).
 
-Which versions are an object's first and last is :mod:`hub.versions`' order.
-How many candidates one request examines and where the next page starts is
+An object's first and last versions are :func:`hub.versions.oldest` and
+:func:`hub.versions.newest` of those the reader may see. How many
+candidates one request examines and where the next page starts is
 :mod:`hub.paging`'s: a page holds ``limit`` versions and one more is looked
 for, so that ``more`` is exact and a client never fetches an empty last page;
 a page cut short by the scan budget says ``more`` with a ``next`` after the
@@ -34,7 +35,7 @@ from hub.policy import Principal, may_read
 from hub.store import Store
 from hub.taxii.filters import Query, event_version
 from hub.taxii.pagination import StreamId
-from hub.versions import order
+from hub.versions import newest, oldest, order
 
 
 def position(event: Event) -> StreamId:
@@ -88,8 +89,9 @@ class VersionIndex:
             versions = [in_hand.get(eid) or self._events.get(eid) for eid in maps[sid].values()]
             visible = order(e for e in versions if e is not None and may_read(self.principal, e))
             self._readable[sid] = visible
-            if visible:
-                self._first[sid], self._last[sid] = visible[0].id, visible[-1].id
+            last = newest(visible)
+            if last is not None:
+                self._first[sid], self._last[sid] = visible[0].id, last.id
         return {sid: self._readable[sid] for sid in stix_ids}
 
     async def prepare(self, events: Sequence[Event], *, first: bool, last: bool) -> None:
@@ -192,14 +194,15 @@ async def _keep(index: VersionIndex, query: Query, batch: Sequence[Event]) -> li
 def matching_versions(versions: Sequence[Event], query: Query) -> list[Event]:
     """Of one object's versions that the reader may see (oldest first), those ``query`` keeps."""
     wanted = query.versions
+    first, last = oldest(versions), newest(versions)
     return [
         e
-        for i, e in enumerate(versions)
+        for e in versions
         if query.matches(e.stix_id, e.type)
         and (
             wanted.all
             or wanted.matches_stamp(event_version(e))
-            or (wanted.first and i == 0)
-            or (wanted.last and i == len(versions) - 1)
+            or (wanted.first and e is first)
+            or (wanted.last and e is last)
         )
     ]
