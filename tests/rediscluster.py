@@ -10,6 +10,7 @@ SIGKILLs one, to make its replica take over; :meth:`LocalCluster.pause` stops on
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -24,12 +25,14 @@ from typing import TypeVar
 import redis
 from redis.crc import key_slot
 
+from tests.timing import LONG_WAIT, STARTUP, WAIT, seconds
+
 T = TypeVar("T")
 MINIMUM = (7, 0)  # sharded pub/sub (SPUBLISH, SSUBSCRIBE)
 
 
 def _version(exe: str) -> tuple[int, int]:
-    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=WAIT).stdout
     found = re.search(r"(?:v=|redis-cli )(\d+)\.(\d+)", out)
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
@@ -93,7 +96,7 @@ class LocalCluster:
         """The URL of one node: a cluster client finds the others from it."""
         return f"redis://127.0.0.1:{self.ports[0]}"
 
-    def start(self, timeout: float = 30.0) -> LocalCluster:
+    def start(self, timeout: float = STARTUP) -> LocalCluster:
         found = binaries()
         assert found is not None, unusable_reason()
         server, cli = found
@@ -127,7 +130,7 @@ class LocalCluster:
                 self.process_of[port] = process
             deadline = time.monotonic() + timeout
             for port in self.ports:
-                self._until(deadline, lambda p=port: self._ping(p), f"node {port} did not answer")
+                self._until(deadline, functools.partial(self._ping, port), f"node {port} did not answer")
             nodes = [f"127.0.0.1:{port}" for port in self.ports]
             subprocess.run(
                 [cli, "--cluster", "create", *nodes, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
@@ -136,7 +139,9 @@ class LocalCluster:
                 timeout=timeout,
             )
             for port in self.ports:
-                self._until(deadline, lambda p=port: self._state_ok(p), f"node {port} never reached cluster_state:ok")
+                self._until(
+                    deadline, functools.partial(self._state_ok, port), f"node {port} never reached cluster_state:ok"
+                )
             self._until(deadline, self._agreed, "the nodes never agreed on the slots")
             self._until(deadline, self._replicating, "the replicas never caught up with their primaries")
         except BaseException:
@@ -144,7 +149,7 @@ class LocalCluster:
             raise
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = WAIT) -> None:
         """Stop the processes this object started, and only those."""
         processes, self.processes = self.processes, []
         self.process_of = {}
@@ -177,7 +182,7 @@ class LocalCluster:
         """SIGCONT the node on ``port`` after :meth:`pause`."""
         os.kill(self.process_of[port].pid, signal.SIGCONT)
 
-    def wait_replicated(self, port: int, timeout: float = 30.0) -> None:
+    def wait_replicated(self, port: int, timeout: float = LONG_WAIT) -> None:
         """Wait until each replica of the primary on ``port`` has applied everything the primary had written so far."""
         written = self._ask(port, lambda client: int(client.info("replication")["master_repl_offset"]))
         assert written is not None, f"node {port} does not answer"
@@ -213,7 +218,7 @@ class LocalCluster:
 
         return [other for other in self.alive() if self._ask(other, follows)]
 
-    def wait_for_new_primary(self, key: str, failed: int, timeout: float = 30.0) -> int:
+    def wait_for_new_primary(self, key: str, failed: int, timeout: float = LONG_WAIT) -> int:
         """Wait until a live primary, agreed on by every live node, holds ``key``'s slot instead of ``failed``."""
         slot = key_slot(key.encode())
         found: list[int] = []
@@ -237,8 +242,7 @@ class LocalCluster:
 
     # ---------------------------------------------------------------------------
     @staticmethod
-    def _until(deadline: float, check: object, failure: str) -> None:
-        assert callable(check)
+    def _until(deadline: float, check: Callable[[], bool], failure: str) -> None:
         while not check():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"local Redis Cluster: {failure}")
@@ -246,7 +250,7 @@ class LocalCluster:
 
     @staticmethod
     def _node(port: int) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=2)
+        return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=seconds(1), socket_timeout=seconds(2))
 
     def _ask(self, port: int, question: Callable[[redis.Redis], T]) -> T | None:
         """``question`` put to the node on ``port``; None if the node does not answer."""

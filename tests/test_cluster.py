@@ -35,7 +35,8 @@ from tests.conftest import Hub, HubFactory
 from tests.rediscluster import LocalCluster, unusable_reason
 from tests.stixgen import bundle, indicator
 from tests.taxii.helpers import collection_path, taxii_headers
-from tests.test_stream import STIX, WAIT, Ws, open_ws, post
+from tests.test_stream import STIX, Ws, open_ws, post
+from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 REASON = unusable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -80,6 +81,22 @@ async def ready(hub: Hub) -> None:
 
 def node(port: int) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=port)
+
+
+def stored_objects(port: int, log_key: str) -> dict[str, str]:
+    """The channel log at ``log_key`` as the node at ``port`` holds it: event id → STIX id."""
+    shard = node(port)
+    try:
+        entries = shard.xrange(log_key) or []
+    finally:
+        shard.close()
+    stored = {}
+    for event_id, fields in entries:
+        assert isinstance(event_id, bytes) and fields is not None
+        stix_id = fields[b"sid"]
+        assert isinstance(stix_id, bytes)
+        stored[event_id.decode()] = stix_id.decode()
+    return stored
 
 
 async def subscribe(ws: Ws, *channels: str) -> None:
@@ -144,7 +161,7 @@ async def test_live_delivery_over_sharded_pubsub_reaches_clients_of_two_hub_proc
         live = store.live_channel(channel)
         shard = node(local_cluster.primary_of(live))
         try:
-            assert shard.execute_command("PUBSUB", "SHARDNUMSUB", live) == [live.encode(), 2]
+            assert shard.pubsub_shardnumsub(live) == [(live.encode(), 2)]
         finally:
             shard.close()
     await store.redis.aclose()
@@ -207,7 +224,7 @@ async def test_live_delivery_resumes_after_the_shard_subscriptions_are_cut(
     for port in local_cluster.ports:
         shard = node(port)
         try:
-            shard.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            shard.client_kill_filter(_type="pubsub")
         finally:
             shard.close()
     during = {channel: indicator(TLP.GREEN) for channel in SPREAD}
@@ -265,7 +282,7 @@ async def test_the_command_line_works_on_the_cluster(hub: Hub) -> None:
     """``--redis-cluster``: a token created by the CLI on the cluster is one the hub accepts."""
     cli = [sys.executable, "-m", "hub", "token", "create", "sspc", "--redis-url", hub.redis_url, "--redis-cluster"]
     created = await asyncio.to_thread(
-        subprocess.run, [*cli, "--namespace", hub.namespace], capture_output=True, text=True, timeout=60
+        subprocess.run, [*cli, "--namespace", hub.namespace], capture_output=True, text=True, timeout=STARTUP
     )
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
@@ -355,12 +372,12 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
     received: list[tuple[str, str]] = []
     statuses: list[tuple[float, float, int]] = []  # sent, answered, status
     subscribed = asyncio.Event()
-    watcher = StreamClient(
-        str(hub.make_url("")),
-        watcher_token.text,
-        [channel],
-        on_message=lambda m: m["op"] == "subscribed" and subscribed.set(),
-    )
+
+    def on_message(message: dict[str, Any]) -> None:
+        if message["op"] == "subscribed":
+            subscribed.set()
+
+    watcher = StreamClient(str(hub.make_url("")), watcher_token.text, [channel], on_message=on_message)
 
     async def watch() -> None:
         async for event in watcher.events():
@@ -416,7 +433,7 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
             cluster.pause(port)
         paused = time.monotonic()
         producing = asyncio.create_task(produce())
-        async with asyncio.timeout(30):  # an append sent now has reached the primary and been answered
+        async with asyncio.timeout(LONG_WAIT):  # an append sent now has reached the primary and been answered
             await until(lambda: any(sent > paused for sent, _, _ in statuses), producing)
         before_kill = cluster.replication(failed)  # which replicas the primary had: says who confirmed, if one did
         cluster.kill(failed)
@@ -426,7 +443,7 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
         unconfirmable = [status for sent, answered, status in statuses if sent > paused and answered < killed]
         assert unconfirmable, "no append reached the primary while its replicas were paused"
         assert set(unconfirmable) == {503}, f"acknowledged with every replica paused: {unconfirmable}, {before_kill}"
-        async with asyncio.timeout(60):  # until ingest is back by itself, then a little more
+        async with asyncio.timeout(STARTUP):  # until ingest is back by itself, then a little more
             await until(lambda: sum(1 for sent, _, s in statuses if sent > killed and s == 201) >= 10, producing)
         stop.set()
         await producing
@@ -435,12 +452,12 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
         promoted = await asyncio.to_thread(cluster.wait_for_new_primary, log_key, failed)
         assert promoted in replicas and cluster.replicas_of(promoted), (failed, replicas, promoted)
         retry = list(refused)
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(STARTUP):
             while retry:  # what a producer does with a 503: the same objects again, until acknowledged
                 objects = retry.pop(0)
                 if await push(objects) == 503:
                     retry.append(objects)
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(LONG_WAIT):
             while not set(acknowledged) <= {event_id for event_id, _ in received}:
                 await asyncio.sleep(0.05)
     finally:
@@ -459,10 +476,6 @@ async def test_a_primary_killed_under_load_fails_over_and_nothing_acknowledged_i
     unacknowledged = {stix_id for event_id, stix_id in received if event_id not in acknowledged}
     assert unacknowledged <= {o["id"] for objects in refused for o in objects}
     assert set(acknowledged.values()) == set(pushed), "an object was never acknowledged"
-    shard = node(promoted)
-    try:
-        stored = {eid.decode(): fields[b"sid"].decode() for eid, fields in shard.xrange(log_key)}
-    finally:
-        shard.close()
+    stored = stored_objects(promoted, log_key)
     assert {eid: stored.get(eid) for eid in acknowledged} == acknowledged, "acknowledged but not on the new primary"
     assert sorted(stored.values()) == sorted(pushed), "an object stored twice, or not at all"
