@@ -25,7 +25,9 @@ oldest. Why:
 
 :func:`order` lists versions oldest first, and copies of one version in the
 order they were stored; so the list starts with :func:`oldest`, and it ends
-with :func:`newest` unless the newest version has several copies.
+with :func:`newest` unless the newest version has several copies. For lists
+of something that holds an event: :func:`history_rank` is the sort key of
+:func:`order`, and the greatest :func:`version_rank` is the newest.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def version_rank(event: Event) -> tuple[str, int, int]:
     return order_key(event.version), -ms, -seq
 
 
-def _history(event: Event) -> tuple[str, int, int]:
+def history_rank(event: Event) -> tuple[str, int, int]:
     """The place of a stored version in its object's history: by version, and copies as they were stored."""
     ms, seq = id_key(event.id)
     return order_key(event.version), ms, seq
@@ -65,9 +67,9 @@ def newest(events: Iterable[Event]) -> Event | None:
 
 def oldest(events: Iterable[Event]) -> Event | None:
     """The oldest of ``events``: the least version, and of its copies the first stored; None if none."""
-    return min(events, key=_history, default=None)
+    return min(events, key=history_rank, default=None)
 
 
 def order(events: Iterable[Event]) -> list[Event]:
     """``events`` oldest version first, copies of one version in the order they were stored."""
-    return sorted(events, key=_history)
+    return sorted(events, key=history_rank)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from hub.events import Event
 from hub.tlp import TLP
-from hub.versions import newest, oldest, order, order_key, version_rank
+from hub.versions import history_rank, newest, oldest, order, order_key, version_rank
 
 SID = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 
@@ -100,6 +100,7 @@ def test_the_ends_of_the_history_are_the_first_stored_copies_of_the_oldest_and_n
     assert oldest(events) is first_stored([e for e in events if order_key(e.version) == keys[0]])
     assert newest(events) is first_stored([e for e in events if order_key(e.version) == keys[-1]])
     assert newest(events) is max(events, key=version_rank)
+    assert ranked == sorted(events, key=history_rank)
 
 
 @untimed

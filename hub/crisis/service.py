@@ -60,7 +60,7 @@ from hub.stix import validate
 from hub.store import Store
 from hub.store.audit import AuditLog
 from hub.tlp import TLP
-from hub.versions import oldest, version_rank
+from hub.versions import history_rank, oldest, version_rank
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class CrisisService:
         """Every version of ``stix_id`` in ``channel`` that ``principal`` may read, oldest first."""
         versions = (await self.store.versions([channel], stix_id)).get(channel, {})
         found = _readable(await self.store.events_by_id(channel, list(versions.values())), principal)
-        return sorted(found, key=lambda f: version_rank(f.event))
+        return sorted(found, key=lambda f: history_rank(f.event))
 
     async def _first_source(self, channel: str, stix_id: str) -> str:
         """Who wrote the first stored version of ``stix_id`` in ``channel``: the author, for the policy."""
