@@ -181,7 +181,6 @@ def test_no_import_cycle() -> None:
     assert not cycles, "\n".join(" <-> ".join(c) for c in cycles)
 
 
-@pytest.mark.xfail(strict=True, reason="the layers are being put in place")
 def test_only_the_policy_decides_access() -> None:
     deciders = [
         f"{module}.{node.name}"
