@@ -363,3 +363,32 @@ async def test_the_briefing_and_the_escalation_note_speak_in_display_names_and_r
         text,
     ), text
     assert "T09:30" not in text and "cidge" not in text and "pemex" not in text
+
+
+async def test_the_answers_keep_their_fields_in_order_with_nulls_for_what_is_not_set(hub: Hub) -> None:
+    """What clients parse: every field of a crisis, an action item, an acknowledgment and a history entry."""
+    crisis = await new_crisis(hub, affected_sectors=[], affected_stakeholders=[])
+    cid = crisis["id"]
+    assert list(crisis) == [
+        "id", "severity", "category", "subcategory", "status", "lead", "affected_sectors", "affected_stakeholders",
+        "name", "description", "channel", "tlp", "created", "modified", "updated", "updated_by", "event_id",
+    ]  # fmt: skip
+    assert list(crisis["severity"]) == ["level", "name", "colour"]
+    assert crisis["description"] is None and crisis["affected_sectors"] == [] == crisis["affected_stakeholders"]
+    body = {"assignee": "pemex", "name": "Isolate", "in_minutes": 9, "description": "OT", "tlp": "amber"}
+    _, action = await call(hub, "cidge", "POST", f"/api/v1/crises/{cid}/actions", body)
+    _, action = await call(hub, "pemex", "PATCH", f"/api/v1/crises/{cid}/actions/{action['id']}", {"comment": "ok"})
+    assert list(action) == [
+        "id", "created", "modified", "crisis_ref", "name", "assignee", "assigned_by", "due", "status", "escalated",
+        "description", "object_marking_refs", "comment", "overdue", "channel", "tlp", "updated", "updated_by",
+    ]  # fmt: skip
+    _, ack = await call(hub, "pemex", "POST", f"/api/v1/crises/{cid}/acks", {"item": cid})
+    assert list(ack) == ["item", "version", "acknowledged_by", "time", "event_id"]
+    _, acks = await call(hub, "cidge", "GET", f"/api/v1/crises/{cid}/acks")
+    assert list(acks["items"][0]) == [
+        "id", "type", "label", "source", "version", "event_id", "acknowledged", "pending"
+    ]  # fmt: skip
+    assert list(acks["items"][0]["acknowledged"][0]) == ["stakeholder", "time"]
+    _, history = await call(hub, "cidge", "GET", f"/api/v1/crises/{cid}/history")
+    assert list(history["versions"][0]) == ["version", "time", "by", "event_id", "changes"]
+    assert history["versions"][0]["changes"]["affected_sectors"] == [None, []]
