@@ -40,7 +40,7 @@ async def new_crisis(hub: Hub, **fields: Any) -> dict[str, Any]:
         **fields,
     }
     status, crisis = await call(hub, "cidge", "POST", "/api/v1/crises", body)
-    assert status == 201, crisis
+    assert status == 201 and isinstance(crisis, dict), crisis
     return crisis
 
 
