@@ -7,9 +7,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import orjson
@@ -29,6 +29,16 @@ from hub.tokens import new_token
 from tests.stixgen import bundle, indicator
 
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
+
+
+def when_subscribed(subscribed: asyncio.Event) -> Callable[[dict[str, Any]], None]:
+    """A stream client's message handler that sets ``subscribed`` once the hub confirms a subscription."""
+
+    def on_message(message: dict[str, Any]) -> None:
+        if message["op"] == "subscribed":
+            subscribed.set()
+
+    return on_message
 
 
 async def make_token(redis_url: str, stakeholder: str) -> str:
@@ -62,7 +72,7 @@ async def test_redis_killed_and_restarted_under_load_loses_and_repeats_nothing(t
         str(hub.make_url("")),
         watcher_token,
         ["sector.finance"],
-        on_message=lambda m: m["op"] == "subscribed" and subscribed.set(),
+        on_message=when_subscribed(subscribed),
     )
 
     async def watch() -> None:
@@ -178,9 +188,7 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
     acknowledged: list[str] = []
     received: list[str] = []
     subscribed = asyncio.Event()
-    watcher = StreamClient(
-        urls, watcher_token.text, ["sector.energy"], on_message=lambda m: m["op"] == "subscribed" and subscribed.set()
-    )
+    watcher = StreamClient(urls, watcher_token.text, ["sector.energy"], on_message=when_subscribed(subscribed))
 
     async def watch() -> None:
         async for event in watcher.events():
@@ -304,7 +312,8 @@ async def test_an_append_is_acknowledged_only_once_the_replica_has_it_and_so_is_
         assert [a.duplicate for a in retried] == [True] * 3
         on_primary = [e.id for e in await store.read("sector.finance", "0-0", 100)]
         assert on_primary[-3:] == [a.event_id for a in retried]
-        assert [eid.decode() for eid, _ in on_replica.xrange(log)] == on_primary
+        replicated_entries = cast(list[tuple[bytes, dict[bytes, bytes]]], on_replica.xrange(log))
+        assert [eid.decode() for eid, _ in replicated_entries] == on_primary
     finally:
         if replica.poll() is None:
             os.kill(replica.pid, signal.SIGCONT)
