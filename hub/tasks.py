@@ -8,9 +8,9 @@ about three cancels in four that landed mid-command were lost. A task that
 loses its cancel carries on as if nothing happened: the audit writer did, and
 the hub's shutdown waited for it forever. Two defences, one per side:
 
-* :func:`honouring_cancel` around every Redis call (``hub.store.guard``,
-  :func:`honours_cancel` on the connectors' state) re-raises the cancel the
-  call lost, so a stopped loop stops at once;
+* :func:`honouring_cancel` around every Redis call (inside
+  ``hub.store.guard``) re-raises the cancel the call lost, so a stopped loop
+  stops at once;
 * :func:`cancel_and_wait` repeats the cancel until the task has ended,
   whatever else may lose one.
 
