@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from hub.stixcheck import fast_path_enabled
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, stix_fast_path: bool | None = None) -> None:
+        """``stix_fast_path``: whether STIX validation takes the fast path (default: what this installation does)."""
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.ingested = Counter("chub_events_ingested", "Objects stored as new events", ["channel", "via"], registry=r)
@@ -52,6 +55,13 @@ class Metrics:
             ["task"],
             registry=r,
         )
+        self.stix_fast_path = Gauge(
+            "chub_stix_fast_path",
+            "1 when STIX objects are checked on the audited fast path, 0 when every object takes the slow full path "
+            "(the installed STIX libraries are not the audited versions: see the hub's start-up warning)",
+            registry=r,
+        )
+        self.stix_fast_path.set(1 if (fast_path_enabled() if stix_fast_path is None else stix_fast_path) else 0)
 
     def observe_state(self, collect: Callable[[], Iterable[Metric]]) -> None:
         """Register a function producing current-state metrics at scrape time."""

@@ -66,11 +66,10 @@ from typing import Any, Final
 
 import orjson
 import stix2  # type: ignore[import-untyped]
-import stix2validator  # type: ignore[import-untyped]
 
 from hub.errors import BadRequest, InvalidJson, InvalidStix
 from hub.stixcheck import fast_accepts
-from hub.stixcheck.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS
+from hub.stixcheck.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS, stix2validator
 from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
 
 _MAX_MESSAGES: Final = 3

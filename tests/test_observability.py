@@ -92,7 +92,8 @@ async def test_logs_carry_request_ids_but_never_tokens_or_payloads(hub: Hub, cap
     await ws.ws.close()
     lines = [JsonFormatter().format(r) for r in caplog.records] + [TextFormatter().format(r) for r in caplog.records]
     assert any('"request_id"' in line and "/api/v1/channels/sector.finance/objects" in line for line in lines)
-    tokens = [split_token(t)[1] for t in hub.tokens.values()] + ["z" * 43]  # the secrets
+    parts = [split_token(t) for t in hub.tokens.values()]
+    tokens = [part[1] for part in parts if part is not None] + ["z" * 43]  # the secrets
     for line in lines:
         assert secret not in line
         assert not any(token in line for token in tokens), line
@@ -103,3 +104,16 @@ def test_json_log_lines_are_json_with_their_context() -> None:
     record.request_id = "r1"
     entry = orjson.loads(JsonFormatter().format(record))
     assert entry["message"] == "GET /x" and entry["request_id"] == "r1" and entry["level"] == "info"
+
+
+async def test_metrics_say_whether_stix_validation_takes_the_fast_path(hub: Hub) -> None:
+    assert sample(await scrape(hub), "chub_stix_fast_path") == 1.0  # the audited libraries are installed here
+
+
+def test_a_fast_path_switched_off_shows_as_zero() -> None:
+    from prometheus_client import generate_latest
+
+    from hub.metrics import Metrics
+
+    assert sample(generate_latest(Metrics(stix_fast_path=False).registry).decode(), "chub_stix_fast_path") == 0.0
+    assert sample(generate_latest(Metrics(stix_fast_path=True).registry).decode(), "chub_stix_fast_path") == 1.0

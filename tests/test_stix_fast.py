@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +23,7 @@ from unittest import mock
 import orjson
 import pytest
 import stix2  # type: ignore[import-untyped]
-from dateutil import parser as dateutil_parser
+from dateutil import parser as dateutil_parser  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from stix2validator.v21 import musts, shoulds  # type: ignore[import-untyped]
@@ -31,8 +32,16 @@ from stix2validator.validator import _iter_errors_custom, _schema_validate  # ty
 import hub.stix
 from hub.errors import HubError
 from hub.stix import Submission, decode, full_path_reason, validate
-from hub.stixcheck import fast_accepts, fast_path_enabled, stix2_rules, validator_checks
-from hub.stixcheck.libraries import VALIDATOR_OPTIONS
+from hub.stixcheck import (
+    announce_fast_path,
+    fast_accepts,
+    fast_path_enabled,
+    fast_path_problem,
+    installed_problem,
+    stix2_rules,
+    validator_checks,
+)
+from hub.stixcheck.libraries import AUDITED_VERSIONS, VALIDATOR_OPTIONS
 from hub.stixcheck.schemas import check_schema
 from hub.stixcheck.timestamps import parse_strict
 from hub.tlp import TLP
@@ -85,7 +94,7 @@ IDS = [
     "identity--311b2d2d-f010-0473-83ec-1edf84858f4c", "identity--311B2D2D-F010-4473-83EC-1EDF84858F4C",
     "identity--311b2d2d-f010-4473-83ec-1edf84858f4", "identity--{311b2d2d-f010-4473-83ec-1edf84858f4c}",
 ]  # fmt: skip
-SCALARS = [
+SCALARS: list[Any] = [
     None, True, False, 0, 1, -1, 100, 101, 1.0, 1.5, 90.5, -200.0, "", "x", "stix", "2.1", "2.0", "en", "english",
     "tlp", "statement", "Abc", "a b", "a_b", "http://example.com", "not a uri", "ab", "MD5", "malicious-activity",
     "uses", "indicates", [], {}, ["x"], ["a b"], [1], [{}], [None], [["x"]], {"a": 1}, {"tlp": "green"},
@@ -240,14 +249,26 @@ def test_what_only_stix2_rejects_is_rejected_on_the_fast_path_too(changes: dict[
     assert validate([obj], TLP.AMBER, full=True).rejected == (rejection,)
 
 
-def test_with_unaudited_libraries_everything_takes_the_full_path(caplog: pytest.LogCaptureFixture) -> None:
-    """Other library versions switch the fast path off (one warning), and validation still works."""
-    import hub.stixcheck
+def test_the_audited_libraries_switch_the_fast_path_on() -> None:
+    assert fast_path_problem(AUDITED_VERSIONS, AUDITED_VERSIONS, True) is None
+    assert installed_problem() is None and fast_path_enabled()
 
-    with mock.patch.object(hub.stixcheck, "_ENABLED", False), mock.patch.object(hub.stixcheck, "_warned", False):
-        assert not fast_accepts(stixgen.indicator())
-        assert len(validate([stixgen.indicator(), stixgen.indicator()], TLP.AMBER).items) == 2
-    assert [record.levelname for record in caplog.records if record.name == "hub.stixcheck"] == ["WARNING"]
+
+def test_other_library_versions_switch_the_fast_path_off_naming_them() -> None:
+    installed = {**AUDITED_VERSIONS, "stix2": "3.1.0", "stix2-patterns": None}
+    problem = fast_path_problem(installed, AUDITED_VERSIONS, True)
+    assert problem is not None
+    assert "stix2 3.1.0 (audited 3.0.2)" in problem and "stix2-patterns missing (audited 2.1.2)" in problem
+    assert "stix2-validator" not in problem
+    assert "other checks" in str(fast_path_problem(AUDITED_VERSIONS, AUDITED_VERSIONS, False))
+
+
+def test_a_fast_path_that_is_off_is_said_once_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    problem = f"stix2 0.0.{uuid.uuid4().int} (audited 3.0.2)"
+    assert not announce_fast_path(problem) and not announce_fast_path(problem)
+    said = [r for r in caplog.records if r.name == "hub.stixcheck"]
+    assert [r.levelname for r in said] == ["WARNING"] and problem in said[0].getMessage()
+    assert announce_fast_path(None)
 
 
 def test_full_true_never_consults_the_fast_path() -> None:
@@ -436,6 +457,22 @@ def test_the_checks_skipped_for_non_scos_only_look_at_scos() -> None:
     names += ["artifact_mime_type", "character_set", "software_language"]
     for name in names:
         check = validator_checks._SHOULDS.get(name) or validator_checks._MUSTS[name]
-        cells = dict(zip(check.__code__.co_freevars, (cell.cell_contents for cell in check.__closure__), strict=True))
+        closure = check.__closure__ or ()
+        cells = dict(zip(check.__code__.co_freevars, (cell.cell_contents for cell in closure), strict=True))
         assert check.__code__.co_name == "new_function", name
         assert cells["version"] == "2.1" and cells["original_function"].__name__ == name
+
+
+def test_loading_the_stix_libraries_leaves_the_standard_streams_alone() -> None:
+    """stix2validator's colorama.init() swaps sys.stdout and sys.stderr: the hub never keeps those swaps."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys; out, err = sys.stdout, sys.stderr\n"
+        "import hub.stix, hub.stixcheck.libraries as libraries\n"
+        "libraries.load(); assert libraries.enums is not None\n"
+        "assert (sys.stdout, sys.stderr) == (out, err), (sys.stdout, sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -21,6 +21,7 @@ from hub.cli.options import ENV, cluster
 from hub.cli.store import open_redis
 from hub.config import Config, load_config
 from hub.errors import ConfigError
+from hub.stixcheck import announce_fast_path, installed_problem
 from hub.store import TokenStore, connect
 from hub.tasks import cancel_and_wait
 from hub.tokens import new_token
@@ -53,6 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         len(config.stakeholders),
         len(config.channels),
     )
+    announce_fast_path(installed_problem())
     ssl_context = _ssl_context(args.cert, args.key)
     scheme = "https" if ssl_context else "http"
     _check_listen(args.host, args.port)
@@ -131,6 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # Escalations every few seconds, so the demo's overdue action is escalated while you watch.
     config = replace(config, crisis=replace(config.crisis, escalation_interval=5.0))
+    announce_fast_path(installed_problem())
     _check_listen(args.host, args.port)
     with open_redis(args) as place:
         asyncio.run(_run_demo(config, place.url, args))

@@ -41,7 +41,9 @@ path. Everything here is pure (no I/O, no asyncio) and thread-safe.
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
 
 import stix2  # type: ignore[import-untyped]
 
@@ -53,13 +55,45 @@ from hub.stixcheck.validator_checks import AUDITED, validator_checks_pass
 
 _log = logging.getLogger(__name__)
 
-_ENABLED: Final = AUDITED and installed_versions() == AUDITED_VERSIONS
-_warned = False
+_announced: set[str] = set()
+
+
+def fast_path_problem(
+    installed: Mapping[str, str | None], audited: Mapping[str, str], checks_audited: bool
+) -> str | None:
+    """Why the fast path must stay off with these libraries, or None when it may run."""
+    if not checks_audited:
+        return "the installed stix2-validator runs other checks than the audited ones"
+    differ = [
+        f"{name} {installed.get(name) or 'missing'} (audited {wanted})"
+        for name, wanted in audited.items()
+        if installed.get(name) != wanted
+    ]
+    return f"the installed STIX libraries are not the audited versions: {', '.join(differ)}" if differ else None
+
+
+@cache
+def installed_problem() -> str | None:
+    """Why the fast path is off in this installation, or None when it is on."""
+    return fast_path_problem(installed_versions(), AUDITED_VERSIONS, AUDITED)
 
 
 def fast_path_enabled() -> bool:
     """True when the installed libraries are the audited ones (else :func:`fast_accepts` is always False)."""
-    return _ENABLED
+    return installed_problem() is None
+
+
+def announce_fast_path(problem: str | None) -> bool:
+    """Say once, as a WARNING, that the fast path is off because of ``problem``; return whether it is on.
+
+    The hub says it as it starts (``announce_fast_path(installed_problem())``);
+    :func:`fast_accepts` says it too, so that a hub started otherwise still
+    says it, at its first object.
+    """
+    if problem is not None and problem not in _announced:
+        _announced.add(problem)
+        _log.warning("fast STIX validation is off: %s; every object takes the full (slow) path", problem)
+    return problem is None
 
 
 def fast_accepts(obj: dict[str, Any]) -> bool:
@@ -69,8 +103,7 @@ def fast_accepts(obj: dict[str, Any]) -> bool:
     ``type`` and ``id``, not a bundle, ``spec_version`` "2.1" if present, an
     id starting with ``type--``). Never raises.
     """
-    if not _ENABLED:
-        _warn_disabled()
+    if not announce_fast_path(installed_problem()):
         return False
     try:
         return (
@@ -81,18 +114,6 @@ def fast_accepts(obj: dict[str, Any]) -> bool:
         )
     except Exception:  # noqa: BLE001 - anything unexpected: let the full path judge
         return False
-
-
-def _warn_disabled() -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        _log.warning(
-            "fast STIX validation is off: it was audited against %s, installed are %s;"
-            " every object takes the full (slow) path",
-            AUDITED_VERSIONS,
-            installed_versions(),
-        )
 
 
 def _stix2_library_accepts(obj: dict[str, Any]) -> bool:

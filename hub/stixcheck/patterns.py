@@ -54,9 +54,8 @@ from typing import Any, Final
 from stix2patterns.v21 import object_validator  # type: ignore[import-untyped]
 from stix2patterns.v21.grammars.STIXPatternLexer import STIXPatternLexer  # type: ignore[import-untyped]
 from stix2patterns.validator import run_validator  # type: ignore[import-untyped]
-from stix2validator.v21 import enums, musts  # type: ignore[import-untyped]
 
-from hub.stixcheck.libraries import LIBRARY_LOCK, VALIDATOR_OPTIONS
+from hub.stixcheck.libraries import LIBRARY_LOCK, VALIDATOR_OPTIONS, enums, musts
 
 CACHE_SIZE: Final = 16384
 MAX_CACHED_LENGTH: Final = 4096

@@ -31,8 +31,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-import stix2validator.validator as validator_module  # type: ignore[import-untyped]
-
+from hub.stixcheck.libraries import validator_module
 from hub.stixcheck.schema_compiler import Check, SchemaCompiler
 
 SCHEMA_DIR: Final = os.path.abspath(os.path.dirname(validator_module.__file__) + "/schemas-2.1/schemas/")

@@ -50,9 +50,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-import stix2validator  # type: ignore[import-untyped]
-from stix2validator.v21 import enums, musts, shoulds  # type: ignore[import-untyped]
-
+from hub.stixcheck.libraries import enums, musts, shoulds, stix2validator
 from hub.stixcheck.timestamps import parse_strict
 
 _OPTIONS: Final = stix2validator.ValidationOptions(version="2.1")
