@@ -1,35 +1,21 @@
-"""One WebSocket client: its subscriptions, its bounded queue and its writer task.
+"""One WebSocket client: its bounded queue, its writer task, and the replays of its subscriptions.
 
 How this works. Everything sent to the client goes through one bounded
 queue that one writer task drains, so a slow client only ever slows itself.
 Queued messages are ready-made WebSocket frames (:func:`text_frame`, built
 once per event for all recipients); the writer takes whatever has piled up
-and hands it to the socket in one write, so a burst of events costs a
-recipient one syscall, not one per event, and it waits only while the
-socket's own buffer is full (the transport's flow control).
+and hands it to the response's stream writer in one write, so a burst of
+events costs a recipient one syscall, not one per event, and it waits only
+while the socket's own buffer is full (the transport's flow control, through
+the writer's public ``drain``).
 
 The dispatcher offers live events with ``push`` (never blocking); when the
 queue is full the client is told it fell behind and is closed — it resumes
 from its last ids. A replay paces itself on the queue (``_put_replay`` waits
 while the queue is half full), keeping the other half for live traffic.
 
-Gap-free resume: each subscription has a ``cursor``, the id of the last event
-it has passed (delivered or filtered out by policy). Any event at or before
-the cursor is dropped, so replay and live can overlap without duplicates.
-While a subscription replays, the dispatcher skips it; the replay reads the
-stream until it is empty *and* the dispatcher has read no further than the
-cursor, then turns live in the same step (no await in between), so no event
-can fall between replay and live.
-
-Positions handed to the client (``subscribed``'s ``position``, ``gap``'s
-``oldest``, ``slow-consumer``'s ``resume``) are never the id of an event it
-may not read: such an id would tell it when something it may not see was
-posted. The cursor itself often is one (the newest event of the channel,
-or the last one a replay passed over), so it stays inside. What goes out
-instead is the id of an event the client was sent, or its own ``since``,
-or, for a subscription from now that has sent nothing, a position made of
-the Redis clock alone (:meth:`Connection.subscribe` says why resuming from
-it loses and repeats nothing).
+What to send when — replay, gap, going live, positions — is decided by
+:mod:`hub.stream.session` (pure); this module reads the store and moves bytes.
 """
 
 from __future__ import annotations
@@ -38,15 +24,18 @@ import asyncio
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
-from aiohttp.base_protocol import BaseProtocol
+from aiohttp.abc import AbstractStreamWriter
 
+from hub.errors import HubError
 from hub.events import id_key
-from hub.policy import Principal, may_read
-from hub.stream.protocol import error_message, event_message, message, text_frame
+from hub.policy import Principal
+from hub.stream.protocol import text_frame
+from hub.stream.session import Action, Close, Drop, Send, Session, StartReplay, Subscription
 
 if TYPE_CHECKING:
     from hub.stream.fanout import Dispatcher
@@ -56,25 +45,6 @@ log = logging.getLogger(__name__)
 REPLAY_BATCH = 500
 CLOSE_GRACE = 5.0  # seconds a disconnected slow consumer has to read its error before the socket is cut
 WRITE_CHUNK = 256 * 1024  # bytes handed to the socket in one write, at most (one frame may exceed it)
-
-
-@dataclass(slots=True)
-class Subscription:
-    channel: str
-    cursor: str
-    live: bool = False
-    delivered: str | None = None
-    position: tuple[int, int] = field(init=False)  # id_key(cursor), kept with it: compared for every event
-
-    def __post_init__(self) -> None:
-        self.position = id_key(self.cursor)
-
-    def passes(self, event_id: str, position: tuple[int, int]) -> bool:
-        """Move the cursor to an event if it is new to this subscription; False if already passed."""
-        if position <= self.position:
-            return False
-        self.cursor, self.position = event_id, position
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +58,35 @@ _Item = tuple[bytes, int, Subscription | None, str | None] | _Close
 
 
 class Connection:
-    """A client's live state; created by the handler once the client is authenticated."""
+    """A client's live state; created by the handler once its session is open.
+
+    ``out`` is the response's stream writer (what ``prepare`` returned): the
+    ready-made frames are written through it, and its ``drain`` waits while
+    the socket's buffer is full. ``transport`` is only ever aborted.
+    """
 
     def __init__(
         self,
-        conn_id: str,
+        session: Session,
         ws: web.WebSocketResponse,
-        principal: Principal,
         dispatcher: Dispatcher,
         queue_size: int,
         peer: str,
+        out: AbstractStreamWriter,
         transport: asyncio.Transport,
-        protocol: BaseProtocol,
     ) -> None:
-        self.id = conn_id
+        assert session.principal is not None, "a connection is made for an open session"
+        self.session = session
+        self.id = session.id
+        self.principal: Principal = session.principal
+        self.subs: dict[str, Subscription] = session.subscriptions  # the same dict: the session keeps it
         self.ws = ws
-        self.principal = principal
         self.dispatcher = dispatcher
         self.peer = peer
-        self.transport = transport
-        self.protocol = protocol
+        self._out = out
+        self._transport = transport
         self._closer: asyncio.Task[None] | None = None
         self.opened = time.time()
-        self.subs: dict[str, Subscription] = {}
         self.queue_size = queue_size
         self._queue: deque[_Item] = deque()
         self._depth = 0  # messages in the queue (an item may carry several)
@@ -119,12 +95,30 @@ class Connection:
         self._drained = asyncio.Event()
         self.overflowed = False
         self.sent = 0
-        self.writer = asyncio.create_task(self._write(), name=f"ws-writer-{conn_id}")
+        self.replays: dict[str, asyncio.Task[None]] = {}
+        self.writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
 
     @property
     def depth(self) -> int:
         """Messages waiting to be written."""
         return self._depth
+
+    def apply(self, actions: Iterable[Action]) -> None:
+        """Carry out what the session decided."""
+        for action in actions:
+            if isinstance(action, Send):
+                self.send(action.data)
+            elif isinstance(action, Close):
+                self.close_soon(action)
+            elif isinstance(action, StartReplay):
+                # Subscribing again replaces the previous replay: floods cost one replay per channel.
+                previous = self.replays.pop(action.channel, None)
+                if previous is not None:
+                    previous.cancel()
+                self.replays[action.channel] = asyncio.create_task(self._replay(action.channel, action.since))
+            elif isinstance(action, Drop):
+                self.dispatcher.remove(self, action.subscription.channel)
+            # CheckToken: only ever asked before the connection exists
 
     # sending -------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -146,7 +140,7 @@ class Connection:
         self._depth += count
         self._queued.set()
 
-    async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
+    async def _put_replay(self, sub: Subscription, event_id: str | None, frame: bytes) -> None:
         while self._depth >= self._replay_high and not self.overflowed:
             self._drained.clear()
             await self._drained.wait()
@@ -168,38 +162,39 @@ class Connection:
         if self.dispatcher.metrics is not None:
             self.dispatcher.metrics.slow_consumers.inc()
         self.writer.cancel()
-        resume = {s.channel: s.delivered for s in self.subs.values() if s.delivered}
-        text = "too far behind: reconnect and resume from your last delivered ids"
-        self._closer = asyncio.create_task(self._close_after(error_message("slow-consumer", text, resume=resume)))
+        self._closer = asyncio.create_task(self._close_after(self.session.fell_behind()))
 
-    async def _close_after(self, data: bytes) -> None:
+    async def _close_after(self, close: Close) -> None:
         await asyncio.wait({self.writer})  # cancelled by _overflow
         try:
             async with asyncio.timeout(CLOSE_GRACE):
-                await self.ws.send_frame(data, WSMsgType.TEXT)
-                await self.ws.close(code=1013, message=b"slow consumer")
+                if close.message is not None:
+                    await self.ws.send_frame(close.message, WSMsgType.TEXT)
+                await self.ws.close(code=close.code, message=close.reason.encode())
         except (TimeoutError, ConnectionError, RuntimeError):
             self.abort()
 
     def abort(self) -> None:
         """Drop the connection at once (the peer is not reading)."""
-        self.transport.abort()
+        self._transport.abort()
 
-    def close_soon(self, code: int, reason: str, data: bytes | None = None) -> None:
-        """Send ``data`` (if any) after what is queued, then close with ``code`` (at once if the queue is full)."""
+    def close_soon(self, close: Close) -> None:
+        """Send ``close``'s message (if any) after what is queued, then close (at once if the queue is full)."""
         if self._depth >= self.queue_size:
             self.writer.cancel()
-            asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
+            asyncio.ensure_future(self.ws.close(code=close.code, message=close.reason.encode()))
             return
-        if data is not None:
-            self._queue.append((text_frame(data), 1, None, None))  # past the bound if need be: the client learns why
+        if close.message is not None:
+            # Past the bound if need be: the client learns why it is closed.
+            self._queue.append((text_frame(close.message), 1, None, None))
             self._depth += 1
-        self._queue.append(_Close(code, reason))
+        self._queue.append(_Close(close.code, close.reason))
         self._queued.set()
 
     async def _write(self) -> None:
         low = max(1, self._replay_high // 2)
         queue = self._queue
+        out = self._out
         try:
             while True:
                 if not queue:
@@ -221,96 +216,65 @@ class Connection:
                     if sub is not None and event_id is not None:
                         delivered.append((sub, event_id))
                 self._depth -= sent
-                if self.transport.is_closing():
-                    raise ConnectionResetError("the client's connection is closing")
-                self.transport.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
-                self.sent += sent
-                for sub, event_id in delivered:  # written: where the client resumes from if it is cut off
-                    sub.delivered = event_id
                 if self._depth <= low:
                     self._drained.set()
-                if self.protocol.writing_paused:
-                    # The socket's buffer is full: wait until the client reads (aiohttp's own writer does the same).
-                    await self.protocol._drain_helper()
+                # Counted before the write: the stream writer hands the bytes to the socket before it may
+                # wait for the client to read, and a slow consumer is cut off (this task cancelled) during
+                # that wait — its resume point must include them. Should the write fail, the socket is gone.
+                self.sent += sent
+                for sub, event_id in delivered:  # where the client resumes from if it is cut off
+                    sub.delivered = event_id
+                await out.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
+                await out.drain()  # waits only while the socket's buffer is full
         except (ConnectionError, RuntimeError) as exc:  # the peer went away mid-write
             log.debug("connection %s writer stopped: %s", self.id, exc)
 
     # subscriptions ---------------------------------------------------------------------
+    async def _replay(self, channel: str, since: str | None) -> None:
+        try:
+            await self.subscribe(channel, since)
+        except HubError as exc:
+            self.apply(self.session.replay_failed(channel, exc.description))
+
     async def subscribe(self, channel: str, since: str | None) -> None:
         """Replay ``channel`` after ``since`` (or from now), then go live; report how it went."""
         store = self.dispatcher.store
         await self.dispatcher.ready.wait()
-        if channel in self.subs:
-            self.unsubscribe(channel)
+        if self.session.leave(channel) is not None:  # a subscription being replaced stops at once
+            self.dispatcher.remove(self, channel)
         if since is None:
             clock_ms, last = await store.clock_and_last_id(channel)
-            start = last or "0-0"
-            # The position a client that receives nothing resumes from. Not ``start``: the channel's newest
-            # event may be hidden from it. The channel's Redis clock, read at the same instant as ``start``,
-            # says nothing about any event, and Redis numbers every event appended afterwards by its clock
-            # (and above the newest id), so at or after ``clock_ms-0``: resuming from just before that
-            # millisecond misses none of them. Readable events already there in that millisecond (or later
-            # ones, if the clock was behind the ids) come again on a resume: they were never sent on this
-            # subscription, which started after them, so that is no duplicate either. Only a Redis clock
-            # stepped back by more than a millisecond while the client is away could number an event below
-            # the position; a client that received any event resumes from that event instead.
-            origin = f"{max(clock_ms - 1, 0)}-0"
+            replay = self.session.replay(channel, None, clock_ms=clock_ms, last=last)
         else:
-            start = origin = since
-        sub = Subscription(channel, start)
-        self.subs[channel] = sub
-        gap = False
-        if since is not None:
-            trimmed = await store.trimmed_to(channel)
-            gap = trimmed is not None and id_key(since) < id_key(trimmed)
-        replayed = 0
-        last_sent: str | None = None
+            replay = self.session.replay(channel, since, trimmed=await store.trimmed_to(channel))
+        sub = replay.subscription
         audit = self.dispatcher.audit
-        while self.subs.get(channel) is sub and not self.overflowed:
-            batch = await store.read(channel, sub.cursor, REPLAY_BATCH)
-            if self.subs.get(channel) is not sub:
+        while self.session.holds(sub) and not self.overflowed:
+            batch = await store.read(channel, replay.cursor, REPLAY_BATCH)
+            if not self.session.holds(sub):
                 return
-            sent: list[str] = []
-            for event in batch:
-                if not sub.passes(event.id, id_key(event.id)):
-                    continue
-                if may_read(self.principal, event):
-                    if gap:  # told right before the first event replayed: the oldest kept may be hidden
-                        self.send(message("gap", channel=channel, requested=since, oldest=event.id))
-                        gap = False
-                    await self._put_replay(sub, event.id, text_frame(event_message(event.to_json())))
-                    sent.append(event.id)
-            replayed += len(sent)
-            last_sent = sent[-1] if sent else last_sent
+            step = replay.take(batch)
+            for event_id, frame in step.frames:
+                if event_id is None:
+                    self.push(None, None, frame)
+                else:
+                    await self._put_replay(sub, event_id, frame)
             if audit is not None and batch:
-                withheld = len(batch) - len(sent)
-                audit.record("replay", self.principal.id, channel=channel, events=sent, withheld=withheld)
+                audit.record("replay", self.principal.id, channel=channel, events=step.sent, withheld=step.withheld)
             if batch:
                 continue
-            if id_key(self.dispatcher.cursor(channel)) <= sub.position:
-                sub.live = True  # same step as the check: nothing can be dispatched in between
-                self.dispatcher.add(self, channel)
+            if replay.catch_up(self.dispatcher.cursor(channel)):
+                self.dispatcher.add(self, channel)  # same step as the check: nothing can be dispatched in between
                 break
         if sub.live:
-            if gap:  # nothing the client may read was kept after ``since``
-                self.send(message("gap", channel=channel, requested=since, oldest=None))
-            # ``position``: a client that has seen nothing yet resumes from it. Not ``sub.cursor``, which
-            # may be an event hidden from the client: the last event sent, else ``since`` or ``origin``.
-            # Everything between it and the cursor was sent or is hidden, so resuming from it is exact.
-            position = last_sent or origin
-            self.send(message("subscribed", channel=channel, resumed_from=since, replayed=replayed, position=position))
-
-    def unsubscribe(self, channel: str) -> bool:
-        sub = self.subs.pop(channel, None)
-        if sub is None:
-            return False
-        self.dispatcher.remove(self, channel)
-        return True
+            for data in replay.finish():
+                self.send(data)
 
     def drop(self) -> None:
         """Forget every subscription and stop writing (the socket is gone)."""
         for channel in list(self.subs):
-            self.unsubscribe(channel)
+            del self.subs[channel]
+            self.dispatcher.remove(self, channel)
         self.writer.cancel()
         if self._closer is not None:
             self._closer.cancel()

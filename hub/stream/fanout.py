@@ -17,9 +17,10 @@ slow interval as a safety net.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
+import itertools
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,16 +29,14 @@ from typing import TYPE_CHECKING
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
-from hub.policy import Decision, Principal, may_read, read_key
 from hub.store import Store
 from hub.store import notifications as live
 from hub.store.audit import AuditLog
-from hub.stream.protocol import event_message, text_frame
+from hub.stream.plan import plan
 from hub.tasks import cancel_and_wait
-from hub.tlp import TLP
 
 if TYPE_CHECKING:
-    from hub.stream.connection import Connection, Subscription
+    from hub.stream.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,11 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
         self.ready = asyncio.Event()
+        self._connection_ids = itertools.count(1)
+
+    def next_connection_id(self) -> str:
+        """An id for a new connection: its hub process's pid and a count of that dispatcher's connections."""
+        return f"{os.getpid():x}-{next(self._connection_ids)}"
 
     def cursor(self, channel: str) -> str:
         """The id of the last event of ``channel`` this dispatcher has read (and so offered)."""
@@ -165,63 +169,35 @@ class Dispatcher:
                 return
 
     def _fan_out(self, channel: str, batch: list[Event]) -> None:
-        """Queue ``batch`` on the channel's live subscriptions, as policy allows; audit who got what and who not.
-
-        Costs grow with events × stakeholders for the decisions, and with
-        connections (not events × connections) for the delivery: each event
-        is framed once, the policy is asked once per stakeholder and TLP, and
-        each connection gets the frames allowed to its stakeholder as one
-        queued item per batch.
-        """
-        audiences: dict[str, tuple[Principal, list[tuple[Connection, Subscription]]]] = {}
+        """Queue ``batch`` on the channel's live subscriptions as :func:`hub.stream.plan.plan` says; audit, count."""
+        audience = []
         for conn in self._subscribers[channel]:
             sub = conn.subs.get(channel)
             if sub is not None and sub.live:
-                audiences.setdefault(conn.principal.id, (conn.principal, []))[1].append((conn, sub))
-        if not audiences:
+                audience.append((conn, conn.principal, sub))
+        if not audience:
             return
-        positions = [id_key(event.id) for event in batch]
-        frames = [text_frame(event_message(event.to_json())) for event in batch]
-        delivered: list[list[str]] = [[] for _ in batch]
-        withheld: list[list[dict[str, str]]] = [[] for _ in batch]
-        for stakeholder, (principal, members) in sorted(audiences.items()):
-            cached: dict[tuple[str, TLP], Decision] = {}  # keyed on what the policy says the answer depends on
-            for event in batch:
-                if read_key(event) not in cached:
-                    cached[read_key(event)] = may_read(principal, event)
-            decisions = [cached[read_key(event)] for event in batch]
-            # Offered to this stakeholder: every event after the cursor of at least one of its streams.
-            for i in range(bisect.bisect_right(positions, min(sub.position for _, sub in members)), len(batch)):
-                if decisions[i]:
-                    delivered[i].append(stakeholder)
-                else:
-                    withheld[i].append({"stakeholder": stakeholder, "reason": decisions[i].reason})
-            allowed = [i for i, decision in enumerate(decisions) if decision]
-            whole: bytes | None = None  # every allowed frame: what a stream behind the whole batch gets
-            for conn, sub in members:
-                first = bisect.bisect_right(positions, sub.position)
-                if first == len(batch):
-                    continue
-                picked = allowed if first == 0 else [i for i in allowed if i >= first]
-                sub.passes(batch[-1].id, positions[-1])  # the whole batch is behind it now
-                if not picked:
-                    continue
-                if first == 0:
-                    whole = whole if whole is not None else b"".join(frames[i] for i in allowed)
-                    data = whole
-                else:
-                    data = b"".join(frames[i] for i in picked)
-                conn.push(sub, batch[picked[-1]].id, data, len(picked))
+        fan = plan(batch, audience)
+        last, position = batch[-1].id, id_key(batch[-1].id)
+        for sub in fan.passed:
+            sub.passes(last, position)  # the whole batch is behind it now
+        for delivery in fan.deliveries:
+            delivery.recipient.push(delivery.subscription, delivery.last, delivery.frames, delivery.count)
         now = time.time()
-        for event, to, refused in zip(batch, delivered, withheld, strict=True):
-            if not (to or refused):
-                continue
+        for offer in fan.offers:
+            event = offer.event
             if self.metrics is not None:
                 self.metrics.delivery_latency.observe(max(0.0, now - event.millis / 1000))
             if self.audit is not None:
                 self.audit.record(
-                    "deliver", "hub", channel=channel, event=event.id, tlp=event.tlp.token, to=to, withheld=refused
+                    "deliver",
+                    "hub",
+                    channel=channel,
+                    event=event.id,
+                    tlp=event.tlp.token,
+                    to=offer.to,
+                    withheld=offer.withheld,
                 )
         if self.metrics is not None:
-            self.metrics.deliveries.labels(channel).inc(sum(map(len, delivered)))
-            self.metrics.withheld.labels(channel).inc(sum(map(len, withheld)))
+            self.metrics.deliveries.labels(channel).inc(fan.delivered)
+            self.metrics.withheld.labels(channel).inc(fan.withheld)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 from aiohttp import WSMsgType, web
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -15,29 +13,18 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from hub import keys
 from hub.api import authenticate, json_response
 from hub.auth import bearer_token, principal_for_token, require_access, require_admin
-from hub.errors import Forbidden, HubError, Unauthorized
+from hub.errors import HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
 from hub.middleware import check_throttle, client_address, note_auth_failure
-from hub.policy import Principal, may_read_channel
+from hub.policy import Principal
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
-from hub.stream.protocol import (
-    MAX_CLIENT_MESSAGE,
-    Auth,
-    Ping,
-    ProtocolError,
-    Subscribe,
-    Unsubscribe,
-    error_message,
-    message,
-    parse_client_message,
-)
+from hub.stream.protocol import MAX_CLIENT_MESSAGE
+from hub.stream.session import Action, CheckToken, Close, Limits, Phase, Send, Session
 from hub.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-_ids = itertools.count(1)
 
 
 def add_routes(app: web.Application) -> None:
@@ -80,43 +67,18 @@ async def close_streams(app: web.Application) -> None:
     """On shutdown tell every client to reconnect elsewhere (1001: going away)."""
     dispatcher = app[keys.DISPATCHER]
     for conn in list(dispatcher.connections):
-        conn.close_soon(1001, "server shutting down", message("bye", reason="server shutting down"))
+        conn.apply(conn.session.shutdown())
     writers = [conn.writer for conn in dispatcher.connections]
     if writers:
         await asyncio.wait(writers, timeout=5)
 
 
-def _new_id() -> str:
-    return f"{os.getpid():x}-{next(_ids)}"
-
-
-async def _authenticate_first_message(
-    ws: web.WebSocketResponse, request: web.Request, timeout: float
-) -> tuple[Principal, str]:
-    """Browsers cannot set headers on a WebSocket: they send ``{"op": "auth", "token"}`` first."""
-    try:
-        msg = await ws.receive(timeout=timeout)
-    except TimeoutError:
-        raise ProtocolError("unauthorized", f"send {{'op': 'auth', 'token': …}} within {timeout:g} seconds") from None
-    if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-        raise ProtocolError("unauthorized", "the connection closed before authenticating")
-    parsed = parse_client_message(msg.data)
-    if not isinstance(parsed, Auth):
-        raise ProtocolError("unauthorized", "authenticate first: {'op': 'auth', 'token': …}")
-    try:
-        check_throttle(request)
-        principal = await principal_for_token(parsed.token, request.app[keys.TOKENS], request.app[keys.CONFIG])
-    except Unauthorized as exc:
-        note_auth_failure(request)
-        raise ProtocolError("unauthorized", exc.description) from None
-    except HubError as exc:
-        raise ProtocolError("unauthorized", exc.description) from None
-    return principal, parsed.token
-
-
 async def stream(request: web.Request) -> web.StreamResponse:
+    """The WebSocket: authenticate, then carry out what the session asks until the client leaves."""
     config = request.app[keys.CONFIG]
     settings = config.hub
+    dispatcher = request.app[keys.DISPATCHER]
+    session = Session(config.channels, Limits(settings.stream_connections_per_stakeholder, settings.stream_heartbeat))
     principal: Principal | None = None
     token = ""
     if "Authorization" in request.headers:
@@ -125,103 +87,84 @@ async def stream(request: web.Request) -> web.StreamResponse:
         principal = await principal_for_token(token, request.app[keys.TOKENS], config)
         require_access(principal, "stream")
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
-    await ws.prepare(request)
+    out = await ws.prepare(request)
     if principal is None:
-        try:
-            principal, token = await _authenticate_first_message(ws, request, settings.stream_auth_timeout)
-            require_access(principal, "stream")
-        except (ProtocolError, Forbidden) as exc:
-            code = exc.code if isinstance(exc, ProtocolError) else "forbidden"
-            text = exc.message if isinstance(exc, ProtocolError) else exc.description
-            await ws.send_str(error_message(code, text).decode())
-            await ws.close(code=1008, message=b"unauthorized")
+        principal = await _authenticate_first_message(ws, request, session, settings.stream_auth_timeout)
+        if principal is None:
             return ws
-    dispatcher = request.app[keys.DISPATCHER]
+        token = session.token
     held = sum(1 for c in dispatcher.connections if c.principal.id == principal.id)
-    if held >= settings.stream_connections_per_stakeholder:
-        text = f"{principal.id} already holds {held} streams, the most allowed"
-        await ws.send_str(error_message("too-many-connections", text).decode())
-        await ws.close(code=1008, message=b"too many connections")
+    welcome = session.accept(principal, token, dispatcher.next_connection_id(), held)
+    if session.phase is not Phase.OPEN:
+        await _close_unopened(ws, welcome)
         return ws
     transport = request.transport
     if transport is None:  # the client left during the handshake
         return ws
-    conn = Connection(
-        _new_id(),
-        ws,
-        principal,
-        dispatcher,
-        settings.stream_queue,
-        client_address(request),
-        transport,
-        request.protocol,
-    )
+    conn = Connection(session, ws, dispatcher, settings.stream_queue, client_address(request), out, transport)
     dispatcher.connections.add(conn)
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
-    conn.send(message("welcome", connection=conn.id, stakeholder=principal.id, heartbeat=settings.stream_heartbeat))
-    replays: dict[str, asyncio.Task[None]] = {}
+    conn.apply(welcome)
     beat = asyncio.create_task(_heartbeat(conn, settings.stream_heartbeat))
     guard = asyncio.create_task(_watch_token(conn, token, request, settings.stream_token_recheck))
     try:
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                if msg.type == WSMsgType.BINARY:
-                    conn.send(error_message("bad-message", "send JSON text frames"))
-                continue
-            try:
-                parsed = parse_client_message(msg.data)
-            except ProtocolError as exc:
-                conn.send(error_message(exc.code, exc.message, exc.channel))
-                continue
-            if isinstance(parsed, Subscribe):
-                for channel in parsed.channels:
-                    refusal = _refusal(request, principal, channel)
-                    if refusal is not None:
-                        conn.send(refusal)
-                        continue
-                    # Subscribing again replaces the previous replay: floods cost one replay per channel.
-                    previous = replays.pop(channel, None)
-                    if previous is not None:
-                        previous.cancel()
-                    replays[channel] = asyncio.create_task(_subscribe(conn, channel, parsed.since.get(channel)))
-            elif isinstance(parsed, Unsubscribe):
-                for channel in parsed.channels:
-                    if conn.unsubscribe(channel):
-                        conn.send(message("unsubscribed", channel=channel))
-            elif isinstance(parsed, Ping):
-                conn.send(message("pong"))
-            elif isinstance(parsed, Auth):
-                conn.send(error_message("bad-message", "already authenticated"))
+            if msg.type == WSMsgType.TEXT:
+                conn.apply(session.receive(msg.data))
+            elif msg.type == WSMsgType.BINARY:
+                conn.apply(session.receive_binary())
     finally:
         dispatcher.connections.discard(conn)
         conn.drop()
         # The token watch and replays call Redis: a plain cancel() could be lost (see cancel_and_wait).
-        await cancel_and_wait(beat, guard, *replays.values())
+        await cancel_and_wait(beat, guard, *conn.replays.values())
         await asyncio.wait({conn.writer})  # drop() cancelled it
         log.info("stream %s closed (%s, %d messages sent)", conn.id, principal.id, conn.sent)
     return ws
 
 
-def _refusal(request: web.Request, principal: Principal, channel: str) -> bytes | None:
-    if request.app[keys.CONFIG].channel(channel) is None:
-        return error_message("unknown-channel", f"no channel named {channel!r}", channel)
-    decision = may_read_channel(principal, channel)
-    if not decision:
-        return error_message("forbidden", decision.reason, channel)
+async def _authenticate_first_message(
+    ws: web.WebSocketResponse, request: web.Request, session: Session, timeout: float
+) -> Principal | None:
+    """Browsers cannot set headers on a WebSocket: they send ``{"op": "auth", "token"}`` first.
+
+    The principal its token names, or None once the client was told why not and the socket closed.
+    """
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        actions = session.auth_timed_out(timeout)
+    else:
+        actions = session.authenticate(msg.data if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None)
+    check = next((action for action in actions if isinstance(action, CheckToken)), None)
+    if check is not None:
+        try:
+            check_throttle(request)
+            return await principal_for_token(check.token, request.app[keys.TOKENS], request.app[keys.CONFIG])
+        except Unauthorized as exc:
+            note_auth_failure(request)
+            actions = session.refuse("unauthorized", exc.description)
+        except HubError as exc:
+            actions = session.refuse("unauthorized", exc.description)
+    await _close_unopened(ws, actions)
     return None
 
 
-async def _subscribe(conn: Connection, channel: str, since: str | None) -> None:
-    try:
-        await conn.subscribe(channel, since)
-    except HubError as exc:
-        conn.send(error_message("unavailable", exc.description, channel))
+async def _close_unopened(ws: web.WebSocketResponse, actions: Sequence[Action]) -> None:
+    """Carry out a refusal on a socket that has no connection (and so no queue) yet."""
+    for action in actions:
+        if isinstance(action, Send):
+            await ws.send_str(action.data.decode())
+        elif isinstance(action, Close):
+            if action.message is not None:
+                await ws.send_str(action.message.decode())
+            await ws.close(code=action.code, message=action.reason.encode())
 
 
 async def _heartbeat(conn: Connection, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
-        conn.send(message("heartbeat"))
+        conn.apply(conn.session.heartbeat())
 
 
 async def _watch_token(conn: Connection, token: str, request: web.Request, interval: float) -> None:
@@ -233,7 +176,7 @@ async def _watch_token(conn: Connection, token: str, request: web.Request, inter
             await principal_for_token(token, request.app[keys.TOKENS], request.app[keys.CONFIG])
         except Unauthorized as exc:
             log.info("stream %s: token no longer valid (%s); closing", conn.id, exc.description)
-            conn.close_soon(1008, "token revoked", error_message("unauthorized", exc.description))
+            conn.apply(conn.session.token_revoked(exc.description))
             return
         except HubError:
             pass  # Redis unavailable: keep the stream, check again later
