@@ -9,10 +9,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import keys
-from hub.api import authenticate, int_param, json_response
 from hub.auth import require_admin
 from hub.events import parse_event_id
 from hub.policy import Principal
+from hub.requests import authenticate, int_param, json_response
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,18 +9,15 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.auth import bearer_token, principal_for_token, require_access
-from hub.config import Channel
 from hub.crisis.model import hub_identity, stable_id
 from hub.crisis.service import HUB_SOURCE
-from hub.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType
+from hub.errors import BadRequest, Forbidden, NotFound
 from hub.events import Event
 from hub.identities import identity_id, identity_object
 from hub.ingest import check_channel_write, ingest
 from hub.paging import Page, PageScan
 from hub.policy import (
     Level,
-    Principal,
     channel_rights,
     highest_ceiling,
     interfaces,
@@ -30,6 +27,7 @@ from hub.policy import (
     may_read_channel,
     readable_channels,
 )
+from hub.requests import authenticate, int_param, json_response, known_channel, read_body
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
 from hub.versions import newest, order
@@ -47,24 +45,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/channels/{channel}/objects", post_objects)
     app.router.add_get("/api/v1/channels/{channel}/events", channel_events)
     app.router.add_get("/api/v1/objects/{stix_id}", get_object)
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-async def authenticate(request: web.Request, kind: str = "api") -> Principal:
-    principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.CONFIG])
-    require_access(principal, kind)
-    return principal
-
-
-def known_channel(request: web.Request) -> Channel:
-    name = request.match_info["channel"]
-    channel = request.app[keys.CONFIG].channel(name)
-    if channel is None:
-        raise NotFound(f"no channel named {name!r}")
-    return channel
 
 
 async def health(request: web.Request) -> web.Response:
@@ -173,18 +153,6 @@ async def identities(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
 
 
-async def read_body(request: web.Request, media_types: frozenset[str]) -> bytes:
-    """The request body, after checking its media type and size."""
-    if request.content_type not in media_types:
-        raise UnsupportedMediaType(
-            f"send the body as {' or '.join(sorted(media_types))}, not {request.content_type or 'no content type'}"
-        )
-    limit = request.app[keys.CONFIG].hub.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-    return await request.read()
-
-
 def item_summary(item: StixItem, event_id: str | None = None) -> dict[str, Any]:
     return {"id": item.id, "modified": item.version or None, "event_id": event_id}
 
@@ -219,19 +187,6 @@ async def post_objects(request: web.Request) -> web.Response:
         },
         status=status,
     )
-
-
-def int_param(request: web.Request, name: str, default: int, maximum: int, minimum: int = 1) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, got {text[:20]!r}") from None
-    if not minimum <= value <= maximum:
-        raise BadRequest(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
 
 
 async def channel_events(request: web.Request) -> web.Response:

@@ -16,13 +16,13 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.api import authenticate, int_param, json_response, read_body
 from hub.crisis import model
 from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
 from hub.errors import BadRequest
 from hub.events import Event
+from hub.requests import authenticate, int_param, json_response, read_body
 from hub.stix import load_json_object
 
 JSON = frozenset({"application/json"})

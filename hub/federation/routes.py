@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub import keys
-from hub.api import authenticate, json_response
 from hub.auth import require_admin
 from hub.federation.runner import ConnectorRunner, ConnectorRuntime, build_worker
+from hub.requests import authenticate, json_response
 from hub.store.connectors import connector_report
 
 

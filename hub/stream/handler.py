@@ -11,13 +11,13 @@ from aiohttp import WSMsgType, web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from hub import keys
-from hub.api import authenticate, json_response
 from hub.auth import bearer_token, principal_for_token, require_access, require_admin
 from hub.errors import HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
 from hub.middleware import check_throttle, client_address, note_auth_failure
 from hub.policy import Principal
+from hub.requests import authenticate, json_response
 from hub.stream.connection import Connection
 from hub.stream.fanout import Dispatcher
 from hub.stream.protocol import MAX_CLIENT_MESSAGE
