@@ -55,6 +55,8 @@ from hub.policy import (
     may_read,
     may_revise_crisis,
     may_revise_sitrep,
+    may_write_channel,
+    readable_channels,
 )
 from hub.stix import validate
 from hub.store import Store
@@ -144,7 +146,7 @@ class CrisisService:
 
     def _on_behalf(self, principal: Principal, channel: Channel) -> Principal:
         """Who writes for ``principal`` into ``channel``, once the policy let it act there: itself, or the hub."""
-        return principal if channel.name in principal.write else self.hub
+        return principal if may_write_channel(principal, channel.name) else self.hub
 
     async def _quotable(self, principal: Principal, refs: Iterable[str], channel: Channel, tlp: TLP) -> list[Event]:
         """The events behind ``refs`` (ids a new object will name), each one the author may see and that may be
@@ -163,7 +165,7 @@ class CrisisService:
 
     # reading ---------------------------------------------------------------------------
     async def _latest_readable(self, principal: Principal, stix_id: str) -> Stored | None:
-        for channel in principal.read:
+        for channel in readable_channels(principal):
             found = _readable(await self.store.latest_events(channel, [stix_id]), principal)
             if found:
                 return found[0]
@@ -185,7 +187,7 @@ class CrisisService:
         """The newest readable version of every object of ``types`` referring to ``stix_id``, in event order."""
         wanted = set(types)
         found: list[Stored] = []
-        for channel in principal.read:
+        for channel in readable_channels(principal):
             ids = [i for i in await self.store.referring(channel, stix_id) if i.split("--", 1)[0] in wanted]
             found += _readable(await self.store.latest_events(channel, ids), principal)
         return sorted(found, key=lambda f: id_key(f.event.id))
@@ -215,7 +217,7 @@ class CrisisService:
         """The crises ``principal`` may see that the filters let through, most severe first, then most recently
         updated."""
         crises = []
-        for channel in principal.read:
+        for channel in readable_channels(principal):
             ids = sorted(await self.store.ids_of_type(channel, "incident"))
             for found in _readable(await self.store.latest_events(channel, ids), principal):
                 if not model.is_crisis(found.obj):
