@@ -28,78 +28,78 @@ from typing import Any
 
 
 class HubError(Exception):
-    """Root of every error the hub raises on purpose."""
+    """Root of every error the hub raises on purpose.
+
+    A subclass names its status hint and title as class arguments:
+    ``class NotFound(HubError, status_hint=404, title="Not found")``; one it
+    does not name is its parent's.
+    """
 
     status_hint = 500
     title = "Internal error"
+
+    def __init_subclass__(cls, *, status_hint: int | None = None, title: str | None = None) -> None:
+        super().__init_subclass__()
+        if status_hint is not None:
+            cls.status_hint = status_hint
+        if title is not None:
+            cls.title = title
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
 
 
-class BadRequest(HubError):
-    status_hint = 400
-    title = "Bad request"
+class BadRequest(HubError, status_hint=400, title="Bad request"):
+    """The request cannot be understood."""
 
 
-class InvalidJson(BadRequest):
-    title = "Malformed JSON"
+class InvalidJson(BadRequest, title="Malformed JSON"):
+    """The body is not JSON."""
 
 
-class InvalidStix(BadRequest):
-    title = "Invalid STIX"
+class InvalidStix(BadRequest, title="Invalid STIX"):
+    """The body is JSON but not acceptable STIX 2.1."""
 
 
-class Unauthorized(HubError):
-    status_hint = 401
-    title = "Unauthorized"
+class Unauthorized(HubError, status_hint=401, title="Unauthorized"):
+    """No, unknown or revoked credentials."""
 
 
-class Forbidden(HubError):
-    status_hint = 403
-    title = "Forbidden"
+class Forbidden(HubError, status_hint=403, title="Forbidden"):
+    """Authenticated, but not allowed."""
 
 
-class NotFound(HubError):
-    status_hint = 404
-    title = "Not found"
+class NotFound(HubError, status_hint=404, title="Not found"):
+    """No such channel, object, … (for this caller)."""
 
 
-class NotAcceptable(HubError):
-    status_hint = 406
-    title = "Not acceptable"
+class NotAcceptable(HubError, status_hint=406, title="Not acceptable"):
+    """No acceptable response media type."""
 
 
-class PayloadTooLarge(HubError):
-    status_hint = 413
-    title = "Payload too large"
+class PayloadTooLarge(HubError, status_hint=413, title="Payload too large"):
+    """A body over the configured limit."""
 
 
-class UnsupportedMediaType(HubError):
-    status_hint = 415
-    title = "Unsupported media type"
+class UnsupportedMediaType(HubError, status_hint=415, title="Unsupported media type"):
+    """A wrong request Content-Type."""
 
 
-class TooManyRequests(HubError):
-    status_hint = 429
-    title = "Too many requests"
+class TooManyRequests(HubError, status_hint=429, title="Too many requests"):
+    """Too many failed attempts; ``retry_after`` says in how many seconds to try again."""
 
     def __init__(self, description: str, retry_after: float) -> None:
         super().__init__(description)
         self.retry_after = retry_after
 
 
-class ConfigError(HubError):
+class ConfigError(HubError, status_hint=500, title="Configuration error"):
     """A configuration value is wrong; the message names the key at fault."""
 
-    status_hint = 500
-    title = "Configuration error"
 
-
-class StoreUnavailable(HubError):
-    status_hint = 503
-    title = "Service unavailable"
+class StoreUnavailable(HubError, status_hint=503, title="Service unavailable"):
+    """Redis cannot be reached, or cannot take writes now: retry shortly."""
 
 
 class NotReplicated(StoreUnavailable):

@@ -330,23 +330,22 @@ class SchemaCompiler:
                 lines.append(f"        if {bits} & {1 << len(patterns)} and not {call}: return False")
         return lines if len(lines) > 1 else []
 
-    def _kw_propertyNames(self, names: Any, node: Mapping[str, Any], v: str, base: str) -> list[str]:  # noqa: N802
-        key = self._fresh("k")
+    def _each(self, container: str, schema: Any, v: str, base: str, prefix: str) -> list[str]:
+        """Lines that return False unless every member of ``v`` passes ``schema``, when ``v`` is a ``container``."""
+        member = self._fresh(prefix)
         return [
-            f"if isinstance({v}, dict):",
-            f"    for {key} in {v}:",
-            f"        if not {self._call(names, key, base)}: return False",
+            f"if isinstance({v}, {container}):",
+            f"    for {member} in {v}:",
+            f"        if not {self._call(schema, member, base)}: return False",
         ]
+
+    def _kw_propertyNames(self, names: Any, node: Mapping[str, Any], v: str, base: str) -> list[str]:  # noqa: N802
+        return self._each("dict", names, v, base, "k")  # a dict's members, for "in", are its keys
 
     def _kw_items(self, items: Any, node: Mapping[str, Any], v: str, base: str) -> list[str]:
         if "prefixItems" in node or isinstance(items, list):
             raise SchemaCompileError("only the single-schema form of 'items' is supported")
-        item = self._fresh("i")
-        return [
-            f"if isinstance({v}, list):",
-            f"    for {item} in {v}:",
-            f"        if not {self._call(items, item, base)}: return False",
-        ]
+        return self._each("list", items, v, base, "i")
 
     def _kw_contains(self, contains: Any, node: Mapping[str, Any], v: str, base: str) -> list[str]:
         if "minContains" in node or "maxContains" in node:

@@ -223,26 +223,27 @@ async def add_objects(request: web.Request) -> web.Response:
 # --- one object -----------------------------------------------------------------------
 
 
-async def get_object(request: web.Request) -> web.Response:
+async def object_page(
+    request: web.Request, allowed: frozenset[str], versions: VersionMatch = LAST
+) -> tuple[Page, str | None]:
+    """A page of the versions of the route's object the caller may see, filtered; NotFound if it sees none."""
     principal = await caller(request)
     collection = readable_collection(request, principal)
     object_id = request.match_info["object_id"]
-    query = parse_filters(request, OBJECT_FILTERS).with_ids([object_id])
+    query = parse_filters(request, allowed, versions).with_ids([object_id])
     index = version_index(request, principal, collection)
     await require_visible_object(index, object_id)
-    page, following = await read_page(request, collection, index, query)
+    return await read_page(request, collection, index, query)
+
+
+async def get_object(request: web.Request) -> web.Response:
+    page, following = await object_page(request, OBJECT_FILTERS)
     body = resources.paged(page.more, following, "objects", resources.envelope_objects(page.events))
     return respond(body, headers=resources.date_added_headers(page.events))
 
 
 async def get_versions(request: web.Request) -> web.Response:
-    principal = await caller(request)
-    collection = readable_collection(request, principal)
-    object_id = request.match_info["object_id"]
-    query = parse_filters(request, VERSIONS_FILTERS, ALL).with_ids([object_id])
-    index = version_index(request, principal, collection)
-    await require_visible_object(index, object_id)
-    page, following = await read_page(request, collection, index, query)
+    page, following = await object_page(request, VERSIONS_FILTERS, ALL)
     body = resources.paged(page.more, following, "versions", resources.version_list(page.events))
     return respond(body, headers=resources.date_added_headers(page.events))
 
