@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hub.forwarded import client_address, network_error, parse_address, parse_networks
 from tests.conftest import Hub, HubFactory
 from tests.test_stream import Ws
-from tests.timing import STARTUP
+from tests.timing import STARTUP, WAIT
 
 ROOT = Path(__file__).parent.parent
 BAD = {"Authorization": "Bearer chub_000000000000_" + "d" * 43}
@@ -269,7 +269,7 @@ async def through_haproxy(hub_factory: HubFactory, haproxy_cfg: tuple[Path, int]
         yield hub, f"http://127.0.0.1:{port}"
     finally:
         proxy.terminate()
-        proxy.wait(10)
+        proxy.wait(WAIT)
 
 
 async def test_through_haproxy_each_client_address_is_throttled_on_its_own(
