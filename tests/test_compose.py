@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from hub.cli import build_parser
+from hub.cli.options import ENV, ENVIRONMENT
+from hub.cli.parser import commands
 from hub.config import load_config
+from tests.timing import STARTUP
 
 ROOT = Path(__file__).parent.parent
-CLI_SOURCE = (ROOT / "hub" / "cli.py").read_text()
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 HAPROXY = ROOT / "deploy" / "haproxy.cfg"
 HUBS = ("hub1", "hub2")
@@ -33,8 +35,8 @@ NO_COMPOSE = "docker-compose is not installed (.ci/run installs Debian's: apt-ge
 
 
 def cli_variables() -> set[str]:
-    """The CRISIS_HUB_* variables hub/cli.py reads."""
-    return set(re.findall(r"[\"'](CRISIS_HUB_[A-Z0-9_]+)[\"']", CLI_SOURCE))
+    """The CRISIS_HUB_* variables the command line reads."""
+    return {variable.name for variable in ENVIRONMENT} | {ENV}
 
 
 def docker_compose(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -51,7 +53,7 @@ def docker_compose(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=STARTUP,
     )
 
 
@@ -79,7 +81,7 @@ def _yaml_to_json(text: str) -> Any:
         input=text,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=STARTUP,
         check=True,
     )
     return json.loads(converted.stdout)
@@ -113,10 +115,10 @@ def dockerfile_env() -> dict[str, str]:
 
 def hub_port(service: dict[str, Any]) -> int:
     """The port a hub service listens on: its environment, else the image's, else the CLI's default."""
-    found = re.search(r"\"CRISIS_HUB_PORT\",\s*\"(\d+)\"", CLI_SOURCE)
-    assert found, "hub/cli.py reads CRISIS_HUB_PORT with a default"
+    [default] = [variable.default for variable in ENVIRONMENT if variable.name == "CRISIS_HUB_PORT"]
+    assert default, "the command line reads CRISIS_HUB_PORT with a default"
     env = environment(service).get("CRISIS_HUB_PORT") or dockerfile_env().get("CRISIS_HUB_PORT")
-    return int(env or found.group(1))
+    return int(env or default)
 
 
 def published_target(service: dict[str, Any]) -> int:
@@ -190,8 +192,8 @@ def test_every_hub_variable_in_the_deployment_is_one_the_cli_reads(compose: dict
     assert {"CRISIS_HUB_REDIS_URL", "CRISIS_HUB_CONFIG", "CRISIS_HUB_PORT", "CRISIS_HUB_URL"} <= known
     for name, service in compose["services"].items():
         unknown = {k for k in environment(service) if k.startswith("CRISIS_HUB_")} - known
-        assert not unknown, f"service {name} sets {sorted(unknown)}, which hub/cli.py never reads"
-    assert set(dockerfile_env()) <= known, "the Dockerfile sets a CRISIS_HUB_* variable hub/cli.py never reads"
+        assert not unknown, f"service {name} sets {sorted(unknown)}, which the command line never reads"
+    assert set(dockerfile_env()) <= known, "the Dockerfile sets a CRISIS_HUB_* variable the command line never reads"
     script = (ROOT / "deploy" / "connector.sh").read_text()
     assert set(re.findall(r"CRISIS_HUB_[A-Z0-9_]+", script)) <= known
 
@@ -285,10 +287,9 @@ def test_the_connector_watches_through_the_proxy_with_an_existing_command(compos
     script_in_container = next(arg for arg in connector["command"] if arg.endswith(".sh"))
     assert Path(mounts(connector)[script_in_container]) == ROOT / "deploy" / "connector.sh"
     script = (ROOT / "deploy" / "connector.sh").read_text()
-    commands = set(re.findall(r"^\s*(?:exec )?crisis-hub (\w+)", script, re.M))
-    assert commands == {"token", "watch"}
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert commands <= set(sub.choices or {}), "the connector runs a command the CLI has"
+    used = set(re.findall(r"^\s*(?:exec )?crisis-hub (\w+)", script, re.M))
+    assert used == {"token", "watch"}
+    assert used <= {path[0] for path, _ in commands(build_parser())}, "the connector runs a command the CLI has"
     config = load_config(ROOT / "deploy" / "crisis-hub.toml")
     reader = config.principals[env["CONNECTOR_STAKEHOLDER"]]
     assert set(env["CONNECTOR_CHANNELS"].split()) <= set(reader.read), "it may read every channel it watches"
