@@ -58,10 +58,10 @@ def carry_out(fan: Plan[int], batch: list[Event], received: dict[int, list[bytes
     """What the dispatcher does with a plan: move the cursors, queue the frames."""
     for sub in fan.passed:
         sub.passes(batch[-1].id, id_key(batch[-1].id))
-    for delivery in fan.deliveries:
-        messages = split_frames(delivery.frames)
-        assert len(messages) == delivery.count and event_id_of(messages[-1]) == delivery.last
-        received[delivery.recipient] += messages
+    for recipient, _, frames, count, last in fan.deliveries:
+        messages = split_frames(frames)
+        assert len(messages) == count and event_id_of(messages[-1]) == last
+        received[recipient] += messages
 
 
 ceilings = st.sampled_from([*TLP, None])
@@ -125,10 +125,10 @@ def test_each_subscription_gets_one_item_per_batch_and_streams_behind_it_all_sha
     subs = [Subscription(CHANNEL, "0-0", live=True) for _ in range(3)]
     late = Subscription(CHANNEL, "1000-1", live=True)
     fan = plan([event(seq) for seq in range(4)], [(n, reader, s) for n, s in enumerate([*subs, late])])
-    assert [d.recipient for d in fan.deliveries] == [0, 1, 2, 3]
-    assert [d.count for d in fan.deliveries] == [4, 4, 4, 2]
-    first = fan.deliveries[0].frames
-    assert all(d.frames is first for d in fan.deliveries[:3])  # framed and joined once for all three
+    assert [(recipient, sub) for recipient, sub, _, _, _ in fan.deliveries] == list(enumerate([*subs, late]))
+    assert [count for _, _, _, count, _ in fan.deliveries] == [4, 4, 4, 2]
+    first = fan.deliveries[0][2]
+    assert all(frames is first for _, _, frames, _, _ in fan.deliveries[:3])  # framed and joined once for all three
 
 
 def test_a_subscription_already_past_the_batch_gets_nothing_and_its_cursor_stays() -> None:

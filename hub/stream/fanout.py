@@ -170,19 +170,19 @@ class Dispatcher:
 
     def _fan_out(self, channel: str, batch: list[Event]) -> None:
         """Queue ``batch`` on the channel's live subscriptions as :func:`hub.stream.plan.plan` says; audit, count."""
-        audience = []
-        for conn in self._subscribers[channel]:
-            sub = conn.subs.get(channel)
-            if sub is not None and sub.live:
-                audience.append((conn, conn.principal, sub))
+        audience = [
+            (conn, conn.principal, sub)
+            for conn in self._subscribers[channel]
+            if (sub := conn.subs.get(channel)) is not None and sub.live
+        ]
         if not audience:
             return
         fan = plan(batch, audience)
         last, position = batch[-1].id, id_key(batch[-1].id)
         for sub in fan.passed:
             sub.passes(last, position)  # the whole batch is behind it now
-        for delivery in fan.deliveries:
-            delivery.recipient.push(delivery.subscription, delivery.last, delivery.frames, delivery.count)
+        for conn, sub, frames, count, last_id in fan.deliveries:
+            conn.push(sub, last_id, frames, count)
         now = time.time()
         for offer in fan.offers:
             event = offer.event
