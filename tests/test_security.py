@@ -65,8 +65,10 @@ async def test_revoking_a_token_closes_its_open_streams_within_seconds(hub_facto
     ws = Ws(raw)
     await ws.until("welcome")
     await ws.subscribe("committee")
+    parts = split_token(token)
+    assert parts is not None
     client = connect(hub.redis_url)
-    await TokenStore(client, hub.namespace).revoke(split_token(token)[0])
+    await TokenStore(client, hub.namespace).revoke(parts[0])
     await client.aclose()
     error = await ws.until("error", timeout=5)
     assert error["code"] == "unauthorized" and "revoked" in error["message"]
