@@ -67,17 +67,6 @@ async def honouring_cancel() -> AsyncIterator[None]:
         raise asyncio.CancelledError
 
 
-def honours_cancel(call: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """:func:`honouring_cancel` around every call of a coroutine function."""
-
-    @functools.wraps(call)
-    async def honouring(*args: P.args, **kwargs: P.kwargs) -> R:
-        async with honouring_cancel():
-            return await call(*args, **kwargs)
-
-    return honouring
-
-
 TaskState = Literal["running", "dead"]
 
 

@@ -14,7 +14,7 @@ ignored: answering an unfiltered query as if it were filtered would mislead
 the client.
 
 Which version is an object's "first" or "last" is decided among the versions
-the reader may see, in the order :func:`version_rank` defines: by ``modified``
+the reader may see, in the order :func:`hub.versions.version_rank` defines: by ``modified``
 (whatever its number of fraction digits), and between two versions with the
 same timestamp, the one stored first — the rule the store's Lua append uses
 for its per-channel "latest" hash, so that both always agree.
@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 from hub.errors import BadRequest
-from hub.events import Event, version_key
-from hub.taxii.pagination import StreamId
+from hub.events import Event
+from hub.versions import order_key
 
 SPEC_VERSION: Final = "2.1"
 """Every object the hub stores was validated as STIX 2.1 (SCOs without ``spec_version`` included)."""
@@ -164,16 +164,6 @@ def timestamp_millis(text: str, name: str) -> int:
         raise BadRequest(f"{name} is not a valid date and time: {_short(text)!r}") from None
     fraction = (match.group(7) or "")[:3].ljust(3, "0")
     return calendar.timegm(moment.utctimetuple()) * 1000 + int(fraction)
-
-
-def order_key(version: str) -> str:
-    """The sort key of a version, as the store's Lua append computes it ("0" for an unversioned SCO)."""
-    return version_key(version) or "0"
-
-
-def version_rank(version: str, position: StreamId) -> tuple[str, int, int]:
-    """Sort key of one version of an object: the greatest is its "last", the least its "first"."""
-    return (order_key(version), -position.ms, -position.seq)
 
 
 def reported_version(version: str, date_added: str) -> str:

@@ -14,13 +14,10 @@ from hub.taxii.filters import (
     VERSIONS_FILTERS,
     Query,
     VersionMatch,
-    order_key,
     parse_query,
     reported_version,
     timestamp_millis,
-    version_rank,
 )
-from hub.taxii.pagination import StreamId
 
 
 def test_no_filter_means_every_object_at_its_last_version() -> None:
@@ -90,16 +87,6 @@ def test_added_after_is_not_a_filter_of_delete() -> None:
     assert parse_query([("added_after", "not even a date")], DELETE_FILTERS, ALL).added_after_ms is None
 
 
-def test_version_rank_orders_by_modified_then_earliest_stored_first() -> None:
-    older = version_rank("2026-11-27T10:00:00Z", StreamId(9, 0))
-    newer = version_rank("2026-11-27T10:00:00.5Z", StreamId(1, 0))
-    assert older < newer
-    same_first = version_rank("2026-11-27T10:00:00Z", StreamId(1, 0))
-    same_later = version_rank("2026-11-27T10:00:00.000Z", StreamId(2, 0))
-    assert same_first > same_later  # of two equal versions, the one stored first is the "last"
-
-
-def test_an_unversioned_object_reports_its_date_added_and_ranks_as_the_store_does() -> None:
+def test_an_unversioned_object_reports_its_date_added() -> None:
     assert reported_version("", "2026-11-27T10:00:00.000Z") == "2026-11-27T10:00:00.000Z"
     assert reported_version("2026-01-01T00:00:00Z", "x") == "2026-01-01T00:00:00Z"
-    assert order_key("") == "0"
