@@ -140,7 +140,7 @@ class Connection:
         self._depth += count
         self._queued.set()
 
-    async def _put_replay(self, sub: Subscription, event_id: str | None, frame: bytes) -> None:
+    async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
         while self._depth >= self._replay_high and not self.overflowed:
             self._drained.clear()
             await self._drained.wait()
