@@ -48,7 +48,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def get(url: str, token: str | None = None) -> tuple[int, dict]:
+def get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -134,7 +134,8 @@ def test_token_list_and_revoke_take_effect_on_the_running_hub(served: tuple[str,
     )
     token_id = token.split("_")[1]
     listing = run("token", "list", "--data-dir", str(data_dir)).stdout
-    assert token_id in listing and "scada-gw" in listing and split_token(token)[1] not in listing
+    parts = split_token(token)
+    assert parts is not None and token_id in listing and "scada-gw" in listing and parts[1] not in listing
     assert get(url + "/api/v1/me", token)[0] == 200
     run("token", "revoke", token_id, "--data-dir", str(data_dir))
     assert get(url + "/api/v1/me", token)[0] == 401
@@ -204,11 +205,15 @@ class Lines:
         import threading
 
         self.queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [self.queue.put(line) for line in stream], daemon=True).start()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: Any) -> None:
+        for line in stream:
+            self.queue.put(line)
 
     def take(self, count: int, timeout: float = 20) -> list[str]:
         deadline = time.monotonic() + timeout
-        lines = []
+        lines: list[str] = []
         while len(lines) < count:
             lines.append(self.queue.get(timeout=max(0.01, deadline - time.monotonic())))
         return lines
