@@ -21,7 +21,6 @@ from hub.cli.options import ENV, cluster
 from hub.cli.store import open_redis
 from hub.config import Config, load_config
 from hub.errors import ConfigError
-from hub.stixcheck import announce_fast_path, installed_problem
 from hub.store import TokenStore, connect
 from hub.tasks import cancel_and_wait
 from hub.tokens import new_token
@@ -54,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         len(config.stakeholders),
         len(config.channels),
     )
-    announce_fast_path(installed_problem())
+    _announce_fast_path()
     ssl_context = _ssl_context(args.cert, args.key)
     scheme = "https" if ssl_context else "http"
     _check_listen(args.host, args.port)
@@ -70,6 +69,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _listen_error(exc, args.host, args.port) from None
     return 0
+
+
+def _announce_fast_path() -> None:
+    """Warn now, as the hub starts, if STIX validation will take the slow path (not at the first object)."""
+    from hub.stixcheck import announce_fast_path, installed_problem  # the STIX libraries take a second to load
+
+    announce_fast_path(installed_problem())
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -133,7 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # Escalations every few seconds, so the demo's overdue action is escalated while you watch.
     config = replace(config, crisis=replace(config.crisis, escalation_interval=5.0))
-    announce_fast_path(installed_problem())
+    _announce_fast_path()
     _check_listen(args.host, args.port)
     with open_redis(args) as place:
         asyncio.run(_run_demo(config, place.url, args))
