@@ -14,7 +14,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from hub.cli.options import ENV, ENVIRONMENT, Variable
 from hub.cli.parser import build_parser, commands, option
@@ -36,7 +35,7 @@ _MEANING = {
 }
 
 
-# ---------------------------------------------------------------- the schema, read for people
+# ---------------------------------------------------------------- the config file, table by table
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +105,11 @@ def sections(schema: Json) -> list[Section]:
 
 @dataclass(frozen=True, slots=True)
 class EnvVar:
+    """One environment variable of the command line, as the reference shows it."""
+
     name: str
     option: str
-    default: Any
+    default: str | None
     commands: tuple[str, ...]
     description: str
 

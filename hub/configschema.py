@@ -47,6 +47,7 @@ def pattern_name(node: Any, root: Json) -> str:
 
 
 def code(value: Any) -> str:
+    """``value`` as Markdown code."""
     return f"`{value}`"
 
 
