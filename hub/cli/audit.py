@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import orjson
 
@@ -28,7 +27,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     after = parse_event_id(args.after)
 
-    async def export(audit: Any) -> int:
+    async def export(audit: AuditLog) -> int:
         count = 0
         cursor = after
         while True:

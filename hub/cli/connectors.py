@@ -10,13 +10,13 @@ import os
 import signal
 import sys
 import time
-from typing import Any
 
 import orjson
 
 from hub.cli.errors import CliError, need_token
 from hub.cli.store import with_redis
 from hub.config import load_config
+from hub.store import Client
 
 
 def cmd_connector_list(args: argparse.Namespace) -> int:
@@ -60,7 +60,7 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
         raise CliError(f"no connector {args.name!r} in {config.source} (known: {known})", 2)
     need_token(args)
 
-    async def run(client: Any) -> int:
+    async def run(client: Client) -> int:
         async with HubClient(args.url, args.token) as hub:
             make = functools.partial(build_worker, spec, config, environ=os.environ, client=hub)
             runner = ConnectorRunner(spec, Connectors(client, args.namespace), make)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.cli.errors import CliError
 from hub.cli.options import cluster
 from hub.embedded import EmbeddedRedis
 from hub.errors import ConfigError, StoreUnavailable
-from hub.store import CredentialsRefused, StoreError, connect, is_cluster, unavailable
+from hub.store import AuditLog, Client, CredentialsRefused, StoreError, connect, is_cluster, unavailable
+
+T = TypeVar("T")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,10 @@ def open_redis(args: argparse.Namespace, appendfsync: str = "everysec") -> Itera
         embedded.stop()
 
 
-def run_on(place: RedisPlace, args: argparse.Namespace, action: Any) -> Any:
+def run_on(place: RedisPlace, args: argparse.Namespace, action: Callable[[Client], Awaitable[T]]) -> T:
     """Run ``action(client)`` on the Redis at ``place``; a Redis that does not answer is one sentence."""
 
-    async def run() -> Any:
+    async def run() -> T:
         client = connect(place.url, cluster=cluster(args))
         try:
             return await action(client)
@@ -72,24 +75,24 @@ def run_on(place: RedisPlace, args: argparse.Namespace, action: Any) -> Any:
         raise CliError(f"{place.where} does not answer: {hint}") from None
 
 
-def with_redis(args: argparse.Namespace, action: Any) -> Any:
+def with_redis(args: argparse.Namespace, action: Callable[[Client], Awaitable[T]]) -> T:
     """Run ``action(client)`` against the hub's Redis, for a one-shot command."""
     with open_redis(args) as place:
         return run_on(place, args, action)
 
 
-def on_redis(args: argparse.Namespace, make: Any, action: Any) -> Any:
+def on_redis(args: argparse.Namespace, make: Callable[[Client, str], S], action: Callable[[S], Awaitable[T]]) -> T:
     """Run ``action(make(client, namespace))`` against the hub's Redis, for a one-shot command."""
     return with_redis(args, lambda client: action(make(client, args.namespace)))
 
 
-async def note(audit: Any, action: str, **fields: Any) -> None:
+async def note(audit: AuditLog, action: str, **fields: Any) -> None:
     """Record an operator's action made from the command line, at once."""
     audit.record(action, f"cli:{getpass.getuser()}", **fields)
     await audit.flush()
 
 
-async def hub_listening(client: Any) -> bool | None:
+async def hub_listening(client: Client) -> bool | None:
     """Whether a hub process is connected to this Redis (None: cannot tell, on a cluster).
 
     Every running hub holds a subscription to live notifications (:mod:`hub.store.notifications`),

@@ -6,13 +6,12 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from hub.cli.errors import CliError
 from hub.cli.store import RedisPlace, hub_listening, note, on_redis, open_redis, run_on, with_redis
 from hub.config import load_config
 from hub.errors import NotFound
-from hub.store import TokenStore
+from hub.store import Client, TokenRecord, TokenStore
 from hub.store.audit import AuditLog
 from hub.tokens import new_token, split_token
 
@@ -29,7 +28,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         raise CliError(f"no stakeholder {args.stakeholder!r} in {config.source} (known: {known})", 2)
     token = new_token()
 
-    async def create(client: Any) -> bool | None:
+    async def create(client: Client) -> bool | None:
         await TokenStore(client, args.namespace).add(args.stakeholder, token, args.label)
         audit = AuditLog(client, args.namespace)
         await note(audit, "token.create", stakeholder=args.stakeholder, token=token.token_id)
@@ -80,7 +79,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     parts = split_token(args.token)
     token_id = parts[0] if parts else args.token
 
-    async def revoke(client: Any) -> tuple[Any, bool]:
+    async def revoke(client: Client) -> tuple[TokenRecord, bool]:
         tokens = TokenStore(client, args.namespace)
         record = await tokens.get(token_id)
         if record is None:
