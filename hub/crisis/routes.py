@@ -67,86 +67,46 @@ def _event_list(events: list[Event]) -> list[dict[str, Any]]:
 
 
 # the answers ---------------------------------------------------------------------------
+def _fields(value: object, names: str) -> dict[str, Any]:
+    """``{name: value.name}`` for the space-separated ``names``, in that order (the answer's field order)."""
+    return {name: getattr(value, name) for name in names.split()}
+
+
 def crisis_json(crisis: Crisis) -> dict[str, Any]:
     severity = crisis.severity
     return {
         "id": crisis.id,
         "severity": {"level": severity.level, "name": severity.name, "colour": severity.colour},
-        "category": crisis.category,
-        "subcategory": crisis.subcategory,
-        "status": crisis.status,
-        "lead": crisis.lead,
-        "affected_sectors": crisis.affected_sectors,
-        "affected_stakeholders": crisis.affected_stakeholders,
-        "name": crisis.name,
-        "description": crisis.description,
+        **_fields(crisis, "category subcategory status lead affected_sectors affected_stakeholders name description"),
         "channel": crisis.channel,
         "tlp": crisis.tlp.token,
-        "created": crisis.created,
-        "modified": crisis.modified,
-        "updated": crisis.updated,
-        "updated_by": crisis.updated_by,
-        "event_id": crisis.event_id,
+        **_fields(crisis, "created modified updated updated_by event_id"),
     }
 
 
 def revision_json(revision: Revision) -> dict[str, Any]:
-    return {
-        "version": revision.version,
-        "time": revision.time,
-        "by": revision.by,
-        "event_id": revision.event_id,
-        "changes": dict(revision.changes),
-    }
+    return {**_fields(revision, "version time by event_id"), "changes": dict(revision.changes)}
 
 
 def action_json(action: ActionItem) -> dict[str, Any]:
     """The action item's STIX properties (but its type, spec_version and extensions), then where it stands."""
-    out: dict[str, Any] = {
-        "id": action.id,
-        "created": action.created,
-        "modified": action.modified,
-        "crisis_ref": action.crisis_ref,
-        "name": action.name,
-        "assignee": action.assignee,
-        "assigned_by": action.assigned_by,
-        "due": action.due,
-        "status": action.status,
-        "escalated": action.escalated,
-    }
+    out = _fields(action, "id created modified crisis_ref name assignee assigned_by due status escalated")
     if action.description is not None:
         out["description"] = action.description
     out.update(action.common)
     if action.comment is not None:
         out["comment"] = action.comment
-    out.update(
-        overdue=action.overdue,
-        channel=action.channel,
-        tlp=action.tlp.token,
-        updated=action.updated,
-        updated_by=action.updated_by,
-    )
+    out.update(_fields(action, "overdue channel"), tlp=action.tlp.token, **_fields(action, "updated updated_by"))
     return out
 
 
 def ack_json(ack: Acknowledgment) -> dict[str, Any]:
-    return {
-        "item": ack.item,
-        "version": ack.version,
-        "acknowledged_by": ack.acknowledged_by,
-        "time": ack.time,
-        "event_id": ack.event_id,
-    }
+    return _fields(ack, "item version acknowledged_by time event_id")
 
 
 def ack_status_json(status: AckStatus) -> dict[str, Any]:
     return {
-        "id": status.id,
-        "type": status.type,
-        "label": status.label,
-        "source": status.source,
-        "version": status.version,
-        "event_id": status.event_id,
+        **_fields(status, "id type label source version event_id"),
         "acknowledged": [{"stakeholder": a.acknowledged_by, "time": a.time} for a in status.acknowledged],
         "pending": status.pending,
     }
