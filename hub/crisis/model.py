@@ -113,6 +113,14 @@ def marked(obj: dict[str, Any], tlp: TLP | None) -> dict[str, Any]:
 
 
 # reading requests ----------------------------------------------------------------------
+def _one_of(body: Mapping[str, Any], name: str, default: str, allowed: Iterable[str], what: str) -> Any:
+    """``body[name]`` (or ``default``) when it is among ``allowed``; else BadRequest: "``name`` must be ``what`` …"."""
+    value = body.get(name, default)
+    if value not in allowed:
+        raise BadRequest(f"{name} must be {what} {', '.join(allowed)}")
+    return value
+
+
 def _text(body: Mapping[str, Any], name: str, *, required: bool = False, limit: int = 10_000) -> str | None:
     value = body.get(name)
     if value is None:
@@ -178,10 +186,7 @@ def read_crisis_fields(
             raise BadRequest(f"severity must be one of {levels}")
         fields["severity"] = severity
     if "category" in body or creating:
-        category = body.get("category", "other")
-        if category not in RSIT:
-            raise BadRequest(f"category must be an RSIT category: {', '.join(RSIT)}")
-        fields["category"] = category
+        fields["category"] = _one_of(body, "category", "other", RSIT, "an RSIT category:")
     if "subcategory" in body or creating:
         category = fields.get("category")
         subcategory = body.get("subcategory", RSIT[category][0] if category else None)
@@ -191,10 +196,7 @@ def read_crisis_fields(
             raise BadRequest("subcategory must be an RSIT sub-type")
         fields["subcategory"] = subcategory
     if "status" in body or creating:
-        status = body.get("status", "detected")
-        if status not in STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-        fields["status"] = status
+        fields["status"] = _one_of(body, "status", "detected", STATUSES, "one of")
     if "lead" in body:
         lead = body["lead"]
         if lead not in stakeholders:
