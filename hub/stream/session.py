@@ -41,6 +41,7 @@ import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from hub import paging
 from hub.events import Event, id_key
 from hub.policy import Principal, may_read, may_read_channel, may_use
 from hub.stream.protocol import (
@@ -197,19 +198,14 @@ class Replay:
     def take(self, batch: Sequence[Event]) -> ReplayStep:
         """The frames to send for ``batch``, read after the cursor; the cursor passes all of it."""
         sub = self.subscription
-        channel = sub.channel
+        taken = paging.take(batch, lambda e: sub.passes(e.id, id_key(e.id)) and may_read(self.principal, e))
         frames: list[tuple[str | None, bytes]] = []
-        sent: list[str] = []
-        for event in batch:
-            if not sub.passes(event.id, id_key(event.id)):
-                continue
-            if may_read(self.principal, event):
-                if self.gap:  # told right before the first event replayed: the oldest kept may be hidden
-                    gap = message("gap", channel=channel, requested=self.since, oldest=event.id)
-                    frames.append((None, text_frame(gap)))
-                    self.gap = False
-                frames.append((event.id, text_frame(event_message(event.to_json()))))
-                sent.append(event.id)
+        if taken.events and self.gap:  # told right before the first event replayed: the oldest kept may be hidden
+            gap = message("gap", channel=sub.channel, requested=self.since, oldest=taken.events[0].id)
+            frames.append((None, text_frame(gap)))
+            self.gap = False
+        frames += [(event.id, text_frame(event_message(event.to_json()))) for event in taken.events]
+        sent = [event.id for event in taken.events]
         self.replayed += len(sent)
         if sent:
             self.last_sent = sent[-1]
