@@ -30,7 +30,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from hub import forwarded, keys
 from hub.errors import HubError, TooManyRequests, Unauthorized
-from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE
+from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE, is_taxii_path
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,12 @@ def error_response(
 ) -> web.Response:
     """The JSON error body for ``status``, shaped as TAXII 2.1 error messages are.
 
-    ``taxii``: whether to answer as a TAXII route does; by default, whether the path is under ``/taxii2``.
+    ``taxii``: whether to answer as a TAXII route does; by default, whether the path is TAXII's
+    (:func:`hub.taxii.media.is_taxii_path`).
     """
     body = orjson.dumps({"title": title, "description": description, "http_status": str(status)})
     if taxii is None:
-        taxii = request.path.startswith("/taxii2")
+        taxii = is_taxii_path(request.path)
     response = web.Response(status=status, body=body, content_type=TAXII_TYPE if taxii else "application/json")
     if taxii:
         response.headers["Content-Type"] = TAXII_MEDIA_TYPE
@@ -171,7 +172,7 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     """``on_response_prepare`` hook: security headers on every response, errors included."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith(("/api/", "/taxii2")):
+    if request.path.startswith("/api/") or is_taxii_path(request.path):
         response.headers.setdefault("Cache-Control", "no-store")
 
 
@@ -199,7 +200,8 @@ def protocol_error(exc: BaseException | None, status: int) -> tuple[int, str, st
         line, limit = exc.args[0], exc.args[1]
         start = bytes(line[:16]) if isinstance(line, (bytes, bytearray)) else str(line)[:16].encode()
         if limit == MAX_REQUEST_LINE:
-            taxii = start.startswith(b"/taxii2") or b" /taxii2" in start  # C parser: the target; Python: the line
+            target = start.decode("latin-1").split(" ")  # the C parser gives the target; Python's, the line
+            taxii = any(is_taxii_path(part) for part in target[:2])
             return 414, "URI too long", f"the request line is over {MAX_REQUEST_LINE} bytes", taxii
         return 431, "Request header fields too large", f"a header is over {MAX_HEADER_FIELD} bytes", False
     if isinstance(exc, http_exceptions.BadHttpMessage) and exc.message == "Too many headers received":

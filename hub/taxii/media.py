@@ -19,6 +19,18 @@ TAXII_TYPE: Final = "application/taxii+json"
 TAXII_VERSION: Final = "2.1"
 TAXII_MEDIA_TYPE: Final = f"{TAXII_TYPE};version={TAXII_VERSION}"
 STIX_MEDIA_TYPE: Final = "application/stix+json;version=2.1"
+TAXII_ROOT: Final = "/taxii2"
+"""Where TAXII is served: discovery, and the API root below it."""
+
+
+def is_taxii_path(path: str) -> bool:
+    """Whether a request for ``path`` is a TAXII request, to be answered (errors too) in TAXII's media type.
+
+    Declared here rather than sniffed by each caller: a path the router does
+    not know, or a request line too long to parse, still gets a TAXII error
+    when it was meant for the TAXII server.
+    """
+    return path == TAXII_ROOT or path.startswith(TAXII_ROOT + "/")
 
 
 def parse_media_type(text: str) -> tuple[str, dict[str, str]]:

@@ -38,19 +38,19 @@ from hub.taxii.filters import (
     VersionMatch,
     parse_query,
 )
-from hub.taxii.media import TAXII_MEDIA_TYPE, check_accept, check_content_type
+from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_ROOT, check_accept, check_content_type
 from hub.taxii.pagination import cursor_context, decode_cursor, encode_cursor, parse_limit, start_position
 from hub.taxii.query import Page, VersionIndex, matching_versions, select_page
 from hub.taxii.status import status_resource
 
-API_ROOT: Final = "/taxii2/api/"
+API_ROOT: Final = TAXII_ROOT + "/api/"
 _COLLECTION: Final = API_ROOT + "collections/{collection}"
 _OBJECT: Final = _COLLECTION + "/objects/{object_id}"
 
 
 def add_routes(app: web.Application) -> None:
     routes: list[tuple[str, str, Handler]] = [
-        ("GET", "/taxii2", discovery),
+        ("GET", TAXII_ROOT, discovery),
         ("GET", API_ROOT.rstrip("/"), api_root),
         ("GET", API_ROOT + "status/{status_id}", get_status),
         ("GET", API_ROOT + "collections", get_collections),

@@ -13,7 +13,7 @@ from hub.ingest import IngestResult
 from hub.stix import Rejection, validate
 from hub.store import Appended
 from hub.taxii.catalog import Catalog, collection_id
-from hub.taxii.media import check_accept, check_content_type
+from hub.taxii.media import check_accept, check_content_type, is_taxii_path
 from hub.taxii.resources import decode_envelope, paged
 from hub.taxii.status import status_resource
 from hub.tlp import TLP
@@ -121,3 +121,12 @@ def test_a_page_leaves_out_next_without_more_and_empty_lists() -> None:
     assert paged(False, None, "objects", []) == {"more": False}
     assert paged(True, "abc", "versions", ["v"]) == {"more": True, "next": "abc", "versions": ["v"]}
     assert orjson.loads(orjson.dumps(paged(False, "ignored", "objects", [1]))) == {"more": False, "objects": [1]}
+
+
+@pytest.mark.parametrize(
+    ("path", "taxii"),
+    [("/taxii2", True), ("/taxii2/", True), ("/taxii2/api/collections/", True), ("/taxii2x", False),
+     ("/api/v1/taxii2", False), ("/", False)],
+)  # fmt: skip
+def test_the_taxii_server_declares_its_paths(path: str, taxii: bool) -> None:
+    assert is_taxii_path(path) is taxii
