@@ -289,6 +289,18 @@ class Scenario:
 
     # the story --------------------------------------------------------------------------
     async def play(self) -> None:
+        """The story, act by act; each act writes only what is not stored yet, so a replay resumes it."""
+        await self.first_indicators()
+        await self.declaration()
+        await self.actions_assigned()
+        spread = await self.spread_to_a_bank()
+        await self.first_sitrep(spread)
+        await self.sharing_with_partners()
+        await self.containment()
+        await self.public_advisory()
+        await self.step("the scenario is in place; live sightings follow")
+
+    async def first_indicators(self) -> None:
         await self.step("PEMEX shares the ATT&CK profile of EKANS and first indicators")
         answer = await self.as_("pemex").post("sector.energy", attack_subset())  # the same bundle: duplicates
         if answer.get("accepted"):
@@ -310,6 +322,7 @@ class Scenario:
         self.indicators = (await self.ensure("pemex", "sector.energy", [*indicators, first]))[: len(indicators)]
         await self.pause(3)
 
+    async def declaration(self) -> None:
         await self.step("the committee declares the crisis")
         declared = await self.declare(
             {
@@ -343,11 +356,13 @@ class Scenario:
             await self.ack(who, declared)
         await self.pause(3)
 
+    async def actions_assigned(self) -> None:
         await self.step("actions assigned; one of them will run overdue")
         await self.assign("pemex", ISOLATE, 0.5 / self.speed)
         await self.assign("cert-mx", SHARE, 60)
         await self.pause(3)
 
+    async def spread_to_a_bank(self) -> str:
         await self.step("the same C2 servers show up at a bank")
         green = [
             {**i, "id": demo_id("indicator", f"green c2 {n}"), "object_marking_refs": [TLP.GREEN.marking_id]}
@@ -375,7 +390,9 @@ class Scenario:
         for who in ("sedena", "banxico", "cert-mx"):
             await self.ack(who, spread)
         await self.pause(2)
+        return spread
 
+    async def first_sitrep(self, spread: str) -> None:
         await self.step("first sitrep")
         await self.sitrep(
             SITREP,
@@ -394,6 +411,7 @@ class Scenario:
         await self.ack("cfe", spread)
         await self.pause(8)
 
+    async def sharing_with_partners(self) -> None:
         await self.step("the C2 indicators reach partner CERTs (TLP:GREEN) on the partners collection")
         # Only partners write the partners collection: the partner CERT, which had the GREEN indicators from
         # the national CERT, posts exact copies of them (the national CERT still owns them) over TAXII.
@@ -405,6 +423,7 @@ class Scenario:
             )
         await self.pause(2)
 
+    async def containment(self) -> None:
         await self.step("severity raised to Severe; containment")
         containing = await self.revise({"severity": 4, "status": "containing"})
         await self.move("cert-mx", SHARE, "completed", "Shared with partner CERTs on the partners collection.")
@@ -412,6 +431,7 @@ class Scenario:
         for who in ("sspc", "pemex"):
             await self.ack(who, containing)
 
+    async def public_advisory(self) -> None:
         await self.step("the committee informs the public (TLP:CLEAR)")
         await self.update(
             "cnpc",
@@ -423,7 +443,6 @@ class Scenario:
             ADVISORY,
             tlp="clear",
         )
-        await self.step("the scenario is in place; live sightings follow")
 
     async def new_sighting(self) -> None:
         """A fresh sighting of a C2 indicator by the oil company: the room stays alive."""
