@@ -69,8 +69,7 @@ def notifications_only(hub: Hub) -> None:
     An event then reaches a client only if the sharded pub/sub notification of its append arrived.
     """
     dispatcher = hub.client.app[keys.DISPATCHER]
-    dispatcher.poll_interval = 3600.0
-    dispatcher._wake_all()  # the readers' current waits end; the next ones use the new interval
+    dispatcher.poll_every(3600.0)
 
 
 async def ready(hub: Hub) -> None:

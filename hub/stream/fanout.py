@@ -113,6 +113,14 @@ class Dispatcher:
         for event in self._wake.values():
             event.set()
 
+    def poll_every(self, seconds: float) -> None:
+        """Read each channel at least every ``seconds`` even with no notification (the safety net's period).
+
+        The readers' current waits end at once, so the new period applies from now.
+        """
+        self.poll_interval = seconds
+        self._wake_all()
+
     async def _listen(self) -> None:
         """Hold the one live subscription (:mod:`hub.store.notifications`); wake a channel's reader on each."""
         names = {self.store.live_channel(channel): channel for channel in self.channels}
