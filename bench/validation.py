@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from bench.stixgen import pattern
 from hub.stix import decode, validate
-from hub.stixcheck import fast_accepts, patterns
+from hub.stix.fast import fast_accepts, patterns
 from hub.tlp import TLP
 
 ATTACK: Final = Path(__file__).resolve().parent.parent / "tests" / "data" / "stix" / "attack" / "ics-attack-18.1.json"

@@ -1,7 +1,7 @@
-"""hub.stixcheck: the fast path never accepts what the full path (stix2validator + stix2) rejects.
+"""hub.stix.fast: the fast path never accepts what the full path (stix2validator + stix2) rejects.
 
 The full path is ``hub.stix.full_path_reason`` / ``validate(..., full=True)``;
-the fast path is ``hub.stixcheck.fast_accepts``, which only ever vouches or
+the fast path is ``hub.stix.fast.fast_accepts``, which only ever vouches or
 abstains. Objects are the real examples of tests/data/stix, mutated by
 Hypothesis (properties removed, replaced by good and bad values, custom
 properties, references of other types, odd timestamps …), and novel
@@ -32,7 +32,7 @@ from stix2validator.validator import _iter_errors_custom, _schema_validate  # ty
 import hub.stix
 from hub.errors import HubError
 from hub.stix import Submission, decode, full_path_reason, validate
-from hub.stixcheck import (
+from hub.stix.fast import (
     announce_fast_path,
     fast_accepts,
     fast_path_enabled,
@@ -41,9 +41,9 @@ from hub.stixcheck import (
     stix2_rules,
     validator_checks,
 )
-from hub.stixcheck.libraries import AUDITED_VERSIONS, VALIDATOR_OPTIONS
-from hub.stixcheck.schemas import check_schema
-from hub.stixcheck.timestamps import parse_strict
+from hub.stix.fast.libraries import AUDITED_VERSIONS, VALIDATOR_OPTIONS
+from hub.stix.fast.schemas import check_schema
+from hub.stix.fast.timestamps import parse_strict
 from hub.tlp import TLP
 from tests import stixgen
 from tests.test_stix_patterns import any_patterns, scaled, simple_patterns
@@ -266,7 +266,7 @@ def test_other_library_versions_switch_the_fast_path_off_naming_them() -> None:
 def test_a_fast_path_that_is_off_is_said_once_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     problem = f"stix2 0.0.{uuid.uuid4().int} (audited 3.0.2)"
     assert not announce_fast_path(problem) and not announce_fast_path(problem)
-    said = [r for r in caplog.records if r.name == "hub.stixcheck"]
+    said = [r for r in caplog.records if r.name == "hub.stix.fast"]
     assert [r.levelname for r in said] == ["WARNING"] and problem in said[0].getMessage()
     assert announce_fast_path(None)
 
@@ -470,7 +470,7 @@ def test_loading_the_stix_libraries_leaves_the_standard_streams_alone() -> None:
 
     check = (
         "import sys; out, err = sys.stdout, sys.stderr\n"
-        "import hub.stix, hub.stixcheck.libraries as libraries\n"
+        "import hub.stix, hub.stix.fast.libraries as libraries\n"
         "libraries.load(); assert libraries.enums is not None\n"
         "assert (sys.stdout, sys.stderr) == (out, err), (sys.stdout, sys.stderr)\n"
     )

@@ -1,4 +1,4 @@
-"""hub.stixcheck.patterns: the simple-pattern recogniser never vouches for what the STIX grammar rejects.
+"""hub.stix.fast.patterns: the simple-pattern recogniser never vouches for what the STIX grammar rejects.
 
 The reference is ``library_verdict``: the validator's MUST ``patterns`` and
 ``stix2-patterns``' ``run_validator`` (what stix2's Indicator calls), ANTLR and
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hub.stixcheck import patterns
-from hub.stixcheck.patterns import fast_verdict, library_verdict, pattern_accepted, recognise
+from hub.stix.fast import patterns
+from hub.stix.fast.patterns import fast_verdict, library_verdict, pattern_accepted, recognise
 
 
 def scaled(examples: int) -> int:
@@ -70,7 +70,7 @@ def simple_comparisons(draw: st.DrawFn) -> str:
 
 @st.composite
 def simple_patterns(draw: st.DrawFn) -> str:
-    """Patterns in the subset the recogniser scans (see the hub.stixcheck.patterns docstring)."""
+    """Patterns in the subset the recogniser scans (see the hub.stix.fast.patterns docstring)."""
     observations = []
     for _ in range(draw(st.integers(1, 3))):
         comparisons = draw(st.lists(simple_comparisons(), min_size=1, max_size=3))

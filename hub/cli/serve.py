@@ -73,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _announce_fast_path() -> None:
     """Warn now, as the hub starts, if STIX validation will take the slow path (not at the first object)."""
-    from hub.stixcheck import announce_fast_path, installed_problem  # the STIX libraries take a second to load
+    from hub.stix.fast import announce_fast_path, installed_problem  # the STIX libraries take a second to load
 
     announce_fast_path(installed_problem())
 

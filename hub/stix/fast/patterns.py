@@ -37,7 +37,7 @@ itself, with the libraries' own regexes and tables. Anything outside the
 subset — parentheses, qualifiers, IN, NOT, EXISTS, comments, index steps,
 quoted first components, other whitespace, other versions — is not rejected
 but handed to the libraries themselves, under
-:data:`hub.stixcheck.libraries.LIBRARY_LOCK`. The recogniser only ever says
+:data:`hub.stix.fast.libraries.LIBRARY_LOCK`. The recogniser only ever says
 "valid"; the grammar is the judge of everything else.
 
 Verdicts are cached by (pattern, validator version, stix2 version) in a
@@ -55,7 +55,7 @@ from stix2patterns.v21 import object_validator  # type: ignore[import-untyped]
 from stix2patterns.v21.grammars.STIXPatternLexer import STIXPatternLexer  # type: ignore[import-untyped]
 from stix2patterns.validator import run_validator  # type: ignore[import-untyped]
 
-from hub.stixcheck.libraries import LIBRARY_LOCK, VALIDATOR_OPTIONS, enums, musts
+from hub.stix.fast.libraries import LIBRARY_LOCK, VALIDATOR_OPTIONS, enums, musts
 
 CACHE_SIZE: Final = 16384
 MAX_CACHED_LENGTH: Final = 4096

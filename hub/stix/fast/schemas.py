@@ -18,7 +18,7 @@ embedded object too: :func:`check_schema` leaves such objects to the full path.
 
 The documents are read from the installed package, their ``$ref`` resolved
 against their own file URIs (as the validator does after patching ``$id``),
-and compiled with :mod:`hub.stixcheck.schema_compiler` on first use; nothing
+and compiled with :mod:`hub.stix.fast.schema_compiler` on first use; nothing
 is fetched from the network.
 """
 
@@ -31,8 +31,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-from hub.stixcheck.libraries import validator_module
-from hub.stixcheck.schema_compiler import Check, SchemaCompiler
+from hub.stix.fast.libraries import validator_module
+from hub.stix.fast.schema_compiler import Check, SchemaCompiler
 
 SCHEMA_DIR: Final = os.path.abspath(os.path.dirname(validator_module.__file__) + "/schemas-2.1/schemas/")
 

@@ -11,17 +11,17 @@ in ``dateutil``/``strptime``, and in the ANTLR pattern grammar (twice).
 =============================  ==============================================
 full path                      fast path
 =============================  ==============================================
-validator: JSON Schema         :mod:`~hub.stixcheck.schemas`: the same OASIS
+validator: JSON Schema         :mod:`~hub.stix.fast.schemas`: the same OASIS
                                schema files, chosen the same way, compiled
                                once into predicates with jsonschema's
-                               semantics (:mod:`~hub.stixcheck.schema_compiler`)
-validator: MUSTs and SHOULDs   :mod:`~hub.stixcheck.validator_checks`: the
+                               semantics (:mod:`~hub.stix.fast.schema_compiler`)
+validator: MUSTs and SHOULDs   :mod:`~hub.stix.fast.validator_checks`: the
                                library's functions where they can matter,
                                exact fast equivalents of the timestamp ones
-stix2.parse                    :mod:`~hub.stixcheck.stix2_rules`: the SDO/SRO
+stix2.parse                    :mod:`~hub.stix.fast.stix2_rules`: the SDO/SRO
                                property and constraint checks, mirrored; the
                                library itself for everything else
-patterns (both libraries)      :mod:`~hub.stixcheck.patterns`: a recogniser of
+patterns (both libraries)      :mod:`~hub.stix.fast.patterns`: a recogniser of
                                simple patterns, else the grammar, cached
 =============================  ==============================================
 
@@ -33,7 +33,7 @@ rejects, and the property tests in ``tests/test_stix_fast.py`` look for
 exactly that.
 
 The parts were audited against the library versions in
-:data:`hub.stixcheck.libraries.AUDITED_VERSIONS`; with other versions
+:data:`hub.stix.fast.libraries.AUDITED_VERSIONS`; with other versions
 installed :func:`fast_path_enabled` is False and everything takes the full
 path. Everything here is pure (no I/O, no asyncio) and thread-safe.
 """
@@ -47,11 +47,11 @@ from typing import Any
 
 import stix2  # type: ignore[import-untyped]
 
-from hub.stixcheck.libraries import AUDITED_VERSIONS, LIBRARY_LOCK, SPEC_VERSION, installed_versions
-from hub.stixcheck.patterns import pattern_accepted
-from hub.stixcheck.schemas import check_schema
-from hub.stixcheck.stix2_rules import UNSURE, stix2_pattern_version, stix2_verdict
-from hub.stixcheck.validator_checks import AUDITED, validator_checks_pass
+from hub.stix.fast.libraries import AUDITED_VERSIONS, LIBRARY_LOCK, SPEC_VERSION, installed_versions
+from hub.stix.fast.patterns import pattern_accepted
+from hub.stix.fast.schemas import check_schema
+from hub.stix.fast.stix2_rules import UNSURE, stix2_pattern_version, stix2_verdict
+from hub.stix.fast.validator_checks import AUDITED, validator_checks_pass
 
 _log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ rejection, so a SHOULD matters when it can raise.
 :func:`validator_checks_pass` gives the same verdict much faster:
 
 - ``timestamp`` and ``timestamp_compare`` are replaced by exact equivalents
-  that parse with :func:`hub.stixcheck.timestamps.parse_strict` instead of
+  that parse with :func:`hub.stix.fast.timestamps.parse_strict` instead of
   ``dateutil``/``strptime``; for any value it does not cover, the library
   function itself is run.
-- ``patterns`` is not run here: :mod:`hub.stixcheck.patterns` checks the
+- ``patterns`` is not run here: :mod:`hub.stix.fast.patterns` checks the
   pattern (with a cache) for both libraries at once.
 - Every other MUST is the library's own, called the way
   ``validate_instance`` calls it, but only when the object has something it
@@ -50,8 +50,8 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from hub.stixcheck.libraries import enums, musts, shoulds, stix2validator
-from hub.stixcheck.timestamps import parse_strict
+from hub.stix.fast.libraries import enums, musts, shoulds, stix2validator
+from hub.stix.fast.timestamps import parse_strict
 
 _OPTIONS: Final = stix2validator.ValidationOptions(version="2.1")
 

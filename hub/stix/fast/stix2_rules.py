@@ -35,7 +35,7 @@ class whose constraints are not mirrored …) goes to the library, so this
 module never has to reproduce a rejection, only acceptances.
 
 The indicator's pattern is not checked here but by
-:mod:`hub.stixcheck.patterns` (see :func:`stix2_pattern_version`).
+:mod:`hub.stix.fast.patterns` (see :func:`stix2_pattern_version`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from stix2.registry import STIX2_OBJ_MAPS, class_for_type  # type: ignore[import
 from stix2.utils import STIXTypeClass, is_stix_type  # type: ignore[import-untyped]
 from stix2.v21 import common, sdo, sro  # type: ignore[import-untyped]
 
-from hub.stixcheck.timestamps import parse_strict
+from hub.stix.fast.timestamps import parse_strict
 
 
 class _Unsure:
@@ -234,7 +234,7 @@ def _cleaner(prop: Any) -> Cleaner | None:
         (props.DictionaryProperty, lambda p: _dictionary if p.spec_version == "2.1" else None),
         (props.StringProperty, lambda p: _string),
         (props.OpenVocabProperty, lambda p: _string),  # open vocabularies are not enforced (allow_custom)
-        (props.PatternProperty, lambda p: _string),  # the pattern itself: hub.stixcheck.patterns
+        (props.PatternProperty, lambda p: _string),  # the pattern itself: hub.stix.fast.patterns
         (props.ListProperty, _list_cleaner),
     ]
     for kind, build in kinds:

@@ -3,7 +3,7 @@
 Importing ``stix2validator`` calls ``colorama.init()``, which replaces
 ``sys.stdout``/``sys.stderr`` with wrappers. So nothing here imports it at
 import time: :func:`load` does, the first time anything asks for the validator
-(``from hub.stixcheck.libraries import enums`` asks, through the module's
+(``from hub.stix.fast.libraries import enums`` asks, through the module's
 ``__getattr__``), and puts the original streams back before returning. It also
 raises the validator's loggers to ERROR so that per-object advice (e.g. on
 software language codes) does not flood the hub's log.
@@ -17,7 +17,7 @@ IANA tables are built by :func:`load`).
 
 The fast path was audited against the versions in :data:`AUDITED_VERSIONS`;
 with any other installed version it is switched off (see
-:func:`hub.stixcheck.fast_path_enabled`).
+:func:`hub.stix.fast.fast_path_enabled`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ LIBRARY_LOCK: Final = threading.Lock()
 
 AUDITED_VERSIONS: Final = {"stix2": "3.0.2", "stix2-validator": "3.3.2", "stix2-patterns": "2.1.2"}
 
-# What ``from hub.stixcheck.libraries import NAME`` gives, loaded by load(): the module it names.
+# What ``from hub.stix.fast.libraries import NAME`` gives, loaded by load(): the module it names.
 _MODULES: Final = {
     "stix2validator": "stix2validator",
     "validator_module": "stix2validator.validator",
