@@ -55,7 +55,7 @@ SETTINGS = settings(max_examples=scaled(250), deadline=None, suppress_health_che
 
 
 def own_checks_pass(obj: Any) -> bool:
-    return isinstance(obj, dict) and hub.stix._own_checks(obj) is None
+    return isinstance(obj, dict) and hub.stix.own_checks_reason(obj) is None
 
 
 def _objects_of(name: str) -> list[Any]:
@@ -432,10 +432,10 @@ def test_fast_timestamp_musts_equal_the_librarys(stix_type: str, stamps: dict[st
         except Exception:  # noqa: BLE001
             return None
 
-    fast = validator_checks._timestamps_valid(obj)
+    fast = validator_checks.timestamps_valid(obj)
     if fast is not None:
         assert fast == library(musts.timestamp)
-    fast = validator_checks._timestamp_order_valid(obj)
+    fast = validator_checks.timestamp_order_valid(obj)
     if fast is not None:
         assert fast == library(musts.timestamp_compare)
 
@@ -445,7 +445,7 @@ def test_the_audited_vocabulary_table_is_the_one_the_validator_uses() -> None:
     import inspect
     import re
 
-    for name, uses in validator_checks._VOCAB_SHOULDS.items():
+    for name, uses in validator_checks.VOCAB_SHOULDS.items():
         source = inspect.getsource(getattr(shoulds, name))
         (vocab,) = re.findall(r'check_vocab\(instance, "(\w+)"', source)
         assert uses == vocab + "_USES"
@@ -453,10 +453,10 @@ def test_the_audited_vocabulary_table_is_the_one_the_validator_uses() -> None:
 
 def test_the_checks_skipped_for_non_scos_only_look_at_scos() -> None:
     """Every SHOULD/MUST the fast path does not run on SDOs is one of cyber_observable_check's SCO-only wrappers."""
-    names = [*validator_checks._SCO_ONLY_SHOULDS, "observable_timestamp_compare", "observable_object_references"]
+    names = [*validator_checks.SCO_ONLY_SHOULDS, "observable_timestamp_compare", "observable_object_references"]
     names += ["artifact_mime_type", "character_set", "software_language"]
     for name in names:
-        check = validator_checks._SHOULDS.get(name) or validator_checks._MUSTS[name]
+        check = validator_checks.SHOULDS.get(name) or validator_checks.MUSTS[name]
         closure = check.__closure__ or ()
         cells = dict(zip(check.__code__.co_freevars, (cell.cell_contents for cell in closure), strict=True))
         assert check.__code__.co_name == "new_function", name

@@ -283,7 +283,7 @@ def _judge(
     raw_id = obj.get("id")
     obj_id = raw_id if isinstance(raw_id, str) else None
 
-    reason = _own_checks(obj)
+    reason = own_checks_reason(obj)
     if reason is None and obj["type"] == "marking-definition":
         reason = _tlp_declaration_reason(obj)
     if reason is None and unofficial:
@@ -293,7 +293,7 @@ def _judge(
     if reason is not None:
         return Rejection(index, obj_id, reason)
 
-    assert obj_id is not None  # _own_checks guarantees a string id
+    assert obj_id is not None  # own_checks_reason guarantees a string id
     try:
         raw = orjson.dumps(obj)
     except orjson.JSONEncodeError as exc:  # e.g. an int over 64 bits from a non-orjson caller
@@ -309,8 +309,8 @@ def _judge(
     )
 
 
-def _own_checks(obj: Mapping[str, Any]) -> str | None:
-    """What neither library checks (or checks without crashing)."""
+def own_checks_reason(obj: Mapping[str, Any]) -> str | None:
+    """Why ``obj`` fails the checks neither library makes (or makes without crashing), or None when it passes."""
     if "type" not in obj:
         return "'type' is a required property"
     stix_type = obj["type"]

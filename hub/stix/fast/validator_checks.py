@@ -56,8 +56,8 @@ from hub.stix.fast.timestamps import parse_strict
 _OPTIONS: Final = stix2validator.ValidationOptions(version="2.1")
 
 # MUST and SHOULD functions, by name, in the order validate_instance runs them.
-_MUSTS: Final[dict[str, Callable[..., Any]]] = {f.__name__: f for f in musts.list_musts(_OPTIONS)}
-_SHOULDS: Final[dict[str, Callable[..., Any]]] = {f.__name__: f for f in shoulds.list_shoulds(_OPTIONS)}
+MUSTS: Final[dict[str, Callable[..., Any]]] = {f.__name__: f for f in musts.list_musts(_OPTIONS)}
+SHOULDS: Final[dict[str, Callable[..., Any]]] = {f.__name__: f for f in shoulds.list_shoulds(_OPTIONS)}
 
 _AUDITED_MUSTS: Final = (
     "timestamp timestamp_compare observable_timestamp_compare object_marking_circular_refs "
@@ -67,7 +67,7 @@ _AUDITED_MUSTS: Final = (
 ).split()
 
 # The check_vocab() SHOULDs and the enums table that says where they look.
-_VOCAB_SHOULDS: Final = {
+VOCAB_SHOULDS: Final = {
     "vocab_attack_motivation": "ATTACK_MOTIVATION_USES",
     "vocab_attack_resource_level": "ATTACK_RESOURCE_LEVEL_USES",
     "vocab_grouping_context": "GROUPING_CONTEXT_USES",
@@ -90,7 +90,7 @@ _VOCAB_SHOULDS: Final = {
 }
 # SHOULDs that only act on SCO types (cyber_observable_check) or on
 # observed-data with objects: nothing to do for other objects.
-_SCO_ONLY_SHOULDS: Final = (
+SCO_ONLY_SHOULDS: Final = (
     "observable_object_keys observable_dictionary_keys windows_process_priority_format hash_length "
     "vocab_hash_algo vocab_windows_pebinary_type vocab_account_type mime_type protocols ipfix "
     "http_request_headers socket_options pdf_doc_info network_traffic_ports"
@@ -102,10 +102,10 @@ _TRIGGERED_SHOULDS: Final = (
 ).split()
 
 AUDITED: Final = (
-    list(_MUSTS) == _AUDITED_MUSTS
-    and set(_SHOULDS)
-    == set(_VOCAB_SHOULDS) | set(_SCO_ONLY_SHOULDS) | set(_NEVER_RAISING_SHOULDS) | set(_TRIGGERED_SHOULDS)
-    and all(hasattr(enums, uses) and hasattr(enums, uses[: -len("_USES")] + "_OV") for uses in _VOCAB_SHOULDS.values())
+    list(MUSTS) == _AUDITED_MUSTS
+    and set(SHOULDS)
+    == set(VOCAB_SHOULDS) | set(SCO_ONLY_SHOULDS) | set(_NEVER_RAISING_SHOULDS) | set(_TRIGGERED_SHOULDS)
+    and all(hasattr(enums, uses) and hasattr(enums, uses[: -len("_USES")] + "_OV") for uses in VOCAB_SHOULDS.values())
 )
 """True when the installed stix2validator runs exactly the checks audited here."""
 
@@ -213,7 +213,7 @@ def _not_a_string(prop: str) -> Predicate:
 
 
 def _triggers() -> list[_Trigger]:
-    must, should = _MUSTS, _SHOULDS
+    must, should = MUSTS, SHOULDS
     triggers = [
         _Trigger(must["object_marking_circular_refs"], ["marking-definition"], _always, must=True),
         _Trigger(must["granular_markings_circular_refs"], ["marking-definition"], _always, must=True),
@@ -235,7 +235,7 @@ def _triggers() -> list[_Trigger]:
     # SHOULDs at enums.<NAME>_USES[type]: one trigger per (function, type).
     for stix_type, props in enums.VOCAB_PROPERTIES.items():
         triggers.append(_Trigger(should["open_vocab_values"], [stix_type], _open_vocab_could_raise(props), must=False))
-    for name, uses in _VOCAB_SHOULDS.items():
+    for name, uses in VOCAB_SHOULDS.items():
         for stix_type, props in getattr(enums, uses).items():
             triggers.append(_Trigger(should[name], [stix_type], _vocab_could_raise(props), must=False))
     return triggers
@@ -294,9 +294,9 @@ def validator_checks_pass(obj: Mapping[str, Any]) -> bool:
     stix_type = obj["type"]
     if stix_type in SCO_TYPES:
         return _sco_checks_pass(obj)
-    if not _fast_or_library(_timestamps_valid(obj), _MUSTS["timestamp"], obj):
+    if not _fast_or_library(timestamps_valid(obj), MUSTS["timestamp"], obj):
         return False
-    if not _fast_or_library(_timestamp_order_valid(obj), _MUSTS["timestamp_compare"], obj):
+    if not _fast_or_library(timestamp_order_valid(obj), MUSTS["timestamp_compare"], obj):
         return False
     for trigger in _triggers_for(stix_type):
         if trigger.when(obj) and not _passes(trigger.function, obj, must=trigger.must):
@@ -305,10 +305,10 @@ def validator_checks_pass(obj: Mapping[str, Any]) -> bool:
 
 
 def _sco_checks_pass(obj: Mapping[str, Any]) -> bool:
-    for name, function in _MUSTS.items():
+    for name, function in MUSTS.items():
         if name != "patterns" and not _passes(function, obj, must=True):
             return False
-    for function in _SHOULDS.values():
+    for function in SHOULDS.values():
         if not _passes(function, obj, must=False):
             return False
     return True
@@ -331,7 +331,7 @@ _TIMESTAMP_ORDERS: Final = {
 }
 
 
-def _timestamps_valid(obj: Mapping[str, Any]) -> bool | None:
+def timestamps_valid(obj: Mapping[str, Any]) -> bool | None:
     """musts.timestamp for a non-SCO object: None where only the library can tell."""
     for prop in _TIMESTAMP_PROPS.get(obj["type"], _COMMON_TIMESTAMP_PROPS):
         if prop in obj:
@@ -346,7 +346,7 @@ def _timestamps_valid(obj: Mapping[str, Any]) -> bool | None:
 _COMPARE: Final = {"ge": operator.ge, "gt": operator.gt}
 
 
-def _timestamp_order_valid(obj: Mapping[str, Any]) -> bool | None:
+def timestamp_order_valid(obj: Mapping[str, Any]) -> bool | None:
     """musts.timestamp_compare: False on a wrong order, None where only the library can tell."""
     for first, op, second in _TIMESTAMP_ORDERS.get(obj["type"], _COMMON_TIMESTAMP_ORDERS):
         if first in obj and second in obj:
