@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.crisis.model import hub_identity, stable_id
+from hub.crisis.objects import hub_identity, stable_id
 from hub.crisis.service import HUB_SOURCE
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.events import Event

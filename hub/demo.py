@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from connectors.client import HubClient, HubClientError
-from hub.crisis.model import now_stix
+from hub.crisis.objects import now_stix
 from hub.tlp import TLP
 
 log = logging.getLogger(__name__)

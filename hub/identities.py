@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub.crisis.model import HUB_IDENTITY_ID
+from hub.crisis.objects import HUB_IDENTITY_ID
 from hub.policy import HUB
 
 _NAMESPACE = uuid.UUID("6f1c3f0e-2b7a-5d4e-9c1a-3e8b7d2f4a10")

@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from hub.config import Channel
-from hub.crisis.model import is_hub_object
+from hub.crisis.objects import is_hub_object
 from hub.crisis.schema import hub_object_problem
 from hub.errors import Forbidden, NotReplicated
 from hub.identities import owners_of_identities

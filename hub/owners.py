@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from hub.crisis.model import is_crisis, is_hub_object
+from hub.crisis.objects import is_crisis, is_hub_object
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.policy import HUB

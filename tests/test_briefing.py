@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.config import load_config
-from hub.crisis import model
+from hub.crisis import model, objects
 from hub.crisis.model import AckStatus, ActionItem, Crisis, Sitrep, SitrepEntry
 from hub.crisis.sitrep import render_markdown
 from hub.crisis.taxonomy import SeverityLevel
@@ -44,13 +44,13 @@ def crisis_view(lead: str = "cert-mx") -> Crisis:
 
 def overdue_action() -> dict[str, Any]:
     return {
-        "type": model.ACTION_TYPE, "spec_version": "2.1",
+        "type": objects.ACTION_TYPE, "spec_version": "2.1",
         "id": "crisis-action--6f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b",
         "created": "2026-11-27T17:00:00.000Z", "modified": "2026-11-27T17:05:00.000Z",
         "crisis_ref": "incident--3a1b0c55-51a4-4b9e-9d2f-0e5f6d7c8b9a",
         "name": "Isolate refinery OT networks from corporate IT", "assignee": "pemex", "assigned_by": "cidge",
         "due": "2026-11-27T17:10:00.000Z", "status": "accepted", "escalated": False,
-        "extensions": {model.EXTENSION_ID: {"extension_type": "new-sdo"}},
+        "extensions": {objects.EXTENSION_ID: {"extension_type": "new-sdo"}},
     }  # fmt: skip
 
 
@@ -104,7 +104,7 @@ def test_the_briefing_names_stakeholders_by_display_name_and_times_as_a_listener
 
 def test_an_escalation_note_uses_names_and_an_absolute_time_and_is_the_same_whenever_written() -> None:
     action = overdue_action()
-    version, note = model.escalated(action, TLP.AMBER, NAMES)
+    version, note = objects.escalated(action, TLP.AMBER, NAMES)
     assert note["content"] == (
         "Action item 'Isolate refinery OT networks from corporate IT', assigned to State Oil Company by "
         "Inter-ministerial Cyber Crisis Committee, was due at 17:10 UTC on 27 Nov 2026 and is still accepted. "
@@ -112,7 +112,7 @@ def test_an_escalation_note_uses_names_and_an_absolute_time_and_is_the_same_when
     )
     assert note["object_marking_refs"] == [TLP.AMBER.marking_id] and version["escalated"] is True
     # Another process, later: the same two objects, to the byte (no "N min ago" inside what is stored).
-    assert model.escalated(dict(action), TLP.AMBER, dict(NAMES)) == (version, note)
+    assert objects.escalated(dict(action), TLP.AMBER, dict(NAMES)) == (version, note)
     assert "ago" not in note["content"] and not ISO.search(note["content"])
 
 

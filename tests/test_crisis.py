@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from hub import keys
-from hub.crisis import model
+from hub.crisis import objects
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
@@ -51,7 +51,7 @@ async def test_a_committee_member_creates_a_crisis_as_a_stix_incident_with_the_e
     assert crisis["channel"] == "committee" and crisis["updated_by"] == "cidge"
     status, obj = await call(hub, "sspc", "GET", f"/api/v1/objects/{crisis['id']}")
     incident = obj["events"][0]["object"]
-    assert incident["type"] == "incident" and incident["extensions"][model.EXTENSION_ID]["severity"] == 2
+    assert incident["type"] == "incident" and incident["extensions"][objects.EXTENSION_ID]["severity"] == 2
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ async def test_acknowledgments_are_recorded_broadcast_and_counted_against_who_is
     async with asyncio.timeout(10):
         while True:
             msg = await ws.receive_json()
-            if msg["op"] == "event" and msg["event"]["type"] == model.ACK_TYPE:
+            if msg["op"] == "event" and msg["event"]["type"] == objects.ACK_TYPE:
                 break
     assert msg["event"]["source"] == "pemex" and msg["event"]["object"]["object_ref"] == cid
     _, acks = await call(hub, "cidge", "GET", f"/api/v1/crises/{cid}/acks")

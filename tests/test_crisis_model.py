@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from hub.config import load_config
-from hub.crisis import model
+from hub.crisis import model, objects
 from hub.crisis.model import (
     Acknowledgment,
     ActionItem,
@@ -28,7 +28,7 @@ from hub.events import Event
 from hub.tlp import TLP
 
 STAKEHOLDERS = list(load_config(None).stakeholders)
-EXT = model.EXTENSION_ID
+EXT = objects.EXTENSION_ID
 CRISIS_ID = "incident--3a1b0c55-51a4-4b9e-9d2f-0e5f6d7c8b9a"
 NOW = "2026-11-27T17:16:30.000Z"
 
@@ -53,7 +53,7 @@ def crisis_obj(**ext: Any) -> dict[str, Any]:
 
 def action_obj(**changes: Any) -> dict[str, Any]:
     return {
-        "type": model.ACTION_TYPE, "spec_version": "2.1",
+        "type": objects.ACTION_TYPE, "spec_version": "2.1",
         "id": "crisis-action--6f1e2d3c-4b5a-4987-8a6b-5c4d3e2f1a0b",
         "created": "2026-11-27T17:00:00.000Z", "modified": "2026-11-27T17:05:00.000Z", "crisis_ref": CRISIS_ID,
         "name": "Isolate refinery OT networks", "assignee": "pemex", "assigned_by": "cidge",
@@ -68,18 +68,18 @@ def a_crisis(**ext: Any) -> Crisis:
 
 # requests -------------------------------------------------------------------------------------
 def test_a_requested_clear_level_is_kept_not_replaced_by_the_default() -> None:
-    assert model.read_level({"tlp": "clear"}, TLP.AMBER) is TLP.CLEAR
-    assert model.read_level({}, TLP.AMBER) is TLP.AMBER
-    assert model.read_level({"tlp": "TLP:RED"}, TLP.GREEN) is TLP.RED
+    assert objects.read_level({"tlp": "clear"}, TLP.AMBER) is TLP.CLEAR
+    assert objects.read_level({}, TLP.AMBER) is TLP.AMBER
+    assert objects.read_level({"tlp": "TLP:RED"}, TLP.GREEN) is TLP.RED
 
 
 def test_an_unknown_tlp_is_a_bad_request_that_lists_the_levels() -> None:
     with pytest.raises(BadRequest, match="tlp must be one of clear, green"):
-        model.read_level({"tlp": "purple"}, TLP.AMBER)
+        objects.read_level({"tlp": "purple"}, TLP.AMBER)
 
 
 def test_creating_a_crisis_fills_in_category_subtype_and_status() -> None:
-    fields = model.read_crisis_fields({"name": "x", "severity": 1}, NCISS, STAKEHOLDERS, creating=True)
+    fields = objects.read_crisis_fields({"name": "x", "severity": 1}, NCISS, STAKEHOLDERS, creating=True)
     assert fields == {"name": "x", "severity": 1, "category": "other", "subcategory": "other", "status": "detected"}
 
 
@@ -96,13 +96,13 @@ def test_creating_a_crisis_fills_in_category_subtype_and_status() -> None:
 )
 def test_a_bad_crisis_request_names_the_field_at_fault(body: dict[str, Any], fault: str) -> None:
     with pytest.raises(BadRequest, match=fault):
-        model.read_crisis_fields(body, NCISS, STAKEHOLDERS, creating=True)
+        objects.read_crisis_fields(body, NCISS, STAKEHOLDERS, creating=True)
 
 
 def test_an_update_that_changes_nothing_is_refused() -> None:
     with pytest.raises(BadRequest, match="nothing to change"):
-        model.read_crisis_fields({}, NCISS, STAKEHOLDERS, creating=False)
-    assert model.read_crisis_fields({"status": "closed"}, NCISS, STAKEHOLDERS, creating=False) == {"status": "closed"}
+        objects.read_crisis_fields({}, NCISS, STAKEHOLDERS, creating=False)
+    assert objects.read_crisis_fields({"status": "closed"}, NCISS, STAKEHOLDERS, creating=False) == {"status": "closed"}
 
 
 # crises -----------------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def test_a_closed_crisis_is_listed_only_when_asked_for() -> None:
 
 def test_the_history_says_what_each_version_changed_from_the_one_before() -> None:
     first = crisis_obj(affected_sectors=["energy"])
-    second = model.revise_crisis(first, {"severity": 4, "affected_sectors": []})
+    second = objects.revise_crisis(first, {"severity": 4, "affected_sectors": []})
     history = revisions([stored(first), stored(second, source="sedena", event_id="1795798900000-0")])
     assert [(r.version, r.by, r.event_id) for r in history] == [
         (first["modified"], "cidge", "1795798860250-0"),
@@ -169,8 +169,8 @@ def test_the_history_says_what_each_version_changed_from_the_one_before() -> Non
 
 
 def test_a_revision_is_always_later_than_the_version_before() -> None:
-    assert model.later_than("2026-11-27T17:00:00.000Z", "2026-11-27T17:00:00.001Z") == "2026-11-27T17:00:00.001Z"
-    assert model.later_than("2099-01-01T00:00:00.000Z", "2026-11-27T17:00:00.000Z") == "2099-01-01T00:00:00.001Z"
+    assert objects.later_than("2026-11-27T17:00:00.000Z", "2026-11-27T17:00:00.001Z") == "2026-11-27T17:00:00.001Z"
+    assert objects.later_than("2099-01-01T00:00:00.000Z", "2026-11-27T17:00:00.000Z") == "2099-01-01T00:00:00.001Z"
 
 
 # action items -----------------------------------------------------------------------------------
@@ -207,16 +207,16 @@ def test_a_stored_action_reads_as_its_fields_and_keeps_its_other_stix_properties
 
 def test_an_escalation_is_the_same_two_objects_whoever_writes_it() -> None:
     action = action_obj()
-    version, note = model.escalated(action, TLP.RED)
+    version, note = objects.escalated(action, TLP.RED)
     assert version == {**action, "escalated": True, "modified": "2026-11-27T17:10:00.000Z"}
-    assert note["id"] == model.escalated(dict(action), TLP.RED)[1]["id"]
+    assert note["id"] == objects.escalated(dict(action), TLP.RED)[1]["id"]
     assert note["object_refs"] == [CRISIS_ID, action["id"]] and note["object_marking_refs"] == [TLP.RED.marking_id]
     assert "assigned to pemex by cidge" in note["content"]  # without display names, the ids
 
 
 # acknowledgments --------------------------------------------------------------------------------
 def ack(stakeholder: str, version: str, *, event_id: str, by: str | None = None) -> Acknowledgment:
-    obj = model.new_ack(CRISIS_ID, CRISIS_ID, version, by or stakeholder)
+    obj = objects.new_ack(CRISIS_ID, CRISIS_ID, version, by or stakeholder)
     return Acknowledgment.from_stored(stored(obj, source=stakeholder, event_id=event_id))
 
 
@@ -255,7 +255,7 @@ def test_an_item_label_is_one_short_line() -> None:
 
 # sitreps ----------------------------------------------------------------------------------------
 def test_a_sitrep_reads_its_name_text_and_publication() -> None:
-    report = model.new_sitrep(CRISIS_ID, {"name": "Sitrep 1", "description": "Contained."}, None)
+    report = objects.new_sitrep(CRISIS_ID, {"name": "Sitrep 1", "description": "Contained."}, None)
     sitrep = Sitrep.from_object(report)
     assert (sitrep.id, sitrep.name, sitrep.description) == (report["id"], "Sitrep 1", "Contained.")
     assert sitrep.published == report["published"] and sitrep.object_refs == (CRISIS_ID,)
@@ -264,7 +264,7 @@ def test_a_sitrep_reads_its_name_text_and_publication() -> None:
 
 
 def test_a_sitrep_lists_an_update_by_its_text_and_other_objects_by_name_pattern_or_id() -> None:
-    note = model.new_update(CRISIS_ID, {"content": "HMIs encrypted.", "abstract": "Spread"}, "State Oil Company")
+    note = objects.new_update(CRISIS_ID, {"content": "HMIs encrypted.", "abstract": "Spread"}, "State Oil Company")
     entry = SitrepEntry.from_stored(stored(note, source="pemex", tlp=TLP.GREEN))
     assert (entry.type, entry.source, entry.tlp, entry.abstract, entry.text) == (
         "note",
@@ -283,8 +283,8 @@ def test_a_sitrep_lists_an_update_by_its_text_and_other_objects_by_name_pattern_
 
 # the hub's own objects -------------------------------------------------------------------------
 def test_the_hubs_identity_and_extension_definition_are_fixed_objects_by_the_hub() -> None:
-    identity, definition = model.hub_identity(), model.extension_definition()
+    identity, definition = objects.hub_identity(), objects.extension_definition()
     assert list(identity)[:5] == ["type", "spec_version", "id", "created", "modified"]
-    assert identity["id"] == model.HUB_IDENTITY_ID and definition["id"] == EXT
-    assert definition["created_by_ref"] == model.HUB_IDENTITY_ID
-    assert (identity, definition) == (model.hub_identity(), model.extension_definition())
+    assert identity["id"] == objects.HUB_IDENTITY_ID and definition["id"] == EXT
+    assert definition["created_by_ref"] == objects.HUB_IDENTITY_ID
+    assert (identity, definition) == (objects.hub_identity(), objects.extension_definition())

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from hub.config import load_config
-from hub.crisis import model
+from hub.crisis import objects
 from hub.crisis.schema import SCHEMA_FILE, crisis_schema, hub_object_problem
 from hub.crisis.taxonomy import ACTION_STATUSES, RSIT, STATUSES
 from hub.tlp import TLP
 
 SCHEMAS = Path(__file__).parent.parent / "schemas"
 STAKEHOLDERS = list(load_config(None).stakeholders)
-EXT = model.EXTENSION_ID
+EXT = objects.EXTENSION_ID
 
 CRISIS_BODY = {
     "name": "Ransomware at the state oil company",
@@ -34,19 +34,19 @@ CRISIS_BODY = {
 
 
 def crisis(**body: Any) -> dict[str, Any]:
-    fields = model.read_crisis_fields({**CRISIS_BODY, **body}, load_config(None).crisis.severity, STAKEHOLDERS,
+    fields = objects.read_crisis_fields({**CRISIS_BODY, **body}, load_config(None).crisis.severity, STAKEHOLDERS,
                                       creating=True)  # fmt: skip
-    return model.new_crisis(fields, "cidge", model.read_tlp({**CRISIS_BODY, **body}))
+    return objects.new_crisis(fields, "cidge", objects.read_tlp({**CRISIS_BODY, **body}))
 
 
 def action(**body: Any) -> dict[str, Any]:
     request = {"assignee": "pemex", "name": "Isolate the OT network", "in_minutes": 30, **body}
-    return model.new_action(crisis()["id"], request, "cidge", STAKEHOLDERS)
+    return objects.new_action(crisis()["id"], request, "cidge", STAKEHOLDERS)
 
 
 def ack() -> dict[str, Any]:
     c = crisis()
-    return model.new_ack(c["id"], c["id"], c["modified"], "pemex")
+    return objects.new_ack(c["id"], c["id"], c["modified"], "pemex")
 
 
 def crisis_ext(obj: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +69,8 @@ def ext_without(obj: dict[str, Any], name: str) -> dict[str, Any]:
 # everything the hub builds is valid -----------------------------------------------------------
 def built_objects() -> list[tuple[str, dict[str, Any]]]:
     full = crisis(tlp="amber")
-    minimal = model.new_crisis(
-        model.read_crisis_fields({"name": "x", "severity": 0}, load_config(None).crisis.severity, STAKEHOLDERS,
+    minimal = objects.new_crisis(
+        objects.read_crisis_fields({"name": "x", "severity": 0}, load_config(None).crisis.severity, STAKEHOLDERS,
                                  creating=True),
         "cidge",
         None,
@@ -81,19 +81,20 @@ def built_objects() -> list[tuple[str, dict[str, Any]]]:
     return [
         ("new_crisis, every field", full),
         ("new_crisis, only what is required", minimal),
-        ("revise_crisis, each field", model.revise_crisis(full, {
+        ("revise_crisis, each field", objects.revise_crisis(full, {
             "name": "Renamed", "description": "More", "severity": 5, "category": "availability",
             "subcategory": "ddos", "status": "containing", "lead": "sspc", "affected_sectors": [],
             "affected_stakeholders": ["pemex", "banxico"],
         })),
-        ("revise_crisis, closed", model.revise_crisis(minimal, {"status": "closed"})),
+        ("revise_crisis, closed", objects.revise_crisis(minimal, {"status": "closed"})),
         ("new_ack", item),
-        ("new_ack at the item's TLP", model.marked(dict(item), TLP.AMBER_STRICT)),
+        ("new_ack at the item's TLP", objects.marked(dict(item), TLP.AMBER_STRICT)),
         ("new_action, every field", assigned),
         ("new_action, due", overdue),
-        ("revise_action, status and comment", model.revise_action(assigned, {"status": "accepted", "comment": "Yes"})),
-        ("revise_action, comment only", model.revise_action(overdue, {"comment": "Still waiting for the vendor"})),
-        ("escalated", model.escalated(overdue, TLP.AMBER)[0]),
+        ("revise_action, status and comment",
+         objects.revise_action(assigned, {"status": "accepted", "comment": "Yes"})),
+        ("revise_action, comment only", objects.revise_action(overdue, {"comment": "Still waiting for the vendor"})),
+        ("escalated", objects.escalated(overdue, TLP.AMBER)[0]),
     ]  # fmt: skip
 
 
@@ -104,7 +105,7 @@ def test_every_object_the_hub_builds_is_valid(label: str, obj: dict[str, Any]) -
 
 @pytest.mark.parametrize("status", ACTION_STATUSES)
 def test_every_action_status_is_valid(status: str) -> None:
-    assert hub_object_problem(model.revise_action(action(), {"status": status})) is None
+    assert hub_object_problem(objects.revise_action(action(), {"status": status})) is None
 
 
 @pytest.mark.parametrize("category, subcategory", [(c, s) for c, subs in RSIT.items() for s in subs])
@@ -116,9 +117,9 @@ def test_every_rsit_type_and_crisis_status_is_valid(category: str, subcategory: 
 def test_objects_that_are_not_the_hubs_own_types_are_not_judged() -> None:
     c = crisis()
     others = [
-        model.escalated(action(), TLP.AMBER)[1],  # the escalation note
-        model.new_update(c["id"], {"content": "Backups are clean"}, "CERT-MX"),
-        model.new_sitrep(c["id"], {"name": "Sitrep 1"}, None),
+        objects.escalated(action(), TLP.AMBER)[1],  # the escalation note
+        objects.new_update(c["id"], {"content": "Backups are clean"}, "CERT-MX"),
+        objects.new_sitrep(c["id"], {"name": "Sitrep 1"}, None),
         without(c, "extensions"),  # an incident that is not a crisis, even a strange one
         {**c, "extensions": {"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {"severity": "high"}}},
         {"type": "indicator", "severity": "high"},
@@ -134,7 +135,7 @@ MALFORMED: list[Case] = [
     ("action without status", lambda: without(action(), "status"), "crisis-action: 'status' is a required property"),
     ("action without due", lambda: without(action(), "due"), "crisis-action: 'due' is a required property"),
     ("action with only a crisis_ref", lambda: {"type": "crisis-action", "spec_version": "2.1",
-        "id": model.new_id("crisis-action"), "created": model.now_stix(), "modified": model.now_stix(),
+        "id": objects.new_id("crisis-action"), "created": objects.now_stix(), "modified": objects.now_stix(),
         "crisis_ref": crisis()["id"], "extensions": {EXT: {"extension_type": "new-sdo"}}},
         "crisis-action: 'name' is a required property"),
     ("action with an unknown status", lambda: {**action(), "status": "done"}, "crisis-action: status must be one of"),
@@ -207,7 +208,7 @@ def test_malformed_crisis_objects_get_one_sentence_naming_the_property(
 # the published schema ---------------------------------------------------------------------------
 def test_the_extension_definition_names_the_schema_the_hub_checks_with() -> None:
     """Its ``schema`` field points at the file this check loads, and that file is shipped as package data."""
-    definition = model.extension_definition()
+    definition = objects.extension_definition()
     assert definition["schema"].split()[0] == f"schemas/{SCHEMA_FILE}"
     shipped = crisis_schema()
     assert shipped == json.loads((SCHEMAS / SCHEMA_FILE).read_text("utf-8"))
@@ -224,8 +225,8 @@ def test_the_schema_speaks_the_taxonomy_of_the_code() -> None:
     assert defs["crisis-action"]["properties"]["status"]["enum"] == list(ACTION_STATUSES)
     assert list(defs["incident"]["properties"]["extensions"]["properties"]) == [EXT]
     assert defs["new-sdo-extensions"]["required"] == [EXT]
-    assert defs["crisis-action"]["properties"]["type"]["const"] == model.ACTION_TYPE
-    assert defs["crisis-acknowledgment"]["properties"]["type"]["const"] == model.ACK_TYPE
+    assert defs["crisis-action"]["properties"]["type"]["const"] == objects.ACTION_TYPE
+    assert defs["crisis-acknowledgment"]["properties"]["type"]["const"] == objects.ACK_TYPE
 
 
 def test_the_check_is_pure() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.config import load_config
-from hub.crisis import model
+from hub.crisis import objects
 from hub.policy import Level, channel_destination, derived_tlp, may_derive, may_leave
 from hub.stix import tlp_of
 from hub.tlp import TLP, TLP1_MARKING_IDS, TLP2_MARKING_IDS
@@ -34,7 +34,7 @@ def marking_ids(draw: st.DrawFn) -> tuple[TLP, str]:
 @st.composite
 def marked_actions(draw: st.DrawFn) -> tuple[dict[str, Any], TLP]:
     """An overdue action item with any marking form, and the TLP the hub gives it in its channel."""
-    action = model.new_action(
+    action = objects.new_action(
         "incident--0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e99",
         {"assignee": "pemex", "name": "Isolate the refinery network", "due": "2026-01-01T00:00:00Z"},
         "cidge",
@@ -55,7 +55,7 @@ def marked_actions(draw: st.DrawFn) -> tuple[dict[str, Any], TLP]:
 def test_an_escalation_is_never_less_restrictive_than_the_action_it_quotes(case: tuple[dict[str, Any], TLP]) -> None:
     action, level = case
     assert tlp_of(action) in (level, None)  # the hub reads every marking form
-    version, note = model.escalated(action, level)
+    version, note = objects.escalated(action, level)
     assert tlp_of(note) == level and (tlp_of(version) or level) >= level
     assert version["id"] == action["id"] and version.get("granular_markings") == action.get("granular_markings")
 
@@ -67,9 +67,9 @@ def test_a_sitrep_revision_keeps_the_previous_markings_unless_raised(
     previous, level = case
     previous = {**previous, "type": "report", "id": "report--0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e98",
                 "object_refs": [previous["crisis_ref"]], "published": previous["created"]}  # fmt: skip
-    revised = model.new_sitrep(previous["object_refs"][0], {"description": "next"}, previous)
+    revised = objects.new_sitrep(previous["object_refs"][0], {"description": "next"}, previous)
     assert (tlp_of(revised) or level) >= level  # nothing asked: the previous markings stay
-    revised = model.new_sitrep(previous["object_refs"][0], {"tlp": asked.token}, previous)
+    revised = objects.new_sitrep(previous["object_refs"][0], {"tlp": asked.token}, previous)
     marked = tlp_of(revised)
     assert marked is not None and marked >= asked  # granular markings of the text carried forward stay
     # The policy refuses a revision marked below the previous version.

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from hub import keys
-from hub.crisis import model
+from hub.crisis import objects
 from hub.stix import StixItem
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
@@ -54,14 +54,14 @@ async def overdue_action_is_escalated(hub: Hub, name: str) -> None:
 
 async def test_a_malformed_stored_action_does_not_stop_later_escalations(hub_factory: HubFactory) -> None:
     hub = await hub_factory(crisis=FAST)
-    now = model.now_stix()
+    now = objects.now_stix()
     # No status: reading it raised KeyError, which ended the task for good. Its id sorts after every other
     # action's, so that a pass that stops at it has escalated the good ones first.
     bad: dict[str, Any] = {
-        "type": model.ACTION_TYPE, "spec_version": "2.1", "id": "crisis-action--ffffffff-ffff-4fff-bfff-ffffffffffff",
-        "created": now, "modified": now, "crisis_ref": model.new_id("incident"), "name": "Broken",
+        "type": objects.ACTION_TYPE, "spec_version": "2.1", "id": "crisis-action--ffffffff-ffff-4fff-bfff-ffffffffffff",
+        "created": now, "modified": now, "crisis_ref": objects.new_id("incident"), "name": "Broken",
         "assignee": "pemex", "assigned_by": "cidge", "due": "2026-01-01T00:00:00.000Z", "escalated": False,
-        "extensions": {model.EXTENSION_ID: {"extension_type": "new-sdo"}},
+        "extensions": {objects.EXTENSION_ID: {"extension_type": "new-sdo"}},
     }  # fmt: skip
     item = StixItem(0, bad["id"], bad["type"], now, TLP.AMBER, orjson.dumps(bad), bad)
     await hub.client.app[keys.STORE].append(hub.config.crisis.channel, "cidge", [item])
@@ -77,7 +77,7 @@ async def test_a_pass_that_raises_is_logged_counted_and_followed_by_the_next(
     """Not an item the service could skip: the whole pass raises (Redis answers WRONGTYPE for the action index)."""
     hub = await hub_factory(crisis=FAST)
     store = hub.client.app[keys.STORE]
-    index = store.type_key(hub.config.crisis.channel, model.ACTION_TYPE)
+    index = store.type_key(hub.config.crisis.channel, objects.ACTION_TYPE)
     await store.redis.set(index, "not a set")
     async with asyncio.timeout(10):
         while await failures(hub) < 3:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.crisis import model
+from hub.crisis import objects
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import HubFactory
@@ -15,12 +15,12 @@ async def test_objects_stored_before_ownership_keep_their_first_source_as_owner(
     hub_factory: HubFactory, redis_url: str, namespace: str
 ) -> None:
     pemex_ioc = indicator(TLP.AMBER, name="pemex's")
-    crisis = model.new_crisis(
+    crisis = objects.new_crisis(
         {"name": "Old crisis", "severity": 2, "category": "other", "subcategory": "undetermined", "status": "detected"},
         "cidge",
         None,
     )
-    sitrep = model.new_sitrep(crisis["id"], {"name": "Old sitrep"}, None)
+    sitrep = objects.new_sitrep(crisis["id"], {"name": "Old sitrep"}, None)
     await store_directly(redis_url, namespace, "sector.energy", "pemex", pemex_ioc)
     await store_directly(redis_url, namespace, "committee", "cidge", crisis, sitrep)
     # A later copy in another channel by someone else does not make it theirs: the oldest event wins.

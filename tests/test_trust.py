@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from hub import keys
-from hub.crisis import model
+from hub.crisis import objects
 from hub.identities import identity_id
 from hub.stix import validate
 from hub.store import Store, connect
@@ -118,9 +118,9 @@ async def test_a_sitrep_names_only_objects_its_readers_may_see(hub: Hub) -> None
 async def test_an_escalation_note_is_as_restrictive_as_the_granular_markings_of_the_action(hub: Hub) -> None:
     crisis = await new_crisis(hub)
     action = {
-        "type": model.ACTION_TYPE,
+        "type": objects.ACTION_TYPE,
         "spec_version": "2.1",
-        "id": f"{model.ACTION_TYPE}--{uuid.uuid4()}",
+        "id": f"{objects.ACTION_TYPE}--{uuid.uuid4()}",
         "created": "2026-01-01T00:00:00.000Z",
         "modified": "2026-01-01T00:00:00.000Z",
         "crisis_ref": crisis["id"],
@@ -132,7 +132,7 @@ async def test_an_escalation_note_is_as_restrictive_as_the_granular_markings_of_
         "escalated": False,
         "object_marking_refs": [TLP.AMBER.marking_id],
         "granular_markings": GRANULAR_RED,
-        "extensions": {model.EXTENSION_ID: {"extension_type": "new-sdo"}},
+        "extensions": {objects.EXTENSION_ID: {"extension_type": "new-sdo"}},
     }
     # Posted directly, it is refused: actions come only through the crisis API...
     status, answer = await post(hub, "cidge", "committee", action)
@@ -218,10 +218,10 @@ async def test_created_by_ref_may_name_only_the_posters_own_identity(hub: Hub) -
 async def test_acknowledgments_and_action_items_cannot_be_forged(hub: Hub) -> None:
     crisis = await new_crisis(hub)
     cid = crisis["id"]
-    ack = model.new_ack(cid, cid, crisis["modified"], "sedena")
+    ack = objects.new_ack(cid, cid, crisis["modified"], "sedena")
     status, answer = await post(hub, "banxico", "sector.finance", ack)
     assert status == 400 and "crisis API" in answer["rejected"][0]["reason"]
-    action = model.new_action(cid, {"assignee": "pemex", "name": "forged", "in_minutes": 5}, "cidge", ["pemex"])
+    action = objects.new_action(cid, {"assignee": "pemex", "name": "forged", "in_minutes": 5}, "cidge", ["pemex"])
     status, answer = await post(hub, "banxico", "sector.finance", action)
     assert status == 400
     _, acks = await call(hub, "sspc", "GET", f"/api/v1/crises/{cid}/acks")
@@ -240,7 +240,7 @@ async def test_a_crisis_is_declared_only_by_the_crisis_channel_and_never_forged(
     crisis = await new_crisis(hub)
     _, stored = await read_object(hub, "banxico", crisis["id"])
     forged = orjson.loads(orjson.dumps(stored["events"][0]["object"]))
-    forged["extensions"][model.EXTENSION_ID]["severity"] = 5
+    forged["extensions"][objects.EXTENSION_ID]["severity"] = 5
     forged["modified"] = "2099-01-01T00:00:00.000Z"
     status, answer = await post(hub, "banxico", "sector.finance", forged)
     assert status == 400
@@ -265,12 +265,12 @@ async def test_a_crisis_may_be_declared_without_affected_sectors_or_stakeholders
 async def test_malformed_crisis_objects_are_refused_and_stored_ones_skipped(hub: Hub) -> None:
     crisis = await new_crisis(hub)
     cid = crisis["id"]
-    ext = {model.EXTENSION_ID: {"extension_type": "new-sdo"}}
+    ext = {objects.EXTENSION_ID: {"extension_type": "new-sdo"}}
     base = {"spec_version": "2.1", "created": "2026-11-27T00:00:00.000Z", "modified": "2026-11-27T00:00:00.000Z"}
     bad_action = {
         **base,
-        "type": model.ACTION_TYPE,
-        "id": f"{model.ACTION_TYPE}--{uuid.uuid4()}",
+        "type": objects.ACTION_TYPE,
+        "id": f"{objects.ACTION_TYPE}--{uuid.uuid4()}",
         "crisis_ref": cid,
         "name": "no status, no due",
         "assignee": "banxico",
@@ -278,8 +278,8 @@ async def test_malformed_crisis_objects_are_refused_and_stored_ones_skipped(hub:
     }
     bad_ack = {
         **base,
-        "type": model.ACK_TYPE,
-        "id": f"{model.ACK_TYPE}--{uuid.uuid4()}",
+        "type": objects.ACK_TYPE,
+        "id": f"{objects.ACK_TYPE}--{uuid.uuid4()}",
         "crisis_ref": cid,
         "extensions": ext,
     }
@@ -288,7 +288,7 @@ async def test_malformed_crisis_objects_are_refused_and_stored_ones_skipped(hub:
         "type": "incident",
         "id": f"incident--{uuid.uuid4()}",
         "name": "bad severity",
-        "extensions": {model.EXTENSION_ID: {"extension_type": "property-extension", "severity": "high"}},
+        "extensions": {objects.EXTENSION_ID: {"extension_type": "property-extension", "severity": "high"}},
     }
     for bad in (bad_action, bad_ack, bad_crisis):
         status, answer = await post(hub, "banxico", "sector.finance", bad)

@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.crisis import model
+from hub.crisis import objects
 from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
@@ -137,8 +137,8 @@ async def create_crisis(request: web.Request) -> web.Response:
 async def extension_definition(request: web.Request) -> web.Response:
     await authenticate(request)
     return json_response(
-        {"type": "bundle", "id": model.stable_id("bundle", "extension"),
-         "objects": [model.hub_identity(), model.extension_definition()]}
+        {"type": "bundle", "id": objects.stable_id("bundle", "extension"),
+         "objects": [objects.hub_identity(), objects.extension_definition()]}
     )  # fmt: skip
 
 
@@ -202,8 +202,8 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
         raise BadRequest(f"format must be stix or md, got {fmt[:10]!r}")
     export = await svc.sitrep_bundle(principal, crisis_id)
     if fmt == "stix":
-        objects = [orjson.Fragment(e.raw) for e in export.events]
-        bundle = {"type": "bundle", "id": model.new_id("bundle"), "objects": objects}
+        exported = [orjson.Fragment(e.raw) for e in export.events]
+        bundle = {"type": "bundle", "id": objects.new_id("bundle"), "objects": exported}
         return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
     text = render_markdown(
         export.crisis,

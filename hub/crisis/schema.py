@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import fastjsonschema
 
-from hub.crisis.model import EXTENSION_ID, is_hub_object
+from hub.crisis.objects import EXTENSION_ID, is_hub_object
 
 SCHEMA_FILE: Final = "crisis-extension.schema.json"
 _MAX_LISTED: Final = 8  # allowed values spelt out in a verdict; beyond, the schema's title names them

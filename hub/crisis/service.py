@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from hub.config import Channel, Config
-from hub.crisis import model
+from hub.crisis import model, objects
 from hub.crisis.model import (
     Acknowledgment,
     AckStatus,
@@ -194,7 +194,7 @@ class CrisisService:
 
     async def _crisis(self, principal: Principal, crisis_id: str) -> Stored:
         found = await self._latest_readable(principal, crisis_id)
-        if found is None or not model.is_crisis(found.obj):
+        if found is None or not objects.is_crisis(found.obj):
             raise NotFound(f"no crisis {crisis_id} that you may see")
         return found
 
@@ -220,7 +220,7 @@ class CrisisService:
         for channel in readable_channels(principal):
             ids = sorted(await self.store.ids_of_type(channel, "incident"))
             for found in _readable(await self.store.latest_events(channel, ids), principal):
-                if not model.is_crisis(found.obj):
+                if not objects.is_crisis(found.obj):
                     continue
                 crisis = self._crisis_value(found)
                 if model.is_listed(crisis, status, min_severity, sector, include_closed=include_closed):
@@ -242,15 +242,15 @@ class CrisisService:
         return channel
 
     async def create(self, principal: Principal, body: dict[str, Any]) -> Crisis:
-        fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=True)
+        fields = objects.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=True)
         channel = self._channel_for(body)
-        tlp = model.read_tlp(body)
+        tlp = objects.read_tlp(body)
         decision = may_declare_crisis(
             principal, self.crisis_channel.rule, channel.rule, channel.default_tlp if tlp is None else tlp
         )
         if not decision:
             raise Forbidden(decision.reason)
-        obj = model.new_crisis(fields, principal.id, tlp)
+        obj = objects.new_crisis(fields, principal.id, tlp)
         await self._write(principal, channel, [obj])
         return await self.crisis(principal, obj["id"])
 
@@ -259,8 +259,8 @@ class CrisisService:
         decision = may_revise_crisis(principal, current.event)
         if not decision:
             raise Forbidden(decision.reason)
-        fields = model.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=False)
-        obj = model.revise_crisis(current.obj, fields)
+        fields = objects.read_crisis_fields(body, self.config.crisis.severity, self.stakeholders, creating=False)
+        obj = objects.revise_crisis(current.obj, fields)
         await self._write(principal, self.config.channels[current.event.channel], [obj], quoted=[current.event])
         return await self.crisis(principal, crisis_id)
 
@@ -270,9 +270,9 @@ class CrisisService:
         but that a crisis exists, as the update itself says); any other object it names must be one its readers
         may see."""
         await self._crisis(principal, crisis_id)
-        obj = model.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
+        obj = objects.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
         channel = self._channel_for(body)
-        tlp = model.read_level(body, channel.default_tlp)
+        tlp = objects.read_level(body, channel.default_tlp)
         await self._quotable(principal, [r for r in obj["object_refs"] if r != crisis_id], channel, tlp)
         result = await self._write(principal, channel, [obj])
         return await self._event(channel, result)
@@ -298,7 +298,7 @@ class CrisisService:
                 raise Forbidden(decision.reason)
         home = previous.event.channel if previous is not None else current.event.channel
         channel = self._channel_for(body) if "channel" in body else self.config.channels[home]
-        obj = model.new_sitrep(
+        obj = objects.new_sitrep(
             crisis_id, {k: v for k, v in body.items() if k != "sitrep_id"}, previous.obj if previous else None
         )
         submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
@@ -342,12 +342,12 @@ class CrisisService:
         decision = may_acknowledge(principal, item.event)
         if not decision:
             raise Forbidden(decision.reason)
-        ack = model.new_ack(crisis_id, item_id, item.event.version, principal.id)
+        ack = objects.new_ack(crisis_id, item_id, item.event.version, principal.id)
         existing = await self.store.latest_events(item.event.channel, [ack["id"]])
         if not existing:
             # The ack reveals no more than the item: the item's channel, the item's TLP, written there by the
             # hub for one who may see the item but not write its channel.
-            model.marked(ack, item.event.tlp)
+            objects.marked(ack, item.event.tlp)
             channel = self.config.channels[item.event.channel]
             await self._write(self._on_behalf(principal, channel), channel, [ack], source=principal.id,
                               quoted=[item.event])  # fmt: skip
@@ -371,7 +371,7 @@ class CrisisService:
             else:
                 items.append(item)
         acks: dict[tuple[str, str], list[Acknowledgment]] = {}
-        for stored in await self._referring(principal, crisis_id, [model.ACK_TYPE]):
+        for stored in await self._referring(principal, crisis_id, [objects.ACK_TYPE]):
             ack = Acknowledgment.from_stored(stored)
             acks.setdefault((ack.item, ack.version), []).append(ack)
         statuses = []
@@ -387,40 +387,40 @@ class CrisisService:
         decision = may_assign_action(principal, current.event)
         if not decision:
             raise Forbidden(decision.reason)
-        obj = model.new_action(crisis_id, body, principal.id, self.stakeholders)
+        obj = objects.new_action(crisis_id, body, principal.id, self.stakeholders)
         assignee = self.config.principals[obj["assignee"]]
-        tlp = model.read_level(body, channel.default_tlp)
+        tlp = objects.read_level(body, channel.default_tlp)
         if not may_read(assignee, Level(channel.name, tlp)):
             raise BadRequest(f"{assignee.id} could not see this action item on {channel.name} at {tlp.label}")
         await self._write(principal, channel, [obj])
         found = await self._latest_readable(principal, obj["id"])
         assert found is not None
-        return ActionItem.from_stored(found, model.now_stix())
+        return ActionItem.from_stored(found, objects.now_stix())
 
     async def update_action(
         self, principal: Principal, crisis_id: str, action_id: str, body: dict[str, Any]
     ) -> ActionItem:
         await self._crisis(principal, crisis_id)
         found = await self._latest_readable(principal, action_id)
-        if found is None or found.obj.get("type") != model.ACTION_TYPE or found.obj["crisis_ref"] != crisis_id:
+        if found is None or found.obj.get("type") != objects.ACTION_TYPE or found.obj["crisis_ref"] != crisis_id:
             raise NotFound(f"no action item {action_id[:80]} of this crisis that you may see")
         decision = may_move_action(principal, found.event, found.obj["assignee"])
         if not decision:
             raise Forbidden(decision.reason)
-        obj = model.revise_action(found.obj, body)
+        obj = objects.revise_action(found.obj, body)
         # The assignee may not be able to write the committee channel: the hub records its update there.
         channel = self.config.channels[found.event.channel]
         await self._write(self._on_behalf(principal, channel), channel, [obj], source=principal.id,
                           quoted=[found.event])  # fmt: skip
         updated = await self._latest_readable(principal, action_id)
         assert updated is not None
-        return ActionItem.from_stored(updated, model.now_stix())
+        return ActionItem.from_stored(updated, objects.now_stix())
 
     async def actions(self, principal: Principal, crisis_id: str) -> list[ActionItem]:
         """The action items of the crisis that ``principal`` may read, the soonest due first."""
         await self._crisis(principal, crisis_id)
-        now = model.now_stix()
-        found = await self._referring(principal, crisis_id, [model.ACTION_TYPE])
+        now = objects.now_stix()
+        found = await self._referring(principal, crisis_id, [objects.ACTION_TYPE])
         return sorted((ActionItem.from_stored(f, now) for f in found), key=lambda a: a.due)
 
     async def escalate_overdue(self) -> int:
@@ -434,8 +434,8 @@ class CrisisService:
         """
         channel = self.crisis_channel
         names = self.display_names()
-        ids = sorted(await self.store.ids_of_type(channel.name, model.ACTION_TYPE))
-        now = model.now_stix()
+        ids = sorted(await self.store.ids_of_type(channel.name, objects.ACTION_TYPE))
+        now = objects.now_stix()
         escalated = 0
         for event in await self.store.latest_events(channel.name, ids):
             found = _found(event)
@@ -445,7 +445,7 @@ class CrisisService:
             if action.overdue and not action.escalated:
                 try:
                     await self._write(
-                        self.hub, channel, list(model.escalated(found.obj, event.tlp, names)), quoted=[event]
+                        self.hub, channel, list(objects.escalated(found.obj, event.tlp, names)), quoted=[event]
                     )
                 except BadRequest as exc:
                     log.warning("cannot escalate %s: %s", action.id, exc.description)
