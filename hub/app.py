@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import admin, api, keys, owners, retention
+from hub import api, keys, monitoring, owners, retention
 from hub.config import Config
 from hub.crisis import escalation
 from hub.crisis import routes as crisis_routes
@@ -89,7 +89,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     taxii_routes.add_routes(app)
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
-    admin.add_routes(app)
+    monitoring.add_routes(app)
     federation_routes.add_routes(app)
     add_webui_routes(app)
     return app

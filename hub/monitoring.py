@@ -1,4 +1,4 @@
-"""Administrators' view of the audit trail: query, export, verify."""
+"""What administrators watch: the metrics (Prometheus) and the audit trail (query, export, verify)."""
 
 from __future__ import annotations
 
