@@ -17,8 +17,8 @@ from taxii2client.v21 import Server, as_pages  # type: ignore[import-untyped]  #
 
 from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
 from hub.tlp import TLP
+from tests.cli.test_cli import CLI, free_port, get, run
 from tests.conftest import Hub, HubFactory
-from tests.test_cli import CLI, free_port, get, run
 from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 FAST = {"escalation_interval": 0.2}

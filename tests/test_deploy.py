@@ -30,8 +30,8 @@ import orjson
 import pytest
 
 from connectors.stream import StreamClient
+from tests.cli.test_cli import free_port
 from tests.stixgen import bundle, indicator
-from tests.test_cli import free_port
 from tests.test_compose import HAPROXY, mounts
 from tests.test_compose import compose as compose  # a fixture, used by name
 from tests.test_faults import healthy

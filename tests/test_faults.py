@@ -175,7 +175,7 @@ async def healthy(session: aiohttp.ClientSession, url: str, timeout: float = 30)
 
 async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, namespace: str) -> None:
     """kill -9 of the hub a watcher is connected to: it reconnects to the other process and resumes."""
-    from tests.test_cli import free_port
+    from tests.cli.test_cli import free_port
 
     ports = [free_port(), free_port()]
     hubs = [_serve(redis_url, namespace, port) for port in ports]
@@ -238,7 +238,7 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
 @pytest.fixture
 def replicated(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], redis.Redis]]:
     """A primary (the embedded Redis) and one replica of it: its URL, the replica's process, a client of the replica."""
-    from tests.test_cli import free_port
+    from tests.cli.test_cli import free_port
 
     primary = EmbeddedRedis(tmp_path / "primary")
     url = primary.start()

@@ -24,7 +24,7 @@ from hub.app import create_app
 from hub.config import load_config
 from hub.store import TokenStore, connect
 from hub.tokens import new_token
-from tests.test_cli import free_port
+from tests.cli.test_cli import free_port
 from tests.timing import LONG_WAIT
 
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).parent.parent / "schemas" / "openapi.json")

@@ -6,8 +6,8 @@ from hub.crisis import objects
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import HubFactory
+from tests.crisis.test_routes import call
 from tests.stixgen import indicator
-from tests.test_crisis import call
 from tests.test_trust import post, store_directly
 
 

@@ -28,8 +28,8 @@ from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.schemas import conforms
 from tests.stixgen import indicator
+from tests.stream.test_handler import open_ws, post
 from tests.taxii.helpers import append, bulk_items
-from tests.test_stream import open_ws, post
 
 FINANCE = "sector.finance"
 EVENT_ID = re.compile(r"^\d+-\d+$")

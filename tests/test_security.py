@@ -12,7 +12,7 @@ from hub.throttle import FailureThrottle
 from hub.tokens import split_token
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
-from tests.test_stream import Ws, open_ws, post
+from tests.stream.test_handler import Ws, open_ws, post
 
 
 def test_the_throttle_opens_again_when_failures_leave_the_window() -> None:

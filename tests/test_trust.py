@@ -18,8 +18,8 @@ from hub.stix import validate
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import Hub
+from tests.crisis.test_routes import call, new_crisis
 from tests.stixgen import bundle, indicator
-from tests.test_crisis import call, new_crisis
 
 GRANULAR_RED = [{"marking_ref": TLP.RED.marking_id, "selectors": ["name"]}]
 

@@ -24,10 +24,10 @@ from hub.tlp import TLP
 from hub.tokens import split_token
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Room, open_room
 from tests.conftest import Hub, HubFactory
+from tests.crisis.test_routes import call, new_crisis
 from tests.proxy import TcpProxy
 from tests.stixgen import indicator
-from tests.test_crisis import call, new_crisis
-from tests.test_stream import post
+from tests.stream.test_handler import post
 from tests.timing import seconds
 
 WEB = Path(__file__).parent.parent / "web"

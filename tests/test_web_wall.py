@@ -21,9 +21,9 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from hub.tlp import TLP
 from tests.browser import ARTIFACTS, WAIT_MS, Room
 from tests.conftest import Hub, HubFactory
+from tests.crisis.test_routes import call, new_crisis
 from tests.stixgen import indicator
-from tests.test_crisis import call, new_crisis
-from tests.test_stream import post
+from tests.stream.test_handler import post
 from tests.test_web import OpenRoom, browser, rooms
 
 __all__ = ["browser", "rooms"]  # the fixtures of tests/test_web.py, shared

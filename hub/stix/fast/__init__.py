@@ -29,7 +29,7 @@ Each part either vouches for the object or declines; only when all vouch is
 the object accepted without the full path. Declining never rejects: the
 caller then runs the full path, whose verdict and reason are final. So the
 fast path can only ever be wrong by accepting something the full path
-rejects, and the property tests in ``tests/test_stix_fast.py`` look for
+rejects, and the property tests in ``tests/stix/test_fast.py`` look for
 exactly that.
 
 The parts were audited against the library versions in

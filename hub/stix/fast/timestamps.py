@@ -8,7 +8,7 @@ and nothing after the ``Z`` (not even a newline), all of them succeed exactly
 when the fields make a valid date and time (second 60 included: it does not),
 and they yield the same instant. :func:`parse_strict` returns that instant, or
 None for anything else (the caller then falls back to the library's own
-parser). ``tests/test_stix_fast.py`` checks that agreement with Hypothesis.
+parser). ``tests/stix/test_fast.py`` checks that agreement with Hypothesis.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from hub.embedded import EmbeddedRedis
 from hub.store import TokenStore, connect
 from hub.tlp import TLP
 from hub.tokens import new_token
+from tests.cli.test_cli import free_port
 from tests.stixgen import bundle, indicator
-from tests.test_cli import free_port
 from tests.timing import LONG_WAIT, SETTLE, STARTUP, WAIT, seconds
 
 DEMO = importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8")

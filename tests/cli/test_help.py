@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hub.cli.parser import build_parser, commands, options
-from tests.test_cli import crisis_hub
+from tests.cli.test_cli import crisis_hub
 
 
 def test_every_option_of_every_command_has_a_help_text() -> None:

@@ -13,8 +13,8 @@ from hub.store import connect
 from hub.store.connectors import ConnectorState, ConnectorStatus
 from hub.tlp import TLP
 from tests.conftest import Hub
-from tests.connectors.conftest import PASSWORD_ENV, spec
-from tests.connectors.test_taxii_push import TOKEN_ENV, partner_objects
+from tests.federation.conftest import PASSWORD_ENV, spec
+from tests.federation.test_taxii_push import TOKEN_ENV, partner_objects
 from tests.stixgen import bundle, indicator
 from tests.taxii.helpers import blocking, collection, collection_url, envelope
 

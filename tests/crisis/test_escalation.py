@@ -19,7 +19,7 @@ from hub.crisis import objects
 from hub.stix import StixItem
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
-from tests.test_crisis import call, new_crisis
+from tests.crisis.test_routes import call, new_crisis
 from tests.test_observability import sample, scrape
 
 FAST = {"escalation_interval": 0.2}

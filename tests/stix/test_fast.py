@@ -46,9 +46,9 @@ from hub.stix.fast.schemas import check_schema
 from hub.stix.fast.timestamps import parse_strict
 from hub.tlp import TLP
 from tests import stixgen
-from tests.test_stix_patterns import any_patterns, scaled, simple_patterns
+from tests.stix.test_patterns import any_patterns, scaled, simple_patterns
 
-DATA = Path(__file__).parent / "data" / "stix"
+DATA = Path(__file__).parents[1] / "data" / "stix"
 DATA_FILES = sorted(path.relative_to(DATA).as_posix() for path in DATA.rglob("*.json"))
 ATTACK_FILE = "attack/ics-attack-18.1.json"
 SETTINGS = settings(max_examples=scaled(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])

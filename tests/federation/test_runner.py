@@ -13,9 +13,9 @@ from hub.store.connectors import ConnectorState, connector_report, read_statuses
 from hub.tasks import cancel_and_wait
 from hub.tlp import TLP
 from tests.conftest import Hub
-from tests.connectors.conftest import PASSWORD_ENV, Local, spec
-from tests.connectors.flaky import FlakyPartner
-from tests.connectors.test_taxii_push import TOKEN_ENV, partner_objects, post_local
+from tests.federation.conftest import PASSWORD_ENV, Local, spec
+from tests.federation.flaky import FlakyPartner
+from tests.federation.test_taxii_push import TOKEN_ENV, partner_objects, post_local
 from tests.stixgen import indicator
 from tests.taxii.helpers import append, bulk_items, collection_path
 from tests.timing import LONG_WAIT, seconds

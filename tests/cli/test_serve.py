@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.test_cli import Lines, crisis_hub, free_port, no_traceback, served
+from tests.cli.test_cli import Lines, crisis_hub, free_port, no_traceback, served
 
 __all__ = ["served"]  # the fixture, for pytest
 
@@ -35,7 +35,7 @@ def test_serve_refuses_the_demo_committee_in_production(tmp_path: Path) -> None:
 
 def test_serve_in_production_runs_the_config_it_is_given(tmp_path: Path) -> None:
     """The refusal is about the demo only: a config file passes (here its check fails later, on the TLS key)."""
-    config = Path(__file__).parent.parent / "hub" / "demo.toml"
+    config = Path(__file__).parents[2] / "hub" / "demo.toml"
     env = os.environ | {"CRISIS_HUB_ENV": "production"}
     result = crisis_hub("serve", "--config", str(config), "--cert", "c.pem", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 2 and "--cert and --key" in result.stderr, result.stderr

@@ -32,7 +32,7 @@ from hub.stix import (
 )
 from hub.tlp import TLP, TLP1_MARKING_IDS, TLP2_MARKING_IDS
 
-DATA = Path(__file__).parent / "data" / "stix"
+DATA = Path(__file__).parents[1] / "data" / "stix"
 
 VALID_FILES = sorted(
     path.relative_to(DATA).as_posix()

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.test_cli import crisis_hub, no_traceback, run, served
+from tests.cli.test_cli import crisis_hub, no_traceback, run, served
 
 __all__ = ["served"]  # a fixture these tests use
 

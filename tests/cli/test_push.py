@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, run, served
 from tests.stixgen import bundle, indicator
-from tests.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, run, served
 
 __all__ = ["served"]  # a fixture these tests use
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hub.embedded import EmbeddedRedis
-from tests.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, served
+from tests.cli.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, served
 
 __all__ = ["served"]  # a fixture these tests use
 

@@ -10,7 +10,7 @@ import pytest
 from hub.stix import validate
 from hub.tlp import TLP
 from tests.conftest import Hub
-from tests.connectors.conftest import Local, spec
+from tests.federation.conftest import Local, spec
 from tests.stixgen import indicator
 from tests.taxii.helpers import blocking, collection, collection_url
 from tests.timing import WAIT

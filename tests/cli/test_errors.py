@@ -21,7 +21,7 @@ import pytest
 from hub.store import TokenStore, connect
 from hub.store.audit import AuditLog
 from hub.tokens import new_token
-from tests.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, push_new, run, served
+from tests.cli.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, push_new, run, served
 
 __all__ = ["served"]  # a fixture these tests use
 

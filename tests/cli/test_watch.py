@@ -8,8 +8,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from tests.cli.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, run, served
 from tests.stixgen import bundle, indicator
-from tests.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, run, served
 
 __all__ = ["served"]  # a fixture these tests use
 

@@ -11,7 +11,7 @@ from hub.federation.pull import PullCheckpoint, format_timestamp, object_key, pa
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.conftest import Hub
-from tests.connectors.conftest import PASSWORD_ENV, Local, spec
+from tests.federation.conftest import PASSWORD_ENV, Local, spec
 from tests.stixgen import indicator
 from tests.taxii.helpers import append, blocking, bulk_items, collection, collection_url, envelope
 from tests.timing import WAIT

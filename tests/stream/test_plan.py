@@ -5,7 +5,7 @@ once per stakeholder and read key; these properties pin what that must still
 mean per event: every subscription gets exactly the events after its cursor
 that its stakeholder may read, once and in order, and the audit names, for
 each event, who received it and who was withheld it. The sockets are not the
-subject here: tests/test_stream.py covers them end to end.
+subject here: tests/stream/test_handler.py covers them end to end.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from hub.stix import Submission, tlp_of, validate
 from hub.tlp import TLP, TLP1_MARKING_IDS, TLP2_MARKING_IDS, declared_tlp, level_of_markings
 
-TLP_DATA = Path(__file__).parent / "data" / "stix" / "tlp2"
+TLP_DATA = Path(__file__).parents[1] / "data" / "stix" / "tlp2"
 UNOFFICIAL = "marking-definition--0b7a0a57-93a8-4b1e-9d9e-6c1b8a3a8e01"
 REASON = "declares a TLP but is not an official TLP marking; mark with the official TLP 2.0 ids"
 

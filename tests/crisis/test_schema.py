@@ -17,7 +17,7 @@ from hub.crisis.schema import SCHEMA_FILE, crisis_schema, hub_object_problem
 from hub.crisis.taxonomy import ACTION_STATUSES, RSIT, STATUSES
 from hub.tlp import TLP
 
-SCHEMAS = Path(__file__).parent.parent / "schemas"
+SCHEMAS = Path(__file__).parents[2] / "schemas"
 STAKEHOLDERS = list(load_config(None).stakeholders)
 EXT = objects.EXTENSION_ID
 
