@@ -13,13 +13,14 @@ from hub.config import parse_config
 from hub.configcheck import check_config
 from hub.errors import ConfigError
 from tests.test_config import MINIMAL
+from tests.timing import STARTUP
 
 ROOT = Path(__file__).parent.parent
 CLI = [sys.executable, "-m", "hub"]
 
 
 def check(path: Path | str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "config", "check", str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run([*CLI, "config", "check", str(path)], capture_output=True, text=True, timeout=STARTUP)
 
 
 def test_a_valid_file_is_ok_with_a_summary(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_schema_problems_and_cross_references_are_reported_in_one_run(tmp_path: 
     path.write_text(text.replace("[hub]\n", '[hub]\nstream_queue = "many"\n', 1))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "crisis-hub"), "config", "check", str(path)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=STARTUP,
     )  # fmt: skip
     assert result.returncode == 2
     assert f"{path}: 2 problems" in result.stdout

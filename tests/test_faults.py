@@ -27,6 +27,7 @@ from hub.store import Store, TokenStore, connect
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.stixgen import bundle, indicator
+from tests.timing import LONG_WAIT
 
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
 
@@ -114,14 +115,14 @@ async def test_redis_killed_and_restarted_under_load_loses_and_repeats_nothing(t
         restarted = EmbeddedRedis(tmp_path / "redis", port=port)
         restarted.start()
         try:
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(LONG_WAIT):
                 while True:
                     async with hub.get("/api/v1/health") as response:
                         if response.status == 200:
                             break
                     await asyncio.sleep(0.1)
             await produce(15)
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(LONG_WAIT):
                 while not set(acknowledged) <= set(received):
                     await asyncio.sleep(0.05)
             # The history survived the kill too (AOF): everything acknowledged is in the channel.
@@ -216,13 +217,13 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
             await produce(10, via=1)  # the watcher has never received an event: it resumes from its position
             hubs[0] = _serve(redis_url, namespace, ports[0])
             await healthy(session, urls[0])
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(LONG_WAIT):
                 while not set(acknowledged) <= set(received):
                     await asyncio.sleep(0.05)
             hubs[1].kill()  # now the hub the watcher moved to
             hubs[1].wait()
             await produce(10, via=0)
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(LONG_WAIT):
                 while not set(acknowledged) <= set(received):
                     await asyncio.sleep(0.05)
         finally:
@@ -230,7 +231,7 @@ async def test_a_killed_hub_process_costs_its_clients_nothing(redis_url: str, na
             for process in hubs:
                 if process.poll() is None:
                     process.terminate()
-                    process.wait(timeout=20)
+                    process.wait(timeout=LONG_WAIT)
     assert watcher.connections >= 3
     assert received == acknowledged
 

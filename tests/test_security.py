@@ -13,6 +13,7 @@ from hub.tokens import split_token
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
 from tests.stream.test_handler import Ws, open_ws, post
+from tests.timing import LONG_WAIT, WAIT
 
 
 def test_the_throttle_opens_again_when_failures_leave_the_window() -> None:
@@ -70,7 +71,7 @@ async def test_revoking_a_token_closes_its_open_streams_within_seconds(hub_facto
     client = connect(hub.redis_url)
     await TokenStore(client, hub.namespace).revoke(parts[0])
     await client.aclose()
-    error = await ws.until("error", timeout=5)
+    error = await ws.until("error", timeout=WAIT)
     assert error["code"] == "unauthorized" and "revoked" in error["message"]
     assert (await ws.until("_closed"))["code"] == 1008
 
@@ -83,7 +84,7 @@ async def test_streams_per_stakeholder_are_bounded(hub_factory: HubFactory) -> N
     assert error["code"] == "too-many-connections"
     assert (await third.until("_closed"))["code"] == 1008
     await first.ws.close()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(WAIT):
         while sum(1 for c in hub.client.app[keys.DISPATCHER].connections if c.principal.id == "pemex") > 1:
             await asyncio.sleep(0.02)
     await open_ws(hub, "pemex")  # room again
@@ -99,7 +100,7 @@ async def test_a_subscription_flood_costs_one_replay_and_delivers_each_event_onc
         await ws.ws.send_str(subscribe.decode())
     marker = indicator()
     await post(hub, "pemex", "sector.energy", marker)
-    events = await ws.events_until(marker["id"], timeout=20)
+    events = await ws.events_until(marker["id"], timeout=LONG_WAIT)
     after_last_subscribe = events[-51:]  # the last replay (50) then the marker, live, once
     ids = [e["object"]["id"] for e in after_last_subscribe]
     assert len(ids) == len(set(ids)) and ids[-1] == marker["id"]

@@ -19,6 +19,7 @@ import pytest
 
 from hub.tokens import split_token
 from tests.conftest import STIX_DATA
+from tests.timing import LONG_WAIT, QUIET, STARTUP, WAIT
 
 CLI = [sys.executable, "-m", "hub"]
 CRISIS_HUB = str(Path(sys.executable).parent / "crisis-hub")  # the installed command, as a user runs it
@@ -42,7 +43,7 @@ def free_port() -> int:
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=2 * STARTUP)
     if check and result.returncode != 0:
         raise AssertionError(f"crisis-hub {' '.join(args)} exited {result.returncode}: {result.stderr}")
     return result
@@ -51,7 +52,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -83,7 +84,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     yield url, data_dir, process
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=LONG_WAIT)
 
 
 def test_serve_token_push_read_as_a_new_user_would(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
@@ -145,7 +146,7 @@ def test_sigterm_stops_the_hub_and_its_embedded_redis(served: tuple[str, Path, s
     url, data_dir, process = served
     redis_url = (data_dir / "redis.url").read_text().strip()
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
+    assert process.wait(timeout=LONG_WAIT) == 0
     assert not (data_dir / "redis.url").exists()
     port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     with pytest.raises(OSError):
@@ -195,7 +196,7 @@ def test_serve_with_redis_url_uses_that_server(redis_url: str, tmp_path: Path) -
         assert not (tmp_path / "unused").exists()
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=LONG_WAIT)
 
 
 class Lines:
@@ -266,7 +267,7 @@ def test_watch_shows_pushes_and_resumes_with_since_losing_and_repeating_nothing(
         live = push_new(url, banxico, tmp_path, 2)
         assert [json.loads(line)["object"]["id"] for line in lines.take(2)] == live
         with pytest.raises(queue.Empty):  # nothing more: no duplicate
-            lines.take(1, timeout=1)
+            lines.take(1, timeout=QUIET)
     finally:
         watcher.kill()
         watcher.wait()
@@ -288,7 +289,7 @@ def test_watch_refuses_a_channel_the_token_may_not_read(served: tuple[str, Path,
     observer = run("token", "create", "observer", "--data-dir", str(data_dir)).stdout.strip().splitlines()[-1]
     result = subprocess.run(
         [*CLI, "watch", "--channel", "sector.finance", "--token", observer, "--url", url],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=LONG_WAIT,
     )  # fmt: skip
     assert result.returncode == 1 and "forbidden" in result.stderr
 
@@ -314,17 +315,19 @@ def test_serve_over_https_with_a_certificate(tmp_path: Path, redis_url: str) -> 
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/v1/health", context=context, timeout=5) as r:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/api/v1/health", context=context, timeout=WAIT
+                ) as r:
                     assert r.status == 200 and r.headers["X-Content-Type-Options"] == "nosniff"
                     break
             except (OSError, urllib.error.URLError):
                 assert time.monotonic() < deadline and process.poll() is None, "no HTTPS hub"
                 time.sleep(0.1)
         with pytest.raises((OSError, http.client.HTTPException)):  # plain HTTP is not served on the TLS port
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=WAIT)
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=LONG_WAIT)
 
 
 def test_https_needs_both_certificate_and_key(tmp_path: Path) -> None:

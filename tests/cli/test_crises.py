@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli.test_cli import crisis_hub, no_traceback, run, served
+from tests.timing import WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -17,7 +18,7 @@ def post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         url, json.dumps(body).encode(), {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=WAIT) as response:
         answer: dict[str, Any] = json.loads(response.read())
         return answer
 

@@ -22,6 +22,7 @@ from hub.store import TokenStore, connect
 from hub.store.audit import AuditLog
 from hub.tokens import new_token
 from tests.cli.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, push_new, run, served
+from tests.timing import STARTUP, WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -39,7 +40,7 @@ def busy_port() -> Iterator[int]:
 def test_a_port_in_use_is_one_line_naming_the_address_and_port_option(
     command: str, busy_port: int, tmp_path: Path
 ) -> None:
-    result = crisis_hub(command, "--port", str(busy_port), "--data-dir", str(tmp_path / "d"), timeout=60)
+    result = crisis_hub(command, "--port", str(busy_port), "--data-dir", str(tmp_path / "d"), timeout=STARTUP)
     assert result.returncode == 1
     no_traceback(result.stderr)
     [line] = [line for line in result.stderr.splitlines() if line.startswith("crisis-hub:")]
@@ -50,7 +51,7 @@ def test_a_port_in_use_is_one_line_naming_the_address_and_port_option(
 def piped_into_head(args: list[str], lines: int, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``crisis-hub ARGS | head -LINES`` in a shell, with the command's exit status (pipefail)."""
     command = f"set -o pipefail; {shlex.join([CRISIS_HUB, *args])} | head -{lines}"
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=2 * STARTUP, env=env)
 
 
 async def fill(redis_url: str, namespace: str, count: int) -> None:
@@ -90,7 +91,7 @@ def test_watch_piped_into_head_stops_after_its_line(
         while "# live on" not in status.take(1)[0]:
             pass
         [first, *_] = push_new(url, token, tmp_path, 3)
-        assert pipeline.wait(timeout=15) == 141  # it ends by itself once head has its line
+        assert pipeline.wait(timeout=WAIT) == 141  # it ends by itself once head has its line
         assert pipeline.stdout is not None and json.loads(pipeline.stdout.read())["object"]["id"] == first
         time.sleep(0.2)
         stderr = "".join(status.queue.queue)
@@ -105,7 +106,7 @@ def test_watch_piped_into_head_stops_after_its_line(
 def test_a_redis_that_does_not_answer_is_named(tmp_path: Path) -> None:
     gone = f"redis://127.0.0.1:{free_port()}/0"
     for args in (["token", "list"], ["audit", "export"], ["token", "create", "banxico"], ["connector", "list"]):
-        result = crisis_hub(*args, "--redis-url", gone, timeout=60)
+        result = crisis_hub(*args, "--redis-url", gone, timeout=STARTUP)
         no_traceback(result.stderr)
         assert result.returncode == 1, result.stderr
         said = f"crisis-hub: Redis at {gone} does not answer: is it running, and is --redis-url right?\n"
@@ -124,7 +125,7 @@ def test_files_that_are_missing_or_not_what_they_should_be_are_one_sentence(tmp_
         (["config", "check", str(tmp_path)], f"cannot read {tmp_path}"),
     ]
     for args, message in cases:
-        result = crisis_hub(*args, timeout=60, cwd=tmp_path)
+        result = crisis_hub(*args, timeout=STARTUP, cwd=tmp_path)
         no_traceback(result.stderr)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.splitlines()) == 1, result.stderr

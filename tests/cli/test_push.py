@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, run, served
 from tests.stixgen import bundle, indicator
+from tests.timing import LONG_WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -58,7 +59,7 @@ def test_ctrl_c_says_how_far_it_got_and_how_to_finish(
         assert time.monotonic() < deadline and process.poll() is None, "nothing arrived"
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=LONG_WAIT)
     no_traceback(stderr)
     assert process.returncode == 130 and stdout == ""
     last = stderr.splitlines()[-1]

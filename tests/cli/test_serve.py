@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.cli.test_cli import Lines, crisis_hub, free_port, no_traceback, served
+from tests.timing import STARTUP
 
 __all__ = ["served"]  # the fixture, for pytest
 
@@ -25,7 +26,9 @@ def test_serve_without_a_config_says_it_serves_the_demo_committee(
 
 def test_serve_refuses_the_demo_committee_in_production(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CRISIS_HUB_CONFIG"} | {"CRISIS_HUB_ENV": "production"}
-    result = crisis_hub("serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "d"), env=env, timeout=60)
+    result = crisis_hub(
+        "serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "d"), env=env, timeout=STARTUP
+    )
     assert result.returncode == 2
     no_traceback(result.stderr)
     assert result.stderr.count("\n") == 1 and result.stdout == ""

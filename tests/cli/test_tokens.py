@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hub.embedded import EmbeddedRedis
 from tests.cli.test_cli import CRISIS_HUB, crisis_hub, free_port, get, no_traceback, served
+from tests.timing import LONG_WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -65,7 +66,7 @@ def test_a_token_in_a_redis_no_hub_is_connected_to_is_warned_about(tmp_path: Pat
             assert get(f"http://127.0.0.1:{port}/api/v1/me", shared.stdout.splitlines()[-1])[0] == 200
         finally:
             hub.send_signal(signal.SIGTERM)
-            hub.wait(timeout=20)
+            hub.wait(timeout=LONG_WAIT)
 
 
 def test_revoking_a_revoked_token_says_so(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.cli.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, run, served
 from tests.stixgen import bundle, indicator
+from tests.timing import LONG_WAIT, WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -33,10 +34,10 @@ def test_a_wrong_url_shows_each_attempt_at_once() -> None:
     process, _, status = start_watch(url, "chub_x_y")
     try:
         ws = url.replace("http://", "ws://") + "/api/v1/stream"
-        assert status.take(1, timeout=5) == [f"# connecting to {ws}\n"]
-        [dropped] = status.take(1, timeout=5)
+        assert status.take(1, timeout=WAIT) == [f"# connecting to {ws}\n"]
+        [dropped] = status.take(1, timeout=WAIT)
         assert dropped.startswith("# disconnected: connection refused; reconnecting in ") and dropped.endswith(" s\n")
-        assert status.take(1, timeout=5) == [f"# connecting to {ws}\n"]  # and it tries again
+        assert status.take(1, timeout=WAIT) == [f"# connecting to {ws}\n"]  # and it tries again
     finally:
         stop(process)
 
@@ -53,7 +54,7 @@ def test_a_hub_that_goes_away_is_shown_disconnected_then_reconnecting(
             "# live on sector.finance\n",
         ]
         hub.send_signal(signal.SIGTERM)
-        hub.wait(timeout=20)
+        hub.wait(timeout=LONG_WAIT)
         [dropped] = status.take(1)
         assert dropped.startswith("# disconnected: ") and " reconnecting in " in dropped
     finally:
@@ -72,7 +73,7 @@ def test_an_unknown_or_malformed_token_is_said_as_push_says_it_once(
         (unknown, "401 Unauthorized: unknown token"),
         ("chub_nonsense", "401 Unauthorized: the token is malformed"),
     ):
-        watched = crisis_hub("watch", "--channel", "sector.finance", "--token", bad, "--url", url, timeout=30)
+        watched = crisis_hub("watch", "--channel", "sector.finance", "--token", bad, "--url", url, timeout=LONG_WAIT)
         pushed = crisis_hub("push", str(path), "--channel", "sector.finance", "--token", bad, "--url", url)
         for result in (watched, pushed):
             no_traceback(result.stderr)
@@ -83,7 +84,7 @@ def test_an_unknown_or_malformed_token_is_said_as_push_says_it_once(
 def test_a_forbidden_channel_is_said_once(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     url, data_dir, _ = served
     observer = run("token", "create", "observer", "--data-dir", str(data_dir)).stdout.splitlines()[-1]
-    result = crisis_hub("watch", "--channel", "sector.finance", "--token", observer, "--url", url, timeout=30)
+    result = crisis_hub("watch", "--channel", "sector.finance", "--token", observer, "--url", url, timeout=LONG_WAIT)
     assert result.returncode == 1 and result.stderr.count("forbidden") == 1, result.stderr
     assert result.stderr.splitlines()[-1].startswith("crisis-hub: forbidden: ")
 

@@ -21,6 +21,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.test_observability import sample, scrape
+from tests.timing import WAIT
 
 FAST = {"escalation_interval": 0.2}
 PAST = "2026-01-01T00:00:00Z"
@@ -44,7 +45,7 @@ async def overdue_action_is_escalated(hub: Hub, name: str) -> None:
     path = f"/api/v1/crises/{crisis['id']}/actions"
     status, action = await call(hub, "cidge", "POST", path, {"assignee": "cert-mx", "name": name, "due": PAST})
     assert status == 201, action
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         while True:
             _, actions = await call(hub, "cidge", "GET", path)
             if [a for a in actions["actions"] if a["id"] == action["id"] and a["escalated"]]:
@@ -79,7 +80,7 @@ async def test_a_pass_that_raises_is_logged_counted_and_followed_by_the_next(
     store = hub.client.app[keys.STORE]
     index = store.type_key(hub.config.crisis.channel, objects.ACTION_TYPE)
     await store.redis.set(index, "not a set")
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         while await failures(hub) < 3:
             await asyncio.sleep(0.1)
     status, body = await health(hub)
@@ -105,7 +106,7 @@ async def test_health_reports_a_dead_background_task(hub_factory: HubFactory) ->
     task = hub.client.app[keys.TASKS].task("escalation")
     assert task is not None
     task.cancel()  # as if it had died: nothing but the hub's own stop may end it
-    await asyncio.wait({task}, timeout=5)
+    await asyncio.wait({task}, timeout=WAIT)
     status, body = await health(hub)
     assert status == 503
     assert body == {"status": "degraded", "redis": "ok", "tasks": {"audit": "running", "escalation": "dead"}}

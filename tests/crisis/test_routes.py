@@ -14,6 +14,7 @@ from hub.crisis import objects
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
+from tests.timing import WAIT
 
 JSON = {"Content-Type": "application/json"}
 
@@ -150,7 +151,7 @@ async def test_acknowledgments_are_recorded_broadcast_and_counted_against_who_is
     assert status == 201 and ack["acknowledged_by"] == "pemex" and ack["version"] == crisis["modified"]
     again_status, again = await call(hub, "pemex", "POST", f"/api/v1/crises/{cid}/acks", {"item": cid})
     assert again_status == 201 and again["event_id"] == ack["event_id"]  # idempotent
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         while True:
             msg = await ws.receive_json()
             if msg["op"] == "event" and msg["event"]["type"] == objects.ACK_TYPE:
@@ -249,7 +250,7 @@ async def test_the_escalation_task_runs_by_itself(hub_factory: HubFactory) -> No
         f"/api/v1/crises/{crisis['id']}/actions",
         {"assignee": "cert-mx", "name": "Share IOCs", "due": "2026-01-01T00:00:00Z"},
     )
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(WAIT):
         while True:
             _, actions = await call(hub, "cidge", "GET", f"/api/v1/crises/{crisis['id']}/actions")
             if actions["actions"][0]["escalated"]:

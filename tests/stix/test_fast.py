@@ -47,6 +47,7 @@ from hub.stix.fast.timestamps import parse_strict
 from hub.tlp import TLP
 from tests import stixgen
 from tests.stix.test_patterns import any_patterns, scaled, simple_patterns
+from tests.timing import STARTUP
 
 DATA = Path(__file__).parents[1] / "data" / "stix"
 DATA_FILES = sorted(path.relative_to(DATA).as_posix() for path in DATA.rglob("*.json"))
@@ -474,5 +475,5 @@ def test_loading_the_stix_libraries_leaves_the_standard_streams_alone() -> None:
         "libraries.load(); assert libraries.enums is not None\n"
         "assert (sys.stdout, sys.stderr) == (out, err), (sys.stdout, sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=STARTUP)
     assert result.returncode == 0, result.stderr

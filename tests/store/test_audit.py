@@ -17,6 +17,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import bundle, indicator
 from tests.stream.test_handler import open_ws, post
+from tests.timing import STARTUP
 
 
 def entries(n: int) -> list[tuple[str, bytes, str, str]]:
@@ -96,7 +97,7 @@ async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub
     cli = [sys.executable, "-m", "hub", "audit", "verify", "--redis-url", hub.redis_url, "--namespace", hub.namespace]
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(cli, capture_output=True, text=True, timeout=60)
+        return subprocess.run(cli, capture_output=True, text=True, timeout=STARTUP)
 
     await hub.client.app[keys.AUDIT].flush()
     ok = await asyncio.to_thread(run)

@@ -13,6 +13,7 @@ from hub.stix import StixItem, parse_submission
 from hub.store import Store, connect
 from hub.tlp import TLP
 from tests.stixgen import bundle, indicator
+from tests.timing import QUIET, WAIT
 
 
 @pytest.fixture
@@ -59,13 +60,13 @@ async def test_the_same_object_in_two_channels_is_two_events(store: Store) -> No
 async def test_append_publishes_the_last_new_id_once_per_bundle(store: Store) -> None:
     pubsub = store.redis.pubsub()
     await pubsub.subscribe(store.live_channel("committee"))
-    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    await pubsub.get_message(timeout=WAIT)  # the subscribe confirmation
     appended = await store.append("committee", "cidge", items(indicator(), indicator(), indicator()))
-    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=WAIT)
     assert message is not None and message["data"].decode() == appended[-1].event_id
-    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=QUIET) is None
     await store.append("committee", "cidge", items(*[e.item.obj for e in appended]))  # all duplicates
-    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+    assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=QUIET) is None
     await pubsub.aclose()
 
 
@@ -86,9 +87,9 @@ async def test_a_subscription_hears_of_appends_to_its_channels_only(store: Store
     try:
         await store.append("public", "cidge", items(indicator()))
         [appended] = await store.append("committee", "cidge", items(indicator()))
-        note = await subscription.get(timeout=2)
+        note = await subscription.get(timeout=WAIT)
         assert note is not None and (note.live, note.event_id) == (store.live_channel("committee"), appended.event_id)
-        assert await subscription.get(timeout=0.3) is None
+        assert await subscription.get(timeout=QUIET) is None
     finally:
         await subscription.aclose()
 

@@ -16,9 +16,9 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.schemas import conforms
 from tests.stixgen import bundle, indicator
+from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
-WAIT = 10.0  # generous upper bound for anything that should arrive "now"
 
 
 class Ws:
@@ -237,7 +237,7 @@ async def test_events_posted_during_a_replay_arrive_exactly_once(hub: Hub) -> No
     posted_live = await producer
     marker = indicator()
     await post(hub, "pemex", "sector.energy", marker)
-    got = [e["object"]["id"] for e in await ws.events_until(marker["id"], timeout=30)]
+    got = [e["object"]["id"] for e in await ws.events_until(marker["id"], timeout=LONG_WAIT)]
     assert len(got) == len(set(got)) == 400 + len(posted_live) + 1
     assert got[400:-1] == posted_live
 
@@ -305,7 +305,7 @@ async def test_a_stalled_client_is_cut_off_and_does_not_delay_a_healthy_one(hub_
     # From here the stalled client reads nothing, so the socket's buffers fill up.
     big = "x" * 100_000  # 20 MB in all: more than the loopback socket buffers hold
     objects = [indicator(description=big) for _ in range(200)]
-    reading = asyncio.create_task(healthy.events_until(objects[-1]["id"], timeout=60))
+    reading = asyncio.create_task(healthy.events_until(objects[-1]["id"], timeout=STARTUP))
     for start in range(0, 200, 20):
         await post(hub, "cidge", "committee", *objects[start : start + 20])
     got = await reading
@@ -316,7 +316,7 @@ async def test_a_stalled_client_is_cut_off_and_does_not_delay_a_healthy_one(hub_
         while not conn.overflowed:
             await asyncio.sleep(0.05)
     # It reads again: past what was written before it fell behind, it is told where to resume and closed.
-    error = await stalled.until("error", timeout=30)
+    error = await stalled.until("error", timeout=LONG_WAIT)
     assert error["code"] == "slow-consumer" and "committee" in error["resume"]
     assert (await stalled.until("_closed"))["code"] == 1013
     stalled.close()
@@ -402,7 +402,7 @@ async def test_unsubscribe_stops_delivery(hub: Hub) -> None:
 async def test_heartbeats_arrive(hub_factory: HubFactory) -> None:
     hub = await hub_factory(stream_heartbeat=0.1)
     ws = await open_ws(hub, "cidge")
-    await ws.until("heartbeat", timeout=5)
+    await ws.until("heartbeat", timeout=WAIT)
 
 
 async def test_admins_see_connections_with_their_progress(hub: Hub) -> None:
