@@ -7,6 +7,7 @@ import argparse
 from hub.cli.errors import CliError
 from hub.config import parse_config
 from hub.configcheck import check_config
+from hub.policy import may_administer
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -24,7 +25,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
                 print(f"      {problem.hint}")
         return 2
     config = parse_config(text, str(args.file))  # what the hub will load; a ConfigError still exits 2
-    admins = [sid for sid, p in config.principals.items() if p.admin]
+    admins = [sid for sid, p in config.principals.items() if may_administer(p)]
     print(
         f"OK: {len(config.stakeholders)} stakeholders, {len(config.channels)} channels, {len(config.roles)} roles; "
         f"admins: {', '.join(admins) or 'none'}; crises on channel {config.crisis.channel!r} ({args.file})"
