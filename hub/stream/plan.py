@@ -72,22 +72,26 @@ def plan(batch: Sequence[Event], audience: Iterable[tuple[R, Principal, Subscrip
     frames = [text_frame(event_message(event.to_json())) for event in batch]
     delivered: list[list[str]] = [[] for _ in batch]
     withheld: list[list[dict[str, str]]] = [[] for _ in batch]
+    # The policy's answer depends on an event's read key alone: ask it once per stakeholder and key, with one
+    # event of each key, and look the answers up by position (a batch usually holds one or two keys).
+    keys: list[Hashable] = [read_key(event) for event in batch]
+    samples: dict[Hashable, Event] = {}
+    for key, event in zip(keys, batch, strict=True):
+        samples.setdefault(key, event)
+    # Stakeholders the policy answers alike get the same frames: join them once per set of answers.
+    shared: dict[tuple[bool, ...], tuple[list[int], list[bytes]]] = {}
     for stakeholder, (principal, members) in sorted(groups.items(), key=lambda item: item[0]):
-        cached: dict[Hashable, Decision] = {}  # keyed on what the policy says the answer depends on
-        decisions = []
-        for event in batch:
-            key = read_key(event)
-            decision = cached.get(key)
-            if decision is None:
-                decision = cached[key] = may_read(principal, event)
-            decisions.append(decision)
+        answers = {key: may_read(principal, event) for key, event in samples.items()}
+        decisions: list[Decision] = [answers[key] for key in keys]
+        alike = tuple(bool(answer) for answer in answers.values())
+        if alike not in shared:
+            shared[alike] = ([i for i, decision in enumerate(decisions) if decision], [])
+        allowed, whole = shared[alike]  # whole: every allowed frame, joined (once), for streams behind the batch
         for i in range(bisect.bisect_right(positions, min(sub.position for _, sub in members)), len(batch)):
             if decisions[i]:
                 delivered[i].append(stakeholder)
             else:
                 withheld[i].append({"stakeholder": stakeholder, "reason": decisions[i].reason})
-        allowed = [i for i, decision in enumerate(decisions) if decision]
-        whole: bytes | None = None  # every allowed frame: what a subscription behind the whole batch gets
         for recipient, sub in members:
             first = bisect.bisect_right(positions, sub.position)
             if first == len(batch):
@@ -97,8 +101,9 @@ def plan(batch: Sequence[Event], audience: Iterable[tuple[R, Principal, Subscrip
             if not picked:
                 continue
             if first == 0:
-                whole = whole if whole is not None else b"".join(frames[i] for i in allowed)
-                data = whole
+                if not whole:
+                    whole.append(b"".join(frames[i] for i in allowed))
+                data = whole[0]
             else:
                 data = b"".join(frames[i] for i in picked)
             result.deliveries.append((recipient, sub, data, len(picked), batch[picked[-1]].id))

@@ -131,6 +131,16 @@ def test_each_subscription_gets_one_item_per_batch_and_streams_behind_it_all_sha
     assert all(frames is first for _, _, frames, _, _ in fan.deliveries[:3])  # framed and joined once for all three
 
 
+def test_stakeholders_the_policy_answers_alike_share_one_buffer_and_others_get_their_own() -> None:
+    batch = [event(1, TLP.GREEN), event(2, TLP.AMBER), event(3, TLP.GREEN)]
+    readers = [principal("cert", TLP.AMBER), principal("bank", TLP.RED), principal("public", TLP.GREEN)]
+    fan = plan(batch, [(n, reader, Subscription(CHANNEL, "0-0", live=True)) for n, reader in enumerate(readers)])
+    frames = {recipient: data for recipient, _, data, _, _ in fan.deliveries}
+    assert frames[0] is frames[1]  # both may read all three: joined once
+    assert [event_id_of(f) for f in split_frames(frames[2])] == [batch[0].id, batch[2].id]
+    assert [event_id_of(f) for f in split_frames(frames[0])] == [e.id for e in batch]
+
+
 def test_a_subscription_already_past_the_batch_gets_nothing_and_its_cursor_stays() -> None:
     ahead = Subscription(CHANNEL, "1000-5", live=True)
     fan = plan([event(1), event(2)], [("a", principal("cert", TLP.RED), ahead)])
