@@ -27,7 +27,7 @@ from hub.store import Store, TokenStore, connect
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.stixgen import bundle, indicator
-from tests.timing import LONG_WAIT
+from tests.timing import LONG_WAIT, WAIT
 
 STIX = {"Content-Type": "application/stix+json;version=2.1"}
 
@@ -161,7 +161,7 @@ def _serve(redis_url: str, namespace: str, port: int) -> Any:
     )
 
 
-async def healthy(session: aiohttp.ClientSession, url: str, timeout: float = 30) -> None:
+async def healthy(session: aiohttp.ClientSession, url: str, timeout: float = LONG_WAIT) -> None:
     """Wait until the hub at ``url`` answers its health check with 200."""
     async with asyncio.timeout(timeout):
         while True:
@@ -268,7 +268,7 @@ def replicated(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], r
         if replica.poll() is None:
             os.kill(replica.pid, signal.SIGCONT)
             replica.terminate()
-            replica.wait(10)
+            replica.wait(WAIT)
         primary.stop()
 
 

@@ -25,7 +25,7 @@ CLI = [sys.executable, "-m", "hub"]
 CRISIS_HUB = str(Path(sys.executable).parent / "crisis-hub")  # the installed command, as a user runs it
 
 
-def crisis_hub(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def crisis_hub(*args: str, timeout: float = 2 * STARTUP, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run the installed ``crisis-hub`` to its end; its exit status is the caller's to check."""
     return subprocess.run([CRISIS_HUB, *args], capture_output=True, text=True, timeout=timeout, **kwargs)
 
@@ -70,7 +70,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + LONG_WAIT
     while True:
         try:
             if get(url + "/api/v1/health")[0] == 200:
@@ -184,7 +184,7 @@ def test_serve_with_redis_url_uses_that_server(redis_url: str, tmp_path: Path) -
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + LONG_WAIT
         while time.monotonic() < deadline:
             try:
                 if get(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200:
@@ -212,7 +212,7 @@ class Lines:
         for line in stream:
             self.queue.put(line)
 
-    def take(self, count: int, timeout: float = 20) -> list[str]:
+    def take(self, count: int, timeout: float = LONG_WAIT) -> list[str]:
         deadline = time.monotonic() + timeout
         lines: list[str] = []
         while len(lines) < count:
@@ -312,7 +312,7 @@ def test_serve_over_https_with_a_certificate(tmp_path: Path, redis_url: str) -> 
     )  # fmt: skip
     context = ssl.create_default_context(cafile=str(cert))
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + LONG_WAIT
         while True:
             try:
                 with urllib.request.urlopen(

@@ -22,7 +22,7 @@ from hub.store import TokenStore, connect
 from hub.store.audit import AuditLog
 from hub.tokens import new_token
 from tests.cli.test_cli import CRISIS_HUB, Lines, crisis_hub, free_port, no_traceback, push_new, run, served
-from tests.timing import STARTUP, WAIT
+from tests.timing import QUIET, STARTUP, WAIT
 
 __all__ = ["served"]  # a fixture these tests use
 
@@ -93,7 +93,7 @@ def test_watch_piped_into_head_stops_after_its_line(
         [first, *_] = push_new(url, token, tmp_path, 3)
         assert pipeline.wait(timeout=WAIT) == 141  # it ends by itself once head has its line
         assert pipeline.stdout is not None and json.loads(pipeline.stdout.read())["object"]["id"] == first
-        time.sleep(0.2)
+        time.sleep(QUIET)  # anything it would still print
         stderr = "".join(status.queue.queue)
         no_traceback(stderr)
         assert "Error" not in stderr and "aclose" not in stderr

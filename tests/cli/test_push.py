@@ -54,7 +54,7 @@ def test_ctrl_c_says_how_far_it_got_and_how_to_finish(
     what = [str(paths[0])] if command == "push" else [str(tmp_path / "in")]
     args = [CRISIS_HUB, command, *what, "--channel", "sector.finance", "--token", token, "--url", url, "--batch", "1"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + LONG_WAIT
     while stored(url, token) < 20:  # well under way
         assert time.monotonic() < deadline and process.poll() is None, "nothing arrived"
         time.sleep(0.05)

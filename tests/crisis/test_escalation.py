@@ -21,7 +21,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.test_observability import sample, scrape
-from tests.timing import WAIT
+from tests.timing import SETTLE, WAIT
 
 FAST = {"escalation_interval": 0.2}
 PAST = "2026-01-01T00:00:00Z"
@@ -66,7 +66,7 @@ async def test_a_malformed_stored_action_does_not_stop_later_escalations(hub_fac
     }  # fmt: skip
     item = StixItem(0, bad["id"], bad["type"], now, TLP.AMBER, orjson.dumps(bad), bad)
     await hub.client.app[keys.STORE].append(hub.config.crisis.channel, "cidge", [item])
-    await asyncio.sleep(1.0)  # several passes over the bad item
+    await asyncio.sleep(SETTLE)  # several passes over the bad item
     await overdue_action_is_escalated(hub, "Share IOCs")
     status, body = await health(hub)
     assert status == 200 and body["tasks"]["escalation"] == "running", body
