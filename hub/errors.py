@@ -37,6 +37,8 @@ class HubError(Exception):
 
     status_hint = 500
     title = "Internal error"
+    retry_after: float | None = None
+    """Seconds after which the same request may succeed (answered as ``Retry-After``), if the error says."""
 
     def __init_subclass__(cls, *, status_hint: int | None = None, title: str | None = None) -> None:
         super().__init_subclass__()
@@ -100,6 +102,18 @@ class ConfigError(HubError, status_hint=500, title="Configuration error"):
 
 class StoreUnavailable(HubError, status_hint=503, title="Service unavailable"):
     """Redis cannot be reached, or cannot take writes now: retry shortly."""
+
+    retry_after = 5.0
+
+
+class StoreFull(StoreUnavailable, status_hint=507, title="Insufficient storage"):
+    """Redis is at its memory limit and refuses writes; reads go on. Retry once space is freed.
+
+    A kind of unavailable store, so every path that backs off and retries (connectors, the audit
+    writer, the CLI) treats it so; only its answer differs: 507, saying the store is full.
+    """
+
+    retry_after = 60.0
 
 
 class NotReplicated(StoreUnavailable):

@@ -78,7 +78,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status_hint >= 500 and not isinstance(exc, Unauthorized):
             log.warning("%s %s: %s", request.method, request.path, exc.description)
         response = error_response(request, exc.status_hint, exc.title, exc.description)
-        if isinstance(exc, TooManyRequests):
+        if exc.retry_after is not None:
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
     except web.HTTPRequestEntityTooLarge as exc:

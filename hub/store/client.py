@@ -23,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, SlotNotCoveredError
 
-from hub.errors import StoreUnavailable
+from hub.errors import StoreFull, StoreUnavailable
 from hub.tasks import honouring_cancel
 
 Client: TypeAlias = aioredis.Redis | RedisCluster
@@ -45,7 +45,10 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 """The exceptions that mean the server cannot be reached (yet): :func:`guard` turns them into StoreUnavailable."""
 
-_REFUSING_WRITES = ("READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN")
+_REFUSING_WRITES = ("READONLY", "MISCONF", "OOM", "LOADING", "MASTERDOWN", "NOREPLICAS")
+"""The codes of Redis's refusals to write that reach us as a plain ResponseError, the code in front."""
+
+FULL = "the store is full: Redis has reached its memory limit (maxmemory); reads go on, writes are refused"
 
 CLUSTER_CONNECTIONS_PER_NODE = 1024  # Redis accepts 10,000 clients by default
 
@@ -56,6 +59,10 @@ def unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, RedisClusterException):
         return _cluster_unreachable(exc)
+    if isinstance(exc, redis.exceptions.OutOfMemoryError | redis.exceptions.ReadOnlyError):
+        return True
+    if isinstance(exc, redis.exceptions.ResponseError) and _out_of_memory(exc):
+        return True
     return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_REFUSING_WRITES)
 
 
@@ -66,6 +73,15 @@ def _cluster_unreachable(exc: RedisClusterException) -> bool:
         or isinstance(exc.__cause__, UNREACHABLE)
         or str(exc).startswith("All slots are not covered")
     )
+
+
+def _out_of_memory(exc: redis.exceptions.ResponseError) -> bool:
+    """A refusal for want of memory that redis-py could not name: a script relays the OOM of its first write.
+
+    Redis checks the limit at a script's first write, so a script refused this way has written nothing.
+    """
+    text = str(exc)
+    return text.startswith("OOM ") or (text.startswith("Error running script") and ": -OOM " in text)
 
 
 @asynccontextmanager
@@ -80,7 +96,13 @@ async def guard() -> AsyncIterator[None]:
         if _cluster_unreachable(exc):
             raise StoreUnavailable("the event store (Redis Cluster) is unreachable; retry shortly") from exc
         raise
+    except redis.exceptions.OutOfMemoryError as exc:
+        raise StoreFull(FULL) from exc
+    except redis.exceptions.ReadOnlyError as exc:  # redis-py strips the code of the refusals it names
+        raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
     except redis.exceptions.ResponseError as exc:
+        if _out_of_memory(exc):
+            raise StoreFull(FULL) from exc
         if str(exc).startswith(_REFUSING_WRITES):
             raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
         raise
