@@ -34,7 +34,7 @@ import orjson
 from redis.exceptions import RedisClusterException
 
 from hub.errors import NotReplicated, StoreUnavailable
-from hub.events import Event, id_key, version_key
+from hub.events import Event, id_key
 from hub.refs import refs_of
 from hub.store import notifications as live
 from hub.store import scripts
@@ -44,6 +44,7 @@ from hub.store.layout import Keys
 from hub.store.replication import write_then_wait
 from hub.store.status import TaxiiStatuses
 from hub.tlp import TLP
+from hub.versions import order_key
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
     from hub.stix import StixItem
@@ -127,10 +128,7 @@ class Store:
         if not items:
             return []
         keys = [self.keys.log(channel), self.keys.latest(channel)]
-        meta = [
-            [str(int(it.tlp)), it.type, it.id, it.version, version_key(it.version) or "0", refs_of(it.obj)]
-            for it in items
-        ]
+        meta = [[str(int(it.tlp)), it.type, it.id, it.version, order_key(it.version), refs_of(it.obj)] for it in items]
         args: list[Any] = [self.keys.live(channel), source, self.keys.channel_prefix(channel), self._publish]
         args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
         async with guard():
