@@ -16,14 +16,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
 from hub.errors import BadRequest
 from hub.tlp import TLP
 
-_EVENT_ID = re.compile(r"^(\d{1,15})-(\d{1,19})$")
+MAX_SEQUENCE: Final = 2**64 - 1  # Redis Stream ids are two unsigned 64-bit numbers
+_EVENT_ID = re.compile(r"^(\d{1,15})-(\d{1,20})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +96,16 @@ def _iso_second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def is_event_id(text: str) -> bool:
+    """Whether ``text`` has the form of an event id, ``<ms>-<seq>``."""
+    return _EVENT_ID.match(text) is not None
+
+
 def parse_event_id(text: str, name: str = "after") -> str:
     """Check a client-supplied event id (``<ms>-<seq>``, or ``0``); raise BadRequest naming ``name``."""
     if text == "0":
         return "0-0"
-    if not _EVENT_ID.match(text):
+    if not is_event_id(text):
         raise BadRequest(f"{name} must be an event id like 1732700000000-0, got {text[:40]!r}")
     return text
 

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from hub import keys
 from hub.errors import BadRequest
-from hub.events import parse_event_id
+from hub.events import MAX_SEQUENCE, parse_event_id
 from hub.stream.protocol import ProtocolError, Subscribe, parse_client_message
-from hub.taxii.pagination import MAX_SEQUENCE, StreamId
+from hub.taxii.pagination import StreamId
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.schemas import conforms

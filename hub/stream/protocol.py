@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
+from hub.events import is_event_id
+
 MAX_CLIENT_MESSAGE = 64 * 1024
-_EVENT_ID = re.compile(r"^\d{1,15}-\d{1,19}$")
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -100,7 +101,7 @@ def _since(value: Any, channels: tuple[str, ...]) -> dict[str, str]:
             raise ProtocolError("bad-message", f"since names {channel[:40]!r}, which is not subscribed", channel)
         if event_id == "0":
             event_id = "0-0"
-        if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
+        if not isinstance(event_id, str) or not is_event_id(event_id):
             raise ProtocolError("bad-message", f"since[{channel}] is not an event id", channel)
         since[channel] = event_id
     return since

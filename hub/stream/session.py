@@ -42,7 +42,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from hub import paging
-from hub.events import Event, id_key
+from hub.events import MAX_SEQUENCE, Event, id_key
 from hub.policy import Principal, may_read, may_read_channel, may_use
 from hub.stream.protocol import (
     Auth,
@@ -152,12 +152,14 @@ class Replay:
     From now (``since`` None) the replay starts at the channel's newest
     event ``last``; the position a client that receives nothing resumes from
     is not that id (the event may be hidden from it) but one made of the
-    channel's Redis clock ``clock_ms``, read at the same instant. It says
-    nothing about any event, and Redis numbers every event appended
-    afterwards by its clock (and above the newest id), so at or after
-    ``clock_ms-0``: resuming from just before that millisecond misses none of
-    them. Readable events already there in that millisecond (or later ones,
-    if the clock was behind the ids) come again on a resume: they were never
+    channel's Redis clock ``clock_ms``, read at the same instant: the last
+    id of the millisecond before, ``<clock_ms - 1>-<2**64 - 1>``. No event
+    carries it (Redis would have to number 2**64 events in one millisecond),
+    so it says nothing about any event; and Redis numbers every event
+    appended afterwards by its clock (and above the newest id), so at or
+    after ``clock_ms-0``: resuming from the position misses none of them.
+    Readable events already there in that millisecond (or later ones, if the
+    clock was behind the ids) come again on a resume: they were never
     sent on this subscription, which started after them, so that is no
     duplicate either. Only a Redis clock stepped back by more than a
     millisecond while the client is away could number an event below the
@@ -182,7 +184,7 @@ class Replay:
         self.since = since
         if since is None:
             start = last or "0-0"
-            self.origin = f"{max(clock_ms - 1, 0)}-0"
+            self.origin = f"{max(clock_ms - 1, 0)}-{MAX_SEQUENCE}"
         else:
             start = self.origin = since
         self.subscription = Subscription(channel, start)

@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hub.errors import BadRequest
-
-MAX_SEQUENCE: Final = 2**64 - 1  # Redis Stream ids are two unsigned 64-bit numbers
+from hub.events import MAX_SEQUENCE
 
 _STREAM_ID: Final = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 _CURSOR_VERSION: Final = b"\x02"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from hub.events import Event
+from hub.events import Event, id_key, parse_event_id
 from hub.policy import Principal
 from hub.stream.session import (
     CheckToken,
@@ -227,7 +227,18 @@ def test_a_replay_from_now_starts_after_the_newest_event_and_gives_a_position_of
     replay.catch_up("1999-4")
     [subscribed] = replay.finish()
     message = decoded(subscribed)
-    assert message["position"] == "1999-0" and message["resumed_from"] is None and message["replayed"] == 0
+    assert message["position"] == f"1999-{2**64 - 1}" and message["resumed_from"] is None and message["replayed"] == 0
+    assert parse_event_id(message["position"]) == message["position"]
+
+
+def test_a_position_from_now_is_not_an_event_of_the_millisecond_before_the_clock() -> None:
+    """The newest event was appended in the millisecond before the clock was read: the position is not its id."""
+    replay = Replay(principal(), "committee", None, clock_ms=2000, last="1999-0")
+    replay.catch_up("1999-0")
+    [subscribed] = replay.finish()
+    position = decoded(subscribed)["position"]
+    assert position != "1999-0"
+    assert id_key("1999-0") < id_key(str(position)) < id_key("2000-0")
 
 
 def test_a_since_before_the_kept_history_is_told_of_the_gap_at_the_first_readable_event() -> None:

@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.errors import BadRequest
-from hub.events import iso_millis
+from hub.events import MAX_SEQUENCE, iso_millis
 from hub.taxii.filters import OBJECTS_FILTERS, parse_query
-from hub.taxii.pagination import MAX_SEQUENCE, StreamId, start_position
+from hub.taxii.pagination import StreamId, start_position
 from hub.taxii.resources import DATE_ADDED_FIRST, DATE_ADDED_LAST
 from hub.tlp import TLP
 from tests.conftest import Hub

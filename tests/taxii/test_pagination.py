@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.errors import BadRequest
+from hub.events import MAX_SEQUENCE
 from hub.taxii.pagination import (
-    MAX_SEQUENCE,
     ORIGIN,
     StreamId,
     cursor_context,
