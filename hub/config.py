@@ -14,7 +14,7 @@ import importlib.resources
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -63,6 +63,34 @@ class Stakeholder:
     name: str
     roles: tuple[str, ...]
     sector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A named group of stakeholders: a plan's ``group`` agent, assigned to every member."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTrigger:
+    """One ``[[plans]]`` entry: start playbook ``plan`` for a crisis when the trigger matches."""
+
+    name: str
+    plan: str
+    """The CACAO playbook id, ``playbook--<UUID>``."""
+    channel: str
+    """Where the plan's course-of-action is stored."""
+    on: frozenset[str] = frozenset({"declared"})
+    """``declared`` and/or ``raised``."""
+    min_severity: int = 0
+    categories: frozenset[str] | None = None
+    """None: any category."""
+    exercises: bool = False
+    """Also for crises declared as exercises."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +148,8 @@ class ConnectorConfig:
     tlp_ceiling: TLP = TLP.GREEN
     """Push: the highest TLP every recipient at the partner is cleared for."""
     verify_tls: bool = True
+    exercises: bool = False
+    """Push: also send what belongs to exercise crises."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +164,8 @@ class Config:
     source: str
     crisis: CrisisSettings = CrisisSettings()
     connectors: tuple[ConnectorConfig, ...] = ()
+    groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
+    plans: tuple[PlanTrigger, ...] = ()
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
@@ -231,6 +263,17 @@ def config_errors(raw: Mapping[str, Any], *, schema: bool = True) -> list[str]:
                 problems.append(f"channels.{name}.default_tlp: above the channel's max_tlp")
         except (TypeError, KeyError, ValueError, AttributeError):
             pass  # a TLP that is missing or not one: the schema says so
+    stakeholder_ids = table(raw.get("stakeholders"))
+    for gid, group in table(raw.get("groups")).items():
+        if gid in stakeholder_ids:
+            problems.append(f"groups.{gid}: a stakeholder has the same id; a plan's agent would name both")
+        for i, member in strings(table(group).get("members")):
+            if member not in stakeholder_ids:
+                problems.append(f"groups.{gid}.members[{i}]: no stakeholder named {member!r}")
+    for i, trigger in enumerate(raw.get("plans", []) if isinstance(raw.get("plans"), list) else []):
+        plan_channel = table(trigger).get("channel")
+        if isinstance(plan_channel, str) and isinstance(channels, Mapping) and plan_channel not in channels:
+            problems.append(f"plans[{i}].channel: no channel named {plan_channel!r}")
     for i, entry in strings(table(raw.get("hub")).get("trusted_proxies")):
         problem = network_error(entry)
         if problem is not None:
@@ -357,7 +400,25 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
         severity=severity,
     )
     connectors = tuple(_connector(c) for c in raw.get("connectors", []))
+    groups = {
+        gid: Group(id=gid, name=g["name"], members=tuple(g["members"]), description=g.get("description", ""))
+        for gid, g in raw.get("groups", {}).items()
+    }
+    plans = tuple(
+        PlanTrigger(
+            name=t["name"],
+            plan=t["plan"],
+            channel=t.get("channel", crisis.channel),
+            on=frozenset(t.get("on", ("declared",))),
+            min_severity=int(t.get("min_severity", 0)),
+            categories=frozenset(t["categories"]) if "categories" in t else None,
+            exercises=bool(t.get("exercises", False)),
+        )
+        for t in raw.get("plans", [])
+    )
     return Config(
+        groups=MappingProxyType(groups),
+        plans=plans,
         connectors=connectors,
         crisis=crisis,
         hub=hub,
@@ -386,6 +447,7 @@ def _connector(c: Mapping[str, Any]) -> ConnectorConfig:
         assume_tlp=TLP.parse(c["assume_tlp"]) if "assume_tlp" in c else None,
         tlp_ceiling=TLP.parse(c.get("tlp_ceiling", "green")),
         verify_tls=bool(c.get("verify_tls", True)),
+        exercises=bool(c.get("exercises", False)),
     )
 
 

@@ -26,6 +26,23 @@ roles = ["member"]
 """
 
 
+PLAN = "playbook--2e9a4a6c-4f64-4a55-9f9e-0c1d2b3a4f5e"
+
+
+def test_groups_and_plan_triggers_load() -> None:
+    text = MINIMAL + (
+        '\n[groups.responders]\nname = "Responders"\nmembers = ["acme"]\n'
+        f'\n[[plans]]\nname = "protocol"\nplan = "{PLAN}"\non = ["declared", "raised"]\nmin_severity = 3\n'
+        'categories = ["ransomware"]\n'
+    )
+    config = parse_config(text, "hub.toml")
+    assert config.groups["responders"].members == ("acme",) and config.groups["responders"].name == "Responders"
+    [trigger] = config.plans
+    assert trigger.plan == PLAN and trigger.channel == "ops"  # the crisis channel when none is given
+    assert trigger.on == {"declared", "raised"} and trigger.min_severity == 3
+    assert trigger.categories == {"ransomware"} and not trigger.exercises
+
+
 def test_demo_config_models_the_committee() -> None:
     config = load_config(None)
     assert config.source == DEMO_SOURCE
@@ -73,6 +90,11 @@ def test_a_minimal_file_loads(tmp_path: Path) -> None:
         (MINIMAL + '\n[hub]\nmax_body_bytes = "big"\n', "hub.max_body_bytes"),
         (MINIMAL.replace('name = "ACME"\n', ""), "stakeholders.acme"),
         (MINIMAL.replace("[stakeholders.acme]", "[stakeholders.hub]"), "stakeholders.hub"),
+        (MINIMAL + '\n[groups.ops]\nname = "Ops"\nmembers = ["acme", "ghost"]\n', "groups.ops.members[1]"),
+        (MINIMAL + '\n[groups.acme]\nname = "Twin"\nmembers = ["acme"]\n', "groups.acme"),
+        (MINIMAL + f'\n[[plans]]\nname = "p"\nplan = "{PLAN}"\nchannel = "nowhere"\n', "plans[0].channel"),
+        (MINIMAL + '\n[[plans]]\nname = "p"\nplan = "course-of-action--1"\n', "plans[0].plan"),
+        (MINIMAL + f'\n[[plans]]\nname = "p"\nplan = "{PLAN}"\non = ["later"]\n', "plans[0].on"),
     ],
 )
 def test_errors_name_the_key_at_fault(change: str, key: str) -> None:
