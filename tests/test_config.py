@@ -40,7 +40,7 @@ def test_groups_and_plan_triggers_load() -> None:
     [trigger] = config.plans
     assert trigger.plan == PLAN and trigger.channel == "ops"  # the crisis channel when none is given
     assert trigger.on == {"declared", "raised"} and trigger.min_severity == 3
-    assert trigger.categories == {"ransomware"} and not trigger.exercises
+    assert trigger.categories == frozenset({"ransomware"}) and not trigger.exercises
 
 
 def test_demo_config_models_the_committee() -> None:
