@@ -1,0 +1,1 @@
+"""Tests of hub.plans: the national crisis plan as CACAO playbooks."""
