@@ -149,6 +149,8 @@ class Plan:
     modified: str
     start: str
     steps: Mapping[str, Step]
+    exception: str | None
+    """``workflow_exception``: the step a failure goes to when the failed step says nothing."""
     agents: Mapping[str, Agent]
     tlp: TLP | None
     """The highest TLP of the playbook's own ``marking-tlp`` markings, if it has any."""
@@ -225,6 +227,7 @@ def read_plan(playbook: Mapping[str, Any], directory: Directory) -> Plan:
         description=str(playbook.get("description", "")),
         modified=playbook["modified"],
         start=playbook["workflow_start"],
+        exception=playbook.get("workflow_exception") if isinstance(playbook.get("workflow_exception"), str) else None,
         steps={sid: _step(sid, raw) for sid, raw in playbook["workflow"].items() if isinstance(raw, Mapping)},
         agents=agents,
         tlp=_tlp(playbook),
