@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.crisis import objects
+from hub.crisis import objects, report
 from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import render_markdown
@@ -41,6 +41,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/crises/{id}/sitreps", sitreps)
     r.add_post("/api/v1/crises/{id}/sitreps", add_sitrep)
     r.add_get("/api/v1/crises/{id}/sitrep", sitrep)
+    r.add_get("/api/v1/crises/{id}/report", after_action_report)
     r.add_get("/api/v1/crises/{id}/acks", acknowledgments)
     r.add_post("/api/v1/crises/{id}/acks", acknowledge)
     r.add_get("/api/v1/crises/{id}/actions", actions)
@@ -214,6 +215,20 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
         names=svc.display_names(),
         now=datetime.now(UTC),
     )
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8")
+
+
+async def after_action_report(request: web.Request) -> web.Response:
+    """The after-action report of what the caller may read: JSON (the default), or ``?format=md``."""
+    principal = await authenticate(request)
+    svc = _svc(request)
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "md"):
+        raise BadRequest(f"format must be json or md, got {fmt[:10]!r}")
+    found = await svc.report(principal, request.match_info["id"])
+    if fmt == "json":
+        return json_response(report.report_json(found))
+    text = report.render_markdown(found, names=svc.display_names(), now=datetime.now(UTC))
     return web.Response(text=text, content_type="text/markdown", charset="utf-8")
 
 

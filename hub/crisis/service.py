@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from hub.config import Channel, Config
-from hub.crisis import model, objects
+from hub.crisis import model, objects, report
 from hub.crisis.model import (
     Acknowledgment,
     AckStatus,
@@ -452,6 +452,44 @@ class CrisisService:
                     continue
                 escalated += 1
         return escalated
+
+    # after-action report -----------------------------------------------------------------
+    async def report(self, principal: Principal, crisis_id: str) -> report.Report:
+        """The after-action report of the crisis, of what ``principal`` may read (see :mod:`hub.crisis.report`)."""
+        found = await self._crisis(principal, crisis_id)
+        versions = await self._versions_readable(principal, found.event.channel, crisis_id)
+        notes = await self._referring(principal, crisis_id, ["note"])
+        sitreps = [
+            version
+            for newest in await self._referring(principal, crisis_id, ["report"])
+            for version in await self._versions_readable(principal, newest.event.channel, newest.obj["id"])
+        ]
+        actions = [
+            await self._versions_readable(principal, newest.event.channel, newest.obj["id"])
+            for newest in await self._referring(principal, crisis_id, [objects.ACTION_TYPE])
+        ]
+        acks = [Acknowledgment.from_stored(s) for s in await self._referring(principal, crisis_id, [objects.ACK_TYPE])]
+        own = {crisis_id, *(f.obj["id"] for f in (*notes, *sitreps)), *(v[0].obj["id"] for v in actions if v)}
+        named: dict[str, Event] = {}
+        for ref in dict.fromkeys(r for f in (*notes, *sitreps) for r in f.obj.get("object_refs", ())):
+            if ref in own or ref in named:
+                continue
+            seen = await self._latest_readable(principal, ref)
+            if seen is None:
+                continue
+            named[ref] = seen.event
+            for sighting in await self._referring(principal, ref, ["sighting"]):
+                named.setdefault(sighting.obj["id"], sighting.event)
+        source = report.ReportSource(
+            crisis_versions=versions,
+            notes=notes,
+            sitreps=sitreps,
+            actions=actions,
+            acks=acks,
+            statuses=await self.acknowledgments(principal, crisis_id),
+            named=list(named.values()),
+        )
+        return report.build_report(source, self.config.principals.values(), HUB, objects.now_stix())
 
     # sitrep export ----------------------------------------------------------------------
     async def sitrep_bundle(self, principal: Principal, crisis_id: str) -> SitrepExport:

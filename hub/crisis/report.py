@@ -1,0 +1,452 @@
+"""The after-action report of a crisis: what was decided, who answered how fast, what was shared with whom. Pure.
+
+The service reads what the caller may read (:class:`ReportSource`: the
+crisis's versions, its updates and sitreps, its action items with every
+version, the acknowledgments and the objects its updates and sitreps name);
+:func:`build_report` turns that into a :class:`Report`, a tree of frozen
+values that :func:`report_json` writes as JSON and :func:`render_markdown` as
+a document for the debrief.
+
+How it counts:
+
+* **Timeline**: the declaration and each revision (with what changed), each
+  update and sitrep version, each action item's assignment, status change and
+  escalation, each acknowledgment, in time order. The escalation notes the
+  hub writes are the escalations already listed, so they are not repeated.
+* **Time to acknowledge**: from the moment an item version was stored to the
+  moment a stakeholder acknowledged that version. Versions a stakeholder was
+  awaited on and never acknowledged are counted as ``unacknowledged``.
+* **Action items**: time to complete runs from the assignment to the version
+  that made the item ``completed``. An item is *late* when it was completed
+  after its due time, or is still open past it at the time of the report.
+* **Shared**: every object of the crisis the reader may see (the crisis,
+  updates, sitreps, action items, what updates and sitreps name and the
+  sightings of those), latest version each, grouped by channel and TLP, with
+  the stakeholders :mod:`hub.policy` lets read that channel at that TLP.
+  Acknowledgments are not counted: they only say who saw what.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.crisis.model import Acknowledgment, AckStatus, Stored, label
+from hub.crisis.objects import changes, crisis_fields
+from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
+from hub.crisis.wording import clock, display_name, one_line, parse_time
+from hub.events import Event
+from hub.policy import Level, Principal, may_read
+from hub.tlp import TLP
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSource:
+    """What the service read for the report, all of it readable by the caller."""
+
+    crisis_versions: Sequence[Stored]
+    """Every version of the crisis, oldest first."""
+    notes: Sequence[Stored]
+    """The newest version of every note naming the crisis (updates, escalation notes)."""
+    sitreps: Sequence[Stored]
+    """Every version of every sitrep."""
+    actions: Sequence[Sequence[Stored]]
+    """Every action item, each as its versions, oldest first."""
+    acks: Sequence[Acknowledgment]
+    statuses: Sequence[AckStatus]
+    """Per item version: who acknowledged it, who is still awaited (as the service's acknowledgments say)."""
+    named: Sequence[Event]
+    """The objects updates and sitreps name, and the sightings of those: their newest readable version."""
+
+
+# the report --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CrisisSummary:
+    id: str
+    name: str
+    severity: int
+    status: str
+    lead: str
+    channel: str
+    tlp: str
+    declared: str
+    declared_by: str
+    last_change: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One thing that happened: ``kind`` is declared, revised, update, sitrep, assigned, status, escalated or
+    acknowledged; ``by`` the stakeholder (or the hub) that did it."""
+
+    time: str
+    kind: str
+    by: str
+    item: str
+    summary: str
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """Several durations in seconds: how many, their median and the longest."""
+
+    count: int
+    median: float | None
+    worst: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StakeholderSummary:
+    id: str
+    acknowledged: int
+    unacknowledged: int
+    time_to_acknowledge: Durations
+    actions_assigned: int
+    actions_completed: int
+    actions_late: int
+    actions_escalated: int
+    time_to_complete: Durations
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSummary:
+    """An action item that ran late or was escalated: where it stands now."""
+
+    id: str
+    name: str
+    assignee: str
+    assigned: str
+    due: str
+    status: str
+    completed: str | None
+    late: bool
+    escalated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """``count`` objects (by type in ``types``) on ``channel`` at ``tlp``, which ``readers`` may read."""
+
+    channel: str
+    tlp: str
+    count: int
+    types: Mapping[str, int]
+    readers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    crisis: CrisisSummary
+    generated: str
+    timeline: tuple[TimelineEntry, ...]
+    stakeholders: tuple[StakeholderSummary, ...]
+    late_or_escalated: tuple[ActionSummary, ...]
+    shared: tuple[Shared, ...]
+
+
+# building it ---------------------------------------------------------------------------------
+def seconds_between(start: str, end: str) -> float | None:
+    """Seconds from ``start`` to ``end`` (STIX or event times), millisecond precise; None if one is unreadable."""
+    a, b = parse_time(start), parse_time(end)
+    if a is None or b is None:
+        return None
+    return round((b - a).total_seconds(), 3)
+
+
+def durations(values: Iterable[float]) -> Durations:
+    found = sorted(values)
+    if not found:
+        return Durations(0, None, None)
+    return Durations(len(found), round(statistics.median(found), 3), found[-1])
+
+
+def _crisis_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
+    out = []
+    previous: Mapping[str, Any] | None = None
+    for stored in versions:
+        changed = changes(previous, stored.obj)
+        if previous is None:
+            fields = crisis_fields(stored.obj)
+            summary = f"{one_line(fields['name'])}: severity {fields['severity']}, {fields['status']}"
+            out.append(TimelineEntry(stored.event.time, "declared", stored.event.source, stored.obj["id"], summary))
+        else:
+            summary = ", ".join(f"{name} {_brief(old)} → {_brief(new)}" for name, (old, new) in changed.items())
+            out.append(
+                TimelineEntry(stored.event.time, "revised", stored.event.source, stored.obj["id"], summary, changed)
+            )
+        previous = stored.obj
+    return out
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    text = one_line(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _action_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
+    out = []
+    previous: Mapping[str, Any] | None = None
+    for stored in versions:
+        obj, event = stored.obj, stored.event
+        name = one_line(obj["name"])
+        if previous is None:
+            summary = f"{name} → {obj['assignee']}, due {obj['due']}"
+            out.append(TimelineEntry(event.time, "assigned", event.source, obj["id"], summary))
+        else:
+            if obj["escalated"] and not previous["escalated"]:
+                out.append(TimelineEntry(event.time, "escalated", event.source, obj["id"], f"{name}: overdue"))
+            if obj["status"] != previous["status"]:
+                summary = f"{name}: {previous['status']} → {obj['status']}"
+                out.append(TimelineEntry(event.time, "status", event.source, obj["id"], summary))
+        previous = obj
+    return out
+
+
+def _completed(versions: Sequence[Stored]) -> Stored | None:
+    """The version that made the item completed (the first of the completed run that lasts), or None."""
+    done: Stored | None = None
+    for stored in versions:
+        if stored.obj["status"] == "completed":
+            done = done or stored
+        else:
+            done = None
+    return done
+
+
+def _action_summary(versions: Sequence[Stored], now: str) -> ActionSummary:
+    first, last = versions[0], versions[-1]
+    done = _completed(versions)
+    completed = done.event.time if done is not None else None
+    due = last.obj["due"]
+    late = completed > due if completed is not None else last.obj["status"] in OPEN_ACTION_STATUSES and due < now
+    return ActionSummary(
+        id=last.obj["id"],
+        name=last.obj["name"],
+        assignee=last.obj["assignee"],
+        assigned=first.event.time,
+        due=due,
+        status=last.obj["status"],
+        completed=completed,
+        late=late,
+        escalated=any(s.obj["escalated"] for s in versions),
+    )
+
+
+def _shared(events: Iterable[Event], principals: Iterable[Principal]) -> tuple[Shared, ...]:
+    groups: dict[tuple[str, TLP], Counter[str]] = {}
+    for event in events:
+        groups.setdefault((event.channel, event.tlp), Counter())[event.type] += 1
+    everyone = list(principals)
+    out = []
+    for (channel, tlp), types in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1])):
+        readers = tuple(sorted(p.id for p in everyone if may_read(p, Level(channel, tlp))))
+        out.append(Shared(channel, tlp.token, sum(types.values()), dict(sorted(types.items())), readers))
+    return tuple(out)
+
+
+def build_report(source: ReportSource, principals: Iterable[Principal], hub: str, now: str) -> Report:
+    """The after-action report of what ``source`` holds, at ``now`` (a STIX time).
+
+    ``principals``: the stakeholders whose access the "shared" section lists;
+    ``hub``: the source the hub writes its own objects under (its escalation
+    notes are left out, the escalations themselves are listed).
+    """
+    versions = source.crisis_versions
+    first, current = versions[0], versions[-1]
+    fields = crisis_fields(current.obj)
+    action_ids = {v[0].obj["id"] for v in source.actions if v}
+    timeline = _crisis_entries(versions)
+    for note in source.notes:
+        if note.event.source == hub and action_ids & set(note.obj.get("object_refs", ())):
+            continue  # an escalation note: the escalation is listed from the action item
+        timeline.append(TimelineEntry(note.event.time, "update", note.event.source, note.obj["id"], label(note.obj)))
+    for sitrep in source.sitreps:
+        timeline.append(
+            TimelineEntry(sitrep.event.time, "sitrep", sitrep.event.source, sitrep.obj["id"], label(sitrep.obj))
+        )
+    for action in source.actions:
+        timeline += _action_entries(action)
+    labels = {
+        (s.obj["id"], s.event.version): s
+        for s in (*versions, *source.notes, *source.sitreps)
+    }  # fmt: skip
+    for ack in source.acks:
+        item = labels.get((ack.item, ack.version))
+        what = label(item.obj) if item is not None else ack.item
+        timeline.append(TimelineEntry(ack.time, "acknowledged", ack.acknowledged_by, ack.item, what))
+    timeline.sort(key=lambda e: (e.time, _KIND_ORDER.get(e.kind, 9)))
+
+    # acknowledgments, per stakeholder
+    to_ack: dict[str, list[float]] = {}
+    unacked: Counter[str] = Counter()
+    for status in source.statuses:
+        item = labels.get((status.id, status.version))
+        for ack in status.acknowledged:
+            took = seconds_between(item.event.time, ack.time) if item is not None else None
+            to_ack.setdefault(ack.acknowledged_by, [])
+            if took is not None:
+                to_ack[ack.acknowledged_by].append(max(took, 0.0))
+        for who in status.pending:
+            unacked[who] += 1
+
+    # action items, per assignee
+    summaries = [_action_summary(v, now) for v in source.actions if v]
+    to_complete: dict[str, list[float]] = {}
+    for summary in summaries:
+        if summary.completed is not None:
+            took = seconds_between(summary.assigned, summary.completed)
+            if took is not None:
+                to_complete.setdefault(summary.assignee, []).append(took)
+    people = sorted({*to_ack, *unacked, *(s.assignee for s in summaries)})
+    stakeholders = tuple(
+        StakeholderSummary(
+            id=who,
+            acknowledged=len(to_ack.get(who, ())),
+            unacknowledged=unacked[who],
+            time_to_acknowledge=durations(to_ack.get(who, ())),
+            actions_assigned=sum(1 for s in summaries if s.assignee == who),
+            actions_completed=sum(1 for s in summaries if s.assignee == who and s.completed is not None),
+            actions_late=sum(1 for s in summaries if s.assignee == who and s.late),
+            actions_escalated=sum(1 for s in summaries if s.assignee == who and s.escalated),
+            time_to_complete=durations(to_complete.get(who, ())),
+        )
+        for who in people
+    )
+    shared_events = [
+        current.event,
+        *(n.event for n in source.notes),
+        *_newest(source.sitreps),
+        *(v[-1].event for v in source.actions if v),
+        *source.named,
+    ]
+    return Report(
+        crisis=CrisisSummary(
+            id=current.obj["id"],
+            name=fields["name"],
+            severity=fields["severity"],
+            status=fields["status"],
+            lead=fields["lead"],
+            channel=current.event.channel,
+            tlp=current.event.tlp.token,
+            declared=first.event.time,
+            declared_by=first.event.source,
+            last_change=current.event.time,
+        ),
+        generated=now,
+        timeline=tuple(timeline),
+        stakeholders=stakeholders,
+        late_or_escalated=tuple(s for s in sorted(summaries, key=lambda s: s.due) if s.late or s.escalated),
+        shared=_shared(shared_events, principals),
+    )
+
+
+# The order of entries stored in the same millisecond: what happened first in the story comes first.
+_KIND_ORDER = {"declared": 0, "revised": 1, "assigned": 2, "status": 3, "escalated": 4, "update": 5, "sitrep": 6,
+               "acknowledged": 7}  # fmt: skip
+
+
+def _newest(versions: Iterable[Stored]) -> list[Event]:
+    """The newest of each object's ``versions`` (given oldest first), as events."""
+    newest: dict[str, Event] = {}
+    for stored in versions:
+        newest[stored.obj["id"]] = stored.event
+    return list(newest.values())
+
+
+# renderings ----------------------------------------------------------------------------------
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data: every field of the tree, tuples as lists."""
+    plain: dict[str, Any] = _plain(asdict(report))
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``3 min 5 s``, ``2 h 10 min``: a duration as a debrief says it; ``—`` for none."""
+    if seconds is None:
+        return "—"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+_KIND_WORDS = {"declared": "Declared", "revised": "Revised", "update": "Update", "sitrep": "Sitrep",
+               "assigned": "Assigned", "status": "Action", "escalated": "Escalated",
+               "acknowledged": "Acknowledged"}  # fmt: skip
+
+
+def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) -> str:
+    """The report as a Markdown document; ``names`` maps stakeholder ids (and the hub's source) to display names."""
+
+    def who(stakeholder: str) -> str:
+        return display_name(stakeholder, names)
+
+    crisis = report.crisis
+    out = [
+        f"# After-action report: {one_line(crisis.name)}",
+        "",
+        f"**Severity {crisis.severity}** · status **{crisis.status}** · lead **{who(crisis.lead)}** · "
+        f"TLP:{crisis.tlp.upper()} · channel {crisis.channel}",
+        "",
+        f"- Declared: {clock(crisis.declared, now)} by {who(crisis.declared_by)}",
+        f"- Last change: {clock(crisis.last_change, now)}",
+        f"- Report generated: {clock(report.generated, now)}",
+        "",
+        "## Timeline",
+        "",
+    ]
+    for entry in report.timeline:
+        out.append(f"- {clock(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · {who(entry.by)}: "
+                   f"{one_line(entry.summary)}")  # fmt: skip
+    out += ["", "## Stakeholders", ""]
+    if report.stakeholders:
+        out += [
+            "| stakeholder | acknowledged | not acknowledged | to acknowledge (median / worst) | actions | "
+            "completed | late | escalated | to complete (median / worst) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for s in report.stakeholders:
+            ack, done = s.time_to_acknowledge, s.time_to_complete
+            out.append(
+                f"| {who(s.id)} | {s.acknowledged} | {s.unacknowledged} | "
+                f"{duration(ack.median)} / {duration(ack.worst)} | {s.actions_assigned} | {s.actions_completed} | "
+                f"{s.actions_late} | {s.actions_escalated} | {duration(done.median)} / {duration(done.worst)} |"
+            )
+    else:
+        out.append("No stakeholder was awaited or assigned anything.")
+    out += ["", "## Late and escalated action items", ""]
+    if not report.late_or_escalated:
+        out.append("None: every action item was on time.")
+    for action in report.late_or_escalated:
+        flags = [f for f, on in (("late", action.late), ("escalated", action.escalated)) if on]
+        state = f"completed {clock(action.completed, now)}" if action.completed else action.status
+        out.append(f"- {one_line(action.name)} — {who(action.assignee)}, due {clock(action.due, now)}, {state} "
+                   f"({', '.join(flags)})")  # fmt: skip
+    out += ["", "## What was shared with whom", ""]
+    if report.shared:
+        out += ["| channel | TLP | objects | readers |", "| --- | --- | --- | --- |"]
+        for shared in report.shared:
+            kinds = ", ".join(f"{n} {t}" for t, n in shared.types.items())
+            out.append(f"| {shared.channel} | TLP:{shared.tlp.upper()} | {shared.count} ({kinds}) | "
+                       f"{', '.join(who(r) for r in shared.readers) or 'nobody'} |")  # fmt: skip
+    out.append("")
+    return "\n".join(out)
