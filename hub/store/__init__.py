@@ -13,7 +13,9 @@ Where each thing lives (one module each, named by what it holds):
 * :mod:`hub.store.replication` — appends that wait for replicas;
 * :mod:`hub.store.tokens` — API tokens;
 * :mod:`hub.store.status` — TAXII status resources;
+* :mod:`hub.store.capacity` — how full Redis is, and whether it would evict;
 * :mod:`hub.store.audit` — the hash-chained audit trail;
+* :mod:`hub.store.lease` — which of several hub processes does a job now;
 * :mod:`hub.store.connectors` — connectors' checkpoints, leases and statuses.
 
 What code outside the store imports is re-exported here.
@@ -24,6 +26,7 @@ from __future__ import annotations
 from hub.store.audit import AuditLog
 from hub.store.client import Client, CredentialsRefused, StoreError, connect, guard, is_cluster, unavailable
 from hub.store.events import Appended, Store
+from hub.store.lease import Lease
 from hub.store.notifications import Note, Subscription
 from hub.store.tokens import TokenRecord, TokenStore
 
@@ -32,6 +35,7 @@ __all__ = [
     "AuditLog",
     "Client",
     "CredentialsRefused",
+    "Lease",
     "Note",
     "Store",
     "StoreError",

@@ -25,10 +25,7 @@ an outage is :class:`hub.errors.StoreUnavailable`, a lost cancel is raised again
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -40,15 +37,11 @@ from hub.config import ConnectorConfig
 from hub.store import scripts
 from hub.store.client import Client, guard
 from hub.store.layout import Keys
+from hub.store.lease import Lease, owner_id
 
 
 class LeaseLost(Exception):
     """Another process runs this connector now; this one must stop."""
-
-
-def owner_id() -> str:
-    """Who runs a connector: host, process and a random part (two runners in one process differ)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -88,29 +81,23 @@ class ConnectorState:
     def __init__(self, client: Client, namespace: str, name: str, owner: str | None = None) -> None:
         self.redis = client
         self.name = name
-        self.owner = owner or owner_id()
         keys = Keys(namespace)
         self.checkpoint_key = keys.checkpoint(name)
-        self.lease_key = keys.lease(name)
+        self.lease = Lease(client, keys.lease(name), owner or owner_id())
+        self.owner = self.lease.owner
+        self.lease_key = self.lease.key
         self.status_key = keys.connector_statuses
         self._save = client.register_script(scripts.SAVE_IF_HOLDER)
-        self._renew = client.register_script(scripts.RENEW_IF_HOLDER)
-        self._release = client.register_script(scripts.RELEASE_IF_HOLDER)
 
     async def acquire(self, ttl: float) -> bool:
         """Take the lease if nobody holds it (or renew it if this owner does)."""
-        if await self.renew(ttl):
-            return True
-        async with guard():
-            return bool(await self.redis.set(self.lease_key, self.owner, nx=True, px=int(ttl * 1000)))
+        return await self.lease.acquire(ttl)
 
     async def renew(self, ttl: float) -> bool:
-        async with guard():
-            return bool(await self._renew(keys=[self.lease_key], args=[self.owner, int(ttl * 1000)]))
+        return await self.lease.renew(ttl)
 
     async def release(self) -> None:
-        async with guard():
-            await self._release(keys=[self.lease_key], args=[self.owner])
+        await self.lease.release()
 
     async def load_checkpoint(self) -> dict[str, Any] | None:
         async with guard():

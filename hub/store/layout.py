@@ -33,6 +33,7 @@ change together. And for the whole hub:
 * ``<ns>:connector:<name>`` — a connector's checkpoint;
   ``{<ns>:connector:<name>}:lease`` — who runs it; ``<ns>:connectors`` — a
   hash of every connector's status.
+* ``<ns>:plans:lease`` — which hub process runs the crisis plans now.
 * ``<ns>:taxii:status:<id>`` — a TAXII status resource, kept a few days.
 """
 
@@ -103,6 +104,11 @@ class Keys:
 
     def lease(self, connector: str) -> str:
         return f"{{{self.checkpoint(connector)}}}:lease"
+
+    @property
+    def plans_lease(self) -> str:
+        """Who runs the crisis plans now (:mod:`hub.plans.service`)."""
+        return f"{self.ns}:plans:lease"
 
     @property
     def connector_statuses(self) -> str:

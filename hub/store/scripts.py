@@ -153,7 +153,7 @@ redis.call('SET', KEYS[2], ARGV[#ARGV])
 return 1
 """
 
-# Connectors (hub.store.connectors) -------------------------------------------------------------
+# Leases (hub.store.lease) and connectors (hub.store.connectors) ----------------------------------
 # KEYS[1] is the lease; ARGV[1] the owner that must hold it.
 
 # KEYS: the lease, the checkpoint. ARGV: the owner, the checkpoint's new value.
