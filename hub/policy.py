@@ -263,6 +263,21 @@ def may_leave(event: Marked, destination: Destination) -> Decision:
     return Decision(True, f"every recipient of {destination.name} is cleared for {event.tlp.label}")
 
 
+def may_push_exercise(exercise: bool, destination: Destination, *, opted_in: bool) -> Decision:
+    """Whether an object may be pushed to ``destination`` (a partner), given whether it belongs to an exercise.
+
+    What an exercise writes is a rehearsal: sent to a partner that does not
+    expect it, it would read as a real crisis. It leaves only through a
+    connector whose configuration opts in (``exercises = true``); anything
+    else is not this decision's business.
+    """
+    if not exercise:
+        return Decision(True, "not an exercise")
+    if opted_in:
+        return Decision(True, f"{destination.kind} {destination.name} takes exercises")
+    return Decision(False, f"exercise content never leaves for {destination.kind} {destination.name} unless it opts in")
+
+
 def channel_destination(channel: str, principals: Mapping[str, Principal]) -> Destination:
     """A channel seen as a destination: its recipients are everyone who may read it.
 

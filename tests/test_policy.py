@@ -24,6 +24,7 @@ from hub.policy import (
     may_delete_from,
     may_leave,
     may_list_stakeholders,
+    may_push_exercise,
     may_read,
     may_read_channel,
     may_see_channel,
@@ -102,6 +103,16 @@ def test_write_table(who: str, channel: str, tlp: TLP, allowed: bool) -> None:
 )
 def test_leave_table(tlp: TLP, destination: Destination, allowed: bool) -> None:
     assert bool(may_leave(Ev("sector.finance", tlp), destination)) is allowed
+
+
+@pytest.mark.parametrize(
+    "exercise, opted_in, allowed",
+    [(False, False, True), (False, True, True), (True, False, False), (True, True, True)],
+)
+def test_exercise_content_leaves_only_for_a_partner_that_opts_in(exercise: bool, opted_in: bool, allowed: bool) -> None:
+    decision = may_push_exercise(exercise, Destination("partner", "eu-cert", TLP.RED), opted_in=opted_in)
+    assert bool(decision) is allowed
+    assert "eu-cert" in decision.reason or not exercise
 
 
 def test_channel_destination_is_as_cleared_as_its_least_cleared_reader() -> None:

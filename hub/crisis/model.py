@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.crisis.objects import changes, crisis_fields, is_crisis
+from hub.crisis.objects import changes, crisis_fields, is_crisis, is_exercise
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES, SeverityLevel
 from hub.crisis.wording import one_line
 from hub.events import Event
@@ -47,7 +47,11 @@ def severity_of(level: int, scale: Sequence[SeverityLevel]) -> SeverityLevel:
 
 @dataclass(frozen=True, slots=True)
 class Crisis:
-    """A crisis as it stands in one stored version, with who stored it when and where."""
+    """A crisis as it stands in one stored version, with who stored it when and where.
+
+    ``exercise``: declared to rehearse the plan, never to be counted, briefed
+    or acted on as a real crisis; fixed at declaration.
+    """
 
     id: str
     name: str
@@ -66,6 +70,7 @@ class Crisis:
     updated: str
     updated_by: str
     event_id: str
+    exercise: bool = False
 
     @classmethod
     def from_stored(cls, stored: Stored, scale: Sequence[SeverityLevel]) -> Crisis:
@@ -90,16 +95,26 @@ class Crisis:
             updated=event.time,
             updated_by=event.source,
             event_id=event.id,
+            exercise=is_exercise(obj),
         )
 
 
 def is_listed(
-    crisis: Crisis, status: str | None, min_severity: int | None, sector: str | None, *, include_closed: bool
+    crisis: Crisis,
+    status: str | None,
+    min_severity: int | None,
+    sector: str | None,
+    *,
+    include_closed: bool,
+    exercise: bool | None = None,
 ) -> bool:
     """Whether a crisis list filtered by these (None: any) shows ``crisis``.
 
-    A closed crisis is listed only when asked for by status or with ``include_closed``.
+    A closed crisis is listed only when asked for by status or with
+    ``include_closed``; ``exercise`` True lists only exercises, False only real crises.
     """
+    if exercise is not None and crisis.exercise != exercise:
+        return False
     if status is not None and crisis.status != status:
         return False
     if status is None and not include_closed and crisis.status == "closed":

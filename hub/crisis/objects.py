@@ -13,6 +13,14 @@
   to prevent or respond to an attack, with no assignee, due time or status —
   repurposing it would mislead every partner tool that reads our TAXII feed,
   while a declared new object type is how STIX 2.1 says "this is ours".
+* An **exercise** is a crisis declared to rehearse the plan: ``exercise: true``
+  among its crisis properties, set at declaration and never revised. Every
+  object the workflow writes for it carries the mark too — action items and
+  acknowledgments (the extension's own types) as a top-level ``exercise``,
+  notes and reports in the extension, as a property-extension holding only
+  ``exercise`` — so that whoever holds one object, here or at a partner, can
+  tell it is not real (:func:`is_exercise`). Objects of a real crisis carry no
+  mark at all.
 
 Building goes from a request body to a STIX object (``new_crisis``,
 ``revise_action``, …), checked with errors that name the field at fault.
@@ -38,6 +46,8 @@ ACK_TYPE = "crisis-acknowledgment"
 ACTION_TYPE = "crisis-action"
 _NS = uuid.UUID("0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e00")
 _EPOCH = "2026-11-27T00:00:00.000Z"
+_DEFINITION_MODIFIED = "2026-12-06T00:00:00.000Z"  # version 1.1.0: the exercise mark
+EXERCISE = "exercise"
 
 CRISIS_FIELDS = (
     "name", "description", "severity", "category", "subcategory", "status", "lead",
@@ -64,15 +74,17 @@ def hub_identity() -> dict[str, Any]:
 def extension_definition() -> dict[str, Any]:
     """The STIX extension-definition that declares the crisis properties and object types."""
     return {
-        **_sdo("extension-definition", EXTENSION_ID, _EPOCH),
+        **_sdo("extension-definition", EXTENSION_ID, _EPOCH, _DEFINITION_MODIFIED),
         "created_by_ref": HUB_IDENTITY_ID,
         "name": "Crisis Hub crisis management",
         "description": (
             "Crisis properties on incident (severity, RSIT category and sub-type, status, lead, affected "
-            "sectors and stakeholders) and two object types: crisis-acknowledgment and crisis-action."
+            "sectors and stakeholders, and whether the crisis is an exercise) and two object types: "
+            "crisis-acknowledgment and crisis-action. The objects of an exercise carry exercise: true "
+            "(notes and reports in this extension as a property-extension)."
         ),
         "schema": "schemas/crisis-extension.schema.json in the Crisis Hub source",
-        "version": "1.0.0",
+        "version": "1.1.0",
         "extension_types": ["property-extension", "new-sdo"],
     }
 
@@ -161,10 +173,20 @@ def read_crisis_fields(
     """The crisis fields a create or update request sets, checked; BadRequest names the field at fault."""
     if not isinstance(body, Mapping):
         raise BadRequest("the body must be a JSON object")
-    unknown = set(body) - set(CRISIS_FIELDS) - {"tlp", "channel"}
+    unknown = set(body) - set(CRISIS_FIELDS) - {"tlp", "channel", EXERCISE}
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
     fields: dict[str, Any] = {}
+    if EXERCISE in body:
+        if not creating:
+            raise BadRequest(
+                "exercise is set when a crisis is declared and never changes: "
+                "declare a new crisis to turn an exercise into a real one or back"
+            )
+        if not isinstance(body[EXERCISE], bool):
+            raise BadRequest("exercise must be true or false")
+        if body[EXERCISE]:
+            fields[EXERCISE] = True
     name = _text(body, "name", required=creating, limit=300)
     if name is not None:
         fields["name"] = name
@@ -220,6 +242,8 @@ def new_crisis(fields: Mapping[str, Any], lead: str, tlp: TLP | None) -> dict[st
     for name in ("affected_sectors", "affected_stakeholders"):
         if fields.get(name):
             ext[name] = fields[name]
+    if fields.get(EXERCISE):  # a real crisis carries no mark: absent means real
+        ext[EXERCISE] = True
     obj = {**_sdo("incident", new_id("incident"), now), "name": fields["name"], "extensions": {EXTENSION_ID: ext}}
     if "description" in fields:
         obj["description"] = fields["description"]
@@ -245,6 +269,37 @@ def revise_crisis(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict
 def is_crisis(obj: Mapping[str, Any]) -> bool:
     extensions = obj.get("extensions")
     return obj.get("type") == "incident" and isinstance(extensions, dict) and EXTENSION_ID in extensions
+
+
+def is_exercise(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` belongs to an exercise: it carries ``exercise: true``, top-level or in the crisis extension.
+
+    True for an exercise crisis itself and for every object the workflow
+    wrote for one; False for everything else, whatever its type.
+    """
+    if obj.get(EXERCISE) is True:
+        return True
+    extensions = obj.get("extensions")
+    ext = extensions.get(EXTENSION_ID) if isinstance(extensions, Mapping) else None
+    return isinstance(ext, Mapping) and ext.get(EXERCISE) is True
+
+
+def exercise_marked(obj: dict[str, Any], exercise: bool) -> dict[str, Any]:
+    """``obj``, marked as an exercise's when ``exercise`` (else unchanged): where each type carries the mark.
+
+    The extension's own types (action items, acknowledgments) carry it
+    top-level like their other properties; any other object (a note, a
+    report) in the crisis extension, as a property-extension.
+    """
+    if not exercise:
+        return obj
+    if obj.get("type") in (ACK_TYPE, ACTION_TYPE):
+        obj[EXERCISE] = True
+    else:
+        extensions = dict(obj.get("extensions") or {})
+        extensions[EXTENSION_ID] = {"extension_type": "property-extension", EXERCISE: True}
+        obj["extensions"] = extensions
+    return obj
 
 
 def is_hub_object(obj: Mapping[str, Any]) -> bool:
@@ -274,7 +329,7 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[
     return {name: (old.get(name), new[name]) for name in CRISIS_FIELDS if old.get(name) != new[name]}
 
 
-def new_update(crisis_id: str, body: Mapping[str, Any], author: str) -> dict[str, Any]:
+def new_update(crisis_id: str, body: Mapping[str, Any], author: str, *, exercise: bool = False) -> dict[str, Any]:
     content = _text(body, "content", required=True)
     now = now_stix()
     obj: dict[str, Any] = {
@@ -286,11 +341,13 @@ def new_update(crisis_id: str, body: Mapping[str, Any], author: str) -> dict[str
     abstract = _text(body, "abstract", limit=500)
     if abstract is not None:
         obj["abstract"] = abstract
-    return marked(obj, read_tlp(body))
+    return marked(exercise_marked(obj, exercise), read_tlp(body))
 
 
-def new_sitrep(crisis_id: str, body: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A sitrep report, or the next version of ``previous``."""
+def new_sitrep(
+    crisis_id: str, body: Mapping[str, Any], previous: Mapping[str, Any] | None, *, exercise: bool = False
+) -> dict[str, Any]:
+    """A sitrep report, or the next version of ``previous``; marked as an exercise's when ``exercise``."""
     name = _text(body, "name", required=previous is None, limit=300)
     now = now_stix()
     refs = [crisis_id, *[r for r in (_names(body, "object_refs") or []) if r != crisis_id]]
@@ -312,12 +369,12 @@ def new_sitrep(crisis_id: str, body: Mapping[str, Any], previous: Mapping[str, A
     description = _text(body, "description", limit=50_000)
     if description is not None:
         obj["description"] = description
-    return marked(obj, read_tlp(body))
+    return marked(exercise_marked(obj, exercise), read_tlp(body))
 
 
-def new_ack(crisis_id: str, item_id: str, version: str, stakeholder: str) -> dict[str, Any]:
+def new_ack(crisis_id: str, item_id: str, version: str, stakeholder: str, *, exercise: bool = False) -> dict[str, Any]:
     now = now_stix()
-    return {
+    ack = {
         **_sdo(ACK_TYPE, stable_id(ACK_TYPE, stakeholder, item_id, version), now),
         "crisis_ref": crisis_id,
         "object_ref": item_id,
@@ -325,6 +382,7 @@ def new_ack(crisis_id: str, item_id: str, version: str, stakeholder: str) -> dic
         "acknowledged_by": stakeholder,
         "extensions": {EXTENSION_ID: {"extension_type": "new-sdo"}},
     }
+    return exercise_marked(ack, exercise)
 
 
 def read_due(body: Mapping[str, Any]) -> str:
@@ -346,7 +404,9 @@ def read_due(body: Mapping[str, Any]) -> str:
     return iso_millis(int(moment.timestamp() * 1000))
 
 
-def new_action(crisis_id: str, body: Mapping[str, Any], assigner: str, stakeholders: Sequence[str]) -> dict[str, Any]:
+def new_action(
+    crisis_id: str, body: Mapping[str, Any], assigner: str, stakeholders: Sequence[str], *, exercise: bool = False
+) -> dict[str, Any]:
     assignee = body.get("assignee")
     if assignee not in stakeholders:
         raise BadRequest(f"assignee must be a stakeholder id, got {str(assignee)[:40]!r}")
@@ -365,7 +425,7 @@ def new_action(crisis_id: str, body: Mapping[str, Any], assigner: str, stakehold
     description = _text(body, "description")
     if description is not None:
         obj["description"] = description
-    return marked(obj, read_tlp(body))
+    return marked(exercise_marked(obj, exercise), read_tlp(body))
 
 
 def revise_action(current: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
@@ -395,7 +455,9 @@ def escalated(
     objects: the note says when the action was due as an absolute time, never
     "N min ago", which would differ from one process to the next. The note
     quotes the action, so it is marked ``tlp``: the action's own level,
-    granular markings included (not only its ``object_marking_refs``).
+    granular markings included (not only its ``object_marking_refs``). An
+    exercise's action keeps its mark in its escalated version, and the note
+    carries it too.
     """
     names = names or {}
     due = action["due"]
@@ -414,4 +476,4 @@ def escalated(
         "authors": ["Crisis Hub"],
         "object_refs": [action["crisis_ref"], action["id"]],
     }
-    return new_version, marked(note, tlp)
+    return new_version, marked(exercise_marked(note, is_exercise(action)), tlp)

@@ -81,7 +81,7 @@ def crisis_json(crisis: Crisis) -> dict[str, Any]:
         **_fields(crisis, "category subcategory status lead affected_sectors affected_stakeholders name description"),
         "channel": crisis.channel,
         "tlp": crisis.tlp.token,
-        **_fields(crisis, "created modified updated updated_by event_id"),
+        **_fields(crisis, "created modified updated updated_by event_id exercise"),
     }
 
 
@@ -114,6 +114,14 @@ def ack_status_json(status: AckStatus) -> dict[str, Any]:
 
 
 # the handlers --------------------------------------------------------------------------
+def _exercise_param(request: web.Request) -> bool | None:
+    """``?exercise=true`` (only exercises), ``false`` (only real crises), absent: both."""
+    text = request.query.get("exercise")
+    if text is None:
+        return None
+    if text not in ("true", "false"):
+        raise BadRequest(f"exercise must be true or false, got {text[:20]!r}")
+    return text == "true"
 
 
 async def list_crises(request: web.Request) -> web.Response:
@@ -126,6 +134,7 @@ async def list_crises(request: web.Request) -> web.Response:
         min_severity=min_severity,
         sector=q.get("sector"),
         include_closed=q.get("include_closed") in ("1", "true"),
+        exercise=_exercise_param(request),
     )
     return json_response({"crises": [crisis_json(c) for c in crises]})
 

@@ -213,9 +213,10 @@ class CrisisService:
         min_severity: int | None = None,
         sector: str | None = None,
         include_closed: bool = False,
+        exercise: bool | None = None,
     ) -> list[Crisis]:
         """The crises ``principal`` may see that the filters let through, most severe first, then most recently
-        updated."""
+        updated; ``exercise`` True only exercises, False only real crises, None both."""
         crises = []
         for channel in readable_channels(principal):
             ids = sorted(await self.store.ids_of_type(channel, "incident"))
@@ -223,7 +224,9 @@ class CrisisService:
                 if not objects.is_crisis(found.obj):
                     continue
                 crisis = self._crisis_value(found)
-                if model.is_listed(crisis, status, min_severity, sector, include_closed=include_closed):
+                if model.is_listed(
+                    crisis, status, min_severity, sector, include_closed=include_closed, exercise=exercise
+                ):
                     crises.append(crisis)
         crises.sort(key=lambda c: (c.severity.level, c.updated), reverse=True)
         return crises
@@ -269,8 +272,10 @@ class CrisisService:
         """A situation update, in any channel the author writes. It names its crisis (whose id reveals nothing
         but that a crisis exists, as the update itself says); any other object it names must be one its readers
         may see."""
-        await self._crisis(principal, crisis_id)
-        obj = objects.new_update(crisis_id, body, self.config.stakeholders[principal.id].name)
+        crisis = await self._crisis(principal, crisis_id)
+        obj = objects.new_update(
+            crisis_id, body, self.config.stakeholders[principal.id].name, exercise=objects.is_exercise(crisis.obj)
+        )
         channel = self._channel_for(body)
         tlp = objects.read_level(body, channel.default_tlp)
         await self._quotable(principal, [r for r in obj["object_refs"] if r != crisis_id], channel, tlp)
@@ -299,7 +304,10 @@ class CrisisService:
         home = previous.event.channel if previous is not None else current.event.channel
         channel = self._channel_for(body) if "channel" in body else self.config.channels[home]
         obj = objects.new_sitrep(
-            crisis_id, {k: v for k, v in body.items() if k != "sitrep_id"}, previous.obj if previous else None
+            crisis_id,
+            {k: v for k, v in body.items() if k != "sitrep_id"},
+            previous.obj if previous else None,
+            exercise=objects.is_exercise(current.obj),
         )
         submission = await asyncio.to_thread(validate, [obj], channel.default_tlp)
         tlp = submission.items[0].tlp if submission.items else channel.default_tlp
@@ -329,7 +337,7 @@ class CrisisService:
         self, principal: Principal, crisis_id: str, item_id: str, version: str | None
     ) -> Acknowledgment:
         """``principal`` has seen ``version`` (by default the newest) of ``item_id``; once per version."""
-        await self._crisis(principal, crisis_id)
+        crisis = await self._crisis(principal, crisis_id)
         item = await self._latest_readable(principal, item_id)
         if item is None:
             raise NotFound(f"no item {item_id[:80]} that you may see")
@@ -342,7 +350,9 @@ class CrisisService:
         decision = may_acknowledge(principal, item.event)
         if not decision:
             raise Forbidden(decision.reason)
-        ack = objects.new_ack(crisis_id, item_id, item.event.version, principal.id)
+        ack = objects.new_ack(
+            crisis_id, item_id, item.event.version, principal.id, exercise=objects.is_exercise(crisis.obj)
+        )
         existing = await self.store.latest_events(item.event.channel, [ack["id"]])
         if not existing:
             # The ack reveals no more than the item: the item's channel, the item's TLP, written there by the
@@ -387,7 +397,9 @@ class CrisisService:
         decision = may_assign_action(principal, current.event)
         if not decision:
             raise Forbidden(decision.reason)
-        obj = objects.new_action(crisis_id, body, principal.id, self.stakeholders)
+        obj = objects.new_action(
+            crisis_id, body, principal.id, self.stakeholders, exercise=objects.is_exercise(current.obj)
+        )
         assignee = self.config.principals[obj["assignee"]]
         tlp = objects.read_level(body, channel.default_tlp)
         if not may_read(assignee, Level(channel.name, tlp)):

@@ -13,6 +13,8 @@ from datetime import datetime
 from hub.crisis.model import AckStatus, ActionItem, Crisis, Sitrep, SitrepEntry
 from hub.crisis.wording import display_name, one_line, when
 
+EXERCISE_LINE = "**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this briefing is real."
+
 
 def render_markdown(
     crisis: Crisis,
@@ -26,6 +28,8 @@ def render_markdown(
 ) -> str:
     """The briefing: the crisis state, the sitrep, what it refers to, open actions and who has not acknowledged.
 
+    The briefing of an exercise opens and closes with :data:`EXERCISE_LINE`.
+
     ``entries`` are the objects the sitrep names other than the crisis.
     ``names`` maps stakeholder ids (and the hub's own source) to display
     names; ``now`` is the moment relative times are counted from.
@@ -38,7 +42,10 @@ def render_markdown(
         return ", ".join(who(s) for s in stakeholders)
 
     severity = crisis.severity
-    out = [
+    # An exercise says so before anything else, and again at the end: read aloud or forwarded, a briefing
+    # of an exercise must never be taken for a real one.
+    out = [EXERCISE_LINE, ""] if crisis.exercise else []
+    out += [
         f"# Situation report: {one_line(crisis.name)}",
         "",
         f"**Severity {severity.level} — {severity.name}** · status **{crisis.status}** · "
@@ -96,4 +103,6 @@ def render_markdown(
             kind = "Crisis status" if item.id == crisis.id else item.type.capitalize()
             out.append(f"- {kind} “{item.label}” ({who(item.source)}): awaiting {whom(item.pending)}")
         out.append("")
+    if crisis.exercise:
+        out += [EXERCISE_LINE, ""]
     return "\n".join(out)

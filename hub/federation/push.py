@@ -4,8 +4,10 @@ How this works. The checkpoint is the id of the last event of the channel
 that was dealt with: forwarded, or kept back by the policy. :meth:`TaxiiPush.forward`
 reads the events after it in batches; :func:`hub.policy.may_leave` decides
 for each one whether it may go to the partner (never RED or AMBER+STRICT,
-never above the partner's ``tlp_ceiling``); the others are counted as
-withheld. The batch's leaving objects are POSTed in one envelope with
+never above the partner's ``tlp_ceiling``), and
+:func:`hub.policy.may_push_exercise` keeps back whatever belongs to an
+exercise (it carries ``exercise: true``) unless the connector opts in; the
+others are counted as withheld. The batch's leaving objects are POSTed in one envelope with
 taxii2-client's ``add_objects``, and the checkpoint moves past the batch
 only once the partner's status says every object was dealt with. A failed
 POST (5xx, timeout, refused connection, a status still pending) moves
@@ -24,9 +26,10 @@ import logging
 import time
 from typing import Any
 
+from hub.crisis.objects import is_exercise
 from hub.federation.endpoints import Outgoing, Source, with_tlp
 from hub.federation.partner import PartnerConnection, PartnerError
-from hub.policy import Destination, may_leave
+from hub.policy import Destination, may_leave, may_push_exercise
 from hub.store.audit import AuditLog
 from hub.store.connectors import ConnectorState, ConnectorStatus
 
@@ -51,10 +54,16 @@ class TaxiiPush:
         self.destination = Destination("partner", spec.name, spec.tlp_ceiling)
         self.echo_source = spec.stakeholder  # what came from the partner is not sent back to it
         self.batch = spec.page_size
+        self.exercises = spec.exercises
 
     def leaves(self, event: Outgoing) -> bool:
-        """Whether ``event`` goes to the partner: the policy allows it, and it did not come from there."""
-        return bool(may_leave(event, self.destination)) and event.source != self.echo_source
+        """Whether ``event`` goes to the partner: the policy allows it (its TLP, and whether it is an exercise's),
+        and it did not come from there."""
+        return (
+            bool(may_leave(event, self.destination))
+            and bool(may_push_exercise(is_exercise(event.obj), self.destination, opted_in=self.exercises))
+            and event.source != self.echo_source
+        )
 
     async def forward(self) -> int:
         """Send every pending event that may leave; the number the partner accepted."""

@@ -373,6 +373,7 @@ async def test_the_answers_keep_their_fields_in_order_with_nulls_for_what_is_not
     assert list(crisis) == [
         "id", "severity", "category", "subcategory", "status", "lead", "affected_sectors", "affected_stakeholders",
         "name", "description", "channel", "tlp", "created", "modified", "updated", "updated_by", "event_id",
+        "exercise",
     ]  # fmt: skip
     assert list(crisis["severity"]) == ["level", "name", "colour"]
     assert crisis["description"] is None and crisis["affected_sectors"] == [] == crisis["affected_stakeholders"]

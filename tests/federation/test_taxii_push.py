@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hub.crisis import objects as crisis_objects
 from hub.stix import validate
 from hub.tlp import TLP
 from tests.conftest import Hub
@@ -103,3 +104,54 @@ async def test_a_push_reads_as_its_stakeholder_nothing_above_its_ceiling_leaves(
     assert await push.forward() == 2
     assert [o["id"] for o in await partner_objects(hub)] == [ids[0], ids[2]]
     assert push.status.checkpoint == (await local.events("partners"))[-1].id  # past what it may not see
+
+
+def exercise_and_real() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What a crisis workflow wrote for an exercise (and an indicator its players marked), and a real crisis."""
+    stakeholders = ["cidge", "pemex"]
+    objects_of: dict[bool, list[dict[str, Any]]] = {}
+    for exercise in (True, False):
+        fields = {"name": "Grid outage", "severity": 2, "category": "availability", "subcategory": "outage",
+                  "status": "detected", **({"exercise": True} if exercise else {})}  # fmt: skip
+        crisis = crisis_objects.new_crisis(fields, "cidge", TLP.GREEN)
+        cid = crisis["id"]
+        green = {"tlp": "green"}
+        objects_of[exercise] = [
+            crisis,
+            crisis_objects.new_update(cid, {"content": "Substation down", **green}, "Committee", exercise=exercise),
+            crisis_objects.new_sitrep(cid, {"name": "Sitrep 1", **green}, None, exercise=exercise),
+            crisis_objects.new_action(
+                cid,
+                {"assignee": "pemex", "name": "Isolate", "in_minutes": 30, **green},
+                "cidge",
+                stakeholders,
+                exercise=exercise,
+            ),  # fmt: skip
+        ]
+    objects_of[True].append({**indicator(TLP.GREEN), "exercise": True})
+    return objects_of[True], objects_of[False]
+
+
+async def test_exercise_content_never_leaves_unless_the_connector_opts_in(
+    hub: Hub, local: Local, env: dict[str, str]
+) -> None:
+    """A green partner: everything may leave by its TLP, but what an exercise wrote stays without ``exercises``."""
+    exercise, real = exercise_and_real()
+    submission = validate([*exercise, *real], TLP.GREEN)
+    assert not submission.rejected
+    await local.store.append("committee", "hub", submission.items)
+    push = await local.push(push_spec(hub), env)
+    await push.forward()
+    sent = push.status.moved + push.status.rejected
+    # The partner, a hub too, refuses crisis and action objects it did not write itself: they count as sent.
+    assert (sent, push.status.withheld) == (len(real), len(exercise))
+    arrived = {o["id"] for o in await partner_objects(hub)}
+    assert not arrived & {o["id"] for o in exercise}
+    assert arrived == {o["id"] for o in real if o["type"] in ("note", "report")}
+
+    opted_in = await local.push(replace(push_spec(hub), name="drills-too", exercises=True), env)
+    await opted_in.forward()
+    sent = opted_in.status.moved + opted_in.status.rejected
+    assert (sent, opted_in.status.withheld) == (len(exercise) + len(real), 0)
+    arrived = {o["id"] for o in await partner_objects(hub)}
+    assert arrived >= {o["id"] for o in exercise if o["type"] in ("note", "report", "indicator")}
