@@ -40,7 +40,8 @@ def cmd_crises(args: argparse.Namespace) -> int:
     print(f"{'id':45}  {'severity':12}  {'status':10}  {'updated':24}  name")
     for c in crises:
         severity = f"{c['severity']['level']} {c['severity']['name']}"
-        print(f"{c['id']:45}  {column(severity, 12)}  {c['status']:10}  {c['updated']:24}  {c['name']}")
+        name = f"EXERCISE · {c['name']}" if c.get("exercise") else c["name"]
+        print(f"{c['id']:45}  {column(severity, 12)}  {c['status']:10}  {c['updated']:24}  {name}")
     return 0
 
 
@@ -51,10 +52,16 @@ def cmd_sitrep(args: argparse.Namespace) -> int:
     crisis = args.crisis
     if crisis is None:
         crises = _hub_call(args, "/api/v1/crises")["crises"]  # most severe first, then most recently updated
+        # A real crisis before any exercise, however severe the exercise (a stable sort keeps the hub's order).
+        crises.sort(key=lambda c: bool(c.get("exercise")))
         if not crises:
             raise CliError("no active crisis that this token may see: give a crisis id (crisis-hub crises --all)")
         crisis = crises[0]["id"]
-        print(f"# {crises[0]['name']} ({crisis})", file=sys.stderr, flush=True)
+        print(
+            f"# {'EXERCISE · ' if crises[0].get('exercise') else ''}{crises[0]['name']} ({crisis})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     async def run() -> str:
         async with HubClient(args.url, args.token) as client:

@@ -23,8 +23,9 @@ def post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         return answer
 
 
-def declare(url: str, token: str, name: str, severity: int) -> str:
-    crisis = post(url + "/api/v1/crises", token, {"name": name, "severity": severity, "category": "malicious-code"})
+def declare(url: str, token: str, name: str, severity: int, **fields: Any) -> str:
+    body = {"name": name, "severity": severity, "category": "malicious-code", **fields}
+    crisis = post(url + "/api/v1/crises", token, body)
     post(f"{url}/api/v1/crises/{crisis['id']}/sitreps", token, {"name": f"Sitrep: {name}", "description": "So far."})
     return str(crisis["id"])
 
@@ -55,6 +56,15 @@ def test_crises_lists_ids_and_sitrep_without_one_takes_the_most_severe(
     assert major in briefing.stderr  # which crisis it chose
     chosen = crisis_hub("sitrep", minor, *client)
     assert "Sitrep: Phishing wave" in chosen.stdout
+
+    # An exercise, however severe, is listed as one and never taken for the most severe crisis.
+    drill = declare(url, cidge, "National blackout drill", 5, exercise=True)
+    [row] = [line for line in crisis_hub("crises", *client).stdout.splitlines() if line.startswith(drill)]
+    assert row.endswith("EXERCISE · National blackout drill")
+    briefing = crisis_hub("sitrep", *client)
+    assert major in briefing.stderr and "Sitrep: Ransomware at the state oil company" in briefing.stdout
+    drilled = crisis_hub("sitrep", drill, *client)
+    assert drilled.stdout.startswith("**EXERCISE EXERCISE EXERCISE**")
 
 
 def test_crises_without_a_token_or_a_hub_is_one_sentence(tmp_path: Path) -> None:

@@ -119,9 +119,10 @@ function chartWidth(container) {
   return container.clientWidth ? (container.clientWidth / rem) * 15 : 360;
 }
 
-/** When the active crises were declared: the start of the sector chart's axis. */
+/** When the active real crises were declared: the start of the sector chart's axis (an exercise's is not). */
 function crisisStart(state) {
-  const declared = state.crises.map((c) => Date.parse(c.created)).filter((ms) => !Number.isNaN(ms));
+  const declared = state.crises.filter((c) => !c.exercise).map((c) => Date.parse(c.created))
+    .filter((ms) => !Number.isNaN(ms));
   if (declared.length) return Math.min(...declared);
   const oldest = state.events[state.events.length - 1];
   return oldest ? oldest.ms : state.now() - 3600 * 1000;
@@ -217,7 +218,7 @@ async function enterRoom(token, answer) {
     if (['events', 'tick', 'crises', 'layout'].some((part) => dirty.has(part))) {
       const chart = $('chart-sectors');
       const since = crisisStart(state);
-      $('sector-span').textContent = state.crises.length ? `since the crisis was declared` : 'since the first event';
+      $('sector-span').textContent = state.crises.some((c) => !c.exercise) ? `since the crisis was declared` : 'since the first event';
       chart.replaceChildren(...sectorChart({events: state.events, sectors, sectorOf: (c) => state.sectorOf(c),
         now: state.now(), since, width: chartWidth(chart)}));
     }

@@ -4,6 +4,7 @@
 import {h, replaceKeepingFocus} from '../dom.js';
 import {dueIn, parseTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
+import {exerciseBadge, isExercise} from './exercise.js';
 import {who} from './who.js';
 
 const OPEN = new Set(['assigned', 'accepted', 'in-progress']);
@@ -25,6 +26,7 @@ export function actionRow(crisis, action, ctx, {showCrisis = false} = {}) {
   return h('li', {class: ['action', open ? 'action-open' : 'action-closed', action.overdue && 'action-overdue'],
     dataset: {actionId: action.id, status: action.status}},
   h('div', {class: 'action-head'},
+    crisis.exercise || isExercise(action) ? exerciseBadge() : null,
     h('span', {class: ['status-chip', `action-status-${action.status}`]}, action.status),
     action.overdue ? h('span', {class: 'badge badge-overdue'}, 'OVERDUE') : null,
     action.escalated ? h('span', {class: 'badge badge-escalated'}, 'escalated') : null,

@@ -8,6 +8,7 @@ import {ago, duration, parseTime, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {severitySteps} from './charts.js';
+import {exerciseBadge, exerciseBanner, isExercise} from './exercise.js';
 import {who} from './who.js';
 
 /** A severity block in the hub's colour. CSSOM writes are allowed by the CSP; style="" is not. */
@@ -47,20 +48,22 @@ function escalatedAction(event, actions) {
  * whose action is still open — or, once an escalated action is done, its completion. An
  * "Overdue: …" line after the action was completed would tell the room the opposite of the truth.
  */
-function latestEntry(detail, state) {
+function latestEntry(crisis, detail, state) {
   const actions = new Map(((detail && detail.actions) || []).map((a) => [a.id, a]));
   const entries = [];
   for (const event of [...((detail && detail.updates) || []), ...((detail && detail.sitreps) || [])]) {
     const o = event.object || {};
     const action = event.type === 'note' ? escalatedAction(event, actions) : null;
     if (action && !OPEN.has(action.status)) continue; // resolved since: superseded by its completion below
-    entries.push({ms: parseTime(event.time), source: event.source, kind: event.type === 'report' ? 'SITREP' : action ? 'ESCALATION' : 'LATEST',
+    entries.push({ms: parseTime(event.time), source: event.source, exercise: crisis.exercise || isExercise(o),
+      kind: event.type === 'report' ? 'SITREP' : action ? 'ESCALATION' : 'LATEST',
       headline: event.type === 'report' ? o.name : o.abstract || clip(o.content, 140),
       full: event.type === 'report' ? o.description || '' : o.content || ''});
   }
   for (const action of actions.values()) {
     if (action.status !== 'completed') continue;
     entries.push({ms: parseTime(action.updated), source: action.updated_by, kind: 'DONE',
+      exercise: crisis.exercise || isExercise(action),
       headline: `Completed: ${action.name}`, full: action.comment || ''});
   }
   if (!entries.length) return null;
@@ -69,12 +72,14 @@ function latestEntry(detail, state) {
   const now = state.now();
   return [
     h('p', {class: ['crisis-latest', `latest-${newest.kind.toLowerCase()}`], title: newest.full},
+      newest.exercise ? exerciseBadge() : null,
       h('span', {class: 'crisis-latest-kind'}, newest.kind),
       newest.headline || '',
       h('span', {class: 'crisis-latest-by'}, ' — ', who(state, newest.source), `, ${ago(newest.ms, now)}`)),
     // The two before it, one line each: what the room missed while looking away.
     earlier.length ? h('ul', {class: 'crisis-recent', 'aria-label': 'Earlier updates'}, earlier.slice(0, RECENT).map((e) =>
       h('li', {class: `recent-${e.kind.toLowerCase()}`, title: [e.headline, e.full].filter(Boolean).join(' — ')},
+        e.exercise ? exerciseBadge() : null,
         h('time', {datetime: new Date(e.ms).toISOString()}, shortTime(e.ms, now)), ' ',
         h('span', {class: 'recent-headline'}, e.headline || ''),
         h('span', {class: 'crisis-latest-by'}, ' — ', who(state, e.source))))) : null,
@@ -88,11 +93,12 @@ function chips(label, values) {
 }
 
 /** Each overdue action: what, who owns it, how late — what the room must chase, without opening anything. */
-function overdueList(overdue, state) {
+function overdueList(crisis, overdue, state) {
   if (!overdue.length) return null;
   const now = state.now();
   return h('ul', {class: 'overdue-list', 'aria-label': 'Overdue action items'}, overdue.map((a) =>
     h('li', {class: 'overdue', dataset: {actionId: a.id}},
+      crisis.exercise || isExercise(a) ? exerciseBadge() : null,
       h('span', {class: 'badge badge-overdue overdue-late'}, `${duration(now - parseTime(a.due))} overdue`),
       h('span', {class: 'overdue-name', title: a.name}, a.name),
       h('span', {class: 'overdue-owner'}, '→ ', who(state, a.assignee, {tag: 'strong', cls: 'overdue-assignee'})),
@@ -109,8 +115,10 @@ function card(crisis, ctx) {
   const overdue = openActions.filter((a) => a.overdue).sort((a, b) => parseTime(a.due) - parseTime(b.due));
   const declared = parseTime(crisis.created);
   const onTime = openActions.length - overdue.length;
-  return h('article', {class: 'crisis-card', dataset: {crisisId: crisis.id, level: crisis.severity.level},
-    'aria-label': `${crisis.name}, severity ${crisis.severity.name}, ${crisis.status}`},
+  return h('article', {class: ['crisis-card', crisis.exercise && 'crisis-card-exercise'],
+    dataset: {crisisId: crisis.id, level: crisis.severity.level},
+    'aria-label': `${crisis.exercise ? 'Exercise: ' : ''}${crisis.name}, severity ${crisis.severity.name}, ${crisis.status}`},
+  crisis.exercise ? exerciseBanner() : null,
   severityBlock(crisis.severity),
   h('div', {class: 'crisis-body'},
     h('h3', {class: 'crisis-name'},
@@ -129,8 +137,8 @@ function card(crisis, ctx) {
       h('span', {class: 'since'}, `Last update ${ago(last.ms, now)}`), last.by ? [' · ', who(state, last.by)] : '',
       onTime > 0 ? h('span', {class: 'crisis-actions'}, ` · ${onTime} open action${onTime > 1 ? 's' : ''} on time`) : null,
       overdue.length ? h('span', {class: 'badge badge-overdue'}, `${overdue.length} OVERDUE`) : null),
-    overdueList(overdue, state),
-    latestEntry(detail, state),
+    overdueList(crisis, overdue, state),
+    latestEntry(crisis, detail, state),
     ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), ctx)),
   h('div', {class: 'crisis-trend'},
     h('span', {class: 'trend-label'}, 'Severity'),
@@ -140,7 +148,11 @@ function card(crisis, ctx) {
 
 export function renderBoard(container, countEl, ctx) {
   const {state} = ctx;
-  countEl.textContent = state.crises.length ? String(state.crises.length) : '';
+  // Exercises never count among the real crises: counted apart, and said so.
+  const drills = state.crises.filter((c) => c.exercise).length;
+  const real = state.crises.length - drills;
+  countEl.textContent = [real ? String(real) : '', drills ? `+ ${drills} exercise${drills > 1 ? 's' : ''}` : '']
+    .filter(Boolean).join(' ');
   if (!state.crisesLoaded) {
     replaceKeepingFocus(container, [h('p', {class: 'empty'}, 'Loading crises…')]);
     return;

@@ -8,6 +8,7 @@ import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {actionRow} from './actions.js';
 import {lastActivity, severityBlock} from './board.js';
+import {exerciseBadge, exerciseBanner, isExercise} from './exercise.js';
 import {severityChart} from './charts.js';
 import {who, whoList} from './who.js';
 
@@ -33,6 +34,7 @@ function entry(crisis, event, ctx) {
   return h('li', {class: ['entry', isSitrep && 'entry-sitrep', escalation && 'entry-escalation'],
     dataset: {stixId: o.id, eventId: event.id}},
   h('div', {class: 'entry-meta'},
+    crisis.exercise || isExercise(o) ? exerciseBadge() : null,
     h('time', {datetime: event.time, title: new Date(ms).toString()}, shortTime(ms, ctx.state.now())),
     h('span', {class: 'entry-kind'}, isSitrep ? 'SITREP' : escalation ? 'ESCALATION' : 'UPDATE'),
     tlpBadge(event.tlp),
@@ -78,7 +80,7 @@ export class CrisisDialog {
         crisis ? 'Loading…' : 'This crisis is closed or no longer visible to you.')]);
       return;
     }
-    this.title.textContent = crisis.name;
+    this.title.textContent = crisis.exercise ? `EXERCISE — ${crisis.name}` : crisis.name;
     const now = state.now();
     const last = lastActivity(crisis, detail);
     const entries = [...detail.updates, ...detail.sitreps].sort((a, b) => parseTime(b.time) - parseTime(a.time));
@@ -111,6 +113,7 @@ export class CrisisDialog {
       h('h3', {}, `Action items (${detail.actions.length})`),
       detail.actions.length ? h('ul', {class: 'action-list'}, detail.actions.map((a) => actionRow(crisis, a, this.ctx)))
         : h('p', {class: 'empty'}, 'No action item.'));
-    replaceKeepingFocus(this.body, [head, h('div', {class: 'detail-columns'}, timeline, side)]);
+    replaceKeepingFocus(this.body, [crisis.exercise ? exerciseBanner() : null, head,
+      h('div', {class: 'detail-columns'}, timeline, side)].filter(Boolean));
   }
 }

@@ -8,6 +8,7 @@
 import {h} from '../dom.js';
 import {clockTime, describe, kindLabel, labelParts, parseTime, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
+import {exerciseBadge, isExercise} from './exercise.js';
 import {keyedLabel} from './label.js';
 import {who, whoList} from './who.js';
 
@@ -193,6 +194,7 @@ export class TimelineView {
       {class: 'tl-item', dataset: {key: received.key, eventId: event.id, stixId: o.id, type: event.type,
         channel: event.channel, source: event.source, tlp: event.tlp}},
       [h('span', {class: 'tl-new'}, 'NEW'), this.timeOf(received.ms, now), tlpBadge(event.tlp),
+        isExercise(o) ? exerciseBadge() : null,
         h('span', {class: ['tl-kind', `kind-${event.type}`]}, about.kind),
         h('span', {class: 'tl-where'}, who(state, event.source, {cls: 'tl-source'}),
           h('span', {class: 'tl-channel'}, `→ ${event.channel}`))],
