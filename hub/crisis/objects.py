@@ -44,6 +44,7 @@ EXTENSION_ID = "extension-definition--0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e01"
 HUB_IDENTITY_ID = "identity--0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e02"
 ACK_TYPE = "crisis-acknowledgment"
 ACTION_TYPE = "crisis-action"
+RUN_TYPE = "crisis-plan-run"
 _NS = uuid.UUID("0a3a9b5e-6c3e-4d0e-9e7a-4c1f2b8d5e00")
 _EPOCH = "2026-11-27T00:00:00.000Z"
 _DEFINITION_MODIFIED = "2026-12-06T00:00:00.000Z"  # version 1.1.0: the exercise mark
@@ -303,12 +304,13 @@ def exercise_marked(obj: dict[str, Any], exercise: bool) -> dict[str, Any]:
 
 
 def is_hub_object(obj: Mapping[str, Any]) -> bool:
-    """Whether ``obj`` is one of the crisis workflow's own objects: a crisis, an acknowledgment, an action item.
+    """Whether ``obj`` is one of the crisis workflow's own objects: a crisis, an acknowledgment, an action item,
+    a plan run.
 
     Those are written only through the crisis API, which sets who did what;
     the same objects posted directly would let anyone forge them.
     """
-    return obj.get("type") in (ACK_TYPE, ACTION_TYPE) or is_crisis(obj)
+    return obj.get("type") in (ACK_TYPE, ACTION_TYPE, RUN_TYPE) or is_crisis(obj)
 
 
 def crisis_fields(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -236,6 +236,25 @@ class CrisisService:
         current = await self._crisis(principal, crisis_id)
         return model.revisions(await self._versions_readable(principal, current.event.channel, crisis_id))
 
+    # for the plans (hub.plans.service): the same reads and the one write path ------------
+    async def stored_crisis(self, principal: Principal, crisis_id: str) -> Stored:
+        """The newest version of the crisis ``principal`` may read, as stored; NotFound if none."""
+        return await self._crisis(principal, crisis_id)
+
+    def crisis_value(self, found: Stored) -> Crisis:
+        """A stored crisis version as a :class:`Crisis`, its severity named by the configured scale."""
+        return self._crisis_value(found)
+
+    async def referring(self, principal: Principal, stix_id: str, types: Iterable[str]) -> list[Stored]:
+        """The newest readable version of every object of ``types`` referring to ``stix_id``, in event order."""
+        return await self._referring(principal, stix_id, types)
+
+    async def write_as_hub(
+        self, channel: Channel, objects: Sequence[dict[str, Any]], *, quoted: Sequence[Event] = ()
+    ) -> IngestResult:
+        """Write objects of the hub's own workflow (a plan's run and its items), quoting ``quoted``."""
+        return await self._write(self.hub, channel, objects, quoted=quoted)
+
     # crises ----------------------------------------------------------------------------
     def _channel_for(self, body: dict[str, Any]) -> Channel:
         name = body.get("channel", self.crisis_channel.name)

@@ -61,5 +61,5 @@ RSIT: dict[str, tuple[str, ...]] = {
 
 STATUSES: tuple[str, ...] = ("detected", "assessing", "containing", "recovering", "closed")
 
-ACTION_STATUSES: tuple[str, ...] = ("assigned", "accepted", "in-progress", "completed", "cancelled")
+ACTION_STATUSES: tuple[str, ...] = ("assigned", "accepted", "in-progress", "completed", "failed", "cancelled")
 OPEN_ACTION_STATUSES = frozenset({"assigned", "accepted", "in-progress"})

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from hub.plans.conditions import Facts
 from hub.plans.model import Directory, Plan, read_plan
+from hub.plans.records import child_id, item_id, trigger_run_id
 from hub.plans.run import (
     COMPLETED,
     DELAYED,
@@ -33,6 +34,8 @@ from hub.plans.run import (
 )
 
 T0 = "2026-12-06T10:00:00.000Z"
+CRISIS_ID = "incident--6f1d3c1e-2b4a-4c8e-9d7f-0a1b2c3d4e5f"
+RUN = trigger_run_id(CRISIS_ID, "protocol")
 DIRECTORY = Directory(
     names={"cert-mx": "National CERT", "pemex": "State Oil Company", "cfe": "Electricity", "banxico": "Central Bank"},
     sectors={"cert-mx": "cyber", "pemex": "energy", "cfe": "energy", "banxico": "finance"},
@@ -82,21 +85,21 @@ def inputs(
         now=now,
         default_due_ms=3_600_000,
         may_assign=may_assign,
-        item_id=lambda step, visit, who: f"crisis-action--{step}-{visit}-{who}",
-        child_id=lambda step, visit: f"crisis-plan-run--{step}-{visit}",
+        item_id=lambda step, visit, who: item_id(RUN, step, visit, who),
+        child_id=lambda step, visit: child_id(RUN, step, visit),
     )
 
 
 def begin(plan: Plan, **kw: Any) -> Advance:
-    return advance(start("crisis-plan-run--r", plan, "incident--c"), plan, inputs(**kw))
+    return advance(start(RUN, plan, CRISIS_ID), plan, inputs(**kw))
 
 
 def settle(state: RunState, plan: Plan, statuses: Mapping[str, str], now: str = T0, **kw: Any) -> Advance:
     """Advance after each named item (by assignee, of every step that has items) moved to its status."""
     items = {}
     for record in state.steps.values():
-        for item_id, who in zip(record.items, record.assignees, strict=True):
-            items[item_id] = ItemView(item_id, who, statuses.get(who, "assigned"), now, who)
+        for key, who in zip(record.items, record.assignees, strict=True):
+            items[key] = ItemView(key, who, statuses.get(who, "assigned"), now, who)
     return advance(state, plan, inputs(now=now, items=items, **kw))
 
 
