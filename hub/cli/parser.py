@@ -13,6 +13,7 @@ from hub.cli.config import cmd_config_check
 from hub.cli.connectors import cmd_connector_list, cmd_connector_run
 from hub.cli.crises import cmd_crises, cmd_sitrep
 from hub.cli.options import ENV, client_options, env_default, listen_options, log_option, store_options, verbose_option
+from hub.cli.plans import cmd_plan_check, cmd_plan_export, cmd_plan_push, tlp_level
 from hub.cli.push import cmd_import, cmd_push
 from hub.cli.serve import PRODUCTION, cmd_demo, cmd_serve
 from hub.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crisis-hub", description="Cyber crisis information-sharing hub.")
     parser.add_argument("--version", action="version", version=f"crisis-hub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_serve, _demo, _crises, _sitrep, _audit, _token, _push, _watch, _config, _import, _connector):
+    for add in (_serve, _demo, _crises, _sitrep, _audit, _token, _push, _watch, _config, _import, _connector, _plan):
         add(sub)
     return parser
 
@@ -184,3 +185,31 @@ def _connector(sub: Commands) -> None:
     store_options(run)  # the config that declares it; the hub's Redis keeps its checkpoint and status
     client_options(run)
     verbose_option(run)
+
+
+def _plan(sub: Commands) -> None:
+    plan = _group(sub, "plan", "national crisis plans (CACAO 2.0 playbooks): check, push, export")
+    check = _command(
+        plan, "check", "check plans and print every problem, one a line (exit 2 if any is an error)", cmd_plan_check
+    )
+    check.add_argument(
+        "file", type=Path, help="a CACAO 2.0 playbook, a course-of-action carrying one, or a bundle of them, as JSON"
+    )
+    check.add_argument(
+        "--config",
+        default=env_default("--config"),
+        help="also check agents and TLP against this hub's config TOML (or CRISIS_HUB_CONFIG)",
+    )
+    push = _command(plan, "push", "check a playbook, wrap it in a course-of-action and push it", cmd_plan_push)
+    push.add_argument("file", type=Path, help="a CACAO 2.0 playbook, as JSON")
+    push.add_argument("--channel", required=True, help="the channel to write to")
+    push.add_argument(
+        "--tlp",
+        type=tlp_level,
+        help="mark the course-of-action (default: the playbook's marking-tlp, else the channel's default)",
+    )
+    client_options(push)
+    export = _command(plan, "export", "write a stored plan's playbook, byte for byte as pushed", cmd_plan_export)
+    export.add_argument("id", help="the playbook's id (playbook--…) or its course-of-action's")
+    export.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    client_options(export)

@@ -1,0 +1,144 @@
+"""``crisis-hub plan check``, ``plan push`` and ``plan export``: CACAO playbooks in and out of the hub."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from hub.cli.errors import CliError, need_token
+from hub.tlp import TLP
+
+if TYPE_CHECKING:
+    from hub.plans.check import Verdict
+
+
+def tlp_level(text: str) -> TLP:
+    """A ``--tlp`` value (``amber``, ``TLP:GREEN``, …), or a usage error that lists the levels."""
+    try:
+        return TLP.parse(text)
+    except ValueError:
+        levels = ", ".join(level.token for level in TLP)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TLP level: give one of {levels}") from None
+
+
+def _read(path: Path) -> tuple[bytes, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}", 2) from None
+    try:
+        return data, orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"{path} is not JSON: {exc}", 2) from None
+
+
+def _verdicts(path: Path, document: Any, args: argparse.Namespace) -> list[tuple[str, Verdict]]:
+    """(what was checked, its verdict) for a playbook, a course-of-action, or each course-of-action of a bundle."""
+    from hub.config import load_config
+    from hub.plans.carrier import extension_of
+    from hub.plans.check import check_carried, check_playbook, is_playbook
+    from hub.stix import tlp_of
+
+    config = load_config(args.config) if args.config else None
+    if is_playbook(document):
+        return [("", check_playbook(document, config))]
+    candidates = [document]
+    if isinstance(document, dict) and document.get("type") == "bundle" and isinstance(document.get("objects"), list):
+        candidates = document["objects"]
+    carried = [o for o in candidates if isinstance(o, dict) and extension_of(o) is not None]
+    if not carried:
+        raise CliError(f"{path} holds no CACAO playbook, nor a course-of-action that carries one", 2)
+    return [(str(o.get("id", "?")), check_carried(o, config, tlp=tlp_of(o))) for o in carried]
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    """Print every problem of the plans in a file, one a line; exit 2 if any is an error."""
+    _, document = _read(args.file)
+    verdicts = _verdicts(args.file, document, args)
+    errors = warnings = 0
+    for label, verdict in verdicts:
+        for problem in verdict.problems:
+            print(f"{label}: {problem}" if label else str(problem))
+        errors += len(verdict.errors)
+        warnings += len(verdict.warnings)
+    counts = f"{_count(len(verdicts), 'plan')}, {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    print(f"{args.file.name}: {counts}")
+    return 2 if errors else 0
+
+
+def cmd_plan_push(args: argparse.Namespace) -> int:
+    """Check a playbook, wrap it in a course-of-action and push it (with the extension's definition) to a channel."""
+    from connectors.client import HubClient, HubClientError, PushSummary
+    from hub.plans.carrier import extension_definition, wrap
+    from hub.plans.check import check_bytes
+
+    need_token(args)
+    data, _ = _read(args.file)
+    verdict = check_bytes(data)  # what the hub itself checks: the hub's own agents are not the file's business
+    for problem in verdict.problems:
+        print(problem)
+    if verdict.plan is None:
+        raise CliError(f"{args.file} has {len(verdict.errors)} error(s): not pushed", 2)
+    coa = wrap(data, args.tlp if args.tlp is not None else verdict.plan.tlp)
+    summary = PushSummary()
+
+    async def run() -> None:
+        async with HubClient(args.url, args.token) as client:
+            await client.push_objects(args.channel, [extension_definition(), coa], summary=summary)
+
+    try:
+        asyncio.run(run())
+    except HubClientError as exc:
+        raise CliError(str(exc)) from None
+    stored = {a["id"] for a in (*summary.accepted, *summary.duplicates)}
+    for rejection in summary.rejected:
+        print(f"  rejected {rejection.get('id') or '(no id)'}: {rejection['reason']}")
+    if coa["id"] not in stored:
+        return 1
+    state = "stored" if coa["id"] in {a["id"] for a in summary.accepted} else "already stored"
+    print(f"{verdict.plan.name} ({verdict.plan.id}) → {args.channel}: {state} as {coa['id']}")
+    return 0 if not summary.rejected else 1
+
+
+def cmd_plan_export(args: argparse.Namespace) -> int:
+    """Write the playbook a stored course-of-action carries, its exact bytes, to --out or stdout."""
+    from connectors.client import HubClient, HubClientError
+    from hub.plans.carrier import NotAPlaybook, coa_id, unwrap
+
+    need_token(args)
+    wanted: str = args.id
+    if wanted.startswith("playbook--"):
+        wanted = coa_id(wanted)
+    elif not wanted.startswith("course-of-action--"):
+        raise CliError(f"{args.id!r} is neither a playbook id (playbook--…) nor a course-of-action id", 2)
+
+    async def run() -> Any:
+        async with HubClient(args.url, args.token) as client:
+            return await client.call("GET", f"/api/v1/objects/{wanted}")
+
+    try:
+        found = asyncio.run(run())
+    except HubClientError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        data = unwrap(found["events"][0]["object"])
+    except NotAPlaybook as exc:
+        raise CliError(exc.description) from None
+    if args.out is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    try:
+        args.out.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"{wanted}: {len(data)} bytes written to {args.out}")
+    return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
