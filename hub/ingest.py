@@ -9,9 +9,7 @@ submission's order. In turn, each object must pass:
    the channel accepts;
 2. the hub's own object types (crises, acknowledgments, action items) come
    only through the crisis API (``owner`` is :data:`hub.policy.HUB`), and must
-   match their published schema (:mod:`hub.crisis.schema`); a
-   course-of-action carrying a CACAO playbook must carry a well-formed one
-   (:func:`hub.plans.check.carried_plan_problem`), whoever sends it;
+   match their published schema (:mod:`hub.crisis.schema`);
 3. :func:`hub.policy.may_attribute` — ``created_by_ref`` names no other
    stakeholder's identity (:mod:`hub.identities`);
 4. :func:`hub.policy.may_derive` — for what the hub writes on someone's behalf
@@ -46,7 +44,6 @@ from hub.crisis.schema import hub_object_problem
 from hub.errors import Forbidden, NotReplicated
 from hub.identities import owners_of_identities
 from hub.metrics import Metrics
-from hub.plans.check import carried_plan_problem
 from hub.policy import (
     HUB,
     Destination,
@@ -171,9 +168,6 @@ def _refusal(
         problem = hub_object_problem(item.obj)
         if problem is not None:
             return problem
-    problem = carried_plan_problem(item.obj)
-    if problem is not None:
-        return problem
     creator = item.obj.get("created_by_ref")
     decision = may_attribute({source, owner}, creator if isinstance(creator, str) else None, identities)
     if not decision:

@@ -42,6 +42,13 @@ restrictive TLP marking among ``object_marking_refs`` and
 ``granular_markings[*].marking_ref`` (TLP 2.0 ids, and TLP 1.0 ids mapped onto
 2.0, in any letter case), or the caller's default when it carries none.
 
+A ``course-of-action`` carrying a CACAO playbook (the course-of-action
+playbook extension) must carry a well-formed one: its schema and structure
+are checked here (:func:`hub.plans.check.carried_plan_problem`), whatever
+way it came, and the reason names the step and property at fault. What
+depends on this hub (agents it does not know, TLP) is no reason to refuse a
+partner's plan.
+
 Only the official TLP marking ids carry a TLP. A ``marking-definition`` whose
 content declares a TLP (the TLP 2.0 extension, or TLP 1.0's ``definition_type:
 "tlp"``) under any other id is rejected, and so is every object of the same
@@ -68,6 +75,7 @@ import orjson
 import stix2  # type: ignore[import-untyped]
 
 from hub.errors import BadRequest, InvalidJson, InvalidStix
+from hub.plans.check import carried_plan_problem
 from hub.stix.fast import fast_accepts
 from hub.stix.fast.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS, stix2validator
 from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
@@ -290,6 +298,8 @@ def _judge(
         reason = _unofficial_ref_reason(obj, unofficial)
     if reason is None and (full or not fast_accepts(obj)):
         reason = full_path_reason(obj)
+    if reason is None:
+        reason = carried_plan_problem(obj)
     if reason is not None:
         return Rejection(index, obj_id, reason)
 

@@ -12,7 +12,7 @@ from hub.plans.carrier import EXTENSION_ID, extension_definition, unwrap, wrap
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.stixgen import bundle
-from tests.taxii.helpers import blocking, collection
+from tests.taxii.helpers import blocking, collection, envelope
 from tests.test_api import post
 
 
@@ -63,3 +63,14 @@ async def test_taxii_serves_the_course_of_action_with_the_plan_inside(hub: Hub) 
     envelope = await blocking(lambda: collection(hub, "cert-mx", "committee").get_object(coa["id"]))
     [served] = envelope["objects"]
     assert orjson.loads(orjson.dumps(served)) == coa and unwrap(served) == data
+
+
+async def test_a_broken_plan_added_over_taxii_fails_with_the_same_reason(hub: Hub) -> None:
+    data, where = broken()
+    coa = wrap(data, TLP.AMBER)
+    committee = collection(hub, "cidge", "committee")
+    status = await blocking(lambda: committee.add_objects(envelope(coa), wait_for_completion=False))
+    assert (status.success_count, status.failure_count) == (0, 1)
+    [failure] = status.failures
+    assert failure["id"] == coa["id"]
+    assert failure["message"].startswith(f"object 0: course-of-action playbook: {where}: ")
