@@ -48,13 +48,24 @@ def add_routes(app: web.Application) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 if Redis answers and every background task runs; 503 ``unavailable`` without Redis, else ``degraded``."""
+    """200 if Redis answers and every background task runs; 503 ``unavailable`` without Redis, else ``degraded``.
+
+    A full store (at Redis's ``maxmemory``, or this process's last write refused for memory) is
+    ``full``, still 200: reads go on, and a load balancer must not take every hub out for it.
+    ``memory`` says Redis's ``used`` bytes and its ``limit`` (null: none), read now.
+    """
     tasks = request.app[keys.TASKS].states()
     if not await request.app[keys.STORE].ping():
         return json_response({"status": "unavailable", "redis": "down", "tasks": tasks}, status=503)
+    monitor = request.app[keys.CAPACITY]
+    memory = await monitor.check()
+    redis = "full" if monitor.full(memory) else "ok"
+    body: dict[str, Any] = {"status": redis, "redis": redis, "tasks": tasks}
+    if memory is not None:
+        body["memory"] = {"used": memory.used, "limit": memory.limit or None}
     if "dead" in tasks.values():
-        return json_response({"status": "degraded", "redis": "ok", "tasks": tasks}, status=503)
-    return json_response({"status": "ok", "redis": "ok", "tasks": tasks})
+        return json_response({**body, "status": "degraded"}, status=503)
+    return json_response(body)
 
 
 async def me(request: web.Request) -> web.Response:

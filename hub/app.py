@@ -73,6 +73,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     app.cleanup_ctx.extend(
         [
             redis_ctx,  # store, tokens, audit
+            monitoring.capacity_ctx,  # refuses an evicting Redis before anything else starts
             retention.retention_ctx,
             stream_handler.dispatcher_ctx,
             crisis_routes.service_ctx,

@@ -31,6 +31,10 @@ _MEANING = {
     "--token": "Bearer token of the stakeholder the command acts as (from `crisis-hub token create`).",
     "--redis-cluster": "The Redis at `--redis-url` is a Redis Cluster (7 or later), reached through any of its nodes "
     "(the variable: `1`, `true` or `yes`). Each channel stays on one shard; see docs/scaling.md.",
+    "--maxmemory": "Memory limit of the embedded Redis, in bytes or as Redis writes sizes (`512mb`, `2gb`; `1k` is "
+    "1000 bytes, `1kb` 1024); unset: half of this machine's memory (of its container's, if less). The embedded "
+    "Redis never evicts (`maxmemory-policy noeviction`): once full it refuses writes, answered 507. Applies "
+    "when `serve` starts the embedded Redis; unused with a Redis URL.",
     "--namespace": "Prefix of every Redis key. Processes that share a Redis and its data must use the same one.",
 }
 

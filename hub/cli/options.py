@@ -12,6 +12,8 @@ import argparse
 import os
 from dataclasses import dataclass
 
+from hub.capacity import parse_size
+
 DEFAULT_DATA_DIR = "./.crisis-hub"
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -39,6 +41,7 @@ ENVIRONMENT = (
     Variable("CRISIS_HUB_DATA_DIR", "--data-dir", DEFAULT_DATA_DIR),
     Variable("CRISIS_HUB_REDIS_URL", "--redis-url"),
     Variable("CRISIS_HUB_REDIS_CLUSTER", "--redis-cluster", "0"),
+    Variable("CRISIS_HUB_MAXMEMORY", "--maxmemory"),
     Variable("CRISIS_HUB_NAMESPACE", "--namespace", "chub"),
     Variable("CRISIS_HUB_URL", "--url", DEFAULT_URL),
     Variable("CRISIS_HUB_TOKEN", "--token"),
@@ -95,6 +98,14 @@ def store_options(parser: argparse.ArgumentParser) -> None:
         help="the Redis at --redis-url is a Redis Cluster (7 or later), reached through any of its nodes",
     )
     parser.add_argument("--namespace", default=env_default("--namespace"), help=argparse.SUPPRESS)
+
+
+def memory_size(text: str) -> int:
+    """A ``--maxmemory`` value in bytes (``2gb``, ``512mb``), or a usage error that says the form."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def hub_url(text: str) -> str:

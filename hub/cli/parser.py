@@ -12,7 +12,16 @@ from hub.cli.audit import cmd_audit_export, cmd_audit_verify
 from hub.cli.config import cmd_config_check
 from hub.cli.connectors import cmd_connector_list, cmd_connector_run
 from hub.cli.crises import cmd_crises, cmd_sitrep
-from hub.cli.options import ENV, client_options, env_default, listen_options, log_option, store_options, verbose_option
+from hub.cli.options import (
+    ENV,
+    client_options,
+    env_default,
+    listen_options,
+    log_option,
+    memory_size,
+    store_options,
+    verbose_option,
+)
 from hub.cli.plans import cmd_plan_check, cmd_plan_export, cmd_plan_push, tlp_level
 from hub.cli.push import cmd_import, cmd_push
 from hub.cli.serve import PRODUCTION, cmd_demo, cmd_serve
@@ -82,6 +91,14 @@ def _serve(sub: Commands) -> None:
         choices=FSYNC_POLICIES,
         default="everysec",
         help="embedded Redis AOF fsync policy (default everysec: at most one second of writes at risk on power loss)",
+    )
+    serve.add_argument(
+        "--maxmemory",
+        type=memory_size,
+        default=env_default("--maxmemory"),
+        metavar="SIZE",
+        help="memory limit of the embedded Redis, e.g. 512mb or 2gb (default: half of this machine's memory); "
+        "once full, writes are refused with 507 and nothing stored is evicted",
     )
     serve.add_argument("--cert", default=env_default("--cert"), help="TLS certificate chain (PEM): serve HTTPS")
     serve.add_argument("--key", default=env_default("--key"), help="TLS private key (PEM)")

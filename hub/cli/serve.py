@@ -16,12 +16,14 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
+from hub.capacity import eviction_problem, size_text
 from hub.cli.errors import CliError
 from hub.cli.options import ENV, cluster
 from hub.cli.store import open_redis
 from hub.config import Config, load_config
-from hub.errors import ConfigError
+from hub.errors import ConfigError, StoreUnavailable
 from hub.store import TokenStore, connect
+from hub.store.capacity import Capacity
 from hub.tasks import cancel_and_wait
 from hub.tokens import new_token
 
@@ -57,9 +59,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ssl_context = _ssl_context(args.cert, args.key)
     scheme = "https" if ssl_context else "http"
     _check_listen(args.host, args.port)
-    with open_redis(args, args.appendfsync) as place:
+    with open_redis(args, args.appendfsync, args.maxmemory) as place:
         app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args))
         where = place.where.removeprefix("the ")
+        refuse_evicting(place.url, cluster(args))
+        if place.maxmemory is not None:
+            print(f"Embedded Redis memory limit: {_limit_text(place.maxmemory)}", flush=True)
         print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
         raise_file_limit()
         try:
@@ -69,6 +74,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _listen_error(exc, args.host, args.port) from None
     return 0
+
+
+def refuse_evicting(url: str, on_cluster: bool) -> None:
+    """Stop, saying why and how to fix it, if the Redis at ``url`` would evict stored objects once full.
+
+    Where ``CONFIG`` is not allowed, or Redis does not answer yet, the hub starts and its capacity
+    lifecycle says so (:func:`hub.monitoring.capacity_ctx`).
+    """
+
+    async def policy() -> str | None:
+        client = connect(url, cluster=on_cluster)
+        try:
+            return await Capacity(client).eviction_policy()
+        finally:
+            await client.aclose()
+
+    try:
+        found = asyncio.run(policy())
+    except StoreUnavailable:
+        return
+    problem = eviction_problem(found) if found is not None else None
+    if problem is not None:
+        raise CliError(problem, 2)
+
+
+def _limit_text(maxmemory: int) -> str:
+    """The embedded Redis's limit, said with what happens at it and how to change it."""
+    if maxmemory == 0:
+        return "none (maxmemory 0): it grows until the machine runs out of memory"
+    return f"{size_text(maxmemory)} (--maxmemory); once full, writes are refused (507), nothing is evicted"
 
 
 def _announce_fast_path() -> None:

@@ -27,18 +27,26 @@ class RedisPlace:
 
     ``started``: the embedded Redis was not running, so this command started it
     for a moment (no hub is running on that data dir); ``new``: the data dir did
-    not exist before.
+    not exist before; ``maxmemory``: the embedded Redis's memory limit in bytes
+    (None for a Redis of ``--redis-url``).
     """
 
     url: str
     where: str
     started: bool = False
     new: bool = False
+    maxmemory: int | None = None
 
 
 @contextmanager
-def open_redis(args: argparse.Namespace, appendfsync: str = "everysec") -> Iterator[RedisPlace]:
-    """The Redis to use: --redis-url, else the embedded server of --data-dir (started if needed)."""
+def open_redis(
+    args: argparse.Namespace, appendfsync: str = "everysec", maxmemory: int | None = None
+) -> Iterator[RedisPlace]:
+    """The Redis to use: --redis-url, else the embedded server of --data-dir (started if needed).
+
+    ``appendfsync`` and ``maxmemory`` (bytes; default: half of this machine's memory) configure an
+    embedded server this command starts.
+    """
     if cluster(args) and not args.redis_url:
         raise ConfigError("--redis-cluster needs --redis-url, a node of the cluster: the embedded Redis is one server")
     if args.redis_url:
@@ -46,10 +54,11 @@ def open_redis(args: argparse.Namespace, appendfsync: str = "everysec") -> Itera
         return
     data_dir = Path(args.data_dir).resolve()
     new = not data_dir.exists()
-    embedded = EmbeddedRedis(data_dir, appendfsync)
+    embedded = EmbeddedRedis(data_dir, appendfsync, maxmemory=maxmemory)
     url = embedded.start()
     try:
-        yield RedisPlace(url, f"the embedded Redis of {data_dir}", started=embedded.owned, new=new)
+        limit = embedded.memory_limit()
+        yield RedisPlace(url, f"the embedded Redis of {data_dir}", started=embedded.owned, new=new, maxmemory=limit)
     finally:
         embedded.stop()
 

@@ -23,6 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, SlotNotCoveredError
 
+from hub.capacity import REFUSALS
 from hub.errors import StoreFull, StoreUnavailable
 from hub.tasks import honouring_cancel
 
@@ -61,9 +62,24 @@ def unavailable(exc: BaseException) -> bool:
         return _cluster_unreachable(exc)
     if isinstance(exc, redis.exceptions.OutOfMemoryError | redis.exceptions.ReadOnlyError):
         return True
-    if isinstance(exc, redis.exceptions.ResponseError) and _out_of_memory(exc):
-        return True
-    return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(_REFUSING_WRITES)
+    return isinstance(exc, redis.exceptions.ResponseError) and _code(exc) in _REFUSING_WRITES
+
+
+def refusal(exc: BaseException) -> str | None:
+    """The reason Redis refused the write behind ``exc``, as :func:`guard` raised it (see :data:`REFUSALS`).
+
+    None when ``exc`` is no refusal: the server unreachable, or anything else.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, redis.exceptions.OutOfMemoryError):
+        return REFUSALS["OOM"]
+    if isinstance(cause, redis.exceptions.ReadOnlyError):
+        return REFUSALS["READONLY"]
+    if isinstance(cause, redis.exceptions.BusyLoadingError):
+        return REFUSALS["LOADING"]
+    if isinstance(cause, redis.exceptions.ResponseError):
+        return REFUSALS.get(_code(cause))
+    return None
 
 
 def _cluster_unreachable(exc: RedisClusterException) -> bool:
@@ -75,13 +91,17 @@ def _cluster_unreachable(exc: RedisClusterException) -> bool:
     )
 
 
-def _out_of_memory(exc: redis.exceptions.ResponseError) -> bool:
-    """A refusal for want of memory that redis-py could not name: a script relays the OOM of its first write.
+def _code(exc: redis.exceptions.ResponseError) -> str:
+    """The code of Redis's error (``OOM``, ``READONLY``, …), also where a script relays it.
 
-    Redis checks the limit at a script's first write, so a script refused this way has written nothing.
+    Redis before 7 wraps an error of a script's ``redis.call`` as ``Error running script …: -CODE …``;
+    Redis checks the memory limit and a replica's read-only state at a script's first write, so a
+    script refused this way has written nothing.
     """
     text = str(exc)
-    return text.startswith("OOM ") or (text.startswith("Error running script") and ": -OOM " in text)
+    if text.startswith("Error running script") and ": -" in text:
+        text = text.split(": -", 1)[1]
+    return text.split(" ", 1)[0]
 
 
 @asynccontextmanager
@@ -101,9 +121,9 @@ async def guard() -> AsyncIterator[None]:
     except redis.exceptions.ReadOnlyError as exc:  # redis-py strips the code of the refusals it names
         raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
     except redis.exceptions.ResponseError as exc:
-        if _out_of_memory(exc):
+        if _code(exc) == "OOM":
             raise StoreFull(FULL) from exc
-        if str(exc).startswith(_REFUSING_WRITES):
+        if _code(exc) in _REFUSING_WRITES:
             raise StoreUnavailable("the event store (Redis) refuses writes; retry shortly") from exc
         raise
 

@@ -38,6 +38,7 @@ from hub.events import Event, id_key
 from hub.refs import refs_of
 from hub.store import notifications as live
 from hub.store import scripts
+from hub.store.capacity import Capacity
 from hub.store.client import Client, StoreError, guard
 from hub.store.connectors import Connectors
 from hub.store.layout import Keys
@@ -69,7 +70,7 @@ class Store:
 
     ``statuses`` keeps TAXII status resources and ``connectors`` the
     connectors' checkpoints, leases and statuses, on the same client and
-    namespace.
+    namespace; ``capacity`` reads how full the server is.
     """
 
     def __init__(self, client: Client, namespace: str = "chub", *, wait_replicas: int = 0, wait_ms: int = 1000) -> None:
@@ -81,6 +82,7 @@ class Store:
         self.wait_ms = wait_ms
         self.statuses = TaxiiStatuses(client, self.keys)
         self.connectors = Connectors(client, namespace)
+        self.capacity = Capacity(client)
         self._publish = live.publish_command(client)
         self._append = client.register_script(scripts.APPEND)
         self._trim = client.register_script(scripts.TRIM)
@@ -131,7 +133,7 @@ class Store:
         meta = [[str(int(it.tlp)), it.type, it.id, it.version, order_key(it.version), refs_of(it.obj)] for it in items]
         args: list[Any] = [self.keys.live(channel), source, self.keys.channel_prefix(channel), self._publish]
         args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
-        async with guard():
+        async with self.capacity.writing():  # guard(), and the health check says "full" once refused for memory
             if not self.wait_replicas:
                 replies = await self._append(keys=keys, args=args)
             else:
@@ -184,7 +186,7 @@ class Store:
         """
         if not stix_ids:
             return []
-        async with guard():
+        async with self.capacity.writing():
             owners = await self._claim(keys=[self.keys.owners], args=[claimant, *(i.lower() for i in stix_ids)])
         return [o.decode() for o in owners]
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
-from tests.cli.test_cli import Lines, crisis_hub, free_port, no_traceback, served
-from tests.timing import STARTUP
+import redis
+
+from hub.embedded import EmbeddedRedis
+from tests.cli.test_cli import CLI, Lines, crisis_hub, free_port, no_traceback, served
+from tests.timing import LONG_WAIT, STARTUP
 
 __all__ = ["served"]  # the fixture, for pytest
 
@@ -43,3 +47,49 @@ def test_serve_in_production_runs_the_config_it_is_given(tmp_path: Path) -> None
     result = crisis_hub("serve", "--config", str(config), "--cert", "c.pem", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 2 and "--cert and --key" in result.stderr, result.stderr
     assert "demo committee" not in result.stderr
+
+
+def test_serve_gives_the_embedded_redis_its_memory_limit_and_says_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(free_port()), "--data-dir", str(data_dir), "--maxmemory", "64mb"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        output = Lines(process.stdout)
+        printed = output.take(2)
+        assert printed[0].startswith("Embedded Redis memory limit: 64.0 MiB (--maxmemory)"), printed
+        assert printed[1].startswith("Crisis Hub on "), printed
+        client = redis.Redis.from_url((data_dir / "redis.url").read_text().strip(), decode_responses=True)
+        try:
+            settings = client.config_get("maxmemory*")
+        finally:
+            client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=LONG_WAIT)
+    assert settings["maxmemory"] == str(64 * 1024**2) and settings["maxmemory-policy"] == "noeviction"
+
+
+def test_serve_refuses_a_memory_limit_that_is_no_size(tmp_path: Path) -> None:
+    result = crisis_hub("serve", "--data-dir", str(tmp_path / "d"), "--maxmemory", "lots")
+    assert result.returncode == 2
+    no_traceback(result.stderr)
+    assert "--maxmemory" in result.stderr and "512mb or 2gb" in result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_serve_refuses_an_evicting_redis_saying_why_and_how_to_fix_it(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        client = redis.Redis.from_url(server.url)
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        client.close()
+        result = crisis_hub("serve", "--redis-url", server.url, "--port", str(free_port()), timeout=STARTUP)
+    assert result.returncode == 2
+    no_traceback(result.stderr)
+    assert result.stdout == ""  # refused before it says it serves
+    (refusal,) = [line for line in result.stderr.splitlines() if line.startswith("crisis-hub: ")]
+    assert "maxmemory-policy is allkeys-lru" in refusal and "silently deletes stored objects" in refusal
+    assert "CONFIG SET maxmemory-policy noeviction" in refusal and "redis.conf" in refusal
