@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +15,8 @@ from tests.conftest import Hub
 from tests.stixgen import bundle
 from tests.taxii.helpers import blocking, collection, envelope
 from tests.test_api import post
+
+CACAO_DATA = Path(__file__).parent.parent / "data" / "cacao"
 
 
 def shipped() -> bytes:
@@ -74,3 +77,13 @@ async def test_a_broken_plan_added_over_taxii_fails_with_the_same_reason(hub: Hu
     [failure] = status.failures
     assert failure["id"] == coa["id"]
     assert failure["message"].startswith(f"object 0: course-of-action playbook: {where}: ")
+
+
+async def test_the_published_example_whose_content_is_no_cacao_playbook_is_stored_as_it_is(hub: Hub) -> None:
+    data = (CACAO_DATA / "bundle--b52036d3-4b50-4f29-bb5d-943f3417ff21.json").read_bytes()
+    status, answer = await post(hub, "cidge", "committee", data)
+    assert status == 201 and answer["rejected"] == [] and len(answer["accepted"]) == 3
+    coa = "course-of-action--e06259ad-a154-4e23-bc0a-e229ccb3456f"
+    async with hub.client.get(f"/api/v1/objects/{coa}", headers=hub.auth("cert-mx")) as response:
+        found: dict[str, Any] = await response.json()
+    assert unwrap(found["events"][0]["object"]) == b"Security Playbook"
