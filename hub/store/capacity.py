@@ -57,6 +57,7 @@ class Capacity:
         try:
             async with guard():
                 if isinstance(self.redis, RedisCluster):
+                    await self.redis.initialize()  # the client learns its nodes at its first command: maybe not yet
                     readings = [await self._node_memory(node) for node in self.redis.get_primaries()]
                     return _fullest(readings)
                 return _reading(await self.redis.info("memory"))
@@ -74,6 +75,7 @@ class Capacity:
         try:
             async with guard():
                 if isinstance(self.redis, RedisCluster):
+                    await self.redis.initialize()
                     policies = [
                         _policy(await self.redis.config_get("maxmemory-policy", target_nodes=node))
                         for node in self.redis.get_primaries()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ from hub.embedded import EmbeddedRedis
 from hub.errors import StoreFull, StoreUnavailable
 from hub.store import Store, connect
 from hub.store.capacity import Capacity
+from tests.rediscluster import LocalCluster, unusable_reason
 from tests.stixgen import indicator
 from tests.store.test_events import items
 
@@ -100,3 +102,26 @@ async def test_an_append_on_a_read_only_replica_is_refused_as_unavailable_and_co
     finally:
         admin.replicaof("NO", "ONE")
     assert store.capacity.refusals["read_only"] == 1 and not store.capacity.refused_last_write
+
+
+@pytest.mark.skipif(unusable_reason() is not None, reason=unusable_reason() or "")
+async def test_on_a_cluster_the_fullest_primary_speaks_and_an_evicting_one_is_found(tmp_path: Path) -> None:
+    with LocalCluster(tmp_path / "cluster") as cluster:
+        client = connect(cluster.url, cluster=True)
+        try:
+            capacity = Capacity(client)  # before any other command: the client has not met its nodes yet
+            assert await capacity.eviction_policy() == "noeviction"
+            memory = await capacity.memory()
+            assert memory is not None and memory.limit == 0 and memory.used > 0
+            one = redis.Redis(port=cluster.alive()[1])
+            try:
+                one.config_set("maxmemory", 1)
+                one.config_set("maxmemory-policy", "allkeys-lru")
+                full = await capacity.memory()
+                assert full is not None and full.limit == 1 and full.at_limit
+                assert await capacity.eviction_policy() == "allkeys-lru"
+            finally:
+                one.config_set("maxmemory", 0)
+                one.close()
+        finally:
+            await client.aclose()
