@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hub.cli.options import ENV, ENVIRONMENT, Variable
+from hub.cli.options import ENV, ENVIRONMENT, STAKEHOLDER_TOKEN, Variable
 from hub.cli.parser import build_parser, commands, option
 from hub.configschema import Json, code, load_schema, pattern_name, resolve, toml_value, type_text
 
@@ -204,6 +204,10 @@ def render(schema: Json, env: Sequence[EnvVar]) -> str:
         "",
         f"`{ENV}` names the kind of deployment. `crisis-hub serve` without `--config` serves the built-in demo",
         f"committee and logs a warning saying so; with `{ENV}=production` it refuses to start instead (exit 2).",
+        "",
+        f"`{STAKEHOLDER_TOKEN}<ID>` gives `crisis-hub exercise run` the token of a stakeholder its scenario names,",
+        "when `--tokens` does not: the stakeholder's id in capitals, each character other than a letter or digit",
+        f"made an underscore (`{STAKEHOLDER_TOKEN}CERT_MX` for `cert-mx`).",
         "",
     ]
     return "\n".join(lines)

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from connectors.client import HubClient, HubClientError
+from connectors.client import TAXII, HubClient, HubClientError
 from hub.crisis.objects import now_stix
 from hub.tlp import TLP
 
@@ -51,7 +51,6 @@ SITREP = "Sitrep 1 — refinery ransomware"
 ADVISORY = "Public advisory: ransomware at the state oil company"
 C2 = ["203.0.113.77", "198.51.100.23", "192.0.2.146"]
 SAMPLE_SHA256 = "e5262db186c97bbe533f0a674b08ecdafa3798ea7bc17c705df526419c168b60"
-TAXII = "application/taxii+json;version=2.1"
 _DEMO_NAMESPACE = uuid.UUID("5d1c8a4e-2f0b-4c7e-9a36-8e1f0b2d7c41")
 # How far along an action item is: a move to an earlier status has already been made.
 _ACTION_PROGRESS = {"assigned": 0, "accepted": 1, "in-progress": 2, "completed": 3, "cancelled": 3}
@@ -269,12 +268,10 @@ class Scenario:
 
     async def taxii_add(self, who: str, collection: str, objects: list[dict[str, Any]]) -> None:
         """Add ``objects`` to a TAXII collection as ``who`` (a partner uses TAXII only); adding again is harmless."""
-        url = f"{self.as_(who).url}/taxii2/api/collections/{collection}/objects/"
-        body = orjson.dumps({"objects": objects})
-        async with self.as_(who).session.post(url, data=body, headers={"Accept": TAXII, "Content-Type": TAXII}) as r:
-            answer = orjson.loads(await r.read())
-            if r.status != 202:
-                raise ScenarioError(f"{who} could not add to {collection}: {r.status} {answer}")
+        try:
+            answer = await self.as_(who).taxii_add(collection, objects)
+        except HubClientError as exc:
+            raise ScenarioError(f"{who} could not add to {collection}: {exc}") from None
         if answer["failure_count"]:
             raise ScenarioError(f"{who} could not add to {collection}: {answer['failures']}")
         if any(s.get("message") == "added" for s in answer.get("successes", [])):

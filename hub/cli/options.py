@@ -49,6 +49,9 @@ ENVIRONMENT = (
 
 # Read by ``serve`` itself, not an option's default: ``production`` refuses to run the demo committee.
 ENV = "CRISIS_HUB_ENV"
+# Read by ``exercise run``, one variable per stakeholder a scenario names: this prefix, then the id
+# (``CRISIS_HUB_TOKEN_CERT_MX`` for ``cert-mx``; see :func:`hub.cli.exercise.token_variable`).
+STAKEHOLDER_TOKEN = "CRISIS_HUB_TOKEN_"
 
 
 def env_default(option: str) -> str | None:

@@ -12,10 +12,13 @@ from hub.cli.audit import cmd_audit_export, cmd_audit_verify
 from hub.cli.config import cmd_config_check
 from hub.cli.connectors import cmd_connector_list, cmd_connector_run
 from hub.cli.crises import cmd_crises, cmd_sitrep
+from hub.cli.exercise import cmd_exercise_run
 from hub.cli.options import (
+    DEFAULT_URL,
     ENV,
     client_options,
     env_default,
+    hub_url,
     listen_options,
     log_option,
     memory_size,
@@ -24,6 +27,7 @@ from hub.cli.options import (
 )
 from hub.cli.plans import cmd_plan_check, cmd_plan_export, cmd_plan_push, tlp_level
 from hub.cli.push import cmd_import, cmd_push
+from hub.cli.report import cmd_report
 from hub.cli.serve import PRODUCTION, cmd_demo, cmd_serve
 from hub.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
 from hub.cli.watch import cmd_watch
@@ -37,7 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crisis-hub", description="Cyber crisis information-sharing hub.")
     parser.add_argument("--version", action="version", version=f"crisis-hub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_serve, _demo, _crises, _sitrep, _audit, _token, _push, _watch, _config, _import, _connector, _plan):
+    for add in (
+        _serve,
+        _demo,
+        _crises,
+        _sitrep,
+        _report,
+        _exercise,
+        _audit,
+        _token,
+        _push,
+        _watch,
+        _config,
+        _import,
+        _connector,
+        _plan,
+    ):
         add(sub)
     return parser
 
@@ -131,6 +150,38 @@ def _sitrep(sub: Commands) -> None:
         "--format", choices=("md", "stix"), default="md", help="a Markdown briefing (default) or the STIX bundle"
     )
     client_options(sitrep)
+
+
+def _report(sub: Commands) -> None:
+    report = _command(
+        sub, "report", "a crisis's after-action report: timeline, response times, late steps, who saw what", cmd_report
+    )
+    report.add_argument("crisis", help="the crisis's STIX id (incident--…; see crisis-hub crises --all)")
+    report.add_argument("--format", choices=("md", "json"), default="md", help="Markdown (default) or JSON")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of printing it")
+    client_options(report)
+
+
+def _exercise(sub: Commands) -> None:
+    exercise = _group(sub, "exercise", "play a crisis exercise from a scenario file")
+    run = _command(
+        exercise,
+        "run",
+        "play a scenario's timed injects against a running hub, as the stakeholders it names",
+        cmd_exercise_run,
+        about="Play a scenario (TOML: timed injects, see docs/exercises.md) against the hub at --url. Tokens: "
+        "--tokens FILE (JSON or TOML, stakeholder id to token) or CRISIS_HUB_TOKEN_<ID> (cert-mx: "
+        "CRISIS_HUB_TOKEN_CERT_MX).",
+    )
+    run.add_argument("scenario", type=Path, help="the scenario file (e.g. hub/demo_data/exercise.toml)")
+    run.add_argument("--tokens", type=Path, metavar="FILE", help="stakeholder ids to tokens, JSON or TOML")
+    run.add_argument("--speed", type=float, default=1.0, help="play the scenario this many times faster")
+    run.add_argument(
+        "--url",
+        type=hub_url,
+        default=env_default("--url"),
+        help=f"the hub's base URL (or CRISIS_HUB_URL; default {DEFAULT_URL})",
+    )
 
 
 def _audit(sub: Commands) -> None:

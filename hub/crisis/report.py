@@ -389,6 +389,14 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def moment(stamp: str, now: datetime) -> str:
+    """``17:10:05 UTC``: :func:`~hub.crisis.wording.clock` to the second, as a timeline of minutes needs."""
+    parsed = parse_time(stamp)
+    if parsed is None:
+        return stamp
+    return clock(stamp, now).replace(f"{parsed:%H:%M}", f"{parsed:%H:%M:%S}")
+
+
 _KIND_WORDS = {"declared": "Declared", "revised": "Revised", "update": "Update", "sitrep": "Sitrep",
                "assigned": "Assigned", "status": "Action", "escalated": "Escalated",
                "acknowledged": "Acknowledged"}  # fmt: skip
@@ -407,15 +415,15 @@ def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) 
         f"**Severity {crisis.severity}** · status **{crisis.status}** · lead **{who(crisis.lead)}** · "
         f"TLP:{crisis.tlp.upper()} · channel {crisis.channel}",
         "",
-        f"- Declared: {clock(crisis.declared, now)} by {who(crisis.declared_by)}",
-        f"- Last change: {clock(crisis.last_change, now)}",
-        f"- Report generated: {clock(report.generated, now)}",
+        f"- Declared: {moment(crisis.declared, now)} by {who(crisis.declared_by)}",
+        f"- Last change: {moment(crisis.last_change, now)}",
+        f"- Report generated: {moment(report.generated, now)}",
         "",
         "## Timeline",
         "",
     ]
     for entry in report.timeline:
-        out.append(f"- {clock(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · {who(entry.by)}: "
+        out.append(f"- {moment(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · {who(entry.by)}: "
                    f"{one_line(entry.summary)}")  # fmt: skip
     out += ["", "## Stakeholders", ""]
     if report.stakeholders:

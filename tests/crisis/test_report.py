@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from hub import keys
+from hub.crisis.report import duration, moment
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.crisis.test_routes import JSON, call, new_crisis
@@ -188,3 +189,15 @@ async def test_the_report_as_markdown_names_stakeholders_and_a_bad_format_is_ref
     assert status == 400 and "format must be json or md" in error["description"]
     status, error = await call(hub, "observer", "GET", f"{base}/report")
     assert status == 404
+
+
+def test_durations_read_as_a_debrief_says_them() -> None:
+    assert [duration(s) for s in (None, 2.345, 45, 185, 7800, 3600)] == [
+        "—", "2.3 s", "45 s", "3 min 5 s", "2 h 10 min", "1 h"
+    ]  # fmt: skip
+
+
+def test_timeline_times_are_given_to_the_second_with_the_day_when_not_today() -> None:
+    now = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
+    assert moment("2026-12-06T06:27:38.223Z", now) == "06:27:38 UTC"
+    assert moment("2026-12-05T23:59:01.000Z", now) == "5 Dec 23:59:01 UTC"
