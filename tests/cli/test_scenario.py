@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub import demo
 from hub.cli.scenario import ScenarioError, load, offset, parse, stix_object
 
 DEMO = Path(str(importlib.resources.files("hub").joinpath("demo_data/exercise.toml")))
@@ -117,3 +118,16 @@ def test_a_file_that_is_not_toml_is_one_sentence(tmp_path: Path) -> None:
         load(bad)
     with pytest.raises(ScenarioError, match="cannot read"):
         load(tmp_path / "missing.toml")
+
+
+def test_the_exercise_tells_the_demos_story() -> None:
+    """The demo (crisis-hub demo) and its exercise file name the same crisis, actions, sitrep, advisory and C2."""
+    injects = load(DEMO).injects
+    bodies = {action: [i.body for i in injects if i.action == action] for action in ("declare", "assign", "sitrep")}
+    assert [b["name"] for b in bodies["declare"]] == [demo.CRISIS_NAME]
+    assert [b["name"] for b in bodies["assign"]] == [demo.ISOLATE, demo.SHARE]
+    assert [b["name"] for b in bodies["sitrep"]] == [demo.SITREP]
+    assert injects[-1].body["abstract"] == demo.ADVISORY
+    patterns = {o.get("pattern") for i in injects if i.action == "push" for o in i.body.get("objects", [])}
+    sample = f"[file:hashes.'SHA-256' = '{demo.SAMPLE_SHA256}']"
+    assert {f"[ipv4-addr:value = '{ip}']" for ip in demo.C2} | {sample} <= patterns
