@@ -21,6 +21,7 @@ from hub.middleware import (
     serve_protocol_errors_as_json,
     throttle_middleware,
 )
+from hub.plans import routes as plan_routes
 from hub.store import Store, TokenStore, connect
 from hub.store.audit import AuditLog
 from hub.stream import handler as stream_handler
@@ -78,6 +79,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
             stream_handler.dispatcher_ctx,
             crisis_routes.service_ctx,
             escalation.escalation_ctx,  # needs the crisis service
+            plan_routes.plans_ctx,  # needs the crisis service
             federation_routes.connectors_ctx,  # runs [[connectors]] in this process
         ]
     )
@@ -90,6 +92,7 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     taxii_routes.add_routes(app)
     stream_handler.add_routes(app)
     crisis_routes.add_routes(app)
+    plan_routes.add_routes(app)
     monitoring.add_routes(app)
     federation_routes.add_routes(app)
     add_webui_routes(app)

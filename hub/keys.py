@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
     from hub.monitoring import CapacityMonitor
+    from hub.plans.service import PlanService
     from hub.store import Store, TokenStore
     from hub.store.audit import AuditLog
     from hub.stream.fanout import Dispatcher
@@ -44,6 +45,8 @@ TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted
 
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 CRISIS_SERVICE: web.AppKey[CrisisService] = web.AppKey("crisis_service")
+PLANS: web.AppKey[PlanService] = web.AppKey("plans")
+"""The crisis plans: runs started by triggers or by hand (set by the plans lifecycle)."""
 CONNECTORS: web.AppKey[ConnectorRuntime] = web.AppKey("connectors")
 CATALOG: web.AppKey[Catalog] = web.AppKey("taxii_catalog")
 CURSOR_SECRET: web.AppKey[CursorSecret] = web.AppKey("cursor_secret")

@@ -19,9 +19,10 @@ from hub import keys
 from hub.crisis import objects, report
 from hub.crisis.model import Acknowledgment, AckStatus, ActionItem, Crisis, Revision
 from hub.crisis.service import CrisisService
-from hub.crisis.sitrep import render_markdown
+from hub.crisis.sitrep import PlanProgress, StepProgress, render_markdown
 from hub.errors import BadRequest
 from hub.events import Event
+from hub.plans.service import RunView
 from hub.requests import authenticate, int_param, json_response, read_body
 from hub.stix import load_json_object
 
@@ -111,6 +112,20 @@ def ack_status_json(status: AckStatus) -> dict[str, Any]:
         "acknowledged": [{"stakeholder": a.acknowledged_by, "time": a.time} for a in status.acknowledged],
         "pending": status.pending,
     }
+
+
+def plan_progress(run: RunView) -> PlanProgress:
+    """A plan run as the briefing tells it: its steps done, and those now running or waiting, late first."""
+    reached = [s for s in run.steps if s.state != "pending"]
+    waiting = [s for s in reached if s.state in ("running", "delayed") and s.type in ("action", "playbook-action")]
+    waiting.sort(key=lambda s: (not s.late, s.due or ""))
+    return PlanProgress(
+        name=run.name,
+        status=run.status,
+        done=sum(1 for s in reached if s.state in ("completed", "skipped")),
+        steps=len(run.steps),
+        open=tuple(StepProgress(s.name, s.state, s.due, s.late, s.waiting_on) for s in waiting),
+    )
 
 
 # the handlers --------------------------------------------------------------------------
@@ -223,6 +238,7 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
         await svc.acknowledgments(principal, crisis_id),
         names=svc.display_names(),
         now=datetime.now(UTC),
+        plans=[plan_progress(run) for run in await request.app[keys.PLANS].runs(principal, crisis_id)],
     )
     return web.Response(text=text, content_type="text/markdown", charset="utf-8")
 

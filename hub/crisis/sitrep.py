@@ -8,12 +8,36 @@ does no I/O) and times as a listener hears them, "17:10 UTC (6 min ago)".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from hub.crisis.model import AckStatus, ActionItem, Crisis, Sitrep, SitrepEntry
 from hub.crisis.wording import display_name, one_line, when
 
 EXERCISE_LINE = "**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this briefing is real."
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """One reached step of a plan run, as the briefing tells it."""
+
+    name: str
+    state: str
+    due: str | None
+    late: bool
+    waiting_on: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanProgress:
+    """Where one plan run of the crisis stands (see :mod:`hub.plans`)."""
+
+    name: str
+    status: str
+    done: int
+    steps: int
+    open: tuple[StepProgress, ...]
+    """Its steps now running or waiting, late first."""
 
 
 def render_markdown(
@@ -25,12 +49,14 @@ def render_markdown(
     *,
     names: Mapping[str, str],
     now: datetime,
+    plans: Sequence[PlanProgress] = (),
 ) -> str:
     """The briefing: the crisis state, the sitrep, what it refers to, open actions and who has not acknowledged.
 
     The briefing of an exercise opens and closes with :data:`EXERCISE_LINE`.
 
-    ``entries`` are the objects the sitrep names other than the crisis.
+    ``entries`` are the objects the sitrep names other than the crisis;
+    ``plans`` the crisis's plan runs the reader may see.
     ``names`` maps stakeholder ids (and the hub's own source) to display
     names; ``now`` is the moment relative times are counted from.
     """
@@ -91,6 +117,16 @@ def render_markdown(
                        f"due {when(action.due, now)}, {action.status}{flag}")  # fmt: skip
         out.append("")
         out.append(f"{sum(1 for a in actions if a.is_open)} of {len(actions)} action items open.")
+        out.append("")
+    if plans:
+        out += ["## Plans", ""]
+        for plan in plans:
+            out.append(f"- **{one_line(plan.name)}** — {plan.status}, {plan.done} of {plan.steps} steps done")
+            for step in plan.open:
+                due = f", due {when(step.due, now)}" if step.due else ""
+                late = " — **LATE**" if step.late else ""
+                waiting = f", waiting on {whom(step.waiting_on)}" if step.waiting_on else ""
+                out.append(f"  - {one_line(step.name)}: {step.state}{due}{waiting}{late}")
         out.append("")
     # Only the crisis as it stands now matters for acknowledgments, not its superseded versions.
     current = [a for a in acknowledgments if a.id != crisis.id or a.version == crisis.modified]

@@ -42,6 +42,7 @@ from hub.store.capacity import Capacity
 from hub.store.client import Client, StoreError, guard
 from hub.store.connectors import Connectors
 from hub.store.layout import Keys
+from hub.store.lease import Lease
 from hub.store.replication import write_then_wait
 from hub.store.status import TaxiiStatuses
 from hub.tlp import TLP
@@ -68,9 +69,9 @@ class Appended:
 class Store:
     """Channels and objects in Redis. One instance per hub process, shared by every request.
 
-    ``statuses`` keeps TAXII status resources and ``connectors`` the
-    connectors' checkpoints, leases and statuses, on the same client and
-    namespace; ``capacity`` reads how full the server is.
+    ``statuses`` keeps TAXII status resources, ``connectors`` the
+    connectors' checkpoints, leases and statuses, and ``plans_lease`` says
+    which process moves the crisis plans, on the same client and namespace; ``capacity`` reads how full the server is.
     """
 
     def __init__(self, client: Client, namespace: str = "chub", *, wait_replicas: int = 0, wait_ms: int = 1000) -> None:
@@ -82,6 +83,7 @@ class Store:
         self.wait_ms = wait_ms
         self.statuses = TaxiiStatuses(client, self.keys)
         self.connectors = Connectors(client, namespace)
+        self.plans_lease = Lease(client, self.keys.plans_lease)
         self.capacity = Capacity(client)
         self._publish = live.publish_command(client)
         self._append = client.register_script(scripts.APPEND)
