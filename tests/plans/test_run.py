@@ -352,3 +352,31 @@ def test_the_same_inputs_give_the_same_next_state(done: set[str], status: str) -
     forked = begin(plan).state
     statuses = dict.fromkeys(done, status)
     assert settle(forked, plan, statuses) == settle(forked, plan, statuses)
+
+
+@given(
+    st.lists(st.sampled_from(sorted(AGENTS)), min_size=1, max_size=6),
+    st.sets(st.sampled_from(sorted(DIRECTORY.names))),
+    st.lists(st.sampled_from(["completed", "cancelled", "assigned"]), min_size=6, max_size=6),
+)
+def test_no_step_is_ever_assigned_to_a_stakeholder_who_may_not_read_the_run(
+    agents: list[str], cleared: set[str], outcomes: list[str]
+) -> None:
+    """Any chain of action steps, any ceilings, any outcomes: every item goes to a cleared stakeholder."""
+    workflow: dict[str, dict[str, Any]] = {}
+    for i, agent in enumerate(agents):
+        after = f"step-{i + 1}" if i + 1 < len(agents) else "end"
+        workflow[f"step-{i}"] = action(f"Step {i}", agent, on_completion=after)
+    workflow["end"] = {"type": "end"}
+    plan = playbook(workflow)
+    moved = begin(plan, may_assign=lambda s: s in cleared)
+    assigned = list(moved.items)
+    for outcome in outcomes:
+        if moved.state.status != RUNNING:
+            break
+        statuses = dict.fromkeys(DIRECTORY.names, outcome)
+        moved = settle(moved.state, plan, statuses, may_assign=lambda s: s in cleared)
+        assigned += moved.items
+    assert {item.assignee for item in assigned} <= cleared
+    for record in moved.state.steps.values():
+        assert not set(record.assignees) - cleared and not set(record.withheld) & cleared
