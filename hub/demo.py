@@ -40,6 +40,7 @@ import orjson
 
 from connectors.client import TAXII, HubClient, HubClientError
 from hub.crisis.objects import now_stix
+from hub.demo_plan import ProtocolActs
 from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class Scenario:
         self.green: list[dict[str, Any]] = []
         self.writes = 0  # what this run wrote: 0 at the end means the scenario was already complete
         self._wrote = False  # since the last pause
+        self.protocol = ProtocolActs(self)
 
     async def pause(self, seconds: float) -> None:
         """Let the room watch; no pause while a re-run skips steps already done."""
@@ -351,6 +353,7 @@ class Scenario:
         )
         for who in ("sspc", "cnpc", "pemex"):
             await self.ack(who, declared)
+        await self.protocol.push()
         await self.pause(3)
 
     async def actions_assigned(self) -> None:
@@ -386,6 +389,8 @@ class Scenario:
         )
         for who in ("sedena", "banxico", "cert-mx"):
             await self.ack(who, spread)
+        await self.step("the committee starts the national crisis protocol")
+        await self.protocol.start()
         await self.pause(2)
         return spread
 
@@ -397,6 +402,7 @@ class Scenario:
             "Severity raised to High. Lead: national CERT. Next sitrep in one hour.",
         )
         await self.move("pemex", ISOLATE, "accepted", "Working on it with the refinery OT teams.")
+        await self.protocol.done("Detection and triage", "cert-mx")
         await self.move("cert-mx", SHARE, "in-progress")
         await self.pause(4)
         await self.update(
@@ -410,6 +416,7 @@ class Scenario:
 
     async def sharing_with_partners(self) -> None:
         await self.step("the C2 indicators reach partner CERTs (TLP:GREEN) on the partners collection")
+        await self.protocol.done("Convene the crisis committee", "cidge", "sspc", "sedena", "cnpc")
         # Only partners write the partners collection: the partner CERT, which had the GREEN indicators from
         # the national CERT, posts exact copies of them (the national CERT still owns them) over TAXII.
         await self.taxii_add("partner-cert", "partners", self.green)
@@ -424,6 +431,8 @@ class Scenario:
         await self.step("severity raised to Severe; containment")
         containing = await self.revise({"severity": 4, "status": "containing"})
         await self.move("cert-mx", SHARE, "completed", "Shared with partner CERTs on the partners collection.")
+        # The energy operators assess their impact; the bank's assessment is left to run late.
+        await self.protocol.done("Energy: impact assessment", "pemex", "cfe")
         await self.pause(3)
         for who in ("sspc", "pemex"):
             await self.ack(who, containing)

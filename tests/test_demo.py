@@ -16,6 +16,7 @@ import orjson
 from taxii2client.v21 import Server, as_pages  # type: ignore[import-untyped]  # no type information
 
 from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
+from hub.demo_plan import DEMO_PLAYBOOK
 from hub.tlp import TLP
 from tests.cli.test_cli import CLI, free_port, get, run
 from tests.conftest import Hub, HubFactory
@@ -75,6 +76,29 @@ async def test_the_scenario_builds_a_living_crisis_that_each_role_sees_its_share
     assert (await get_json(hub, "observer", "/api/v1/crises"))["crises"] == []
     energy_only = await get_json(hub, "cfe", f"/api/v1/crises/{crisis['id']}/updates")
     assert "banxico" not in {e["source"] for e in energy_only["events"]}
+
+
+async def test_the_demo_runs_the_national_protocol_with_every_step_on_the_board_and_one_late(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(crisis=FAST)
+    await play(hub).run(keep_alive=False)
+    [crisis] = (await get_json(hub, "sspc", "/api/v1/crises"))["crises"]
+    [run] = (await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}/plans"))["runs"]
+    assert run["playbook"] == DEMO_PLAYBOOK and run["status"] == "running" and run["started_by"] == "cidge"
+    states = {s["name"]: s["state"] for s in run["steps"]}
+    assert len(states) == 21  # every step of the protocol is listed, reached or not
+    for done in ("Detection and triage", "Convene the crisis committee", "Energy: impact assessment"):
+        assert states[done] == "completed", states
+    assert states["Finance: impact assessment"] == "running" and states["Recovery"] == "pending"
+    async with asyncio.timeout(LONG_WAIT):  # at the demo clock and speed, the bank's assessment runs late
+        while True:
+            [run] = (await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}/plans"))["runs"]
+            [finance] = [s for s in run["steps"] if s["name"] == "Finance: impact assessment"]
+            if finance["late"]:
+                break
+            await asyncio.sleep(0.1)
+    assert finance["waiting_on"] == ["banxico"]
 
 
 async def test_the_demo_shares_outward_a_public_advisory_and_the_green_indicators_for_partners(
@@ -140,7 +164,9 @@ async def test_an_interrupted_scenario_is_finished_by_the_next_run_and_nothing_i
     abstracts = Counter(e["object"].get("abstract") for e in updates if e["source"] != "hub")
     assert set(abstracts.values()) == {1} and len(abstracts) == 5 and ADVISORY in abstracts, abstracts
     actions = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/actions"))["actions"]
-    assert sorted(a["name"] for a in actions) == sorted([ISOLATE, SHARE])
+    assert sorted(a["name"] for a in actions if a["assigned_by"] != "hub") == sorted([ISOLATE, SHARE])
+    runs = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/plans"))["runs"]
+    assert len(runs) == 1  # started once, though the scenario was interrupted and played again
     sitreps = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/sitreps"))["events"]
     assert [e["object"]["name"] for e in sitreps] == [SITREP]
     history = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/history"))["versions"]
