@@ -11,14 +11,15 @@ export class ApiError extends Error {
 }
 
 const enc = encodeURIComponent;
+const TAXII = 'application/taxii+json;version=2.1';
 
 /**
  * A client holding one token. `onUnauthorized` is called on any 401: the token was revoked
  * while the page was open, and the only sensible thing is to sign out and say so.
  */
 export function createApi(token, {onUnauthorized} = {}) {
-  async function call(method, path, body) {
-    const headers = {Authorization: `Bearer ${token}`, Accept: 'application/json'};
+  async function call(method, path, body, {accept = 'application/json'} = {}) {
+    const headers = {Authorization: `Bearer ${token}`, Accept: accept};
     const init = {method, headers, credentials: 'omit', cache: 'no-store', redirect: 'error'};
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -62,6 +63,21 @@ export function createApi(token, {onUnauthorized} = {}) {
       (await call('POST', `/api/v1/crises/${enc(crisisId)}/acks`, version ? {item, version} : {item})).data,
     updateAction: async (crisisId, actionId, change) =>
       (await call('PATCH', `/api/v1/crises/${enc(crisisId)}/actions/${enc(actionId)}`, change)).data,
+    /** The crisis's plan runs this stakeholder may read, oldest first, each step in the playbook's order. */
+    plans: async (crisisId) => (await get(`/api/v1/crises/${enc(crisisId)}/plans`)).runs,
+    /** Start a stored plan (`playbook--…`) for the crisis now: the run as it stands after its first move. */
+    startPlan: async (crisisId, playbookId) =>
+      (await call('POST', `/api/v1/crises/${enc(crisisId)}/plans`, {plan: playbookId})).data,
+    /**
+     * One page of a collection's newest object versions of one STIX type, over TAXII 2.1 (the hub's
+     * one listing by type): {objects, more, next}. `next` continues where the previous page stopped.
+     */
+    taxiiObjects: async (channel, type, next) => {
+      const query = new URLSearchParams({'match[type]': type});
+      if (next) query.set('next', next);
+      const path = `/taxii2/api/collections/${enc(channel)}/objects?${query}`;
+      return (await call('GET', path, undefined, {accept: TAXII})).data || {};
+    },
   };
 }
 

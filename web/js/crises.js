@@ -1,13 +1,16 @@
 // Keeps the crisis board in step with the hub. The hub computes every crisis view (severity
 // name and colour, who is expected to acknowledge, overdue actions) and filters it for this
 // stakeholder; the page only asks again when the stream shows that something crisis-related
-// changed — a crisis version, an update, a sitrep, an acknowledgment, an action item.
+// changed — a crisis version, an update, a sitrep, an acknowledgment, an action item. A plan
+// run's move (a new version of its crisis-plan-run) changes only that crisis's runs: those alone
+// are asked again.
 
 import {ApiError} from './api.js';
 
 const CRISIS_TYPES = new Set(['incident', 'note', 'report', 'crisis-acknowledgment', 'crisis-action']);
 const DEBOUNCE_MS = 250; // a burst of events (a replay, a scenario step) costs one refresh
 const PERIODIC_MS = 60000; // due times and "overdue" move with the clock, not with events
+const RUN_TYPE = 'crisis-plan-run';
 
 export class CrisisSync {
   constructor(api, state) {
@@ -17,6 +20,9 @@ export class CrisisSync {
     this.running = false;
     this.again = false;
     this.interval = null;
+    this.planCrises = new Set(); // crises whose runs to ask again
+    this.planTimer = null;
+    this.fetches = 0; // numbers each read of runs: an older answer never replaces a newer one
   }
 
   start() {
@@ -26,12 +32,50 @@ export class CrisisSync {
 
   stop() {
     clearTimeout(this.timer);
+    clearTimeout(this.planTimer);
     clearInterval(this.interval);
   }
 
   /** Called for every event the stream delivers. */
   consider(event) {
+    // An action item a plan assigned (plan_run_ref) is a crisis-action: the whole refresh below reads
+    // the runs too, so its step shows done with the item.
     if (CRISIS_TYPES.has(event.type)) this.request();
+    const obj = event.object || {};
+    if (event.type === RUN_TYPE && typeof obj.crisis_ref === 'string') this.requestPlans(obj.crisis_ref);
+  }
+
+  /** Read one crisis's runs again soon (a burst of moves costs one read). */
+  requestPlans(crisisId) {
+    this.planCrises.add(crisisId);
+    clearTimeout(this.planTimer);
+    this.planTimer = setTimeout(() => this.runPlans(), DEBOUNCE_MS);
+  }
+
+  /** Read one crisis's runs now and show them (after starting a plan, the starter sees it at once). */
+  async plansNow(crisisId) {
+    const seq = ++this.fetches;
+    const runs = await this.plans(crisisId);
+    if (runs !== null) this.state.setPlans(crisisId, runs, seq);
+  }
+
+  async runPlans() {
+    const ids = [...this.planCrises];
+    this.planCrises.clear();
+    await Promise.all(ids.map((id) => this.plansNow(id)));
+  }
+
+  /** The crisis's runs; [] when the crisis is gone from our view, null when they could not be read now. */
+  async plans(crisisId) {
+    try {
+      return await this.api.plans(crisisId);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return [];
+      if (!(error instanceof ApiError && error.status === 401)) {
+        this.state.notice(`Could not read the plans of a crisis: ${error.message}`);
+      }
+      return null;
+    }
   }
 
   request() {
@@ -74,8 +118,9 @@ export class CrisisSync {
 
   async load(id) {
     try {
-      const [detail, history] = await Promise.all([this.api.crisis(id), this.api.history(id)]);
-      return [id, detail, history];
+      const seq = ++this.fetches;
+      const [detail, history, runs] = await Promise.all([this.api.crisis(id), this.api.history(id), this.plans(id)]);
+      return [id, detail, history, {runs, seq}];
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return null; // no longer visible to us
       throw error;

@@ -65,6 +65,20 @@ export function crisisExtension(obj) {
   return null;
 }
 
+// The course-of-action extension that carries a playbook (the hub's plans: hub/plans/carrier.py).
+const PLAYBOOK_EXTENSION = 'extension-definition--1e1c1bd7-c527-4215-8e18-e199e74da57c';
+
+/** The CACAO playbook a course-of-action carries, as a plan to offer: {id, name, description, modified}, or null. */
+export function playbookOf(obj) {
+  if (!obj || obj.type !== 'course-of-action' || typeof obj.extensions !== 'object' || obj.extensions === null) return null;
+  const ext = obj.extensions[PLAYBOOK_EXTENSION];
+  if (!ext || typeof ext !== 'object' || typeof ext.playbook_id !== 'string') return null;
+  if (String(ext.playbook_standard || '').trim().toLowerCase() !== 'cacao') return null;
+  if (!ext.playbook_id.startsWith('playbook--')) return null;
+  return {id: ext.playbook_id, name: String(obj.name || ext.playbook_id), description: String(obj.description || ''),
+    modified: String(obj.modified || '')};
+}
+
 /** The kind of cyber observable a STIX pattern is about: "[ipv4-addr:value = '…']" -> "ipv4-addr". */
 export function observableType(pattern) {
   const match = /\[\s*([a-z0-9-]+):/.exec(String(pattern || ''));

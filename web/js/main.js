@@ -23,6 +23,7 @@ const LARGE_KEY = 'crisis-hub.large-type';
 const HISTORY_HOURS = 24;
 const TICK_MS = 5000; // "3 min ago", "NEW" highlights and "overdue by" move with the clock
 const BOARD_REFRESH_MS = 30000;
+const PLAN_PAGES = 50; // TAXII pages read per channel when listing the stored plans: a bound, not an expectation
 
 const $ = (id) => document.getElementById(id);
 
@@ -181,6 +182,49 @@ async function enterRoom(token, answer) {
         button.textContent = 'Acknowledge';
       }
     },
+    /**
+     * List the plans this stakeholder may start: the course-of-action objects carrying a CACAO
+     * playbook in the channels it reads. TAXII's match[type] is the hub's one listing by type; a
+     * stakeholder without TAXII gets the plans the stream brought (pushed in the last day, or live).
+     */
+    async loadPlaybooks() {
+      if (playbooksLoading) return;
+      playbooksLoading = true;
+      if (!(me.access || []).includes('taxii')) {
+        state.setPlaybooks([]);
+        return;
+      }
+      try {
+        const lists = await Promise.all(readable.map(async (channel) => {
+          const found = [];
+          let next = null;
+          for (let page = 0; page < PLAN_PAGES; page++) {
+            const answer = await api.taxiiObjects(channel, 'course-of-action', next);
+            for (const obj of answer.objects || []) found.push({obj, channel});
+            next = answer.more ? answer.next : null;
+            if (!next) break;
+          }
+          return found;
+        }));
+        state.setPlaybooks(lists.flat());
+      } catch (error) {
+        playbooksLoading = false; // the next opening of a crisis tries again
+        state.notice(`Could not list the stored plans: ${error.message}`);
+        state.setPlaybooks([]);
+      }
+    },
+    async startPlan(crisisId, playbookId, button) {
+      button.disabled = true;
+      button.textContent = 'Starting…';
+      try {
+        await api.startPlan(crisisId, playbookId);
+        await sync.plansNow(crisisId);
+      } catch (error) {
+        state.notice(`Could not start the plan: ${error.message}`);
+        button.disabled = false;
+        button.textContent = 'Start plan';
+      }
+    },
     async updateAction(crisisId, action, change, button) {
       button.disabled = true;
       try {
@@ -192,6 +236,7 @@ async function enterRoom(token, answer) {
       }
     },
   };
+  let playbooksLoading = false;
   const dialog = new CrisisDialog($('crisis-dialog'), ctx);
   const objectDialog = new ObjectDialog($('object-dialog'), ctx);
   const timeline = new TimelineView({list: $('timeline'), filters: $('timeline-filters'), count: $('timeline-count')}, ctx);
@@ -206,7 +251,8 @@ async function enterRoom(token, answer) {
     if (dirty.has('notices') || dirty.has('tick')) renderNotices($('notices'), state);
     // The board's "3 min ago" and "due in" move with the clock, but rebuilding its buttons every
     // tick could swallow a click in progress: between changes, refresh it twice a minute.
-    if (dirty.has('crises') || (dirty.has('tick') && Date.now() - boardRenderedAt > BOARD_REFRESH_MS)) {
+    const changed = dirty.has('crises') || dirty.has('plans');
+    if (changed || (dirty.has('tick') && Date.now() - boardRenderedAt > BOARD_REFRESH_MS)) {
       boardRenderedAt = Date.now();
       renderBoard($('board'), $('crisis-count'), ctx);
       renderMyActions($('my-actions'), $('action-count'), ctx);

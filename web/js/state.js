@@ -2,7 +2,7 @@
 // connection's state. Views read it and re-render when told what changed. The page never
 // decides visibility: it holds exactly what the hub sent to this stakeholder.
 
-import {compareIds, idMillis, parseTime} from './format.js';
+import {compareIds, idMillis, parseTime, playbookOf} from './format.js';
 
 const MAX_EVENTS = 20000; // a bound on memory for a screen left on for days
 const MAX_NOTICES = 4;
@@ -53,6 +53,11 @@ export class RoomState {
     this.crises = [];
     this.details = new Map(); // crisis id -> {crisis, updates, sitreps, actions, acks}
     this.histories = new Map(); // crisis id -> versions
+    this.plans = new Map(); // crisis id -> {runs, seq}: its plan runs, and which read of them that was
+    // The plans this stakeholder may start: playbook id -> {id, name, description, modified, channel}, from
+    // the course-of-action objects carrying a CACAO playbook it may read (listed, or received live).
+    this.playbooks = new Map();
+    this.playbooksLoaded = false;
     // level -> {name, colour, description}: the hub's scale, so that every level has its label
     this.severities = new Map(directory.severity_scale.map((s) => [s.level, s]));
     this.crisesLoaded = false;
@@ -149,6 +154,24 @@ export class RoomState {
     if (event.type === 'indicator') this.keepNewest(this.indicators, obj.id, received);
     if (event.type === 'sighting') this.keepNewest(this.sightings, obj.id, received);
     if (event.type === 'relationship') this.relate(obj.source_ref, obj.target_ref);
+    if (event.type === 'course-of-action' && this.addPlaybook(obj, event.channel)) this.touch('plans');
+  }
+
+  /** Keep a course-of-action that carries a CACAO playbook as a plan to offer; false if it carries none. */
+  addPlaybook(obj, channel) {
+    const playbook = playbookOf(obj);
+    if (!playbook) return false;
+    const known = this.playbooks.get(playbook.id);
+    if (known && parseTime(known.modified) > parseTime(playbook.modified)) return false;
+    this.playbooks.set(playbook.id, {...playbook, channel});
+    return true;
+  }
+
+  /** The plans listed from the hub (each channel's course-of-action objects): the list is complete now. */
+  setPlaybooks(found) {
+    for (const {obj, channel} of found) this.addPlaybook(obj, channel);
+    this.playbooksLoaded = true;
+    this.touch('plans');
   }
 
   relate(a, b) {
@@ -214,12 +237,19 @@ export class RoomState {
     this.crises = crises;
     this.details = new Map();
     this.histories = new Map();
+    const plans = new Map();
     for (const entry of details) {
       if (!entry) continue;
-      const [id, detail, history] = entry;
+      const [id, detail, history, read] = entry;
       this.details.set(id, detail);
       this.histories.set(id, history);
+      // A run moved and read on its own since this refresh began is newer: keep it.
+      const known = this.plans.get(id);
+      const newer = known && (!read || read.runs === null || known.seq > read.seq);
+      if (newer) plans.set(id, known);
+      else if (read && read.runs !== null) plans.set(id, read);
     }
+    this.plans = plans;
     for (const crisis of crises) {
       this.names.set(crisis.id, crisis.name);
     }
@@ -230,6 +260,30 @@ export class RoomState {
     this.crisesLoaded = true;
     this.crisesAt = this.now();
     this.touch('crises');
+  }
+
+  /** One crisis's runs, read on their own (a run moved): shown unless a newer read is already shown. */
+  setPlans(crisisId, runs, seq) {
+    if (!this.crises.some((c) => c.id === crisisId)) return;
+    const known = this.plans.get(crisisId);
+    if (known && known.seq > seq) return;
+    this.plans.set(crisisId, {runs, seq});
+    this.touch('plans');
+  }
+
+  /** The plan runs of a crisis the page has read, oldest first. */
+  runsOf(crisisId) {
+    const known = this.plans.get(crisisId);
+    return (known && known.runs) || [];
+  }
+
+  /**
+   * Whether the signed-in stakeholder may change a crisis, hence start a plan for it: it writes the
+   * crisis's channel (GET /api/v1/me). Only whether to offer the control: the hub decides (403).
+   */
+  mayRevise(crisis) {
+    const rights = (this.me.channels || {})[crisis.channel];
+    return Boolean(rights && rights.write);
   }
 
   /** The acknowledgment record of one version of an item, or undefined. */

@@ -1,7 +1,7 @@
 // The crisis board: active crises, most severe first (the hub's order), each with its NCISS
 // severity colour as the hub reports it, status, lead, sectors, time since the last update,
 // who has acknowledged the current version (and who only an earlier one), when it was declared,
-// each overdue action with its owner and how late it is, and the severity's changes.
+// each overdue action with its owner and how late it is, where its plans stand, and the severity's changes.
 
 import {clip, h, inkOn, replaceKeepingFocus, safeColour} from '../dom.js';
 import {ago, duration, parseTime, shortTime} from '../format.js';
@@ -9,6 +9,7 @@ import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {severitySteps} from './charts.js';
 import {exerciseBadge, exerciseBanner, isExercise} from './exercise.js';
+import {planChecklist} from './plans.js';
 import {who} from './who.js';
 
 /** A severity block in the hub's colour. CSSOM writes are allowed by the CSP; style="" is not. */
@@ -138,6 +139,7 @@ function card(crisis, ctx) {
       onTime > 0 ? h('span', {class: 'crisis-actions'}, ` · ${onTime} open action${onTime > 1 ? 's' : ''} on time`) : null,
       overdue.length ? h('span', {class: 'badge badge-overdue'}, `${overdue.length} OVERDUE`) : null),
     overdueList(crisis, overdue, state),
+    planChecklist(crisis, state.runsOf(crisis.id), state),
     latestEntry(crisis, detail, state),
     ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), ctx)),
   h('div', {class: 'crisis-trend'},

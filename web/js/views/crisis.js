@@ -1,6 +1,6 @@
 // One crisis, opened from the board in a modal dialog (Esc closes it, focus returns to the
-// board): what it is, its severity over time, its timeline of situation updates and sitreps
-// with who has acknowledged each, and its action items.
+// board): what it is, its plans step by step, its severity over time, its timeline of situation
+// updates and sitreps with who has acknowledged each, and its action items.
 
 import {clip, h, replaceKeepingFocus} from '../dom.js';
 import {ago, clockTime, parseTime, shortTime} from '../format.js';
@@ -10,6 +10,7 @@ import {actionRow} from './actions.js';
 import {lastActivity, severityBlock} from './board.js';
 import {exerciseBadge, exerciseBanner, isExercise} from './exercise.js';
 import {severityChart} from './charts.js';
+import {planSection} from './plans.js';
 import {who, whoList} from './who.js';
 
 function fact(label, value) {
@@ -50,6 +51,7 @@ export class CrisisDialog {
     this.dialog = dialog;
     this.ctx = ctx;
     this.crisisId = null;
+    this.planChoice = {value: null}; // the plan picked in the start control, kept across live re-renders
     this.title = dialog.querySelector('#crisis-dialog-title');
     this.body = dialog.querySelector('#crisis-detail');
     dialog.querySelector('#crisis-dialog-close').addEventListener('click', () => dialog.close());
@@ -65,6 +67,8 @@ export class CrisisDialog {
 
   open(id) {
     this.crisisId = id;
+    const crisis = this.ctx.state.crises.find((c) => c.id === id);
+    if (crisis && this.ctx.state.mayRevise(crisis)) this.ctx.loadPlaybooks();
     this.render();
     if (!this.dialog.open) this.dialog.showModal();
   }
@@ -113,7 +117,9 @@ export class CrisisDialog {
       h('h3', {}, `Action items (${detail.actions.length})`),
       detail.actions.length ? h('ul', {class: 'action-list'}, detail.actions.map((a) => actionRow(crisis, a, this.ctx)))
         : h('p', {class: 'empty'}, 'No action item.'));
-    replaceKeepingFocus(this.body, [crisis.exercise ? exerciseBanner() : null, head,
+    const plans = planSection(crisis, state.runsOf(crisis.id), this.ctx,
+      {mayStart: state.mayRevise(crisis), choice: this.planChoice});
+    replaceKeepingFocus(this.body, [crisis.exercise ? exerciseBanner() : null, head, plans,
       h('div', {class: 'detail-columns'}, timeline, side)].filter(Boolean));
   }
 }
