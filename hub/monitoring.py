@@ -151,7 +151,7 @@ class CapacityMonitor:
         return self.capacity.refused_last_write or (memory is not None and memory.at_limit)
 
     def metrics(self) -> Iterator[Metric]:
-        """Refused appends, and the latest reading of the memory (once one was made, and where Redis allows INFO)."""
+        """Refused writes, and the latest reading of the memory (once one was made, and where Redis allows INFO)."""
         refused = CounterMetricFamily(
             "chub_store_writes_refused",
             "Writes of objects (claims and appends) of this hub process that Redis refused, by reason",

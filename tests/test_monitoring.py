@@ -176,3 +176,16 @@ async def test_where_config_is_forbidden_the_hub_warns_once_and_starts(
         admin.acl_deluser("tenant")
     warnings = [r.getMessage() for r in caplog.records if "maxmemory-policy" in r.getMessage()]
     assert len(warnings) == 1 and "CONFIG is not allowed" in warnings[0] and "noeviction" in warnings[0]
+
+
+async def test_an_evicting_policy_found_after_start_is_an_error_line_not_a_crash(
+    hub_factory: HubFactory, admin: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis was unreachable at start, so the check comes later: the hub runs already, and says it loudly."""
+    hub = await hub_factory()
+    admin.config_set("maxmemory-policy", "volatile-lru")
+    with caplog.at_level(logging.WARNING, logger="hub.monitoring"):
+        await monitor(hub).check_policy()
+    (line,) = [r for r in caplog.records if "maxmemory-policy" in r.getMessage()]
+    assert line.levelno == logging.ERROR and "volatile-lru" in line.getMessage() and not line.exc_info
+    assert (await health(hub))[0] == 200
