@@ -248,7 +248,7 @@ class Player:
             if status["failure_count"]:
                 reasons = "; ".join(f"{f['id']}: {f.get('message', '')}" for f in status["failures"][:3])
                 raise InjectFailed(f"{inject.describe()} failed: {status['failure_count']} refused ({reasons})")
-            return None, f"{status['success_count']} objects to {channel} over TAXII"
+            return None, f"{_objects(status['success_count'])} to {channel} over TAXII"
         answer = await client.push_objects(channel, objects)
         if answer.rejected:
             first = answer.rejected[0]
@@ -256,7 +256,7 @@ class Player:
                 f"{inject.describe()} failed: {len(answer.rejected)} objects refused, "
                 f"the first because {first['reason']}"
             )
-        return None, f"{len(answer.accepted)} objects to {channel} ({len(answer.duplicates)} already there)"
+        return None, f"{_objects(len(answer.accepted))} to {channel} ({len(answer.duplicates)} already there)"
 
     @staticmethod
     def _file_objects(path: Path, inject: Inject) -> list[Any]:
@@ -268,6 +268,10 @@ class Player:
         if not isinstance(objects, list):
             raise InjectFailed(f"{inject.describe()}: {path} is a bundle without an objects list")
         return objects
+
+
+def _objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"
 
 
 def cmd_exercise_run(args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.tlp import TLP
+
 ACTIONS = ("declare", "revise", "update", "sitrep", "assign", "move", "acknowledge", "push")
 """What an inject does; each inject has exactly one of these keys."""
 NEEDS_CRISIS = frozenset({"revise", "update", "sitrep", "assign", "move", "acknowledge"})
@@ -197,6 +199,11 @@ class _Checker:
     def check_push(self, body: Mapping[str, Any], where: str) -> None:
         if not isinstance(body.get("channel"), str):
             raise ScenarioError(f"{where}: push needs a channel")
+        if "tlp" in body:
+            try:
+                TLP.parse(str(body["tlp"]))
+            except ValueError:
+                raise ScenarioError(f"{where}: tlp must be clear, green, amber, amber+strict or red") from None
         if body.get("via", "api") not in ("api", "taxii"):
             raise ScenarioError(f"{where}: via must be api or taxii")
         if ("file" in body) == ("objects" in body):

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.crisis.model import Acknowledgment, AckStatus, Stored, label
-from hub.crisis.objects import changes, crisis_fields
+from hub.crisis.objects import changes, crisis_fields, is_exercise
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
 from hub.crisis.wording import clock, display_name, one_line, parse_time
 from hub.events import Event
@@ -64,10 +64,14 @@ class ReportSource:
 
 
 # the report --------------------------------------------------------------------------------
+EXERCISE_LINE = "**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this report is real."
+
+
 @dataclass(frozen=True, slots=True)
 class CrisisSummary:
     id: str
     name: str
+    exercise: bool
     severity: int
     status: str
     lead: str
@@ -330,6 +334,7 @@ def build_report(source: ReportSource, principals: Iterable[Principal], hub: str
         crisis=CrisisSummary(
             id=current.obj["id"],
             name=fields["name"],
+            exercise=is_exercise(current.obj),
             severity=fields["severity"],
             status=fields["status"],
             lead=fields["lead"],
@@ -409,7 +414,9 @@ def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) 
         return display_name(stakeholder, names)
 
     crisis = report.crisis
-    out = [
+    # Like a briefing, the report of an exercise says so first and last: forwarded, it must never be taken for real.
+    out = [EXERCISE_LINE, ""] if crisis.exercise else []
+    out += [
         f"# After-action report: {one_line(crisis.name)}",
         "",
         f"**Severity {crisis.severity}** · status **{crisis.status}** · lead **{who(crisis.lead)}** · "
@@ -457,4 +464,6 @@ def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) 
             out.append(f"| {shared.channel} | TLP:{shared.tlp.upper()} | {shared.count} ({kinds}) | "
                        f"{', '.join(who(r) for r in shared.readers) or 'nobody'} |")  # fmt: skip
     out.append("")
+    if crisis.exercise:
+        out += [EXERCISE_LINE, ""]
     return "\n".join(out)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from hub.crisis.report import EXERCISE_LINE
 from hub.store import TokenStore, connect
 from hub.tokens import new_token
 from tests.cli.test_cli import CLI, crisis_hub, free_port, get, no_traceback
@@ -124,7 +125,7 @@ def test_the_demo_exercise_played_fast_gives_a_report_checked_field_by_field(
     report = json.loads(shown.stdout)
     summary = report["crisis"]
     assert summary == {
-        "id": crisis, "name": CRISIS, "severity": 4, "status": "containing", "lead": "cert-mx",
+        "id": crisis, "name": CRISIS, "exercise": True, "severity": 4, "status": "containing", "lead": "cert-mx",
         "channel": "committee", "tlp": "amber", "declared": summary["declared"], "declared_by": "cidge",
         "last_change": summary["last_change"],
     }  # fmt: skip
@@ -203,7 +204,8 @@ def test_the_demo_exercise_played_fast_gives_a_report_checked_field_by_field(
     written = crisis_hub("report", crisis, "--out", str(out), "--token", tokens["pemex"], "--url", url)
     assert written.returncode == 0 and written.stderr == f"after-action report of {crisis} written to {out}\n"
     text = out.read_text(encoding="utf-8")
-    assert text.startswith(f"# After-action report: {CRISIS}\n")
+    assert text.startswith(f"{EXERCISE_LINE}\n\n# After-action report: {CRISIS}\n")
+    assert text.endswith(f"\n{EXERCISE_LINE}\n\n")  # first and last: forwarded, it is never taken for real
     assert "sector.finance" not in text  # the oil company reads no finance channel
 
 

@@ -73,6 +73,8 @@ def test_an_offset_that_is_not_one_says_the_form(text: Any) -> None:
         ([{"at": "+1s", "as": "pemex", "push": {"channel": "x"}}], "push needs either a file or objects"),
         ([{"at": "+1s", "as": "pemex", "push": {"channel": "x", "objects": [{"type": "sighting", "of": "c2"}]}}],
          "of 'c2' is no object key above"),
+        ([{"at": "+1s", "as": "pemex", "push": {"channel": "x", "tlp": "pink", "objects": []}}],
+         "inject 2: tlp must be clear, green"),
         ([{"at": "+1s", "as": "pemex", "push": {"channel": "x", "via": "mail", "objects": []}}],
          "via must be api or taxii"),
         ([{"at": "+1s", "as": "pemex", "label": "a", "update": {"content": "x"}},

@@ -99,9 +99,9 @@ async def test_the_report_of_a_crisis_lists_decisions_answers_lateness_and_shari
     status, report = await call(hub, "cidge", "GET", f"{base}/report")
     assert status == 200
     assert report["crisis"] == {
-        "id": cid, "name": "Ransomware at the state oil company", "severity": 3, "status": "detected",
-        "lead": "cert-mx", "channel": "committee", "tlp": "amber", "declared": c0["updated"], "declared_by": "cidge",
-        "last_change": c1["updated"],
+        "id": cid, "name": "Ransomware at the state oil company", "exercise": False, "severity": 3,
+        "status": "detected", "lead": "cert-mx", "channel": "committee", "tlp": "amber", "declared": c0["updated"],
+        "declared_by": "cidge", "last_change": c1["updated"],
     }  # fmt: skip
     assert report["generated"] >= a3["updated"]
     timeline = report["timeline"]
