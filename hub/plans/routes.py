@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 TASK: Final = "plans"
 SETTLE: Final = 0.1
 """Seconds to let a burst of appends end before a pass."""
+MIN_GAP: Final = 0.25
+"""Seconds between passes at least: a flood of indicators on some channel wakes the task, it must not spin."""
 JSON: Final = frozenset({"application/json"})
 
 
@@ -60,8 +62,10 @@ async def _run(app: web.Application, guard: PassGuard) -> None:
     lease_ttl = max(3 * interval, 10.0)
     channels = list(app[keys.CONFIG].channels)
     subscription: Subscription | None = None
+    loop = asyncio.get_running_loop()
     try:
         while True:
+            began = loop.time()
             if await guard.run(lambda: store.plans_lease.acquire(lease_ttl)):
                 moved = await guard.run(service.reconcile)
                 if moved:
@@ -73,7 +77,7 @@ async def _run(app: web.Application, guard: PassGuard) -> None:
                 continue
             try:
                 if await subscription.get(timeout=interval) is not None:
-                    await asyncio.sleep(SETTLE)
+                    await asyncio.sleep(max(SETTLE, MIN_GAP - (loop.time() - began)))
             except StoreUnavailable:
                 await _close(subscription)
                 subscription = None

@@ -99,6 +99,7 @@ class PlanService:
         self.crises = crises
         self.store = crises.store
         self.config = crises.config
+        self._missing: set[str] = set()
 
     # plans -------------------------------------------------------------------------------
     async def _plan_event(self, playbook_id: str, channels: Sequence[str], version: str | None = None) -> Stored | None:
@@ -207,7 +208,11 @@ class PlanService:
                 continue
             event = await self._plan_event(trigger.plan, [trigger.channel])
             if event is None:
-                log.warning("plan %s of trigger %s is not stored in %s", trigger.plan, trigger.name, trigger.channel)
+                if trigger.name not in self._missing:  # said once per process, not at every pass
+                    self._missing.add(trigger.name)
+                    log.warning(
+                        "plan %s of trigger %s is not stored in %s", trigger.plan, trigger.name, trigger.channel
+                    )
                 continue
             try:
                 kind = (
