@@ -281,11 +281,6 @@ async def test_a_committee_member_starts_a_stored_plan_from_the_crisis_view_and_
     await expect(bank.page.locator("#crisis-dialog .plan-start")).to_have_count(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hub refuses to start a plan for an exercise crisis: marking the run an exercise's replaces its "
-    "new-sdo crisis extension with a property-extension (hub.crisis.objects.exercise_marked)",
-)
 async def test_an_exercise_plan_says_exercise_and_a_real_one_does_not(hub_factory: HubFactory, rooms: OpenRoom) -> None:
     hub = await hub_factory(crisis=FAST)
     await push_plan(hub)

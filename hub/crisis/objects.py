@@ -288,13 +288,13 @@ def is_exercise(obj: Mapping[str, Any]) -> bool:
 def exercise_marked(obj: dict[str, Any], exercise: bool) -> dict[str, Any]:
     """``obj``, marked as an exercise's when ``exercise`` (else unchanged): where each type carries the mark.
 
-    The extension's own types (action items, acknowledgments) carry it
-    top-level like their other properties; any other object (a note, a
+    The extension's own types (action items, acknowledgments, plan runs) carry
+    it top-level like their other properties; any other object (a note, a
     report) in the crisis extension, as a property-extension.
     """
     if not exercise:
         return obj
-    if obj.get("type") in (ACK_TYPE, ACTION_TYPE):
+    if obj.get("type") in (ACK_TYPE, ACTION_TYPE, RUN_TYPE):
         obj[EXERCISE] = True
     else:
         extensions = dict(obj.get("extensions") or {})

@@ -222,3 +222,16 @@ async def test_the_sitrep_briefing_tells_where_each_plan_stands_and_on_whom_it_w
     assert plans[1].startswith("  - Detection and triage: running, due ") and plans[1].endswith(
         "waiting on National CERT"
     )
+
+
+async def test_a_plan_runs_for_an_exercise_and_its_run_and_items_say_exercise(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(crisis=FAST)
+    await push_plan(hub)
+    crisis = await new_crisis(hub, severity=3, exercise=True)
+    status, run = await call(hub, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/plans", {"plan": PLAYBOOK})
+    assert status == 201, run
+    [stored] = (await call(hub, "cidge", "GET", f"/api/v1/objects/{run['id']}"))[1]["events"][-1:]
+    assert stored["object"]["exercise"] is True
+    item = steps(run)[TRIAGE]["items"][0]
+    [version] = (await call(hub, "cidge", "GET", f"/api/v1/objects/{item}"))[1]["events"][-1:]
+    assert version["object"]["exercise"] is True
