@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import pytest
 from playwright.async_api import Locator, Page, expect
 
 from hub.plans.carrier import wrap
