@@ -28,6 +28,10 @@ prints one ``name: value`` line per figure, as measured:
   side, on the same 2,000 objects (500 with ``--quick``): POST and GET
   objects/s and the hub/medallion ratios. medallion's reads grow
   quadratically, hence not on 100,000 objects.
+* ``store_*``: Redis bytes per object posted through the HTTP API, where they
+  go per key family, and the p50/p99 of four reads at each of
+  ``--store-sizes`` objects (20,000; 2,000 with ``--quick``): see
+  :mod:`bench.capacity`.
 
 ``--redis-url URL`` runs on an existing, empty Redis on this machine instead
 (one run), and ``--redis-cluster`` says it is a node of a Redis Cluster: the
@@ -81,7 +85,7 @@ import aiohttp
 import orjson
 from redis.asyncio.cluster import RedisCluster
 
-from bench import stixgen
+from bench import capacity, stixgen
 from bench.procs import (
     ROOT,
     Processes,
@@ -101,7 +105,7 @@ NAMESPACE = "chub"
 BUNDLE = 100
 TAXII = "application/taxii+json;version=2.1"
 LIVE = "bench.live"
-PHASES = ("ingest", "stall", "taxii-post", "taxii-get", "compare")
+PHASES = ("ingest", "stall", "taxii-post", "taxii-get", "compare", "store")
 STALL_WATCHERS = 200
 
 
@@ -133,6 +137,8 @@ class Plan:
     redis_url: str | None
     """An existing Redis (empty, namespace ``chub`` unused) instead of an embedded one."""
     redis_cluster: bool
+    store_sizes: tuple[int, ...]
+    """The channel sizes at which the store phase measures."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Plan:
@@ -157,6 +163,7 @@ class Plan:
             logs=args.logs,
             redis_url=args.redis_url,
             redis_cluster=args.redis_cluster,
+            store_sizes=tuple(args.store_sizes) or ((2_000,) if quick else (20_000,)),
         )
 
 
@@ -731,6 +738,25 @@ class Run:
         for limit in (1000, 100):
             self.report(f"taxii_get_first_page_ms_l{limit}", await first_page_ms(session, urls[0], limit, headers))
 
+    async def store(self, session: aiohttp.ClientSession) -> None:
+        from hub.store import connect
+
+        client = connect(self.redis_url, cluster=self.plan.redis_cluster)
+        try:
+            await capacity.store_phase(
+                session,
+                hub_urls=self.hub_urls,
+                api_headers=self.api_headers(),
+                taxii_headers=self.taxii_headers(),
+                client=client,
+                namespace=NAMESPACE,
+                sizes=self.plan.store_sizes,
+                concurrency=self.plan.concurrency,
+                report=self.report,
+            )
+        finally:
+            await client.aclose()
+
     async def compare(self, session: aiohttp.ClientSession, workdir: Path) -> None:
         """medallion (memory backend) and the hub side by side on the same objects."""
         if importlib.util.find_spec("medallion") is None:  # it runs as a server process, never imported here
@@ -859,6 +885,8 @@ async def run_once(plan: Plan, report: Report) -> None:
                     await run.taxii_get(session)
                 if "compare" in plan.phases:
                     await run.compare(session, workdir)
+                if "store" in plan.phases:
+                    await run.store(session)
             report("bench_seconds", time.monotonic() - started, 0)
         except BaseException:
             kept = plan.logs or Path(tempfile.mkdtemp(prefix="chub-bench-failed-"))
@@ -924,6 +952,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=lambda text: text.split(","),
         default=list(PHASES),
         help=f"which phases to run (default: all of {','.join(PHASES)})",
+    )
+    parser.add_argument(
+        "--store-sizes",
+        type=capacity.parse_sizes,
+        default=[],
+        help="channel sizes at which the store phase measures, e.g. 100000,1000000 (default 20000)",
     )
     parser.add_argument("--profile", type=Path, help="record each phase with py-spy into this folder")
     parser.add_argument(
