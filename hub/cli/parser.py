@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from hub import __version__
+from hub.cli.archive import cmd_archive
 from hub.cli.audit import cmd_audit_export, cmd_audit_verify
 from hub.cli.config import cmd_config_check
 from hub.cli.connectors import cmd_connector_list, cmd_connector_run
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         _watch,
         _config,
         _import,
+        _archive,
         _connector,
         _plan,
     ):
@@ -240,6 +242,23 @@ def _import(sub: Commands) -> None:
     importing.add_argument("--channel", required=True, help="the channel to write to")
     client_options(importing)
     importing.add_argument("--batch", type=int, default=500, help="objects per request (default 500)")
+
+
+def _archive(sub: Commands) -> None:
+    archiving = _command(
+        sub,
+        "archive",
+        "move a channel's versions added before a time into a gzip'd STIX bundle file, then out of the store",
+        cmd_archive,
+        "Writes the file (mode 0600: as sensitive as the channel's highest TLP), verifies it, records its count "
+        "and SHA-256 in the audit trail, then removes exactly those versions. Run it again to finish a run that "
+        "stopped; crisis-hub import restores the file.",
+    )
+    archiving.add_argument("channel", help="the channel to archive")
+    archiving.add_argument("--before", required=True, help="an RFC 3339 time: versions added before it are archived")
+    archiving.add_argument("--out", required=True, type=Path, help="the file to write (FILE.json.gz)")
+    archiving.add_argument("--batch", type=int, default=500, help="events read and removed per step (default 500)")
+    store_options(archiving)
 
 
 def _connector(sub: Commands) -> None:

@@ -1,0 +1,201 @@
+"""Archiving: a channel's versions added before a time, written to a file, then removed from the store.
+
+How this works. :func:`write` pages through the channel's log, oldest first,
+and streams every version added before the bound into one gzip'd STIX
+bundle, each object as the bytes stored at ingest. It writes to
+``FILE.partial`` (mode 0600) and renames it to ``FILE`` only once the bytes
+re-read from disk match the SHA-256 computed while writing and hold as many
+objects as were written: a file at ``FILE`` is always whole.
+
+:func:`remove` then deletes exactly the versions the file holds, a page of the
+log at a time, each object's versions in one atomic step
+(:meth:`hub.store.Store.delete_versions`), so TAXII, the events API, replay and
+every index agree at every moment. A run killed at any point loses nothing:
+before the rename nothing is deleted; after it, what is not yet deleted is
+still served and is in the file. A rerun finds the file, verifies it again,
+checks that every version still stored before the bound is in it, and
+finishes the deletion.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson  # type: ignore[import-untyped]
+
+from hub.errors import HubError
+from hub.events import Event, id_key
+from hub.store import Store
+
+Version = tuple[str, str]  # (STIX id, version), what identifies a stored version across a restore
+Progress = Callable[[int], object]
+
+
+class ArchiveError(HubError):
+    """An archive file that cannot be written, read or trusted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """An archive file read back from disk: its objects' versions, their count, the file's SHA-256."""
+
+    versions: frozenset[Version]
+    count: int
+    sha256: str
+
+
+def partial_path(out: Path) -> Path:
+    """Where an archive is written before it is verified and renamed to ``out``."""
+    return out.with_name(out.name + ".partial")
+
+
+def before(event: Event, bound_ms: int) -> bool:
+    """Whether ``event`` was added before the millisecond ``bound_ms``."""
+    return id_key(event.id) < (bound_ms, 0)
+
+
+async def _pages(store: Store, channel: str, bound_ms: int, batch: int) -> AsyncIterator[list[Event]]:
+    """The channel's events added before ``bound_ms``, oldest first, ``batch`` at a time."""
+    after = "0-0"
+    while True:
+        events = await store.read(channel, after, batch)
+        kept = [e for e in events if before(e, bound_ms)]
+        if kept:
+            yield kept
+        if len(kept) < len(events) or len(events) < batch:
+            return
+        after = events[-1].id
+
+
+async def write(store: Store, channel: str, bound_ms: int, out: Path, batch: int, progress: Progress) -> Verified:
+    """Write every version of ``channel`` added before ``bound_ms`` to ``out``, verified; nothing is deleted."""
+    partial = partial_path(out)
+    written: set[Version] = set()
+    count = 0
+    digest = hashlib.sha256()
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a leftover partial file keeps its mode otherwise
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _Hashing(raw, digest)
+            with gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) as zipped:
+                zipped.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
+                async for events in _pages(store, channel, bound_ms, batch):
+                    for event in events:
+                        zipped.write((b"," if count else b"") + event.raw)
+                        written.add((event.stix_id, event.version))
+                        count += 1
+                    progress(len(events))
+                zipped.write(b"]}")
+            raw.flush()
+            os.fsync(raw.fileno())
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {partial}: {exc.strerror}") from None
+    verified = verify(partial)
+    if verified.sha256 != digest.hexdigest() or verified.count != count or verified.versions != written:
+        raise ArchiveError(f"{partial} does not read back as written: the disk may be failing; nothing was removed")
+    os.replace(partial, out)
+    _sync_folder(out.parent)
+    return verified
+
+
+def verify(path: Path) -> Verified:
+    """Read an archive file back: the versions of its objects, their count and the file's SHA-256."""
+    digest = hashlib.sha256()
+    versions: set[Version] = set()
+    count = 0
+    try:
+        with open(path, "rb") as raw:
+            hashing = _Hashing(raw, digest)
+            with gzip.GzipFile(fileobj=hashing, mode="rb") as zipped:
+                for obj in ijson.items(zipped, "objects.item", use_float=True):
+                    versions.add((obj["id"], _version_of(obj)))
+                    count += 1
+            while hashing.read(1 << 20):  # the hash covers the whole file, whatever gzip left unread
+                pass
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (EOFError, ijson.JSONError, KeyError, TypeError) as exc:
+        raise ArchiveError(f"{path} is not a whole archive ({exc}): remove it and archive again") from None
+    return Verified(frozenset(versions), count, digest.hexdigest())
+
+
+async def missing_from(store: Store, channel: str, bound_ms: int, archived: frozenset[Version], batch: int) -> int:
+    """How many versions of ``channel`` stored before ``bound_ms`` are not in ``archived``."""
+    missing = 0
+    async for events in _pages(store, channel, bound_ms, batch):
+        missing += sum(1 for e in events if (e.stix_id, e.version) not in archived)
+    return missing
+
+
+async def remove(
+    store: Store, channel: str, bound_ms: int, archived: frozenset[Version], batch: int, progress: Progress
+) -> int:
+    """Delete the versions of ``channel`` added before ``bound_ms`` that ``archived`` holds; how many were deleted.
+
+    A page of at most ``batch`` events at a time; each object's versions of a
+    page go in one atomic step.
+    """
+    removed = 0
+    after = "0-0"
+    while True:
+        events = await store.read(channel, after, batch)
+        due = [e for e in events if before(e, bound_ms)]
+        by_object: dict[str, list[Event]] = {}
+        for event in due:
+            if (event.stix_id, event.version) in archived:
+                by_object.setdefault(event.stix_id, []).append(event)
+        for versions in by_object.values():
+            removed += await store.delete_versions(channel, versions)
+        progress(sum(len(v) for v in by_object.values()))
+        if len(due) < len(events) or len(events) < batch:
+            return removed
+        after = events[-1].id
+
+
+def _version_of(obj: dict[str, Any]) -> str:
+    # as hub.stix names an object's version: its modified, else its created, else none
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Hashing:
+    """A file wrapper that hashes every byte written through it or read from it."""
+
+    def __init__(self, inner: IO[bytes], digest: Any) -> None:
+        self.inner = inner
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.inner.write(data)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(size)
+        self.digest.update(data)
+        return data
+
+    def flush(self) -> None:
+        self.inner.flush()
