@@ -1,0 +1,65 @@
+"""Archiving against a real Redis: what the file holds, and that removal takes exactly the archived versions."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import stat
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub import archive
+from hub.store import Store, connect
+from tests.stixgen import indicator
+from tests.taxii.helpers import versions_of
+from tests.timing import WAIT
+
+
+@pytest.fixture
+async def store(redis_url: str, namespace: str) -> AsyncIterator[Store]:
+    client = connect(redis_url)
+    yield Store(client, namespace)
+    await client.aclose()
+
+
+async def test_removal_takes_only_the_versions_the_archive_holds(store: Store) -> None:
+    kept, gone = indicator(), indicator()
+    await store.append("committee", "cidge", versions_of(gone, "2026-11-27T10:00:00.000Z", "2026-11-27T11:00:00.000Z"))
+    await store.append("committee", "cidge", versions_of(kept, "2026-11-27T10:00:00.000Z"))
+    bound, _ = await store.clock_and_last_id("committee")
+    archived = frozenset({(gone["id"], "2026-11-27T10:00:00.000Z"), (gone["id"], "2026-11-27T11:00:00.000Z")})
+
+    removed = await archive.remove(store, "committee", bound + 1, archived, 1, lambda _: None)
+
+    assert removed == 2
+    assert [e.stix_id for e in await store.read("committee", "0-0", 10)] == [kept["id"]]
+    assert await store.ids_of_type("committee", "indicator") == {kept["id"]}
+    assert await archive.missing_from(store, "committee", bound + 1, archived, 10) == 1
+
+
+async def test_the_file_holds_every_version_before_the_bound_as_stored_and_only_its_owner_may_read_it(
+    store: Store, tmp_path: Path
+) -> None:
+    old = indicator()
+    items = versions_of(old, "2026-11-27T10:00:00.000Z", "2026-11-27T11:00:00.000Z")
+    await store.append("committee", "cidge", items)
+    bound = (await store.read("committee", "0-0", 10))[-1].millis + 1
+    deadline = time.monotonic() + WAIT
+    while (await store.clock_and_last_id("committee"))[0] < bound:  # what comes next lands at the bound or later
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.001)
+    await store.append("committee", "cidge", versions_of(indicator(), "2026-11-27T12:00:00.000Z"))
+    out = tmp_path / "committee.json.gz"
+
+    verified = await archive.write(store, "committee", bound, out, 1, lambda _: None)
+
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    written = json.loads(gzip.decompress(out.read_bytes()))
+    assert written["type"] == "bundle" and written["objects"] == [json.loads(it.raw) for it in items]
+    assert verified.count == 2 and verified == archive.verify(out)
+    assert not archive.partial_path(out).exists()
+    assert len(await store.read("committee", "0-0", 10)) == 3  # writing removes nothing
