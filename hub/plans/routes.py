@@ -59,7 +59,7 @@ async def plans_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _run(app: web.Application, guard: PassGuard) -> None:
     service, store = app[keys.PLANS], app[keys.STORE]
     interval = app[keys.CONFIG].crisis.escalation_interval
-    lease_ttl = max(3 * interval, 10.0)
+    lease_ttl = max(3 * interval, 1.0)  # renewed at every pass, at least every interval
     channels = list(app[keys.CONFIG].channels)
     subscription: Subscription | None = None
     loop = asyncio.get_running_loop()

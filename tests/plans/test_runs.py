@@ -10,13 +10,14 @@ from typing import Any
 import orjson
 import pytest
 
+from hub import keys
 from hub.config import Config, PlanTrigger, load_config
 from hub.plans.carrier import wrap
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.plans.test_check import small_plan
-from tests.timing import LONG_WAIT, SETTLE
+from tests.timing import LONG_WAIT, SETTLE, WAIT
 
 FAST = {"escalation_interval": 0.2}
 PROTOCOL = importlib.resources.files("hub").joinpath("demo_data/national-protocol.json").read_bytes()
@@ -235,3 +236,31 @@ async def test_a_plan_runs_for_an_exercise_and_its_run_and_items_say_exercise(hu
     item = steps(run)[TRIAGE]["items"][0]
     [version] = (await call(hub, "cidge", "GET", f"/api/v1/objects/{item}"))[1]["events"][-1:]
     assert version["object"]["exercise"] is True
+
+
+async def test_when_the_process_moving_the_plans_dies_holding_its_lease_another_takes_over(
+    hub_factory: HubFactory,
+) -> None:
+    """The first hub's plans task dies without releasing the lease (as a killed process would): the second
+    takes the lease once it lapses, and the run goes on."""
+    first = await hub_factory(crisis=FAST)
+    await push_plan(first)
+    second = await hub_factory(crisis=FAST)
+    crisis = await new_crisis(first, severity=3)
+    status, run = await call(first, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/plans", {"plan": PLAYBOOK})
+    assert status == 201, run
+    for hub in (first, second):  # whichever holds the lease now: make it the one that dies
+        store = hub.client.app[keys.STORE]
+        if await store.plans_lease.renew(60):
+            dead, alive = hub, (second if hub is first else first)
+            break
+    else:
+        raise AssertionError("no hub process holds the plans' lease")
+    task = dead.client.app[keys.TASKS].task("plans")
+    assert task is not None
+    task.cancel()
+    await asyncio.wait({task}, timeout=WAIT)
+    await dead.client.app[keys.STORE].plans_lease.renew(1.0)  # as it stood: lapsing on its own
+    await complete(alive, crisis["id"], steps(run)[TRIAGE]["items"][0], "cert-mx")
+    moved = await until_step(alive, crisis["id"], CONVENE, "running")
+    assert len(steps(moved)[CONVENE]["items"]) == len(COMMITTEE)
