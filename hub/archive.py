@@ -3,9 +3,10 @@
 How this works. :func:`write` pages through the channel's log, oldest first,
 and streams every version added before the bound into one gzip'd STIX
 bundle, each object as the bytes stored at ingest. It writes to
-``FILE.partial`` (mode 0600) and renames it to ``FILE`` only once the bytes
-re-read from disk match the SHA-256 computed while writing and hold as many
-objects as were written: a file at ``FILE`` is always whole.
+``FILE.partial`` (mode 0600, locked: one writer at a time) and links it as
+``FILE`` only once the bytes re-read from disk match the SHA-256 computed while
+writing and hold as many objects as were written: a file at ``FILE`` is always
+whole, and never replaced.
 
 :func:`remove` then deletes exactly the versions the file holds, a page of the
 log at a time, each object's versions in one atomic step
@@ -19,6 +20,7 @@ finishes the deletion.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import os
@@ -81,9 +83,15 @@ async def write(store: Store, channel: str, bound_ms: int, out: Path, batch: int
     count = 0
     digest = hashlib.sha256()
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:  # one writer per file; the lock goes with its process, however that ends
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ArchiveError(f"another archive is writing {out}; nothing was removed") from None
+        os.ftruncate(fd, 0)  # what a run that stopped left
         os.fchmod(fd, 0o600)  # a leftover partial file keeps its mode otherwise
-        with os.fdopen(fd, "wb") as raw:
+        with os.fdopen(fd, "wb") as raw:  # the lock is held until the file is verified and linked
             hashing = _Hashing(raw, digest)
             with gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) as zipped:
                 zipped.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
@@ -96,14 +104,33 @@ async def write(store: Store, channel: str, bound_ms: int, out: Path, batch: int
                 zipped.write(b"]}")
             raw.flush()
             os.fsync(raw.fileno())
+            verified = verify(partial)
+            if verified.sha256 != digest.hexdigest() or verified.count != count or verified.versions != written:
+                raise ArchiveError(f"{partial} does not read back as written: is the disk failing? Nothing was removed")
+            try:  # a link, not a rename: an archive already at ``out`` is never replaced
+                os.link(partial, out)
+            except FileExistsError:
+                raise ArchiveError(f"{out} appeared while it was written; nothing was removed: run again") from None
+            os.unlink(partial)
     except OSError as exc:
-        raise ArchiveError(f"cannot write {partial}: {exc.strerror}") from None
-    verified = verify(partial)
-    if verified.sha256 != digest.hexdigest() or verified.count != count or verified.versions != written:
-        raise ArchiveError(f"{partial} does not read back as written: the disk may be failing; nothing was removed")
-    os.replace(partial, out)
+        raise ArchiveError(f"cannot write {out}: {exc.strerror}") from None
     _sync_folder(out.parent)
     return verified
+
+
+def drop_partial(out: Path) -> None:
+    """Remove the ``FILE.partial`` a run stopped between linking ``out`` and unlinking it left, unless being written."""
+    try:
+        fd = os.open(partial_path(out), os.O_WRONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(partial_path(out))
+    except BlockingIOError:
+        pass  # another run is writing it: it is that run's to remove
+    finally:
+        os.close(fd)
 
 
 def verify(path: Path) -> Verified:

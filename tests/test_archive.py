@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gzip
 import json
 import stat
@@ -63,3 +64,18 @@ async def test_the_file_holds_every_version_before_the_bound_as_stored_and_only_
     assert verified.count == 2 and verified == archive.verify(out)
     assert not archive.partial_path(out).exists()
     assert len(await store.read("committee", "0-0", 10)) == 3  # writing removes nothing
+
+
+async def test_a_second_writer_of_the_same_file_is_refused_while_the_first_holds_it(
+    store: Store, tmp_path: Path
+) -> None:
+    await store.append("committee", "cidge", versions_of(indicator(), "2026-11-27T10:00:00.000Z"))
+    now, _ = await store.clock_and_last_id("committee")
+    out = tmp_path / "committee.json.gz"
+    with open(archive.partial_path(out), "wb") as first:
+        fcntl.flock(first.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run writing it holds it
+        with pytest.raises(archive.ArchiveError, match="another archive is writing"):
+            await archive.write(store, "committee", now + 1, out, 10, lambda _: None)
+    assert not out.exists()
+    await archive.write(store, "committee", now + 1, out, 10, lambda _: None)  # once it is released
+    assert archive.verify(out).count == 1

@@ -52,6 +52,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
         resumed = out.exists()
         if resumed:  # an earlier run wrote it: finish that run, if the file is whole and holds what is left
             verified = archive.verify(out)
+            archive.drop_partial(out)
             missing = await archive.missing_from(store, args.channel, bound_ms, verified.versions, args.batch)
             if missing:
                 raise CliError(
