@@ -33,6 +33,7 @@ async def test_removal_takes_only_the_versions_the_archive_holds(store: Store) -
     await store.append("committee", "cidge", versions_of(kept, "2026-11-27T10:00:00.000Z"))
     bound, _ = await store.clock_and_last_id("committee")
     archived = frozenset({(gone["id"], "2026-11-27T10:00:00.000Z"), (gone["id"], "2026-11-27T11:00:00.000Z")})
+    _, newest_gone, _ = await store.read("committee", "0-0", 10)
 
     removed = await archive.remove(store, "committee", bound + 1, archived, 1, lambda _: None)
 
@@ -40,6 +41,9 @@ async def test_removal_takes_only_the_versions_the_archive_holds(store: Store) -
     assert [e.stix_id for e in await store.read("committee", "0-0", 10)] == [kept["id"]]
     assert await store.ids_of_type("committee", "indicator") == {kept["id"]}
     assert await archive.missing_from(store, "committee", bound + 1, archived, 10) == 1
+    assert await store.trimmed_to("committee") == newest_gone.id  # a stream resuming before it is told of the gap
+    await store.mark_trimmed("committee", "1-0")
+    assert await store.trimmed_to("committee") == newest_gone.id  # the mark never moves back
 
 
 async def test_the_file_holds_every_version_before_the_bound_as_stored_and_only_its_owner_may_read_it(

@@ -91,6 +91,7 @@ class Store:
         self._claim = client.register_script(scripts.CLAIM)
         self._clock = client.register_script(scripts.CLOCK_AND_LAST_ID)
         self._delete = client.register_script(scripts.DELETE_VERSIONS)
+        self._mark_trimmed = client.register_script(scripts.MARK_TRIMMED)
 
     # the keys others name ------------------------------------------------
     def live_channel(self, channel: str) -> str:
@@ -314,6 +315,11 @@ class Store:
         async with guard():
             value = cast(bytes | None, await self.redis.get(self.keys.trimmed(channel)))
         return value.decode() if value else None
+
+    async def mark_trimmed(self, channel: str, event_id: str) -> None:
+        """Say that history at or before ``event_id`` is gone (archived): a client resuming before it is told."""
+        async with guard():
+            await self._mark_trimmed(keys=[self.keys.trimmed(channel)], args=[event_id])
 
     async def trim(self, channel: str, *, max_events: int | None = None, max_age_ms: int | None = None) -> int:
         """Apply retention to ``channel``; returns how many events were removed.

@@ -81,6 +81,19 @@ redis.call('SET', KEYS[2], below[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
 """
 
+# KEYS: the channel's trimmed mark. ARGV: an event id. Moves the mark forward to it, never back.
+MARK_TRIMMED: Final = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local cm, cs = string.match(current, '^(%d+)-(%d+)$')
+  local nm, ns = string.match(ARGV[1], '^(%d+)-(%d+)$')
+  cm, cs, nm, ns = tonumber(cm), tonumber(cs), tonumber(nm), tonumber(ns)
+  if cm > nm or (cm == nm and cs >= ns) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
 # KEYS: the log. The server's time and the newest entry's id, read at one instant on the channel's shard.
 CLOCK_AND_LAST_ID: Final = """
 local t = redis.call('TIME')
