@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -35,12 +36,15 @@ from hub.webui import add_routes as add_webui_routes
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config, redis_url: str, *, namespace: str = "chub", cluster: bool = False) -> web.Application:
+def create_app(
+    config: Config, redis_url: str, *, namespace: str = "chub", cluster: bool = False, archive_dir: Path | None = None
+) -> web.Application:
     """Build the hub application on the Redis server at ``redis_url``.
 
     ``namespace`` prefixes every Redis key, so that several hubs (or test
     runs) can share one Redis server without seeing each other's data.
     ``cluster``: ``redis_url`` is a node of a Redis Cluster (see :func:`hub.store.connect`).
+    ``archive_dir``: where channels with ``retain_days`` are archived (see :mod:`hub.retention`).
     """
     app = web.Application(
         middlewares=[request_middleware, error_middleware, throttle_middleware],
@@ -53,6 +57,8 @@ def create_app(config: Config, redis_url: str, *, namespace: str = "chub", clust
     app[keys.TASKS] = BackgroundTasks(on_failure=lambda task: metrics.task_failures.labels(task=task).inc())
     app[keys.THROTTLE] = FailureThrottle(limit=config.hub.auth_failures_per_minute, window=60.0)
     app[keys.TRUSTED_PROXIES] = config.hub.trusted_proxies
+    if archive_dir is not None:
+        app[keys.ARCHIVE_DIR] = archive_dir
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(redis_url, cluster=cluster)

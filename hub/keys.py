@@ -40,6 +40,9 @@ TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")
 CAPACITY: web.AppKey[CapacityMonitor] = web.AppKey("capacity")
 """The latest reading of the store's memory (set by the capacity lifecycle)."""
 
+ARCHIVE_DIR: web.AppKey[Path] = web.AppKey("archive_dir")
+"""Where ``retain_days`` archives channels (the data folder's ``archive``); unset: nothing is archived."""
+
 THROTTLE: web.AppKey[FailureThrottle] = web.AppKey("auth_throttle")
 TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")
 

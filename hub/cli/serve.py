@@ -60,7 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     scheme = "https" if ssl_context else "http"
     _check_listen(args.host, args.port)
     with open_redis(args, args.appendfsync, args.maxmemory) as place:
-        app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args))
+        archive_dir = Path(args.data_dir).resolve() / "archive"  # retain_days archives here, with --redis-url too
+        app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args), archive_dir=archive_dir)
         where = place.where.removeprefix("the ")
         refuse_evicting(place.url, cluster(args))
         if place.maxmemory is not None:
