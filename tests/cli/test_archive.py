@@ -175,3 +175,27 @@ def test_a_file_at_out_that_is_not_a_whole_archive_is_refused_and_nothing_is_rem
     assert result.stderr.startswith(f"crisis-hub: {out} is not a whole archive (")
     assert result.stderr.endswith("): remove it and archive again\n")
     assert versions(url, token) == stored
+
+
+def test_a_channel_of_several_writers_is_restored_by_each_importing_the_file_as_themselves(
+    served: Served, tmp_path: Path
+) -> None:
+    url, data_dir, _ = served
+    banxico = run("token", "create", "banxico", "--data-dir", str(data_dir)).stdout.splitlines()[-1]
+    cert = run("token", "create", "cert-mx", "--data-dir", str(data_dir)).stdout.splitlines()[-1]
+    ours, theirs = [indicator(), indicator()], [indicator(), indicator()]
+    push(url, banxico, tmp_path / "ours.json", *ours)
+    push(url, cert, tmp_path / "theirs.json", *theirs)
+    sources = {e["object"]["id"]: e["source"] for e in events(url, banxico)}
+    out = tmp_path / "finance.json.gz"
+    before = rfc3339(max(millis(e) for e in events(url, banxico)) + 1)
+    assert crisis_hub(*archive_args(data_dir, before, out)).returncode == 0
+
+    first = crisis_hub("import", str(out), "--channel", CHANNEL, "--token", banxico, "--url", url)
+    assert first.returncode == 1  # the other stakeholder's objects are refused: only an owner versions its objects
+    assert "4 objects: 2 accepted, 0 duplicates, 2 rejected" in first.stdout
+    assert first.stdout.count("belongs to another stakeholder") == 2
+    second = crisis_hub("import", str(out), "--channel", CHANNEL, "--token", cert, "--url", url)
+    assert "4 objects: 2 accepted" in second.stdout
+
+    assert {e["object"]["id"]: e["source"] for e in events(url, banxico)} == sources
