@@ -8,8 +8,9 @@ The runner: every hub process runs the task, and the plans' lease lets one
 of them move the plans at a time; another takes over within the lease's
 lifetime if that one dies. It makes a pass when something is appended to a
 channel (a crisis declared or raised, an action item moved: the store's
-notifications) and at least every ``crisis.escalation_interval`` seconds
-(delays and timeouts end without anyone acting).
+notifications, heard through the stream dispatcher's one subscription) and
+at least every ``crisis.escalation_interval`` seconds (delays and timeouts
+end without anyone acting).
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from typing import Any, Final
 from aiohttp import web
 
 from hub import keys
-from hub.errors import StoreUnavailable
 from hub.plans.service import PlanService, RunView, StepView
 from hub.requests import authenticate, json_response, read_body
 from hub.stix import load_json_object
-from hub.store import Subscription
 from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
@@ -60,35 +59,22 @@ async def _run(app: web.Application, guard: PassGuard) -> None:
     service, store = app[keys.PLANS], app[keys.STORE]
     interval = app[keys.CONFIG].crisis.escalation_interval
     lease_ttl = max(3 * interval, 1.0)  # renewed at every pass, at least every interval
-    channels = list(app[keys.CONFIG].channels)
-    subscription: Subscription | None = None
+    appended = asyncio.Event()
+    app[keys.DISPATCHER].on_append(lambda _channel: appended.set())
     loop = asyncio.get_running_loop()
-    try:
-        while True:
-            began = loop.time()
-            if await guard.run(lambda: store.plans_lease.acquire(lease_ttl)):
-                moved = await guard.run(service.reconcile)
-                if moved:
-                    log.info("plans: %d move(s)", moved)
-            if subscription is None:
-                subscription = await guard.run(lambda: store.subscribe(channels, whole_namespace=True))
-            if subscription is None:
-                await asyncio.sleep(interval)
-                continue
-            try:
-                if await subscription.get(timeout=interval) is not None:
-                    await asyncio.sleep(max(SETTLE, MIN_GAP - (loop.time() - began)))
-            except StoreUnavailable:
-                await _close(subscription)
-                subscription = None
-    finally:
-        if subscription is not None:
-            await _close(subscription)
-
-
-async def _close(subscription: Subscription) -> None:
-    with contextlib.suppress(Exception):
-        await subscription.aclose()
+    while True:
+        began = loop.time()
+        appended.clear()
+        if await guard.run(lambda: store.plans_lease.acquire(lease_ttl)):
+            moved = await guard.run(service.reconcile)
+            if moved:
+                log.info("plans: %d move(s)", moved)
+        try:
+            async with asyncio.timeout(interval):
+                await appended.wait()
+        except TimeoutError:
+            continue
+        await asyncio.sleep(max(SETTLE, MIN_GAP - (loop.time() - began)))
 
 
 def _svc(request: web.Request) -> PlanService:

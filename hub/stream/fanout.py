@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from hub.errors import StoreUnavailable
@@ -61,6 +61,7 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.connections: set[Connection] = set()
         self._subscribers: dict[str, set[Connection]] = defaultdict(set)
+        self._listeners: list[Callable[[str], None]] = []
         self._cursors: dict[str, str] = {}
         self._wake: dict[str, asyncio.Event] = {c: asyncio.Event() for c in self.channels}
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,6 +76,14 @@ class Dispatcher:
     def cursor(self, channel: str) -> str:
         """The id of the last event of ``channel`` this dispatcher has read (and so offered)."""
         return self._cursors.get(channel, "0-0")
+
+    def on_append(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(channel)`` at each announcement of an append, from this process's one subscription.
+
+        For the process's other tasks that wake on appends (the plans' runner): they share the
+        subscription rather than hold one more per channel. ``listener`` must not block.
+        """
+        self._listeners.append(listener)
 
     def add(self, conn: Connection, channel: str) -> None:
         self._subscribers[channel].add(conn)
@@ -134,6 +143,8 @@ class Dispatcher:
                 delay = 0.2
                 async for note in subscription:
                     name = names[note.live]
+                    for listener in self._listeners:
+                        listener(name)
                     if not self._subscribers.get(name):
                         # Nobody listens here: just move the cursor, no need to read the events.
                         if id_key(note.event_id) > id_key(self.cursor(name)):
