@@ -100,7 +100,7 @@ def eviction_problem(policy: str) -> str | None:
     )
 
 
-_SIZE = re.compile(r"(\d+)\s*(k|kb|m|mb|g|gb|)", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]+)\s*(k|kb|m|mb|g|gb|)", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
 
 

@@ -24,7 +24,7 @@ from hub.errors import BadRequest
 from hub.tlp import TLP
 
 MAX_SEQUENCE: Final = 2**64 - 1  # Redis Stream ids are two unsigned 64-bit numbers
-_EVENT_ID = re.compile(r"^(\d{1,15})-(\d{1,20})$")
+_EVENT_ID = re.compile(r"\A([0-9]{1,15})-([0-9]{1,20})\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +97,9 @@ def _iso_second(seconds: int) -> str:
 
 
 def is_event_id(text: str) -> bool:
-    """Whether ``text`` has the form of an event id, ``<ms>-<seq>``."""
-    return _EVENT_ID.match(text) is not None
+    """Whether ``text`` is an event id, ``<ms>-<seq>`` in ASCII digits, each part a number Redis accepts."""
+    match = _EVENT_ID.match(text)
+    return match is not None and int(match.group(2)) <= MAX_SEQUENCE
 
 
 def parse_event_id(text: str, name: str = "after") -> str:

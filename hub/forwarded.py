@@ -58,12 +58,12 @@ def parse_address(text: str) -> Address | None:
     text = text.strip()
     if text.startswith("["):  # [v6] or [v6]:port
         host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not (rest[:1] == ":" and rest[1:].isdigit())):
+        if not bracket or (rest and not (rest[:1] == ":" and rest[1:].isascii() and rest[1:].isdigit())):
             return None
         text = host
     elif text.count(":") == 1:  # v4:port
         host, _, port = text.partition(":")
-        if not port.isdigit():
+        if not (port.isascii() and port.isdigit()):
             return None
         text = host
     try:

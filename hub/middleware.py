@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 access_log = logging.getLogger("hub.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

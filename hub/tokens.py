@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"^chub_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(r"\Achub_([0-9a-f]{12})_([A-Za-z0-9_-]{43})\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,22 @@ def redis_id(text: str) -> bool:
     return True
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0-\u0a680000000000000000000",  # a Gurmukhi digit: Python's \\d and int() take it, Redis does not
+        "\u0661-0",  # an Arabic-Indic one
+        "1-0\n",  # $ matched before a final newline
+        f"1-{MAX_SEQUENCE + 1}",  # twenty digits, one past what Redis takes
+    ],
+)
+def test_an_after_that_only_python_reads_as_a_number_is_a_400(text: str) -> None:
+    with pytest.raises(BadRequest):
+        parse_event_id(text)
+    with pytest.raises(ValueError):
+        StreamId.parse(text)
+
+
 @given(st.one_of(st.text(max_size=45), st.from_regex(r"\A-?\d{1,21}-\d{1,21}\Z")))
 def test_an_after_parameter_is_a_redis_stream_id_or_a_400(text: str) -> None:
     try:

@@ -27,7 +27,7 @@ NEEDS_CRISIS = frozenset({"revise", "update", "sitrep", "assign", "move", "ackno
 ACKNOWLEDGED = frozenset({"declare", "revise", "update", "sitrep"})
 """The injects whose result can be acknowledged: a crisis version, an update, a sitrep."""
 _INJECT_KEYS = frozenset({"at", "as", "label", "crisis", *ACTIONS})
-_OFFSET = re.compile(r"\+?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+_OFFSET = re.compile(r"\+?(?:([0-9]+(?:\.[0-9]+)?)h)?(?:([0-9]+(?:\.[0-9]+)?)m)?(?:([0-9]+(?:\.[0-9]+)?)s)?")
 _STIX_ID = re.compile(r"[a-z0-9-]+--[0-9a-f-]{36}")
 
 

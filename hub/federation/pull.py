@@ -42,7 +42,7 @@ from hub.store.connectors import ConnectorState, ConnectorStatus
 
 log = logging.getLogger(__name__)
 
-_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$")
+_TIMESTAMP = re.compile(r"\A([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?Z\Z")
 MAX_TAKEN = 100_000  # objects remembered at one timestamp; more than that share a microsecond only in theory
 
 

@@ -54,7 +54,7 @@ _COMPARISONS: Final = (
     patterns.MatchesComparisonExpression,
     *_ORDERS,
 )
-_VARIABLE: Final = re.compile(r"^__crisis_([a-z_]+?)__(?::value)?$")
+_VARIABLE: Final = re.compile(r"\A__crisis_([a-z_]+?)__(?::value)?\Z")
 
 
 class ConditionError(BadRequest):

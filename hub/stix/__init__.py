@@ -83,7 +83,9 @@ from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
 _MAX_MESSAGES: Final = 3
 _MAX_MESSAGE_CHARS: Final = 240
 
-_BUNDLE_ID: Final = re.compile(r"^bundle--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_BUNDLE_ID: Final = re.compile(
+    r"\Abundle--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+)
 # The location part that stix2validator's pretty_error puts before a message,
 # e.g. "external_references[0].url: ".
 _ERROR_LOCATION: Final = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_.$\[\]-]*: ")

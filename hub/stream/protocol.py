@@ -20,7 +20,7 @@ import orjson
 from hub.events import is_event_id
 
 MAX_CLIENT_MESSAGE = 64 * 1024
-_CHANNEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_CHANNEL = re.compile(r"\A[a-z0-9][a-z0-9._-]{0,62}\Z")
 
 
 class ProtocolError(Exception):

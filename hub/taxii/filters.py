@@ -53,7 +53,7 @@ VERSIONS_FILTERS: Final = frozenset({ADDED_AFTER, MATCH_SPEC_VERSION})
 DELETE_FILTERS: Final = frozenset({MATCH_VERSION, MATCH_SPEC_VERSION})
 """Delete An Object."""
 
-_TIMESTAMP: Final = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
+_TIMESTAMP: Final = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,13 +41,13 @@ from typing import Final
 from hub.errors import BadRequest
 from hub.events import MAX_SEQUENCE
 
-_STREAM_ID: Final = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+_STREAM_ID: Final = re.compile(r"\A([0-9]{1,20})-([0-9]{1,20})\Z")
 _CURSOR_VERSION: Final = b"\x02"
 _NONCE: Final = 16
 _TAG: Final = 16
 _SEALED: Final = 1 + _NONCE + 16 + _TAG  # version, nonce, position (two 64-bit numbers), tag
 _CURSOR: Final = re.compile(rf"^[A-Za-z0-9_-]{{{-(-_SEALED * 4 // 3)}}}$")  # unpadded base64url
-_LIMIT: Final = re.compile(r"^[0-9]{1,12}$")
+_LIMIT: Final = re.compile(r"\A[0-9]{1,12}\Z")
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -90,3 +90,9 @@ def test_added_after_is_not_a_filter_of_delete() -> None:
 def test_an_unversioned_object_reports_its_date_added() -> None:
     assert reported_version("", "2026-11-27T10:00:00.000Z") == "2026-11-27T10:00:00.000Z"
     assert reported_version("2026-01-01T00:00:00Z", "x") == "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("text", ["\uff12026-11-27T10:00:00Z", "2026-11-27T10:00:00Z\n", "2026-11-27T10:00:00.\u0663Z"])
+def test_a_timestamp_is_ascii_digits_to_its_end(text: str) -> None:
+    with pytest.raises(BadRequest):
+        timestamp_millis(text, "added_after")
