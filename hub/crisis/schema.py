@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, Final
 
 import fastjsonschema
 
 from hub.crisis.objects import EXTENSION_ID, is_hub_object
+from hub.schemawords import MAX_LISTED, dotted, plain_predicate
 
 SCHEMA_FILE: Final = "crisis-extension.schema.json"
-_MAX_LISTED: Final = 8  # allowed values spelt out in a verdict; beyond, the schema's title names them
-
-_TYPE_NAMES: Final = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "an object",
-    "null": "null",
-}
 
 
 def crisis_schema() -> dict[str, Any]:
@@ -76,7 +66,7 @@ def _sentence(kind: str, err: fastjsonschema.JsonSchemaValueException) -> str:
     if path[:2] == ["extensions", EXTENSION_ID]:
         where, whole, path = f"{kind} crisis extension", "the crisis extension", path[2:]
     definition: Mapping[str, Any] = err.definition if isinstance(err.definition, Mapping) else {}
-    subject = _dotted(path)
+    subject = dotted(path)
     problem = _problem(err.rule, definition, err.value)
     if err.rule in ("required", "additionalProperties"):  # about the properties of the object at ``path``
         return f"{where}: {problem} in {subject}" if subject else f"{where}: {problem}"
@@ -96,33 +86,20 @@ def _problem(rule: str | None, definition: Mapping[str, Any], value: Any) -> str
         known = definition.get("properties", {})
         extra = sorted(str(name) for name in (value if isinstance(value, Mapping) else {}) if name not in known)
         return f"unknown propert{'y' if len(extra) == 1 else 'ies'} {', '.join(map(repr, extra))}"
-    if rule == "type":
-        expected = definition.get("type")
-        names = [expected] if isinstance(expected, str) else list(expected or [])
-        return f"must be {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
+    plain = plain_predicate(rule, definition)
+    if plain is not None:
+        return plain
     if rule == "enum":
         allowed = list(definition.get("enum", ()))
-        if title is not None and len(allowed) > _MAX_LISTED:  # the schema names the vocabulary
+        if title is not None and len(allowed) > MAX_LISTED:  # the schema names the vocabulary
             return f"must be {title}"
         return f"must be one of {', '.join(map(str, allowed))}"
     if rule == "const":
         return f"must be {definition.get('const')!r}"
     if rule == "uniqueItems":
         return "must not name the same item twice"
-    if rule == "minimum":
-        return f"must be at least {definition.get('minimum')}"
-    if rule == "maximum":
-        return f"must be at most {definition.get('maximum')}"
     if title is not None:  # pattern, minLength, maxLength: the schema says in words what it wants
         return f"must be {title}"
     if rule == "minLength":
         return "must not be empty"
     return f"does not match the crisis schema ({rule})"
-
-
-def _dotted(path: Sequence[str]) -> str:
-    """``affected_sectors[0]`` for fastjsonschema's path ``["affected_sectors", "0"]``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out

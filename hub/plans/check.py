@@ -46,6 +46,7 @@ from hub.plans.carrier import CONTENT_KEYS, NotAPlaybook, carries_cacao, content
 from hub.plans.conditions import ConditionError, condition_problem, switch_property
 from hub.plans.model import ASSIGNABLE_AGENTS, MANUAL, RUNNABLE_STEPS, Directory, Plan, read_plan
 from hub.policy import Level, may_read
+from hub.schemawords import MAX_LISTED, dotted, plain_predicate
 from hub.tlp import TLP
 
 SCHEMA_BASE: Final = "https://raw.githubusercontent.com/oasis-open/cacao-json-schemas/main/schemas/"
@@ -58,20 +59,9 @@ AGENT_SCHEMAS: Final = frozenset(
 )
 EDGES: Final = ("on_completion", "on_success", "on_failure", "on_true", "on_false")
 NOT_CACAO: Final = "the content is not a CACAO playbook: it is stored as it is, and never run"
-_MAX_LISTED: Final = 8
 _MAX_REASONS: Final = 3
 
 Severity = Literal["error", "warning"]
-
-_TYPE_NAMES: Final = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "an object",
-    "null": "null",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +244,9 @@ def _schema_error(err: fastjsonschema.JsonSchemaValueException, at: Sequence[str
         present = err.value if isinstance(err.value, Mapping) else {}
         for name in definition.get("required", ()):
             if name not in present:
-                yield Problem("error", _dotted([*path, name]), "is required but missing")
+                yield Problem("error", dotted([*path, name]), "is required but missing")
         return
-    yield Problem("error", _dotted(path), _predicate(err, definition))
+    yield Problem("error", dotted(path), _predicate(err, definition))
 
 
 def _predicate(err: fastjsonschema.JsonSchemaValueException, definition: Mapping[str, Any]) -> str:
@@ -266,22 +256,17 @@ def _predicate(err: fastjsonschema.JsonSchemaValueException, definition: Mapping
         return "must be an identifier, <type>--<UUID>"
     if rule == "pattern" and title == "timestamp":
         return "must be a UTC timestamp such as 2026-01-31T12:00:00.000Z"
-    if rule == "type":
-        expected = definition.get("type")
-        names = [expected] if isinstance(expected, str) else list(expected or [])
-        return f"must be {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}"
+    plain = plain_predicate(rule, definition)
+    if plain is not None:
+        return plain
     if rule == "enum":
         allowed = [str(v) for v in definition.get("enum", ())]
-        shown = ", ".join(allowed[:_MAX_LISTED]) + (", …" if len(allowed) > _MAX_LISTED else "")
+        shown = ", ".join(allowed[:MAX_LISTED]) + (", …" if len(allowed) > MAX_LISTED else "")
         return f"must be one of {shown}"
     if rule == "minItems":
         return f"must list at least {definition.get('minItems')}"
     if rule == "minProperties":
         return f"must hold at least {definition.get('minProperties')}"
-    if rule == "minimum":
-        return f"must be at least {definition.get('minimum')}"
-    if rule == "maximum":
-        return f"must be at most {definition.get('maximum')}"
     if rule == "not":
         forbidden = sorted(_required_names(definition.get("not")))
         if forbidden:
@@ -296,14 +281,6 @@ def _required_names(schema: Any) -> Iterator[str]:
         yield from (n for n in schema.get("required", ()) if isinstance(n, str))
         for part in schema.get("anyOf", ()):
             yield from _required_names(part)
-
-
-def _dotted(path: Sequence[str]) -> str:
-    """``workflow.action--….commands[0].type`` for the path parts ``workflow``, ``action--…``, ``commands``, …"""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out
 
 
 # --- structure --------------------------------------------------------------------
