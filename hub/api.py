@@ -26,6 +26,7 @@ from hub.policy import (
     may_read,
     may_read_channel,
     readable_channels,
+    rights_key,
 )
 from hub.requests import authenticate, int_param, json_response, known_channel, read_body
 from hub.stix import Rejection, StixItem, parse_submission
@@ -83,6 +84,7 @@ async def me(request: web.Request) -> web.Response:
             "admin": bool(may_administer(principal)),
             "tlp_ceiling": ceiling.token if ceiling is not None else None,
             "access": interfaces(principal),
+            "person": {"id": principal.person.id, "name": principal.person.name} if principal.person else None,
             "channels": {
                 r.channel: {
                     "read": r.read,
@@ -210,7 +212,9 @@ async def channel_events(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", DEFAULT_PAGE, request.app[keys.CONFIG].hub.page_limit)
     store = request.app[keys.STORE]
     # `after`: an event id, or a `next` this route gave the caller (sealed: see below).
-    cursor = await events_after(request.app, store, channel.name, principal.id, request.query.get("after", "0"))
+    cursor = await events_after(
+        request.app, store, channel.name, rights_key(principal), request.query.get("after", "0")
+    )
     # Events above the caller's TLP are skipped, so a page may take several reads; the scan is
     # bounded (hub.paging), and `next` lets the caller continue where it stopped.
     scan = PageScan(limit)
@@ -220,8 +224,8 @@ async def channel_events(request: web.Request) -> web.Response:
         batch = await store.read(channel.name, scan.after or cursor, want)
         page = scan.feed(batch, lambda event: may_read(principal, event), end=len(batch) < want)
     events = page.events
-    request.app[keys.AUDIT].record(
-        "read", principal.id, via="api", channel=channel.name, events=[e.id for e in events], scanned=page.scanned
+    request.app[keys.AUDIT].record_for(
+        principal, "read", via="api", channel=channel.name, events=[e.id for e in events], scanned=page.scanned
     )
     following: str | None = None
     if page.after is not None:
@@ -229,7 +233,9 @@ async def channel_events(request: web.Request) -> web.Response:
         # hidden from the caller, whose id would say when it was posted: that position goes sealed.
         full = bool(events) and page.after == events[-1].id
         following = (
-            page.after if full else await events_next(request.app, store, channel.name, principal.id, page.after)
+            page.after
+            if full
+            else await events_next(request.app, store, channel.name, rights_key(principal), page.after)
         )
     return json_response(
         {"events": [e.envelope() for e in events], "next": following},
@@ -254,7 +260,7 @@ async def get_object(request: web.Request) -> web.Response:
         raise NotFound(f"no object {stix_id} that you may read")
     chosen = order(found) if every == "all" else [last]
     for channel in {e.channel for e in chosen}:
-        request.app[keys.AUDIT].record(
-            "read", principal.id, via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]
+        request.app[keys.AUDIT].record_for(
+            principal, "read", via="api", channel=channel, events=[e.id for e in chosen if e.channel == channel]
         )
     return json_response({"id": stix_id, "events": [e.envelope() for e in chosen]})

@@ -22,9 +22,12 @@ from hub.middleware import (
     serve_protocol_errors_as_json,
     throttle_middleware,
 )
+from hub.people import routes as people_routes
+from hub.people.service import People
 from hub.plans import routes as plan_routes
 from hub.store import Store, TokenStore, connect
 from hub.store.audit import AuditLog
+from hub.store.people import PeopleStore
 from hub.stream import handler as stream_handler
 from hub.tasks import BackgroundTasks
 from hub.taxii import routes as taxii_routes
@@ -67,6 +70,7 @@ def create_app(
             client, namespace, wait_replicas=settings.redis_wait_replicas, wait_ms=settings.redis_wait_timeout_ms
         )
         app[keys.TOKENS] = TokenStore(client, namespace)
+        app[keys.PEOPLE] = People(config, PeopleStore(client, namespace))
         await owners.backfill(app[keys.STORE], list(config.channels))  # once per store: see hub.owners
         app[keys.AUDIT] = AuditLog(client, namespace)
         await app[keys.AUDIT].start()
@@ -79,7 +83,7 @@ def create_app(
     # Lifecycles, in start-up order (shut down in reverse): each finds what it needs already set.
     app.cleanup_ctx.extend(
         [
-            redis_ctx,  # store, tokens, audit
+            redis_ctx,  # store, tokens, people, audit
             monitoring.capacity_ctx,  # refuses an evicting Redis before anything else starts
             retention.retention_ctx,
             stream_handler.dispatcher_ctx,
@@ -101,5 +105,6 @@ def create_app(
     plan_routes.add_routes(app)
     monitoring.add_routes(app)
     federation_routes.add_routes(app)
+    people_routes.add_routes(app)
     add_webui_routes(app)
     return app

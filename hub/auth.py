@@ -1,17 +1,32 @@
-"""Who is calling: bearer tokens checked against the token store and the config."""
+"""Who is calling: a machine's bearer token, or a person's web session (a cookie, with its anti-CSRF token).
+
+A session's cookie is HttpOnly and SameSite=Strict; on top of that, every
+request made with it that changes something must carry the session's
+``X-CSRF-Token``, which only the hub's own page can read (from
+``GET /api/v1/session``). A request with an ``Authorization`` header is a
+token's, whatever cookies it brings.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+from typing import Final
 
 from aiohttp import web
 
 from hub.config import Config
 from hub.errors import Forbidden, Unauthorized
+from hub.people.service import People
 from hub.policy import Principal, may_administer, may_use
 from hub.store import TokenStore
+from hub.store.people import WebSession
 from hub.tokens import secret_matches, split_token
+
+SESSION_COOKIE: Final = "chub_session"
+CSRF_HEADER: Final = "X-CSRF-Token"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def principal_for_token(token: str, tokens: TokenStore, config: Config) -> Principal:
@@ -31,12 +46,33 @@ async def principal_for_token(token: str, tokens: TokenStore, config: Config) ->
     return principal
 
 
+def uses_session(request: web.Request) -> bool:
+    """Whether the request is a person's, by their session cookie (and not a token's)."""
+    return "Authorization" not in request.headers and SESSION_COOKIE in request.cookies
+
+
+async def session_for_request(request: web.Request, people: People) -> tuple[WebSession, Principal]:
+    """The session of the request's cookie and its person's rights now; Unauthorized if it has ended.
+
+    A request that changes something must also bring the session's anti-CSRF token (Forbidden if not).
+    """
+    found = await people.session(request.cookies.get(SESSION_COOKIE, ""))
+    if found is None:
+        raise Unauthorized("your session has ended; sign in again")
+    session, _person, principal = found
+    if request.method not in SAFE_METHODS:
+        given = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(given.encode(), session.csrf.encode()):
+            raise Forbidden(f"a request made with a session cookie must bring the session's {CSRF_HEADER} header")
+    return session, principal
+
+
 def bearer_token(request: web.Request) -> str:
     """The bearer token of the request's Authorization header, or Unauthorized."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if not header:
-        raise Unauthorized("send an Authorization: Bearer <token> header")
+        raise Unauthorized("sign in, or send an Authorization: Bearer <token> header")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
     return value.strip()

@@ -25,6 +25,8 @@ import fastjsonschema
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.forwarded import Network, network_error, parse_networks
+from hub.people import Person, person_errors
+from hub.people import from_config as person_from_config
 from hub.policy import ACCESS_KINDS, HUB, ChannelRule, Grant, Principal, may_write_channel, principal_from_roles
 from hub.tlp import TLP
 
@@ -153,6 +155,32 @@ class ConnectorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcProvider:
+    """One ``[sign_in.oidc.<id>]``: an institution's identity provider, whose people sign in for ``stakeholder``."""
+
+    id: str
+    label: str
+    issuer: str
+    client_id: str
+    client_secret_env: str | None
+    stakeholder: str
+    claim: str = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInSettings:
+    token_on_page: bool = False
+    session_idle_minutes: float = 30.0
+    session_max_hours: float = 12.0
+    lockout_failures: int = 5
+    lockout_minutes: float = 15.0
+    oidc: tuple[OidcProvider, ...] = ()
+
+    def provider(self, provider_id: str) -> OidcProvider | None:
+        return next((p for p in self.oidc if p.id == provider_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole validated configuration, with every stakeholder's rights precomputed."""
 
@@ -166,6 +194,9 @@ class Config:
     connectors: tuple[ConnectorConfig, ...] = ()
     groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
     plans: tuple[PlanTrigger, ...] = ()
+    people: Mapping[str, Person] = field(default_factory=lambda: MappingProxyType({}))
+    """The people of ``[people]``; those admins add at run time are in the store (see :mod:`hub.people`)."""
+    sign_in: SignInSettings = SignInSettings()
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
@@ -284,6 +315,14 @@ def config_errors(raw: Mapping[str, Any], *, schema: bool = True) -> list[str]:
         if valid:
             raise
         # The connectors' cross-checks need the shape the schema ensures: they wait for a valid file.
+    if valid and not problems:  # a person's rights are checked against the built stakeholders
+        principals = _build(raw, "").principals
+        for pid, entry in table(raw.get("people")).items():
+            problems += person_errors(pid, entry, principals)
+        for pid, entry in table(table(raw.get("sign_in")).get("oidc")).items():
+            holder = table(entry).get("stakeholder")
+            if holder not in principals:
+                problems.append(f"sign_in.oidc.{pid}.stakeholder: no stakeholder named {holder!r}")
     return problems
 
 
@@ -416,7 +455,27 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
         )
         for t in raw.get("plans", [])
     )
+    sign_in_raw = raw.get("sign_in", {})
+    sign_in = SignInSettings(
+        **{k: v for k, v in sign_in_raw.items() if k != "oidc"},
+        oidc=tuple(
+            OidcProvider(
+                id=pid,
+                label=o.get("label") or stakeholders[o["stakeholder"]].name,
+                issuer=o["issuer"],
+                client_id=o["client_id"],
+                client_secret_env=o.get("client_secret_env"),
+                stakeholder=o["stakeholder"],
+                claim=o.get("claim", "email"),
+            )
+            for pid, o in sign_in_raw.get("oidc", {}).items()
+            if o["stakeholder"] in stakeholders
+        ),
+    )
+    people = {pid: person_from_config(pid, entry) for pid, entry in raw.get("people", {}).items()}
     return Config(
+        people=MappingProxyType(people),
+        sign_in=sign_in,
         groups=MappingProxyType(groups),
         plans=plans,
         connectors=connectors,

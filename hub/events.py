@@ -39,6 +39,10 @@ class Event:
     stix_id: str
     version: str
     raw: bytes
+    person: str = ""
+    """The id of the person who acted for ``source``; "" when none did (a token, a connector, the hub)."""
+    person_name: str = ""
+    """Their display name when they acted."""
 
     @property
     def millis(self) -> int:
@@ -49,8 +53,8 @@ class Event:
         return iso_millis(self.millis)
 
     def envelope(self) -> dict[str, Any]:
-        """The event as the API shows it, the object left as raw JSON."""
-        return {
+        """The event as the API shows it, the object left as raw JSON; ``person`` only when one acted."""
+        out: dict[str, Any] = {
             "id": self.id,
             "channel": self.channel,
             "time": self.time,
@@ -59,6 +63,9 @@ class Event:
             "type": self.type,
             "object": orjson.Fragment(self.raw),
         }
+        if self.person:
+            out["person"] = {"id": self.person, "name": self.person_name}
+        return out
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.envelope())
@@ -75,6 +82,8 @@ class Event:
             stix_id=fields[b"sid"].decode(),
             version=fields[b"ver"].decode(),
             raw=fields[b"obj"],
+            person=fields[b"per"].decode() if b"per" in fields else "",
+            person_name=fields[b"pnm"].decode() if b"pnm" in fields else "",
         )
 
 

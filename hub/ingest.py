@@ -46,6 +46,7 @@ from hub.identities import owners_of_identities
 from hub.metrics import Metrics
 from hub.policy import (
     HUB,
+    Actor,
     Destination,
     Marked,
     Principal,
@@ -59,7 +60,7 @@ from hub.policy import (
 )
 from hub.stix import Rejection, StixItem, Submission
 from hub.store import Appended, Store
-from hub.store.audit import AuditLog, write_record
+from hub.store.audit import AuditLog, acted_by, write_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ async def ingest(
     source: str | None = None,
     owner: str | None = None,
     derived: Derived | None = None,
+    person: Actor | None = None,
 ) -> IngestResult:
     """Authorise and append a validated submission to ``channel``, written with ``principal``'s rights.
 
@@ -104,12 +106,14 @@ async def ingest(
     ``source``: who is recorded as having written it (``principal`` by
     default; the acting stakeholder when the hub writes on its behalf).
     ``owner``: who owns the ids written (``source`` by default; the hub for
-    the crisis API's objects). With ``audit``, what became of every object is
-    recorded, refusals included.
+    the crisis API's objects). ``person``: who acted for ``source``
+    (``principal``'s person by default; the person the hub writes for). With
+    ``audit``, what became of every object is recorded, refusals included.
     """
     check_channel_write(principal, channel)
     source = source or principal.id
     owner = owner or source
+    person = person if person is not None else principal.person
     identities = owners_of_identities(principals)
     rejected = list(submission.rejected)
     allowed: list[StixItem] = []
@@ -123,12 +127,12 @@ async def ingest(
     result = IngestResult(rejected=sorted(rejected, key=lambda r: r.index))
     started = time.perf_counter()
     try:
-        stored = await store.append(channel.name, source, allowed)
+        stored = await store.append(channel.name, source, allowed, person)
     except NotReplicated as exc:
         # The producer gets 503, but the primary holds these and live streams may have them: the trail says so.
         if audit is not None:
             held = [(a.item.id, a.item.version, a.event_id, "not-replicated", exc.description) for a in exc.stored]
-            _record_write(audit, source, channel, via, held, result.rejected)
+            _record_write(audit, source, person, channel, via, held, result.rejected)
         raise
     for appended in stored:
         (result.duplicates if appended.duplicate else result.accepted).append(appended)
@@ -145,7 +149,7 @@ async def ingest(
             *((a.item.id, a.item.version, a.event_id, "accepted", None) for a in result.accepted),
             *((a.item.id, a.item.version, a.event_id, "duplicate", None) for a in result.duplicates),
         ]
-        _record_write(audit, source, channel, via, outcomes, result.rejected)
+        _record_write(audit, source, person, channel, via, outcomes, result.rejected)
     return result
 
 
@@ -265,10 +269,13 @@ def _sans_markings(obj: Any) -> Any:
 def _record_write(
     audit: AuditLog,
     source: str,
+    person: Actor | None,
     channel: Channel,
     via: str,
     outcomes: Sequence[tuple[str, str | None, str | None, str, str | None]],
     rejected: Sequence[Rejection],
 ) -> None:
     refused = [(r.id or f"#{r.index}", None, None, "rejected", r.reason) for r in rejected]
-    audit.record("write", source, via=via, channel=channel.name, objects=write_record([*outcomes, *refused]))
+    audit.record(
+        "write", source, via=via, channel=channel.name, objects=write_record([*outcomes, *refused]), **acted_by(person)
+    )

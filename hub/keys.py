@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
     from hub.monitoring import CapacityMonitor
+    from hub.people.service import People
     from hub.plans.service import PlanService
     from hub.store import Store, TokenStore
     from hub.store.audit import AuditLog
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 STORE: web.AppKey[Store] = web.AppKey("store")
 TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
+PEOPLE: web.AppKey[People] = web.AppKey("people")
+"""Who may sign in as a person, their credentials and web sessions."""
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")

@@ -62,13 +62,15 @@ def _matches(record: dict[str, Any], request: web.Request) -> bool:
         return False
     if "actor" in q and record.get("actor") != q["actor"]:
         return False
+    if "person" in q and record.get("person") != q["person"]:
+        return False
     if "event" in q and q["event"] != record.get("event") and q["event"] not in record.get("events", []):
         return False
     return True
 
 
 async def audit_entries(request: web.Request) -> web.Response:
-    """A page of the trail, oldest first, optionally filtered by action, actor or event id."""
+    """A page of the trail, oldest first, optionally filtered by action, actor, person or event id."""
     actor = await admin(request)
     limit = int_param(request, "limit", 100, 10_000)
     cursor = parse_event_id(request.query.get("after", "0"))
@@ -90,7 +92,7 @@ async def audit_entries(request: web.Request) -> web.Response:
         if len(batch) < 1000 and len(entries) < limit:
             more = False
             break
-    audit.record("audit.read", actor.id, entries=len(entries))
+    audit.record_for(actor, "audit.read", entries=len(entries))
     return json_response({"entries": entries, "next": cursor if more else None})
 
 

@@ -46,11 +46,22 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """A person acting for a stakeholder: who did it, as the events, the audit trail and the board name them."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """A stakeholder's effective rights, the union of its roles (see :func:`principal_from_roles`).
 
     ``read`` maps each readable channel to the highest TLP the stakeholder may
     receive on it (the highest ceiling among the roles that grant the read).
+    ``person``: the person acting, when one signed in; their rights are the
+    stakeholder's narrowed by :func:`person_rights`, and ``id`` stays the
+    stakeholder's (what is written is the stakeholder's, done by the person).
     """
 
     id: str
@@ -61,6 +72,7 @@ class Principal:
     write: frozenset[str]
     admin: bool = False
     access: frozenset[str] = field(default=ACCESS_KINDS)
+    person: Actor | None = None
 
     def ceiling(self, channel: str) -> TLP | None:
         """The TLP ceiling on ``channel``, or None if the channel is not readable."""
@@ -108,6 +120,62 @@ def principal_from_roles(
         admin=admin,
         access=frozenset(access),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLimits:
+    """How a person's rights are narrower than their stakeholder's; never wider (see :func:`person_rights`)."""
+
+    max_tlp: TLP | None = None
+    """The highest TLP they may receive on any channel; None: their stakeholder's ceilings."""
+    read_only: bool = False
+    admin: bool = False
+    """Administers, if their stakeholder does too."""
+
+
+def person_rights(stakeholder: Principal, actor: Actor, limits: PersonLimits) -> Principal:
+    """What ``actor`` may do for ``stakeholder``: its rights, each narrowed by ``limits``, never widened.
+
+    They read the stakeholder's channels at the lower of its ceiling and
+    ``max_tlp``; write its channels unless read-only; administer only if both
+    the stakeholder and ``limits`` say so; use the same interfaces.
+    """
+    read = stakeholder.read
+    if limits.max_tlp is not None:
+        cap = limits.max_tlp
+        read = MappingProxyType({channel: min(ceiling, cap) for channel, ceiling in stakeholder.read.items()})
+    return Principal(
+        id=stakeholder.id,
+        name=stakeholder.name,
+        sector=stakeholder.sector,
+        roles=stakeholder.roles,
+        read=read,
+        write=frozenset() if limits.read_only else stakeholder.write,
+        admin=stakeholder.admin and limits.admin,
+        access=stakeholder.access,
+        person=actor,
+    )
+
+
+def rights_key(principal: Principal) -> str:
+    """Who a decision is for: principals with equal keys have equal rights, so a cache of decisions may share
+    them. A stakeholder's key is its id; a person's, ``<stakeholder>/<person>`` (their rights may be narrower)."""
+    return principal.id if principal.person is None else f"{principal.id}/{principal.person.id}"
+
+
+def needs_second_factor(principal: Principal) -> bool:
+    """Whether signing in with a password must also take a one-time code: for anyone who may read RED
+    or administer."""
+    return principal.admin or TLP.RED in principal.read.values()
+
+
+def may_sign_in(disabled: bool, stakeholder: Principal | None, who: str) -> Decision:
+    """Whether the person ``who`` may sign in (or keep a session): enabled, with a configured stakeholder."""
+    if disabled:
+        return Decision(False, f"{who} is disabled")
+    if stakeholder is None:
+        return Decision(False, f"{who}'s stakeholder is not in this hub's configuration")
+    return Decision(True, f"{who} signs in for {stakeholder.id}")
 
 
 @dataclass(frozen=True, slots=True)

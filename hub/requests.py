@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.auth import bearer_token, principal_for_token, require_access
+from hub.auth import bearer_token, principal_for_token, require_access, session_for_request, uses_session
 from hub.config import Channel
 from hub.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.policy import Principal
@@ -25,8 +25,12 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 async def authenticate(request: web.Request, kind: str = "api") -> Principal:
-    """The principal of the request's bearer token, if it may use the ``kind`` of interface (api, taxii, …)."""
-    principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.CONFIG])
+    """Who asks — the bearer token's stakeholder, or the signed-in person (see :mod:`hub.auth`) — if it may
+    use the ``kind`` of interface (api, taxii, …)."""
+    if uses_session(request):
+        _session, principal = await session_for_request(request, request.app[keys.PEOPLE])
+    else:
+        principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.CONFIG])
     require_access(principal, kind)
     return principal
 

@@ -27,7 +27,9 @@ from redis.cluster import RedisCluster
 from hub.app import create_app
 from hub.config import Config, load_config
 from hub.embedded import EmbeddedRedis
+from hub.people.service import People
 from hub.store import TokenStore, connect
+from hub.store.people import PeopleStore
 from hub.tokens import new_token
 from tests.timing import LONG_WAIT
 
@@ -100,6 +102,16 @@ class Hub:
 
     def auth(self, stakeholder: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[stakeholder]}"}
+
+    async def set_password(self, person: str, password: str) -> str:
+        """Set ``person``'s local password as ``crisis-hub person set-password`` does; their one-time-code secret
+        ("" when they need none)."""
+        client = connect(self.redis_url, cluster=self.cluster)
+        try:
+            record = await People(self.config, PeopleStore(client, self.namespace)).set_password(person, password)
+        finally:
+            await client.aclose()
+        return record.totp_secret
 
     async def token(self, stakeholder: str) -> str:
         """A fresh token for ``stakeholder``, stored as the CLI stores it."""

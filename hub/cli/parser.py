@@ -26,6 +26,13 @@ from hub.cli.options import (
     store_options,
     verbose_option,
 )
+from hub.cli.people import (
+    cmd_person_add,
+    cmd_person_disable,
+    cmd_person_enable,
+    cmd_person_list,
+    cmd_person_set_password,
+)
 from hub.cli.plans import cmd_plan_check, cmd_plan_export, cmd_plan_push, tlp_level
 from hub.cli.push import cmd_import, cmd_push
 from hub.cli.report import cmd_report
@@ -51,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         _exercise,
         _audit,
         _token,
+        _person,
         _push,
         _watch,
         _config,
@@ -205,6 +213,39 @@ def _token(sub: Commands) -> None:
     revoke = _command(token, "revoke", "revoke a token by its id (or the token itself)", cmd_token_revoke)
     revoke.add_argument("token", help="the token's id, as token list shows it, or the whole token")
     store_options(revoke)
+
+
+def _person(sub: Commands) -> None:
+    person = _group(sub, "person", "add, list, disable and enable people; set their local passwords")
+    add = _command(person, "add", "add a person of a stakeholder", cmd_person_add)
+    add.add_argument("id", help="their id: lower-case letters, digits, '.', '_' or '-'")
+    add.add_argument("--stakeholder", required=True, help="the stakeholder they act for ([stakeholders.ID])")
+    add.add_argument("--name", required=True, help="their display name")
+    add.add_argument("--email", default="", help="their e-mail (matched against their identity provider's)")
+    add.add_argument("--subject", default="", help="their subject (sub) at their identity provider")
+    add.add_argument("--max-tlp", default=None, help="the highest TLP they may receive, if below their stakeholder's")
+    add.add_argument("--read-only", action="store_true", help="they read but write nothing")
+    add.add_argument("--admin", action="store_true", help="they administer (only if their stakeholder does)")
+    store_options(add)
+    store_options(_command(person, "list", "list people, with their state and limits", cmd_person_list))
+    for name, func, help in (
+        ("disable", cmd_person_disable, "disable a person: their sessions end now, their streams within seconds"),
+        ("enable", cmd_person_enable, "enable a disabled person again"),
+    ):
+        command = _command(person, name, help, func)
+        command.add_argument("id", help="the person's id")
+        store_options(command)
+    password = _command(
+        person,
+        "set-password",
+        "set a person's local password (and enrol their one-time codes if they need them)",
+        cmd_person_set_password,
+    )
+    password.add_argument("id", help="the person's id")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from one line of standard input"
+    )
+    store_options(password)
 
 
 def _push(sub: Commands) -> None:

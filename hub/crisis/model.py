@@ -71,6 +71,8 @@ class Crisis:
     updated_by: str
     event_id: str
     exercise: bool = False
+    updated_by_person: str | None = None
+    """The name of the person who acted for ``updated_by``, when one did."""
 
     @classmethod
     def from_stored(cls, stored: Stored, scale: Sequence[SeverityLevel]) -> Crisis:
@@ -96,6 +98,7 @@ class Crisis:
             updated_by=event.source,
             event_id=event.id,
             exercise=is_exercise(obj),
+            updated_by_person=event.person_name or None,
         )
 
 
@@ -187,6 +190,7 @@ class ActionItem:
     tlp: TLP
     updated: str
     updated_by: str
+    updated_by_person: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -216,6 +220,7 @@ class ActionItem:
             tlp=event.tlp,
             updated=event.time,
             updated_by=event.source,
+            updated_by_person=event.person_name or None,
         )
 
 
@@ -228,12 +233,17 @@ class Acknowledgment:
     acknowledged_by: str
     time: str
     event_id: str
+    person: str | None = None
+    """The name of the person who acknowledged for ``acknowledged_by``, when one did."""
 
     @classmethod
     def from_stored(cls, stored: Stored) -> Acknowledgment:
         """The acknowledgment ``stored`` holds; who acknowledged is who stored it, never a field of the object."""
         event = stored.event
-        return cls(stored.obj["object_ref"], stored.obj["object_modified"], event.source, event.time, event.id)
+        return cls(
+            stored.obj["object_ref"], stored.obj["object_modified"], event.source, event.time, event.id,
+            event.person_name or None,
+        )  # fmt: skip
 
 
 def label(obj: Mapping[str, Any]) -> str:

@@ -82,7 +82,7 @@ def crisis_json(crisis: Crisis) -> dict[str, Any]:
         **_fields(crisis, "category subcategory status lead affected_sectors affected_stakeholders name description"),
         "channel": crisis.channel,
         "tlp": crisis.tlp.token,
-        **_fields(crisis, "created modified updated updated_by event_id exercise"),
+        **_fields(crisis, "created modified updated updated_by updated_by_person event_id exercise"),
     }
 
 
@@ -98,18 +98,24 @@ def action_json(action: ActionItem) -> dict[str, Any]:
     out.update(action.common)
     if action.comment is not None:
         out["comment"] = action.comment
-    out.update(_fields(action, "overdue channel"), tlp=action.tlp.token, **_fields(action, "updated updated_by"))
+    out.update(
+        _fields(action, "overdue channel"),
+        tlp=action.tlp.token,
+        **_fields(action, "updated updated_by updated_by_person"),
+    )
     return out
 
 
 def ack_json(ack: Acknowledgment) -> dict[str, Any]:
-    return _fields(ack, "item version acknowledged_by time event_id")
+    return _fields(ack, "item version acknowledged_by person time event_id")
 
 
 def ack_status_json(status: AckStatus) -> dict[str, Any]:
     return {
         **_fields(status, "id type label source version event_id"),
-        "acknowledged": [{"stakeholder": a.acknowledged_by, "time": a.time} for a in status.acknowledged],
+        "acknowledged": [
+            {"stakeholder": a.acknowledged_by, "person": a.person, "time": a.time} for a in status.acknowledged
+        ],
         "pending": status.pending,
     }
 

@@ -41,6 +41,7 @@ from hub.ingest import Derived, IngestResult, ingest
 from hub.metrics import Metrics
 from hub.policy import (
     HUB,
+    Actor,
     Destination,
     Level,
     Principal,
@@ -122,6 +123,7 @@ class CrisisService:
         objects: Sequence[dict[str, Any]],
         *,
         source: str | None = None,
+        person: Actor | None = None,
         quoted: Sequence[Event] = (),
     ) -> IngestResult:
         """Validate and ingest crisis objects through the one write path; BadRequest with the reason if refused.
@@ -129,13 +131,13 @@ class CrisisService:
         Every crisis object is owned by the hub, so that only this API makes
         its versions. ``writer`` is the acting stakeholder, or the hub when it
         writes on the actor's (``source``) behalf after the policy let them
-        act. ``quoted``: the stored events whose content the objects copy.
+        act, with ``person`` who acted for them. ``quoted``: the stored events whose content the objects copy.
         """
         submission = await asyncio.to_thread(validate, list(objects), channel.default_tlp)
         derived = Derived(tuple(quoted), self._audience(channel)) if quoted else None
         result = await ingest(
             self.store, self.config.principals, writer, channel, submission, self.audit, "crisis", self.metrics,
-            source=source, owner=HUB, derived=derived,
+            source=source, owner=HUB, derived=derived, person=person,
         )  # fmt: skip
         if result.rejected:
             raise BadRequest(result.rejected[0].reason)
@@ -335,7 +337,8 @@ class CrisisService:
             result = await self._write(principal, channel, [obj])
         else:
             writer = self._on_behalf(principal, channel) if channel.name == home else principal
-            result = await self._write(writer, channel, [obj], source=principal.id, quoted=[previous.event, *refs])
+            result = await self._write(writer, channel, [obj], source=principal.id, person=principal.person,
+                                       quoted=[previous.event, *refs])  # fmt: skip
         return await self._event(channel, result)
 
     async def _event(self, channel: Channel, result: IngestResult) -> Event:
@@ -379,10 +382,12 @@ class CrisisService:
             objects.marked(ack, item.event.tlp)
             channel = self.config.channels[item.event.channel]
             await self._write(self._on_behalf(principal, channel), channel, [ack], source=principal.id,
-                              quoted=[item.event])  # fmt: skip
+                              person=principal.person, quoted=[item.event])  # fmt: skip
             existing = await self.store.latest_events(item.event.channel, [ack["id"]])
         recorded = existing[0]
-        return Acknowledgment(item_id, item.event.version, recorded.source, recorded.time, recorded.id)
+        return Acknowledgment(
+            item_id, item.event.version, recorded.source, recorded.time, recorded.id, recorded.person_name or None
+        )
 
     def _expected(self, crisis: Crisis, event: Event) -> list[str]:
         """Who should acknowledge ``event``: the lead, the affected and the crisis channel's writers who may see it."""
@@ -442,7 +447,7 @@ class CrisisService:
         # The assignee may not be able to write the committee channel: the hub records its update there.
         channel = self.config.channels[found.event.channel]
         await self._write(self._on_behalf(principal, channel), channel, [obj], source=principal.id,
-                          quoted=[found.event])  # fmt: skip
+                          person=principal.person, quoted=[found.event])  # fmt: skip
         updated = await self._latest_readable(principal, action_id)
         assert updated is not None
         return ActionItem.from_stored(updated, objects.now_stix())
@@ -537,7 +542,7 @@ class CrisisService:
                 refs.append(found)
         events = (report.event, *(f.event for f in refs))
         if self.audit is not None:
-            self.audit.record("read", principal.id, via="sitrep", events=[f"{e.channel}/{e.id}" for e in events])
+            self.audit.record_for(principal, "read", via="sitrep", events=[f"{e.channel}/{e.id}" for e in events])
         return SitrepExport(
             crisis=self._crisis_value(crisis),
             sitrep=Sitrep.from_object(report.obj),

@@ -32,6 +32,7 @@ from typing import Any, cast
 
 from hub.auditchain import Verdict, Verifier, chain, encode
 from hub.errors import StoreUnavailable
+from hub.policy import Actor, Principal
 from hub.store import scripts
 from hub.store.client import Client, guard
 from hub.store.layout import Keys
@@ -41,6 +42,11 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_PENDING = 1_000_000
+
+
+def acted_by(person: Actor | None) -> dict[str, str]:
+    """The ``person`` field of a record of what a person did for their stakeholder; none for tokens."""
+    return {"person": person.id} if person is not None else {}
 
 
 class AuditLog:
@@ -70,6 +76,10 @@ class AuditLog:
         self._pending.append(encode({"t": int(time.time() * 1000), "action": action, "actor": actor, **fields}))
         if len(self._pending) >= BATCH:
             self.wake()
+
+    def record_for(self, principal: Principal, action: str, **fields: Any) -> None:
+        """Queue a record of what ``principal`` did: its stakeholder as the actor, and the person, if one acted."""
+        self.record(action, principal.id, **fields, **acted_by(principal.person))
 
     def wake(self) -> None:
         """Have the writer append what is queued now rather than at the end of its ``flush_interval``."""

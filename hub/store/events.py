@@ -35,6 +35,7 @@ from redis.exceptions import RedisClusterException
 
 from hub.errors import NotReplicated, StoreUnavailable
 from hub.events import Event, id_key
+from hub.policy import Actor
 from hub.refs import refs_of
 from hub.store import notifications as live
 from hub.store import scripts
@@ -124,8 +125,12 @@ class Store:
         return await live.subscribe(self.redis, [self.keys.live(c) for c in channels], pattern)
 
     # writing -------------------------------------------------------------
-    async def append(self, channel: str, source: str, items: Sequence[StixItem]) -> list[Appended]:
+    async def append(
+        self, channel: str, source: str, items: Sequence[StixItem], person: Actor | None = None
+    ) -> list[Appended]:
         """Append ``items`` to ``channel`` atomically; already-stored versions are reported as duplicates.
+
+        ``person``: who acted for ``source``, recorded with each new event.
 
         With ``wait_replicas``, raises :class:`NotReplicated` unless that many
         replicas confirm the append, duplicates included, within ``wait_ms``.
@@ -135,7 +140,8 @@ class Store:
         keys = [self.keys.log(channel), self.keys.latest(channel)]
         meta = [[str(int(it.tlp)), it.type, it.id, it.version, order_key(it.version), refs_of(it.obj)] for it in items]
         args: list[Any] = [self.keys.live(channel), source, self.keys.channel_prefix(channel), self._publish]
-        args += ["1" if self.wait_replicas else "0", orjson.dumps(meta), *(it.raw for it in items)]
+        args += ["1" if self.wait_replicas else "0", *((person.id, person.name) if person else ("", ""))]
+        args += [orjson.dumps(meta), *(it.raw for it in items)]
         async with self.capacity.writing():  # guard(), and the health check says "full" once refused for memory
             if not self.wait_replicas:
                 replies = await self._append(keys=keys, args=args)

@@ -35,6 +35,14 @@ change together. And for the whole hub:
   hash of every connector's status.
 * ``<ns>:plans:lease`` — which hub process runs the crisis plans now.
 * ``<ns>:taxii:status:<id>`` — a TAXII status resource, kept a few days.
+* ``<ns>:people`` — person id → JSON record of a person an admin added (or a
+  configured one an admin disabled); ``<ns>:credentials`` — person id → JSON
+  of their local password's hash and one-time-code secret;
+  ``<ns>:totp:<person>`` — the last one-time-code step they used;
+  ``<ns>:signin:failures:<person>`` — failed sign-ins in a row, expiring.
+* ``<ns>:session:<digest>`` — a web session, by the SHA-256 of its cookie,
+  expiring when idle; ``<ns>:sessions:<person>`` — the digests of a person's sessions.
+* ``<ns>:oidc:<state>`` — a sign-in under way at an identity provider, taken once.
 """
 
 from __future__ import annotations
@@ -116,3 +124,26 @@ class Keys:
 
     def taxii_status(self, status_id: str) -> str:
         return f"{self.ns}:taxii:status:{status_id}"
+
+    @property
+    def people(self) -> str:
+        return f"{self.ns}:people"
+
+    @property
+    def credentials(self) -> str:
+        return f"{self.ns}:credentials"
+
+    def totp_step(self, person: str) -> str:
+        return f"{self.ns}:totp:{person}"
+
+    def signin_failures(self, person: str) -> str:
+        return f"{self.ns}:signin:failures:{person}"
+
+    def session(self, digest: str) -> str:
+        return f"{self.ns}:session:{digest}"
+
+    def person_sessions(self, person: str) -> str:
+        return f"{self.ns}:sessions:{person}"
+
+    def oidc_login(self, state: str) -> str:
+        return f"{self.ns}:oidc:{state}"

@@ -15,14 +15,16 @@ from typing import Final
 # Channels and objects (hub.store.events) ---------------------------------------------------------
 
 # KEYS: the log, the latest index. ARGV: live channel, source, key prefix, publish command, sync ("1": the
-# append waits for replicas, so it must write even if every object is a duplicate), then one JSON array of
+# append waits for replicas, so it must write even if every object is a duplicate), the acting person's id
+# and name ("" when no person acted: a token's write adds no field), then one JSON array of
 # [tlp, type, id, version, version order, [referenced ids]] per object, then each object's bytes.
 # One JSON argument rather than seven or more per object: packing the arguments was most of the append's
 # cost in the client (redis-py packs each in Python); cjson decodes them in C. Every key is built from
 # the channel's prefix, so all share its hash tag (one cluster shard).
 APPEND: Final = """
 local live, source, prefix, publish, sync = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local meta = cjson.decode(ARGV[6])
+local person, person_name = ARGV[6], ARGV[7]
+local meta = cjson.decode(ARGV[8])
 local out = {}
 local last = false
 for i, m in ipairs(meta) do
@@ -38,8 +40,14 @@ for i, m in ipairs(meta) do
     end
     out[i] = {0, existing, level}
   else
-    local id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
-      'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[6 + i])
+    local id
+    if person == '' then
+      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
+        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
+    else
+      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'per', person, 'pnm', person_name, 'tlp', tlp,
+        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
+    end
     redis.call('HSET', versions, version, id)
     local current = redis.call('HGET', KEYS[2], sid)
     if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
@@ -186,5 +194,19 @@ return 1
 # KEYS: the lease. ARGV: the owner.
 RELEASE_IF_HOLDER: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+# People (hub.store.people) -------------------------------------------------------------------------
+
+# KEYS: a person's last one-time-code step. ARGV: the step of a code just checked. Records it only if it is
+# later than the last one used; 1 if it was. Atomic: two sign-ins racing with one code cannot both pass.
+USE_TOTP_STEP: Final = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > last then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
 return 0
 """

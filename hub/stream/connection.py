@@ -260,7 +260,7 @@ class Connection:
                 else:
                     await self._put_replay(sub, event_id, frame)
             if audit is not None and batch:
-                audit.record("replay", self.principal.id, channel=channel, events=step.sent, withheld=step.withheld)
+                audit.record_for(self.principal, "replay", channel=channel, events=step.sent, withheld=step.withheld)
             if batch:
                 continue
             if replay.catch_up(self.dispatcher.cursor(channel)):

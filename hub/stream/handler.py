@@ -5,17 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import WSMsgType, web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from hub import keys
-from hub.auth import bearer_token, principal_for_token, require_access, require_admin
-from hub.errors import HubError, Unauthorized
+from hub.auth import (
+    SESSION_COOKIE,
+    bearer_token,
+    principal_for_token,
+    require_access,
+    require_admin,
+    session_for_request,
+    uses_session,
+)
+from hub.errors import Forbidden, HubError, Unauthorized
 from hub.events import id_key
 from hub.metrics import gauge
 from hub.middleware import check_throttle, client_address, note_auth_failure
+from hub.people.service import People
 from hub.policy import Principal
 from hub.requests import authenticate, json_response
 from hub.stream.connection import Connection
@@ -81,11 +90,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
     session = Session(config.channels, Limits(settings.stream_connections_per_stakeholder, settings.stream_heartbeat))
     principal: Principal | None = None
     token = ""
+    recheck: Recheck | None = None
     if "Authorization" in request.headers:
         # A bad header gets a plain HTTP 401 before the upgrade, like any other route.
         token = bearer_token(request)
         principal = await principal_for_token(token, request.app[keys.TOKENS], config)
         require_access(principal, "stream")
+    elif uses_session(request):
+        # A signed-in person's page: its session cookie, sent only by the hub's own pages (SameSite=Strict),
+        # from the hub's own origin (checked too: a WebSocket is not bound by the same-origin policy).
+        _check_origin(request)
+        people = request.app[keys.PEOPLE]
+        _web_session, principal = await session_for_request(request, people)
+        require_access(principal, "stream")
+        recheck = _session_recheck(people, request.cookies[SESSION_COOKIE])
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=MAX_CLIENT_MESSAGE)
     out = await ws.prepare(request)
     if principal is None:
@@ -93,6 +111,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if principal is None:
             return ws
         token = session.token
+    if recheck is None:
+        recheck = _token_recheck(request, token)
     held = sum(1 for c in dispatcher.connections if c.principal.id == principal.id)
     welcome = session.accept(principal, token, dispatcher.next_connection_id(), held)
     if session.phase is not Phase.OPEN:
@@ -106,7 +126,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
     conn.apply(welcome)
     beat = asyncio.create_task(_heartbeat(conn, settings.stream_heartbeat))
-    guard = asyncio.create_task(_watch_token(conn, token, request, settings.stream_token_recheck))
+    guard = asyncio.create_task(_watch_credentials(conn, recheck, settings.stream_token_recheck))
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -167,15 +187,38 @@ async def _heartbeat(conn: Connection, interval: float) -> None:
         conn.apply(conn.session.heartbeat())
 
 
-async def _watch_token(conn: Connection, token: str, request: web.Request, interval: float) -> None:
-    """Close the stream soon after its token is revoked (or its stakeholder leaves the config)."""
+Recheck = Callable[[], Awaitable[object]]
+"""Checks again that a stream's credentials hold: Unauthorized once they no longer do."""
+
+
+def _token_recheck(request: web.Request, token: str) -> Recheck:
+    return lambda: principal_for_token(token, request.app[keys.TOKENS], request.app[keys.CONFIG])
+
+
+def _session_recheck(people: People, cookie: str) -> Recheck:
+    async def check() -> None:
+        if await people.session(cookie) is None:
+            raise Unauthorized("the session has ended")
+
+    return check
+
+
+def _check_origin(request: web.Request) -> None:
+    """Forbidden unless a browser's WebSocket comes from a page of this hub (its ``Origin`` is the hub's)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        raise Forbidden(f"a stream signed in with a session must be opened from this hub's page, not {origin[:80]}")
+
+
+async def _watch_credentials(conn: Connection, recheck: Recheck, interval: float) -> None:
+    """Close the stream soon after its token is revoked or its session ends (a person signed out, disabled)."""
     # Streams opened together would otherwise all check together: spread the first check.
     await asyncio.sleep(interval * random.random())
     while True:
         try:
-            await principal_for_token(token, request.app[keys.TOKENS], request.app[keys.CONFIG])
+            await recheck()
         except Unauthorized as exc:
-            log.info("stream %s: token no longer valid (%s); closing", conn.id, exc.description)
+            log.info("stream %s: credentials no longer valid (%s); closing", conn.id, exc.description)
             conn.apply(conn.session.token_revoked(exc.description))
             return
         except HubError:

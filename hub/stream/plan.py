@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeAlias, TypeVar
 
 from hub.events import Event, id_key
-from hub.policy import Decision, Principal, may_read, read_key
+from hub.policy import Decision, Principal, may_read, read_key, rights_key
 from hub.stream.protocol import event_message, text_frame
 from hub.stream.session import Subscription
 
@@ -62,9 +62,10 @@ def plan(batch: Sequence[Event], audience: Iterable[tuple[R, Principal, Subscrip
     result: Plan[R] = Plan()
     groups: dict[str, tuple[Principal, list[tuple[R, Subscription]]]] = {}
     for recipient, principal, sub in audience:
-        group = groups.get(principal.id)
+        # Grouped by the policy's key: two people of one stakeholder may have different ceilings.
+        group = groups.get(rights_key(principal))
         if group is None:
-            group = groups[principal.id] = (principal, [])
+            group = groups[rights_key(principal)] = (principal, [])
         group[1].append((recipient, sub))
     if not groups or not batch:
         return result

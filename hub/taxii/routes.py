@@ -23,7 +23,16 @@ from hub.auth import principal_for_basic_or_bearer, require_access
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import Handler
-from hub.policy import Level, Principal, may_delete, may_delete_from, may_read, may_read_channel, may_see_status
+from hub.policy import (
+    Level,
+    Principal,
+    may_delete,
+    may_delete_from,
+    may_read,
+    may_read_channel,
+    may_see_status,
+    rights_key,
+)
 from hub.stix import validate
 from hub.taxii import resources
 from hub.taxii.catalog import Collection
@@ -109,13 +118,13 @@ async def read_page(
     limit = parse_limit(request.query.get("limit"), request.app[keys.CONFIG].hub.page_limit)
     cursor_text = request.query.get("next")
     # Sealed (see hub.taxii.pagination): a page cut short may stop at an entry hidden from the reader.
-    context = cursor_context("taxii", collection.id, index.principal.id)
+    context = cursor_context("taxii", collection.id, rights_key(index.principal))
     secret = await request.app[keys.CURSOR_SECRET].get(request.app[keys.STORE])
     cursor = None if cursor_text is None else decode_cursor(secret, context, cursor_text)
     page = await select_page(index, query, start_position(query.added_after_ms, cursor), limit)
     following = None if page.resume_after is None else encode_cursor(secret, context, page.resume_after)
-    request.app[keys.AUDIT].record(
-        "read", index.principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in page.events]
+    request.app[keys.AUDIT].record_for(
+        index.principal, "read", via="taxii", channel=collection.channel.name, events=[e.id for e in page.events]
     )
     return page, following
 
@@ -269,7 +278,7 @@ async def delete_object(request: web.Request) -> web.Response:
     if not allowed:
         raise Forbidden(allowed.reason)
     await index.store.delete_versions(collection.channel.name, chosen)
-    request.app[keys.AUDIT].record(
-        "delete", principal.id, via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
+    request.app[keys.AUDIT].record_for(
+        principal, "delete", via="taxii", channel=collection.channel.name, events=[e.id for e in chosen]
     )
     return web.Response(status=200)

@@ -372,8 +372,8 @@ async def test_the_answers_keep_their_fields_in_order_with_nulls_for_what_is_not
     cid = crisis["id"]
     assert list(crisis) == [
         "id", "severity", "category", "subcategory", "status", "lead", "affected_sectors", "affected_stakeholders",
-        "name", "description", "channel", "tlp", "created", "modified", "updated", "updated_by", "event_id",
-        "exercise",
+        "name", "description", "channel", "tlp", "created", "modified", "updated", "updated_by",
+        "updated_by_person", "event_id", "exercise",
     ]  # fmt: skip
     assert list(crisis["severity"]) == ["level", "name", "colour"]
     assert crisis["description"] is None and crisis["affected_sectors"] == [] == crisis["affected_stakeholders"]
@@ -383,14 +383,15 @@ async def test_the_answers_keep_their_fields_in_order_with_nulls_for_what_is_not
     assert list(action) == [
         "id", "created", "modified", "crisis_ref", "name", "assignee", "assigned_by", "due", "status", "escalated",
         "description", "object_marking_refs", "comment", "overdue", "channel", "tlp", "updated", "updated_by",
+        "updated_by_person",
     ]  # fmt: skip
     _, ack = await call(hub, "pemex", "POST", f"/api/v1/crises/{cid}/acks", {"item": cid})
-    assert list(ack) == ["item", "version", "acknowledged_by", "time", "event_id"]
+    assert list(ack) == ["item", "version", "acknowledged_by", "person", "time", "event_id"]
     _, acks = await call(hub, "cidge", "GET", f"/api/v1/crises/{cid}/acks")
     assert list(acks["items"][0]) == [
         "id", "type", "label", "source", "version", "event_id", "acknowledged", "pending"
     ]  # fmt: skip
-    assert list(acks["items"][0]["acknowledged"][0]) == ["stakeholder", "time"]
+    assert list(acks["items"][0]["acknowledged"][0]) == ["stakeholder", "person", "time"]
     _, history = await call(hub, "cidge", "GET", f"/api/v1/crises/{cid}/history")
     assert list(history["versions"][0]) == ["version", "time", "by", "event_id", "changes"]
     assert history["versions"][0]["changes"]["affected_sectors"] == [None, []]
