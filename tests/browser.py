@@ -93,6 +93,16 @@ class Room:
         if live:
             await self.wait_live()
 
+    async def sign_in_person(self, person: str, password: str, code: str = "", *, live: bool = True) -> None:
+        """Sign in with the password form, as a committee member does."""
+        await self.page.fill("#person", person)
+        await self.page.fill("#password", password)
+        if code:
+            await self.page.fill("#code", code)
+        await self.page.click("#password-submit")
+        if live:
+            await self.wait_live()
+
     async def wait_live(self) -> None:
         await expect(self.page.locator("#connection")).to_have_attribute("data-state", LIVE)
 

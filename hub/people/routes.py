@@ -4,7 +4,7 @@
   the institutions' identity providers, local passwords, and whether the page
   offers token sign-in.
 * ``POST /api/v1/session`` — sign in with ``{"person", "password", "code"}``;
-  ``GET`` — the current session (with its anti-CSRF token, for the page);
+  ``GET`` — the current session (with its anti-CSRF token, for the page), 204 if none;
   ``DELETE`` — sign out (``?everywhere=true``: every session of the person).
 * ``GET /api/v1/people`` — everyone's id, name and stakeholder (signed-in or
   token callers); e-mail addresses and state only in the admin view.
@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import keys
-from hub.auth import SESSION_COOKIE, require_admin, session_for_request
+from hub.auth import SESSION_COOKIE, require_admin, session_for_request, uses_session
 from hub.errors import BadRequest, Unauthorized
 from hub.events import iso_millis
 from hub.middleware import check_throttle, client_address, note_auth_failure
@@ -124,8 +124,16 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def current_session(request: web.Request) -> web.Response:
+    """This browser's session; 204 when it has none (the page asks at every load: no session is no error)."""
     people = _people(request)
-    session, _principal = await session_for_request(request, people)
+    if not uses_session(request):
+        return web.Response(status=204)
+    try:
+        session, _principal = await session_for_request(request, people)
+    except Unauthorized:
+        response = web.Response(status=204)
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
     person = await people.require(session.person)
     return json_response(session_body(people, person, session))
 

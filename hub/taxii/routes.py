@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from hub import keys
-from hub.auth import principal_for_basic_or_bearer, require_access
+from hub.auth import principal_for_basic_or_bearer, require_access, session_for_request, uses_session
 from hub.errors import Forbidden, NotFound, PayloadTooLarge
 from hub.ingest import check_channel_write, ingest
 from hub.middleware import Handler
@@ -89,8 +89,12 @@ def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None)
 
 
 async def caller(request: web.Request) -> Principal:
-    """The authenticated stakeholder, allowed to use TAXII, asking for an answer we can give."""
-    principal = await principal_for_basic_or_bearer(request, request.app[keys.TOKENS], request.app[keys.CONFIG])
+    """The authenticated stakeholder (a partner's credentials, or a person signed in to the situation room),
+    allowed to use TAXII, asking for an answer we can give."""
+    if uses_session(request):
+        _session, principal = await session_for_request(request, request.app[keys.PEOPLE])
+    else:
+        principal = await principal_for_basic_or_bearer(request, request.app[keys.TOKENS], request.app[keys.CONFIG])
     require_access(principal, "taxii")
     check_accept(", ".join(request.headers.getall("Accept", [])) or None)
     return principal

@@ -14,13 +14,17 @@ const enc = encodeURIComponent;
 const TAXII = 'application/taxii+json;version=2.1';
 
 /**
- * A client holding one token. `onUnauthorized` is called on any 401: the token was revoked
- * while the page was open, and the only sensible thing is to sign out and say so.
+ * A client for one signed-in caller: `{token}` (a stakeholder's API token, sent as a bearer) or
+ * `{csrf}` (a person's session: its HttpOnly cookie goes by itself, the anti-CSRF token with every
+ * change). `onUnauthorized` is called on any 401: the token was revoked or the session ended while
+ * the page was open, and the only sensible thing is to sign out and say so.
  */
-export function createApi(token, {onUnauthorized} = {}) {
+export function createApi({token = null, csrf = null} = {}, {onUnauthorized} = {}) {
   async function call(method, path, body, {accept = 'application/json'} = {}) {
-    const headers = {Authorization: `Bearer ${token}`, Accept: accept};
-    const init = {method, headers, credentials: 'omit', cache: 'no-store', redirect: 'error'};
+    const headers = {Accept: accept};
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
+    const init = {method, headers, credentials: token ? 'omit' : 'same-origin', cache: 'no-store', redirect: 'error'};
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -83,5 +87,50 @@ export function createApi(token, {onUnauthorized} = {}) {
 
 /** Check a token before keeping it: the stakeholder it belongs to, or an ApiError. */
 export async function whoIs(token) {
-  return createApi(token).me();
+  return createApi({token}).me();
+}
+
+/** A request of the signing-in itself (no token, the session cookie if any): {status, data}. */
+async function plain(method, path, body) {
+  const init = {method, headers: {Accept: 'application/json'}, credentials: 'same-origin', cache: 'no-store',
+    redirect: 'error'};
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'Hub unreachable', 'the hub did not answer; check the network connection');
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, (data && data.title) || response.statusText || 'Error',
+      (data && data.description) || '');
+  }
+  return data;
+}
+
+/** How one may sign in here: {title, providers: [{id, label, url}], local, token_on_page}. */
+export const signInOptions = () => plain('GET', '/api/v1/sign-in');
+
+/** This browser's session, if it has one: {person, label, csrf, via, expires}, or null (the hub says 204). */
+export const currentSession = () => plain('GET', '/api/v1/session');
+
+/** Sign in with a password (and one-time code): the new session, or an ApiError. */
+export const signInWithPassword = (person, password, code) =>
+  plain('POST', '/api/v1/session', {person, password, code});
+
+/** End this session (or, with `everywhere`, every session of the person). */
+export async function endSession(csrf, everywhere = false) {
+  await fetch(`/api/v1/session${everywhere ? '?everywhere=true' : ''}`, {
+    method: 'DELETE', headers: {'X-CSRF-Token': csrf}, credentials: 'same-origin', cache: 'no-store',
+  }).catch(() => null);
 }

@@ -118,6 +118,11 @@ export function kindLabel(type) {
  * of objects the page has seen to their names (for sightings, acknowledgments and relationships),
  * `who` stakeholder ids to display names, `severity` a crisis severity level to its label.
  */
+/** "Jorge Salas (Federal Electricity Commission)" when a person acted for the stakeholder, else the stakeholder. */
+export function actedBy(stakeholderName, person) {
+  return person && person.name ? `${person.name} (${stakeholderName})` : stakeholderName;
+}
+
 export function describe(event, {names = () => null, who = (id) => id, severity = String} = {}) {
   const o = event.object || {};
   const ext = crisisExtension(o);
@@ -141,7 +146,7 @@ export function describe(event, {names = () => null, who = (id) => id, severity 
       }
       return {kind: 'Incident', title: o.name || o.id, detail: o.description || ''};
     case 'crisis-acknowledgment':
-      return {kind: 'Ack', title: `${who(o.acknowledged_by || event.source)} acknowledged`,
+      return {kind: 'Ack', title: `${actedBy(who(o.acknowledged_by || event.source), event.person)} acknowledged`,
         detail: names(o.object_ref) || o.object_ref || ''};
     case 'crisis-action':
       return {kind: 'Action', title: o.name || o.id,

@@ -1,7 +1,7 @@
 // The situation room's entry point: sign-in, then the room — crisis board, timeline, indicators —
 // fed by the hub's HTTP API (crises, who am I) and its live stream (every event).
 
-import {ApiError, createApi, whoIs} from './api.js';
+import {ApiError, createApi, currentSession, endSession, signInOptions, signInWithPassword, whoIs} from './api.js';
 import {CrisisSync} from './crises.js';
 import {RoomState} from './state.js';
 import {StreamClient} from './stream.js';
@@ -14,6 +14,7 @@ import {ObjectDialog} from './views/object.js';
 import {renderConnection, renderNotices, renderWhoami} from './views/status.js';
 import {TimelineView} from './views/timeline.js';
 import {clockTime} from './format.js';
+import {h} from './dom.js';
 
 // sessionStorage: the token lives as long as this tab and never reaches another tab or a disk
 // profile shared by the room's next user; signing out removes it.
@@ -43,7 +44,20 @@ function signInError(error) {
   return `Sign-in failed: ${error.message}`;
 }
 
-function showSignIn(message) {
+/** What a refused password sign-in means: the hub's own sentence, which never says which part was wrong. */
+function passwordError(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 0) return 'The hub cannot be reached. Check the network connection and try again.';
+    if ([401, 403, 429].includes(error.status) && error.description) {
+      return `${error.description.charAt(0).toUpperCase()}${error.description.slice(1)}.`;
+    }
+    return `The hub refused the sign-in: ${error.message}`;
+  }
+  return `Sign-in failed: ${error.message}`;
+}
+
+/** The sign-in screen: the institutions' identity providers, the password form, the token form if offered. */
+async function showSignIn(message) {
   $('room').hidden = true;
   $('whoami').hidden = true;
   $('sign-out').hidden = true;
@@ -51,14 +65,58 @@ function showSignIn(message) {
   const text = $('signin-message');
   text.textContent = message || '';
   text.hidden = !message;
-  $('token').focus();
+  let options = {providers: [], token_on_page: false};
+  try {
+    options = await signInOptions();
+  } catch (error) {
+    if (!message) {
+      text.textContent = passwordError(error);
+      text.hidden = false;
+    }
+  }
+  const providers = options.providers || [];
+  $('signin-provider-list').replaceChildren(
+    ...providers.map((p) => h('a', {class: 'btn btn-primary', href: p.url, 'data-provider': p.id}, `Sign in with ${p.label}`)),
+  );
+  $('signin-providers').hidden = providers.length === 0;
+  $('signin-form').hidden = !options.token_on_page;
+  $('person').focus();
 }
 
-/** Leave: forget the token and reload, so nothing of this stakeholder's view stays in memory. */
-function signOut(notice) {
+/** The session a person signed in with, while the page is open (null for a token). */
+let personSession = null;
+
+/** Leave: end the session or forget the token, and reload, so nothing of this view stays in memory. */
+async function signOut(notice) {
   sessionStorage.removeItem(TOKEN_KEY);
+  if (personSession) await endSession(personSession.csrf);
   if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
   location.replace('/');
+}
+
+function setupPasswordSignIn() {
+  const form = $('password-form');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = $('password-submit');
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    try {
+      personSession = await signInWithPassword($('person').value.trim(), $('password').value, $('code').value.trim());
+      $('password').value = '';
+      $('code').value = '';
+      $('signin').hidden = true;
+      const api = createApi({csrf: personSession.csrf});
+      await enterRoom({csrf: personSession.csrf}, await api.me());
+    } catch (error) {
+      personSession = null;
+      $('password').value = '';
+      await showSignIn(passwordError(error));
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Sign in';
+    }
+  });
 }
 
 function setupSignIn() {
@@ -75,12 +133,12 @@ function setupSignIn() {
       sessionStorage.setItem(TOKEN_KEY, token);
       $('token').value = '';
       $('signin').hidden = true;
-      await enterRoom(token, answer);
+      await enterRoom({token}, answer);
     } catch (error) {
-      showSignIn(signInError(error));
+      await showSignIn(signInError(error));
     } finally {
       button.disabled = false;
-      button.textContent = 'Sign in';
+      button.textContent = 'Sign in with the token';
     }
   });
 }
@@ -146,10 +204,15 @@ function clockSkew(dateHeader) {
   return Math.abs(skew) > 2000 ? skew : 0;
 }
 
-async function enterRoom(token, answer) {
-  const api = createApi(token, {
-    onUnauthorized: () => signOut('Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'),
-  });
+/** Why the page had to sign out on a 401: the token's words, or the session's. */
+function endedMessage(credential) {
+  return credential.token
+    ? 'Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'
+    : 'Your session has ended (you signed out elsewhere, it expired, or your account was disabled). Sign in again.';
+}
+
+async function enterRoom(credential, answer) {
+  const api = createApi(credential, {onUnauthorized: () => signOut(endedMessage(credential))});
   const me = answer.data;
   const skewMs = clockSkew(answer.date);
   const [channels, directory] = await Promise.all([api.channels(), api.stakeholders()]);
@@ -290,7 +353,7 @@ async function enterRoom(token, answer) {
   renderClock(state);
 
   const stream = new StreamClient({
-    token,
+    token: credential.token,
     channels: readable,
     since: `${Math.max(0, state.now() - HISTORY_HOURS * 3600 * 1000)}-0`,
     onEvent: (event, info) => {
@@ -298,7 +361,7 @@ async function enterRoom(token, answer) {
     },
     onStatus: (status) => state.setConnection(status),
     onNotice: (text) => state.notice(text),
-    onAuthFailed: () => signOut('Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'),
+    onAuthFailed: () => signOut(endedMessage(credential)),
     // After a reconnection the crisis views may be stale in ways events do not show (the clock).
     onSettled: ({resumed}) => {
       if (resumed) sync.request();
@@ -313,21 +376,36 @@ async function boot() {
   setupLargeType();
   setupShortcuts();
   setupSignIn();
+  setupPasswordSignIn();
   $('sign-out').addEventListener('click', () => signOut());
   const notice = sessionStorage.getItem(NOTICE_KEY);
   sessionStorage.removeItem(NOTICE_KEY);
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) {
-    showSignIn(notice);
+    // A person's session (an HttpOnly cookie: the page cannot see it, it asks the hub).
+    try {
+      personSession = notice ? null : await currentSession();
+    } catch {
+      personSession = null;
+    }
+    if (!personSession) {
+      await showSignIn(notice);
+      return;
+    }
+    try {
+      await enterRoom({csrf: personSession.csrf}, await createApi({csrf: personSession.csrf}).me());
+    } catch (error) {
+      await showSignIn(passwordError(error));
+    }
     return;
   }
   try {
-    await enterRoom(token, await whoIs(token));
+    await enterRoom({token}, await whoIs(token));
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
       sessionStorage.removeItem(TOKEN_KEY);
     }
-    showSignIn(signInError(error));
+    await showSignIn(signInError(error));
   }
 }
 

@@ -70,7 +70,10 @@ export class StreamClient {
     this.session = session;
     this.lastMessageAt = Date.now();
     this.status(session.resuming ? 'resuming' : 'connecting');
-    ws.addEventListener('open', () => ws.send(JSON.stringify({op: 'auth', token: this.options.token})));
+    // A person's session cookie signs the socket in during its handshake; a token must be sent first.
+    ws.addEventListener('open', () => {
+      if (this.options.token) ws.send(JSON.stringify({op: 'auth', token: this.options.token}));
+    });
     ws.addEventListener('message', (message) => {
       if (this.socket === ws) this.receive(session, message.data);
     });

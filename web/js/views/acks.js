@@ -38,7 +38,8 @@ export function ackStatus(crisisId, item, ctx) {
       total ? `${done.length}/${total} acknowledged${info && info.of > 1 ? ` v${info.n}` : ''}` : 'No acknowledgment expected'),
     h('ul', {class: 'ack-chips', 'aria-label': 'Acknowledgments'},
       done.map((a) => h('li', {class: 'ack-chip ack-done', title: `acknowledged at ${clockTime(parseTime(a.time))}`},
-        h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, 'acknowledged: '), who(ctx.state, a.stakeholder))),
+        h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, 'acknowledged: '),
+        ...(a.person ? [`${a.person} (`, who(ctx.state, a.stakeholder), ')'] : [who(ctx.state, a.stakeholder)]))),
       pending.map((sid) => {
         const stale = staleNote(sid);
         return h('li', {class: ['ack-chip', 'ack-pending', stale && 'ack-stale'], dataset: {stakeholder: sid},

@@ -1,0 +1,69 @@
+"""People in the situation room: they sign in as themselves, see who they are, and their acts carry their name.
+
+Real headless Chromium against a real hub and Redis, as in tests/test_web.py (whose fixtures these share).
+"""
+
+from __future__ import annotations
+
+import time
+
+from playwright.async_api import expect
+
+from hub import credentials
+from tests.browser import ARTIFACTS
+from tests.conftest import Hub
+from tests.crisis.test_routes import new_crisis
+from tests.people.helpers import PASSWORD
+from tests.test_web import OpenRoom, browser, rooms
+
+__all__ = ["browser", "rooms"]  # the fixtures of tests/test_web.py, shared
+
+CFE = "Federal Electricity Commission"
+
+
+async def test_a_person_signs_in_with_a_password_and_the_room_says_who_they_are(hub: Hub, rooms: OpenRoom) -> None:
+    await hub.set_password("luis", PASSWORD)
+    room = await rooms(hub)
+    await expect(room.page.locator("#password-form")).to_be_visible()
+    await expect(room.page.locator("#signin-form")).to_be_visible()  # the demo offers tokens too
+    await room.sign_in_person("luis", PASSWORD)
+    await expect(room.page.locator("#who-person")).to_have_text("Luis Herrera")
+    await expect(room.page.locator("#whoami")).to_contain_text("Central Bank")
+    await room.page.reload()  # the session outlives a reload: the cookie, not the tab, holds it
+    await room.wait_live()
+    await expect(room.page.locator("#who-person")).to_have_text("Luis Herrera")
+    await room.page.click("#sign-out")
+    await expect(room.page.locator("#password-form")).to_be_visible()
+    await room.page.reload()
+    await expect(room.page.locator("#password-form")).to_be_visible()  # signed out for good
+
+
+async def test_a_wrong_password_is_refused_in_words_and_the_form_stays(hub: Hub, rooms: OpenRoom) -> None:
+    await hub.set_password("luis", PASSWORD)
+    room = await rooms(hub, allow=("401",))
+    await room.sign_in_person("luis", "this is not the password", live=False)
+    await expect(room.page.locator("#signin-message")).to_have_text("Wrong person, password or one-time code.")
+    await expect(room.page.locator("#password")).to_have_value("")
+
+
+async def test_one_who_may_read_red_signs_in_with_a_one_time_code(hub: Hub, rooms: OpenRoom) -> None:
+    secret = await hub.set_password("ana", PASSWORD)
+    room = await rooms(hub)
+    await room.sign_in_person("ana", PASSWORD, credentials.code_at(secret, time.time()))
+    await expect(room.page.locator("#who-person")).to_have_text("Ana Ruiz")
+
+
+async def test_an_acknowledgment_shows_the_persons_name_live_on_another_persons_page(hub: Hub, rooms: OpenRoom) -> None:
+    crisis = await new_crisis(hub, affected_sectors=["energy"], affected_stakeholders=["cfe"])
+    await hub.set_password("jorge", PASSWORD)
+    secret = await hub.set_password("ana", PASSWORD)
+    jorge, ana = await rooms(hub), await rooms(hub)
+    await jorge.sign_in_person("jorge", PASSWORD)
+    await ana.sign_in_person("ana", PASSWORD, credentials.code_at(secret, time.time()))
+    card = f'.crisis-card[data-crisis-id="{crisis["id"]}"]'
+    await jorge.page.locator(f"{card} .btn-ack").click()
+    await expect(jorge.page.locator(f"{card} .ack-mine")).to_contain_text("You acknowledged")
+    await expect(ana.page.locator(f"{card} .ack-done", has_text=f"Jorge Salas ({CFE})")).to_be_visible()
+    ack = ana.page.locator('#timeline li[data-type="crisis-acknowledgment"]').first
+    await expect(ack).to_contain_text("Jorge Salas")
+    await ana.page.screenshot(path=str(ARTIFACTS / "people-ack-by-name.png"))
