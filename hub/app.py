@@ -22,6 +22,7 @@ from hub.middleware import (
     serve_protocol_errors_as_json,
     throttle_middleware,
 )
+from hub.people import providers as oidc_providers
 from hub.people import routes as people_routes
 from hub.people.service import People
 from hub.plans import routes as plan_routes
@@ -91,6 +92,7 @@ def create_app(
             escalation.escalation_ctx,  # needs the crisis service
             plan_routes.plans_ctx,  # needs the crisis service
             federation_routes.connectors_ctx,  # runs [[connectors]] in this process
+            oidc_providers.oidc_ctx,  # the institutions' identity providers, if any
         ]
     )
     app.on_shutdown.append(stream_handler.close_streams)
@@ -106,5 +108,6 @@ def create_app(
     monitoring.add_routes(app)
     federation_routes.add_routes(app)
     people_routes.add_routes(app)
+    oidc_providers.add_routes(app)
     add_webui_routes(app)
     return app

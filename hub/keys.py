@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hub.federation.runner import ConnectorRuntime
     from hub.metrics import Metrics
     from hub.monitoring import CapacityMonitor
+    from hub.oidc import OidcClient, RelyingParty
     from hub.people.service import People
     from hub.plans.service import PlanService
     from hub.store import Store, TokenStore
@@ -35,6 +36,9 @@ STORE: web.AppKey[Store] = web.AppKey("store")
 TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
 PEOPLE: web.AppKey[People] = web.AppKey("people")
 """Who may sign in as a person, their credentials and web sessions."""
+RELYING_PARTY: web.AppKey[RelyingParty] = web.AppKey("oidc_relying_party")
+OIDC_CLIENTS: web.AppKey[dict[str, OidcClient]] = web.AppKey("oidc_clients")
+"""The hub as registered at each configured identity provider (set when ``[sign_in.oidc]`` names any)."""
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 TASKS: web.AppKey[BackgroundTasks] = web.AppKey("tasks")

@@ -5,18 +5,21 @@ Real headless Chromium against a real hub and Redis, as in tests/test_web.py (wh
 
 from __future__ import annotations
 
+import re
 import time
 
-from playwright.async_api import expect
+import aiohttp
+from playwright.async_api import Browser, expect
 
 from hub import credentials
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, Room
 from tests.conftest import Hub
 from tests.crisis.test_routes import new_crisis
 from tests.people.helpers import PASSWORD
+from tests.people.test_providers import SignInHub, signin_hub
 from tests.test_web import OpenRoom, browser, rooms
 
-__all__ = ["browser", "rooms"]  # the fixtures of tests/test_web.py, shared
+__all__ = ["browser", "rooms", "signin_hub"]  # fixtures shared with tests/test_web.py and tests/people
 
 CFE = "Federal Electricity Commission"
 
@@ -67,3 +70,42 @@ async def test_an_acknowledgment_shows_the_persons_name_live_on_another_persons_
     ack = ana.page.locator('#timeline li[data-type="crisis-acknowledgment"]').first
     await expect(ack).to_contain_text("Jorge Salas")
     await ana.page.screenshot(path=str(ARTIFACTS / "people-ack-by-name.png"))
+
+
+async def test_a_person_signs_in_through_their_institutions_provider_and_their_acknowledgment_shows_their_name(
+    signin_hub: SignInHub, browser: Browser
+) -> None:
+    """The whole way in Chromium: the hub's button, the provider's real login and consent pages, the room;
+    then an acknowledgment that another signed-in page shows with the person's name, live."""
+    headers = {"Authorization": f"Bearer {signin_hub.committee_token}"}
+    body = {"name": "Payment switch outage", "severity": 3, "category": "availability", "lead": "cidge",
+            "affected_sectors": ["finance"], "affected_stakeholders": ["banxico"]}  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{signin_hub.url}/api/v1/crises", json=body, headers=headers) as response:
+            assert response.status == 201, await response.text()
+            crisis = await response.json()
+    alice_context, committee_context = await browser.new_context(), await browser.new_context()
+    try:
+        committee = Room(committee_context, await committee_context.new_page(), signin_hub.url)
+        await committee.page.goto(signin_hub.url + "/")
+        await committee.sign_in(signin_hub.committee_token)
+        await expect(committee.page.locator("#whoami")).to_have_text(re.compile(r"^Inter-ministerial"))  # no "null"
+
+        alice = Room(alice_context, await alice_context.new_page(), signin_hub.url)
+        await alice.page.goto(signin_hub.url + "/")
+        await alice.page.get_by_role("link", name="Sign in with Central Bank").click()
+        await alice.page.get_by_label("Login").fill("alice")  # the provider's own page
+        await alice.page.get_by_role("button", name="Sign in").click()
+        await alice.page.get_by_role("button", name="Continue").click()
+        await alice.wait_live()
+        await expect(alice.page.locator("#who-person")).to_have_text("Alicia Gómez")
+
+        card = f'.crisis-card[data-crisis-id="{crisis["id"]}"]'
+        await alice.page.locator(f"{card} .btn-ack").click()
+        await expect(alice.page.locator(f"{card} .ack-mine")).to_contain_text("You acknowledged")
+        chip = committee.page.locator(f"{card} .ack-done", has_text="Alicia Gómez (Central Bank)")
+        await expect(chip).to_be_visible()
+        await committee.page.screenshot(path=str(ARTIFACTS / "people-oidc-ack.png"))
+    finally:
+        await alice_context.close()
+        await committee_context.close()

@@ -75,9 +75,12 @@ async function showSignIn(message) {
     }
   }
   const providers = options.providers || [];
-  $('signin-provider-list').replaceChildren(
-    ...providers.map((p) => h('a', {class: 'btn btn-primary', href: p.url, 'data-provider': p.id}, `Sign in with ${p.label}`)),
-  );
+  $('signin-provider-list').replaceChildren(...providers.map((p) => {
+    const link = h('a', {class: 'btn btn-primary', dataset: {provider: p.id}}, `Sign in with ${p.label}`);
+    // A same-origin path built here from the provider's id, never a URL taken from an answer.
+    link.setAttribute('href', `/auth/oidc/${encodeURIComponent(p.id)}`);
+    return link;
+  }));
   $('signin-providers').hidden = providers.length === 0;
   $('signin-form').hidden = !options.token_on_page;
   $('person').focus();

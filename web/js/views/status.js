@@ -10,13 +10,14 @@ const NOTICE_VISIBLE_MS = 30000;
 
 export function renderWhoami(container, me) {
   // A signed-in person: their name, for their stakeholder; a token: the stakeholder alone.
-  container.replaceChildren(
+  const parts = [
     me.person ? h('span', {class: 'who-person', id: 'who-person'}, me.person.name) : null,
     h('span', {class: 'who-name'}, me.person ? `for ${me.name || me.stakeholder}` : (me.name || me.stakeholder)),
     h('span', {class: 'who-id'}, me.stakeholder),
     h('span', {class: 'who-roles'}, (me.roles || []).join(', ')),
     me.tlp_ceiling ? h('span', {class: 'who-tlp', title: 'The highest TLP you may receive'}, 'up to ', tlpBadge(me.tlp_ceiling)) : null,
-  );
+  ];
+  container.replaceChildren(...parts.filter(Boolean));
   container.hidden = false;
 }
 
