@@ -13,6 +13,33 @@ export class ApiError extends Error {
 const enc = encodeURIComponent;
 const TAXII = 'application/taxii+json;version=2.1';
 
+/** One request to the hub: {data, date}, or an ApiError (status 0 when the hub cannot be reached). */
+async function request(method, path, body, {headers = {}, credentials = 'same-origin'} = {}) {
+  const init = {method, headers: {...headers}, credentials, cache: 'no-store', redirect: 'error'};
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'Hub unreachable', 'the hub did not answer; check the network connection');
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, (data && data.title) || response.statusText || 'Error',
+      (data && data.description) || '');
+  }
+  return {data, date: response.headers.get('Date')};
+}
+
 /**
  * A client for one signed-in caller: `{token}` (a stakeholder's API token, sent as a bearer) or
  * `{csrf}` (a person's session: its HttpOnly cookie goes by itself, the anti-CSRF token with every
@@ -24,31 +51,12 @@ export function createApi({token = null, csrf = null} = {}, {onUnauthorized} = {
     const headers = {Accept: accept};
     if (token) headers.Authorization = `Bearer ${token}`;
     else if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
-    const init = {method, headers, credentials: token ? 'omit' : 'same-origin', cache: 'no-store', redirect: 'error'};
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response;
     try {
-      response = await fetch(path, init);
-    } catch {
-      throw new ApiError(0, 'Hub unreachable', 'the hub did not answer; check the network connection');
-    }
-    const text = await response.text();
-    let data = null;
-    try {
-      data = text ? JSON.parse(text) : null;
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const error = new ApiError(response.status, (data && data.title) || response.statusText || 'Error',
-        (data && data.description) || '');
-      if (response.status === 401 && onUnauthorized) onUnauthorized(error);
+      return await request(method, path, body, {headers, credentials: token ? 'omit' : 'same-origin'});
+    } catch (error) {
+      if (error.status === 401 && onUnauthorized) onUnauthorized(error);
       throw error;
     }
-    return {data, date: response.headers.get('Date')};
   }
   const get = async (path) => (await call('GET', path)).data;
 
@@ -90,33 +98,9 @@ export async function whoIs(token) {
   return createApi({token}).me();
 }
 
-/** A request of the signing-in itself (no token, the session cookie if any): {status, data}. */
-async function plain(method, path, body) {
-  const init = {method, headers: {Accept: 'application/json'}, credentials: 'same-origin', cache: 'no-store',
-    redirect: 'error'};
-  if (body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, 'Hub unreachable', 'the hub did not answer; check the network connection');
-  }
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    throw new ApiError(response.status, (data && data.title) || response.statusText || 'Error',
-      (data && data.description) || '');
-  }
-  return data;
-}
+/** A request of the signing-in itself (no token; the session cookie, if any): its data, or an ApiError. */
+const plain = async (method, path, body) =>
+  (await request(method, path, body, {headers: {Accept: 'application/json'}})).data;
 
 /** How one may sign in here: {title, providers: [{id, label, url}], local, token_on_page}. */
 export const signInOptions = () => plain('GET', '/api/v1/sign-in');
