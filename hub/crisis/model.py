@@ -328,6 +328,8 @@ class SitrepEntry:
     tlp: TLP
     abstract: str | None
     text: str
+    person: str | None = None
+    """The name of the person who wrote it for ``source``, when one did."""
 
     @property
     def is_update(self) -> bool:
@@ -341,7 +343,7 @@ class SitrepEntry:
             abstract, text = obj.get("abstract"), obj["content"]
         else:
             abstract, text = None, obj.get("name") or obj.get("pattern") or obj["id"]
-        return cls(event.type, event.time, event.source, event.tlp, abstract, str(text))
+        return cls(event.type, event.time, event.source, event.tlp, abstract, str(text), event.person_name or None)
 
 
 @dataclass(frozen=True, slots=True)

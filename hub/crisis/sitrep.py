@@ -64,6 +64,10 @@ def render_markdown(
     def who(stakeholder: str) -> str:
         return display_name(stakeholder, names)
 
+    def author(entry: SitrepEntry) -> str:
+        """``Luis Herrera (Central Bank)`` when a person wrote it, else the stakeholder."""
+        return f"{entry.person} ({who(entry.source)})" if entry.person else who(entry.source)
+
     def whom(stakeholders: Sequence[str]) -> str:
         return ", ".join(who(s) for s in stakeholders)
 
@@ -96,7 +100,7 @@ def render_markdown(
         for entry in sorted(updates, key=lambda e: e.time):
             title = f"**{one_line(entry.abstract)}** — " if entry.abstract else ""
             out.append(
-                f"- {when(entry.time, now)} · {who(entry.source)} · TLP:{entry.tlp.token.upper()}: "
+                f"- {when(entry.time, now)} · {author(entry)} · TLP:{entry.tlp.token.upper()}: "
                 f"{title}{one_line(entry.text)}"
             )
         out.append("")
@@ -104,7 +108,7 @@ def render_markdown(
         out += ["## Referenced intelligence", ""]
         for entry in others:
             out.append(
-                f"- {entry.type} · {one_line(entry.text)} · from {who(entry.source)} · TLP:{entry.tlp.token.upper()}"
+                f"- {entry.type} · {one_line(entry.text)} · from {author(entry)} · TLP:{entry.tlp.token.upper()}"
             )
         out.append("")
     if actions:

@@ -88,6 +88,14 @@ def test_updates_are_told_oldest_first_and_intelligence_in_the_order_the_sitrep_
     assert text.index("## Situation updates") < text.index("## Referenced intelligence")
 
 
+def test_an_entry_a_person_wrote_names_them_with_their_stakeholder() -> None:
+    update = SitrepEntry("note", "2026-11-27T17:04:00.000Z", "pemex", TLP.AMBER, None, "Refinery hit.", "Luis Herrera")
+    ioc = SitrepEntry("indicator", "2026-11-27T17:03:00.000Z", "cert-mx", TLP.GREEN, None, "C2", "Ana Ruiz")
+    text = briefing([update, ioc])
+    assert "- 17:04 UTC (12 min ago) · Luis Herrera (Oil) · TLP:AMBER: Refinery hit." in text
+    assert "- indicator · C2 · from Ana Ruiz (CERT) · TLP:GREEN" in text
+
+
 def test_action_items_are_ticked_when_completed_flagged_when_overdue_and_counted() -> None:
     text = briefing(actions=[
         action("Isolate OT", "assigned", overdue=True, escalated=True),
