@@ -12,9 +12,13 @@ checked against the library code it stands for. Pure: no event loop.
 from __future__ import annotations
 
 import copy
+import importlib.util
+import json
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -477,3 +481,30 @@ def test_loading_the_stix_libraries_leaves_the_standard_streams_alone() -> None:
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=STARTUP)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_stix_schema_of_the_validator_checks_the_iri_format_the_hub_leaves_unloaded() -> None:
+    """The hub keeps jsonschema from loading its ``iri`` checker (a slow grammar): STIX never asks for it."""
+    spec = importlib.util.find_spec("stix2validator")
+    assert spec is not None and spec.origin is not None
+    schemas = Path(spec.origin).parent / "schemas-2.1"
+    formats = {
+        str(node.get("format"))
+        for path in schemas.rglob("*.json")
+        for node in _nodes(json.loads(path.read_text("utf-8")))
+        if isinstance(node, dict) and "format" in node
+    }
+    assert formats and "iri" not in formats and "iri-reference" not in formats
+    probe = (
+        "import sys, hub.app, jsonschema; "
+        "print(sys.modules.get('rfc3987_syntax'), 'iri' in jsonschema.FormatChecker.checkers)"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert shown.stdout.split() == ["None", "False"], shown.stdout + shown.stderr
+
+
+def _nodes(node: object) -> Iterator[object]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _nodes(child)

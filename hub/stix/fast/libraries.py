@@ -86,6 +86,23 @@ def _restore_std_streams() -> None:
         sys.stderr = initialise.orig_stderr
 
 
+UNUSED_FORMAT_MODULE: Final = "rfc3987_syntax"
+"""What jsonschema imports, when installed, for its ``iri`` format check alone (see below)."""
+
+
+def _skip_unused_iri_grammar() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax``, which builds a grammar taking 1.5–2 s of CPU.
+
+    stix2-validator requires ``jsonschema[format-nongpl]``, which installs it; jsonschema imports it only to
+    check the ``iri`` format, which no STIX 2.1 schema of the validator uses (``tests/stix/test_fast.py``
+    checks). Marked absent before jsonschema is first imported, it costs nothing at every hub and command
+    start; a module that was imported already is left alone.
+    """
+    if "jsonschema" not in sys.modules:
+        # None in sys.modules is Python's documented way to make an import raise ImportError.
+        sys.modules.setdefault(UNUSED_FORMAT_MODULE, None)  # type: ignore[arg-type]
+
+
 @cache
 def load() -> dict[str, Any]:
     """Import the validator once, with the standard streams and the log kept as they were.
@@ -93,6 +110,7 @@ def load() -> dict[str, Any]:
     Returns what this module lends by name (:data:`_MODULES`, and ``VALIDATOR_OPTIONS``:
     the validator's options, STIX 2.1 and defaults otherwise, read per call and never changed).
     """
+    _skip_unused_iri_grammar()
     with _streams_kept():
         loaded: dict[str, Any] = {name: importlib.import_module(module) for name, module in _MODULES.items()}
     _restore_std_streams()
