@@ -77,7 +77,7 @@ _MAX_STEPS = 12  # redirects and forms of one sign-in: a loop past this is a pro
 def unavailable_reason() -> str | None:
     """Why the providers cannot run here, or None when they can."""
     if shutil.which("node") is None:
-        return f"node (Node.js 20.19 or later) is not installed; then run {INSTALL}"
+        return f"node (Node.js 20.19 or later) is not installed: install it, then run {INSTALL}"
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         return f"the test OpenID Provider is not installed: run {INSTALL}"
     return None
@@ -176,8 +176,12 @@ async def _launch(
 
     async def ready() -> OpenIdProvider:
         assert process.stdout is not None
-        async with asyncio.timeout(STARTUP):
-            line = await process.stdout.readline()
+        try:
+            async with asyncio.timeout(STARTUP):
+                line = await process.stdout.readline()
+        except TimeoutError:
+            state = _process_state(process.pid)
+            raise RuntimeError(f"the OpenID Provider {name} was not ready in {STARTUP:g} s ({state})") from None
         if not line.startswith(b"ready "):
             raise RuntimeError(f"the OpenID Provider {name} did not start (exit status {await process.wait()})")
         announced = json.loads(line[len("ready ") :])
@@ -200,6 +204,17 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+
+
+def _process_state(pid: int) -> str:
+    """What a process that does not answer is doing, as Linux tells: running, or sleeping and on what."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        waiting = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return "its state is unknown"
+    state = next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("State:")), "?")
+    return f"state {state}, waiting in {waiting or 'nothing'}"
 
 
 def _new_signing_key() -> dict[str, Any]:
