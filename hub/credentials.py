@@ -9,7 +9,9 @@ earlier one is refused, so a code seen over a shoulder cannot be replayed.
 
 from __future__ import annotations
 
+import secrets
 import time
+from functools import cache
 from typing import Final
 
 import pyotp
@@ -26,6 +28,12 @@ TOTP_WINDOW: Final = 1  # a code of the step before or after counts: a phone's c
 _HASHER: Final = PasswordHasher()
 
 
+@cache
+def _nobody() -> str:
+    """What an unknown person's password is checked against: made on first use, not at every start."""
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
+
 def password_problem(password: str) -> str | None:
     """Why ``password`` cannot be set, or None."""
     if len(password) < MIN_PASSWORD:
@@ -40,10 +48,17 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(stored_hash: str, password: str) -> bool:
-    """Whether ``password`` is the one ``stored_hash`` was made from (False for any malformed hash)."""
+    """Whether ``password`` is the one ``stored_hash`` was made from (False for any malformed hash).
+
+    With no hash ("": an unknown person, or one without a password) the check costs what a real one does,
+    and fails: how long a refusal takes must not tell who exists.
+    """
     if len(password) > MAX_PASSWORD:
         return False
     try:
+        if not stored_hash:
+            _HASHER.verify(_nobody(), password)
+            return False
         return _HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

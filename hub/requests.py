@@ -17,6 +17,9 @@ from hub.auth import bearer_token, principal_for_token, require_access, session_
 from hub.config import Channel
 from hub.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.policy import Principal
+from hub.stix import load_json_object
+
+JSON_BODY = frozenset({"application/json"})
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -54,6 +57,11 @@ async def read_body(request: web.Request, media_types: frozenset[str]) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
     return await request.read()
+
+
+async def read_json_object(request: web.Request, not_an_object: str) -> dict[str, Any]:
+    """The request's JSON object body (``application/json``); BadRequest(``not_an_object``) for other JSON."""
+    return load_json_object(await read_body(request, JSON_BODY), not_an_object)
 
 
 def int_param(request: web.Request, name: str, default: int, maximum: int, minimum: int = 1) -> int:

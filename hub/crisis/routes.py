@@ -23,10 +23,7 @@ from hub.crisis.sitrep import PlanProgress, StepProgress, render_markdown
 from hub.errors import BadRequest
 from hub.events import Event
 from hub.plans.service import RunView
-from hub.requests import authenticate, int_param, json_response, read_body
-from hub.stix import load_json_object
-
-JSON = frozenset({"application/json"})
+from hub.requests import authenticate, int_param, json_response, read_json_object
 
 
 def add_routes(app: web.Application) -> None:
@@ -61,7 +58,7 @@ def _svc(request: web.Request) -> CrisisService:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    return load_json_object(await read_body(request, JSON), "the body must be a JSON object")
+    return await read_json_object(request, "the body must be a JSON object")
 
 
 def _event_list(events: list[Event]) -> list[dict[str, Any]]:

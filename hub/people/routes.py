@@ -29,12 +29,9 @@ from hub.events import iso_millis
 from hub.middleware import check_throttle, client_address, note_auth_failure
 from hub.people import Person
 from hub.people.service import People
-from hub.requests import authenticate, json_response, read_body
-from hub.stix import load_json_object
+from hub.requests import authenticate, json_response, read_json_object
 from hub.store.people import NewSession, WebSession
 from hub.tlp import TLP
-
-JSON = frozenset({"application/json"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -100,9 +97,7 @@ async def start_session(request: web.Request, person: Person, via: str) -> tuple
 async def sign_in(request: web.Request) -> web.Response:
     """Sign a person in with their local password (and one-time code)."""
     check_throttle(request)
-    body = load_json_object(
-        await read_body(request, JSON), 'the body must be a JSON object: {"person", "password", "code"}'
-    )
+    body = await read_json_object(request, 'the body must be a JSON object: {"person", "password", "code"}')
     person_id, password, code = (body.get(name, "") for name in ("person", "password", "code"))
     if not all(isinstance(v, str) for v in (person_id, password, code)):
         raise BadRequest("person, password and code must be strings")
@@ -126,15 +121,16 @@ async def sign_in(request: web.Request) -> web.Response:
 async def current_session(request: web.Request) -> web.Response:
     """This browser's session; 204 when it has none (the page asks at every load: no session is no error)."""
     people = _people(request)
-    if not uses_session(request):
-        return web.Response(status=204)
     try:
-        session, _principal = await session_for_request(request, people)
-    except Unauthorized:
+        found = await people.session(request.cookies.get(SESSION_COOKIE, "")) if uses_session(request) else None
+    except Unauthorized:  # live, but its person may no longer sign in
+        found = None
+    if found is None:
         response = web.Response(status=204)
-        response.del_cookie(SESSION_COOKIE, path="/")
+        if SESSION_COOKIE in request.cookies:
+            response.del_cookie(SESSION_COOKIE, path="/")
         return response
-    person = await people.require(session.person)
+    session, person, _principal = found
     return json_response(session_body(people, person, session))
 
 
@@ -174,7 +170,7 @@ async def admin_people(request: web.Request) -> web.Response:
 async def admin_add_person(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     require_admin(principal)
-    body = load_json_object(await read_body(request, JSON), "the body must be a JSON object describing the person")
+    body = await read_json_object(request, "the body must be a JSON object describing the person")
     person = person_from_request(body)
     people = _people(request)
     added = await people.add(person)

@@ -116,6 +116,8 @@ class People:
         settings = self.config.sign_in
         person = await self.get(person_id) if PERSON_ID.match(person_id) else None
         if person is None:
+            # As long to refuse as a wrong password: the answer's time must not tell who exists.
+            await asyncio.to_thread(credentials.password_matches, "", password)
             raise Unauthorized(WRONG)
         if await self.store.failures(person.id) >= settings.lockout_failures:
             raise TooManyRequests(
@@ -124,9 +126,7 @@ class People:
                 settings.lockout_minutes * 60,
             )
         stored = await self.store.credentials(person.id)
-        right = stored is not None and await asyncio.to_thread(
-            credentials.password_matches, stored.password_hash, password
-        )
+        right = await asyncio.to_thread(credentials.password_matches, stored.password_hash if stored else "", password)
         if right and stored is not None:
             rights = self.rights(person)  # a disabled person is refused here, whatever they typed
             if stored.totp_secret:

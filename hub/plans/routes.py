@@ -25,8 +25,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.plans.service import PlanService, RunView, StepView
-from hub.requests import authenticate, json_response, read_body
-from hub.stix import load_json_object
+from hub.requests import authenticate, json_response, read_json_object
 from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,6 @@ SETTLE: Final = 0.1
 """Seconds to let a burst of appends end before a pass."""
 MIN_GAP: Final = 0.25
 """Seconds between passes at least: a flood of indicators on some channel wakes the task, it must not spin."""
-JSON: Final = frozenset({"application/json"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -110,6 +108,6 @@ async def list_runs(request: web.Request) -> web.Response:
 
 async def start_run(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    body = load_json_object(await read_body(request, JSON), "the body must be a JSON object")
+    body = await read_json_object(request, "the body must be a JSON object")
     view = await _svc(request).start_by_hand(principal, request.match_info["id"], body)
     return json_response(run_json(view), status=201)
