@@ -88,7 +88,8 @@ class HubClient:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HubClient:
-        self._session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"}, timeout=self._timeout)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self._session = aiohttp.ClientSession(headers=headers, timeout=self._timeout)
         return self
 
     async def __aexit__(

@@ -22,6 +22,7 @@ from hub.middleware import (
     serve_protocol_errors_as_json,
     throttle_middleware,
 )
+from hub.people import cli_login
 from hub.people import providers as oidc_providers
 from hub.people import routes as people_routes
 from hub.people.service import People
@@ -108,6 +109,7 @@ def create_app(
     monitoring.add_routes(app)
     federation_routes.add_routes(app)
     people_routes.add_routes(app)
+    cli_login.add_routes(app)
     oidc_providers.add_routes(app)
     add_webui_routes(app)
     return app

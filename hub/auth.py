@@ -12,15 +12,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import time
 from typing import Final
 
 from aiohttp import web
 
-from hub.config import Config
 from hub.errors import Forbidden, Unauthorized
 from hub.people.service import People
 from hub.policy import Principal, may_administer, may_use
-from hub.store import TokenStore
+from hub.store import TokenRecord, TokenStore
 from hub.store.people import WebSession
 from hub.tokens import secret_matches, split_token
 
@@ -29,8 +29,8 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def principal_for_token(token: str, tokens: TokenStore, config: Config) -> Principal:
-    """The stakeholder a token belongs to; Unauthorized for an unknown, malformed or revoked token."""
+async def token_record(token: str, tokens: TokenStore) -> TokenRecord:
+    """The record of a presented token; Unauthorized for an unknown, malformed, revoked or expired one."""
     parts = split_token(token)
     if parts is None:
         raise Unauthorized("the token is malformed")
@@ -40,7 +40,24 @@ async def principal_for_token(token: str, tokens: TokenStore, config: Config) ->
         raise Unauthorized("unknown token")
     if record.revoked is not None:
         raise Unauthorized("this token has been revoked")
-    principal = config.principals.get(record.stakeholder)
+    if record.expires is not None and record.expires <= time.time():
+        raise Unauthorized("this token has expired; sign the command line in again (crisis-hub login)")
+    return record
+
+
+async def principal_for_token(token: str, tokens: TokenStore, people: People) -> Principal:
+    """Who a token acts for: its stakeholder, or — a personal token — its person, with their rights now.
+
+    Unauthorized for an unknown, malformed, revoked or expired token, and for a
+    personal token whose person may no longer sign in (disabled, removed).
+    """
+    record = await token_record(token, tokens)
+    if record.person:
+        person = await people.get(record.person)
+        if person is None:
+            raise Unauthorized("this token's person no longer exists")
+        return people.rights(person)
+    principal = people.config.principals.get(record.stakeholder)
     if principal is None:
         raise Unauthorized(f"the token's stakeholder {record.stakeholder} is not in this hub's configuration")
     return principal
@@ -104,7 +121,7 @@ def basic_credentials(value: str) -> tuple[str, str]:
     return user, password
 
 
-async def principal_for_basic_or_bearer(request: web.Request, tokens: TokenStore, config: Config) -> Principal:
+async def principal_for_basic_or_bearer(request: web.Request, tokens: TokenStore, people: People) -> Principal:
     """The caller of a TAXII request: ``Bearer <token>``, or HTTP Basic with the stakeholder id as
     user name and a token as password — a token that must belong to that stakeholder."""
     header = request.headers.get("Authorization", "")
@@ -112,11 +129,11 @@ async def principal_for_basic_or_bearer(request: web.Request, tokens: TokenStore
     if not header:
         raise Unauthorized("send HTTP Basic credentials (stakeholder id and token) or an Authorization: Bearer <token>")
     if scheme.lower() == "bearer":
-        return await principal_for_token(bearer_token(request), tokens, config)
+        return await principal_for_token(bearer_token(request), tokens, people)
     if scheme.lower() != "basic":
         raise Unauthorized("the Authorization header must be 'Basic <credentials>' or 'Bearer <token>'")
     user, token = basic_credentials(value)
-    principal = await principal_for_token(token, tokens, config)
+    principal = await principal_for_token(token, tokens, people)
     if principal.id != user:  # the token is the secret; the stakeholder id is not
         raise Unauthorized(f"that token does not belong to stakeholder {user[:64]!r}")
     return principal

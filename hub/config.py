@@ -174,6 +174,7 @@ class SignInSettings:
     session_max_hours: float = 12.0
     lockout_failures: int = 5
     lockout_minutes: float = 15.0
+    cli_token_days: int = 30
     oidc: tuple[OidcProvider, ...] = ()
 
     def provider(self, provider_id: str) -> OidcProvider | None:

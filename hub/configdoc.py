@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hub.cli.options import ENV, ENVIRONMENT, STAKEHOLDER_TOKEN, Variable
+from hub.cli.options import ENV, ENVIRONMENT, STAKEHOLDER_TOKEN, TOKENS_FILE, Variable
 from hub.cli.parser import build_parser, commands, option
 from hub.configschema import Json, code, load_schema, pattern_name, resolve, toml_value, type_text
 
@@ -28,7 +28,8 @@ _MEANING = {
     "--data-dir": "Folder of the embedded Redis (its data, AOF and `redis.url`) and of the demo's token file; "
     "unused with a Redis URL.",
     "--url": "Base URL of the hub (or of the load balancer in front of several hub processes).",
-    "--token": "Bearer token of the stakeholder the command acts as (from `crisis-hub token create`).",
+    "--token": "Bearer token the command acts with: a stakeholder's (from `crisis-hub token create`) or a person's "
+    "(from `crisis-hub login`); unset, the token `crisis-hub login` saved for `--url`.",
     "--redis-cluster": "The Redis at `--redis-url` is a Redis Cluster (7 or later), reached through any of its nodes "
     "(the variable: `1`, `true` or `yes`). Each channel stays on one shard; see docs/scaling.md.",
     "--maxmemory": "Memory limit of the embedded Redis, in bytes or as Redis writes sizes (`512mb`, `2gb`; `1k` is "
@@ -208,6 +209,10 @@ def render(schema: Json, env: Sequence[EnvVar]) -> str:
         f"`{STAKEHOLDER_TOKEN}<ID>` gives `crisis-hub exercise run` the token of a stakeholder its scenario names,",
         "when `--tokens` does not: the stakeholder's id in capitals, each character other than a letter or digit",
         f"made an underscore (`{STAKEHOLDER_TOKEN}CERT_MX` for `cert-mx`).",
+        "",
+        f"`{TOKENS_FILE}` names the file where `crisis-hub login` saves a person's token per hub URL (and where",
+        "commands given no token look for it); unset, `$XDG_CONFIG_HOME/crisis-hub/tokens.json`",
+        "(`~/.config/crisis-hub/tokens.json`). The file is readable by its owner only.",
         "",
     ]
     return "\n".join(lines)

@@ -8,6 +8,8 @@
     ├── Forbidden                 403 — authenticated, but not allowed
     ├── NotFound                  404 — no such channel, object, … (for this caller)
     ├── NotAcceptable             406 — no acceptable response media type
+    ├── Conflict                  409 — clashes with what exists (a token id taken)
+    ├── Gone                      410 — it existed, and is over (an expired request)
     ├── PayloadTooLarge           413 — body over the configured limit
     ├── UnsupportedMediaType      415 — wrong request Content-Type
     ├── TooManyRequests           429 — too many failed attempts; retry later
@@ -78,6 +80,14 @@ class NotFound(HubError, status_hint=404, title="Not found"):
 
 class NotAcceptable(HubError, status_hint=406, title="Not acceptable"):
     """No acceptable response media type."""
+
+
+class Conflict(HubError, status_hint=409, title="Conflict"):
+    """The request clashes with what exists already: a token id that is taken, say."""
+
+
+class Gone(HubError, status_hint=410, title="Gone"):
+    """What the request names existed and is over: a sign-in request that expired, say."""
 
 
 class PayloadTooLarge(HubError, status_hint=413, title="Payload too large"):

@@ -178,6 +178,30 @@ def may_sign_in(disabled: bool, stakeholder: Principal | None, who: str) -> Deci
     return Decision(True, f"{who} signs in for {stakeholder.id}")
 
 
+def may_approve_login(principal: Principal, signed_in: bool) -> Decision:
+    """Whether ``principal`` may approve a command line's sign-in, making a personal token: a person, from a
+    session of the situation room (``signed_in``) — never a token, which would let one token breed others."""
+    if principal.person is None:
+        return Decision(
+            False,
+            f"only a person signed in to the situation room approves a command line; {principal.id}'s token may not",
+        )
+    if not signed_in:
+        return Decision(False, "approve a command line from the situation room, signed in, not with a token")
+    return Decision(True, f"{principal.person.id} signs a command line in for {principal.id}")
+
+
+def may_end_token(principal: Principal, token_person: str) -> Decision:
+    """Whether a token may end itself (``crisis-hub logout``): a personal token, used by its own person."""
+    if not token_person or principal.person is None or principal.person.id != token_person:
+        return Decision(
+            False,
+            "only a token made by crisis-hub login signs itself out; an administrator "
+            "revokes other tokens (crisis-hub token revoke)",
+        )
+    return Decision(True, f"{token_person} ends their own token")
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelRule:
     """What the policy needs to know of a channel."""

@@ -33,7 +33,7 @@ async def authenticate(request: web.Request, kind: str = "api") -> Principal:
     if uses_session(request):
         _session, principal = await session_for_request(request, request.app[keys.PEOPLE])
     else:
-        principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.CONFIG])
+        principal = await principal_for_token(bearer_token(request), request.app[keys.TOKENS], request.app[keys.PEOPLE])
     require_access(principal, kind)
     return principal
 

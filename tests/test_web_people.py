@@ -16,6 +16,7 @@ from tests.browser import ARTIFACTS, Room
 from tests.conftest import Hub
 from tests.crisis.test_routes import new_crisis
 from tests.people.helpers import PASSWORD
+from tests.people.test_cli_login import ask, poll
 from tests.people.test_providers import SignInHub, signin_hub
 from tests.test_web import OpenRoom, browser, rooms
 
@@ -109,3 +110,24 @@ async def test_a_person_signs_in_through_their_institutions_provider_and_their_a
     finally:
         await alice_context.close()
         await committee_context.close()
+
+
+async def test_a_person_approves_a_command_line_from_the_link_it_printed(hub: Hub, rooms: OpenRoom) -> None:
+    """``crisis-hub login`` prints a link to the room with ?approve=<code>: the code survives the sign-in, the
+    room shows what asks, and the person's approval makes the command line's token theirs."""
+    token, code = await ask(hub, "luis@laptop")
+    await hub.set_password("luis", PASSWORD)
+    room = await rooms(hub)
+    await room.page.goto(f"{room.origin}/?approve={code}")
+    await expect(room.page.locator("#signin-message")).to_contain_text(code)
+    assert "approve" not in room.page.url  # the code is kept aside, not left in the address bar
+    await room.sign_in_person("luis", PASSWORD)
+    dialog = room.page.locator("#approve-dialog")
+    await expect(dialog.locator("#approve-code")).to_have_text(code)
+    await expect(dialog).to_contain_text("luis@laptop")
+    assert (await poll(hub, token))[0] == 202  # nothing is approved by opening the page
+    await room.page.screenshot(path=str(ARTIFACTS / "people-approve-command-line.png"))
+    await dialog.locator("#approve-yes").click()
+    await expect(dialog.locator("#approve-result")).to_contain_text("Approved")
+    status, answer = await poll(hub, token)
+    assert status == 200 and answer["person"]["id"] == "luis"

@@ -13,7 +13,8 @@ import time
 
 import orjson
 
-from hub.cli.errors import CliError, need_token
+from hub.cli.errors import CliError
+from hub.cli.signin import need_token
 from hub.cli.store import with_redis
 from hub.config import load_config
 from hub.store import Client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
@@ -21,9 +20,3 @@ def say(message: str) -> None:
         print(f"crisis-hub: {message}", file=sys.stderr, flush=True)
     except OSError:
         pass  # stderr is gone too: nothing left to tell
-
-
-def need_token(args: argparse.Namespace) -> None:
-    """Stop with a usage error when the command has no token to talk to the hub with."""
-    if not args.token:
-        raise CliError("give --token or set CRISIS_HUB_TOKEN (crisis-hub token create prints one)", 2)

@@ -49,6 +49,8 @@ ENVIRONMENT = (
 
 # Read by ``serve`` itself, not an option's default: ``production`` refuses to run the demo committee.
 ENV = "CRISIS_HUB_ENV"
+# Read by ``login``, ``logout`` and every command given no token: the file of the tokens ``login`` saved.
+TOKENS_FILE = "CRISIS_HUB_TOKENS"
 # Read by ``exercise run``, one variable per stakeholder a scenario names: this prefix, then the id
 # (``CRISIS_HUB_TOKEN_CERT_MX`` for ``cert-mx``; see :func:`hub.cli.exercise.token_variable`).
 STAKEHOLDER_TOKEN = "CRISIS_HUB_TOKEN_"

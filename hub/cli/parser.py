@@ -37,6 +37,7 @@ from hub.cli.plans import cmd_plan_check, cmd_plan_export, cmd_plan_push, tlp_le
 from hub.cli.push import cmd_import, cmd_push
 from hub.cli.report import cmd_report
 from hub.cli.serve import PRODUCTION, cmd_demo, cmd_serve
+from hub.cli.signin import cmd_login, cmd_logout
 from hub.cli.tokens import cmd_token_create, cmd_token_list, cmd_token_revoke
 from hub.cli.watch import cmd_watch
 from hub.embedded import FSYNC_POLICIES
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         _audit,
         _token,
         _person,
+        _login,
+        _logout,
         _push,
         _watch,
         _config,
@@ -213,6 +216,26 @@ def _token(sub: Commands) -> None:
     revoke = _command(token, "revoke", "revoke a token by its id (or the token itself)", cmd_token_revoke)
     revoke.add_argument("token", help="the token's id, as token list shows it, or the whole token")
     store_options(revoke)
+
+
+def _login(sub: Commands) -> None:
+    login = _command(
+        sub,
+        "login",
+        "sign this command line in as yourself, approved in the situation room",
+        cmd_login,
+        "Print a link and a code to approve in the situation room, signed in as yourself; then save a personal "
+        "token for --url (acting for you, with your rights, for [sign_in] cli_token_days) in "
+        "$XDG_CONFIG_HOME/crisis-hub/tokens.json (or CRISIS_HUB_TOKENS). Commands use it when given no --token.",
+    )
+    client_options(login)
+    login.add_argument("--label", help="what the situation room shows of this machine (default: user@host)")
+    login.add_argument("--no-save", action="store_true", help="print the token on stdout instead of saving it")
+
+
+def _logout(sub: Commands) -> None:
+    logout = _command(sub, "logout", "revoke the token crisis-hub login saved for --url, and forget it", cmd_logout)
+    client_options(logout)
 
 
 def _person(sub: Commands) -> None:

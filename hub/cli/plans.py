@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from hub.cli.errors import CliError, need_token
+from hub.cli.errors import CliError
+from hub.cli.signin import need_token
 from hub.tlp import TLP
 
 if TYPE_CHECKING:

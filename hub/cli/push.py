@@ -9,7 +9,8 @@ from typing import Any
 
 import orjson
 
-from hub.cli.errors import CliError, need_token
+from hub.cli.errors import CliError
+from hub.cli.signin import need_token
 
 RESUME = "run the same command again to finish (already stored objects count as duplicates)"
 SHOWN_REJECTIONS = 50

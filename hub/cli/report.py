@@ -9,7 +9,8 @@ import urllib.parse
 
 import orjson
 
-from hub.cli.errors import CliError, need_token
+from hub.cli.errors import CliError
+from hub.cli.signin import need_token
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -69,9 +69,12 @@ def _no_hub_warning(args: argparse.Namespace, place: RedisPlace, listening: bool
 
 def cmd_token_list(args: argparse.Namespace) -> int:
     records = on_redis(args, TokenStore, lambda tokens: tokens.list())
-    print(f"{'id':12}  {'stakeholder':16}  {'created':20}  {'revoked':20}  label")
+    print(f"{'id':12}  {'stakeholder':16}  {'person':16}  {'created':20}  {'revoked':20}  {'expires':20}  label")
     for r in records:
-        print(f"{r.token_id:12}  {r.stakeholder:16}  {_when(r.created):20}  {_when(r.revoked):20}  {r.label}")
+        print(
+            f"{r.token_id:12}  {r.stakeholder:16}  {r.person or '-':16}  {_when(r.created):20}  {_when(r.revoked):20}  "
+            f"{_when(r.expires):20}  {r.label}"
+        )
     return 0
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from hub.cli.errors import CliError, need_token
+from hub.cli.errors import CliError
+from hub.cli.signin import need_token
 from hub.tasks import cancel_and_wait
 
 

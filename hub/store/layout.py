@@ -26,7 +26,9 @@ change together. And for the whole hub:
 
 * ``<ns>:owners`` — STIX id (lower case) → the stakeholder that owns it;
   ``<ns>:owners:recorded`` — set once the owners of older objects are recorded.
-* ``<ns>:tokens`` — token id → JSON token record (a digest, never the secret).
+* ``<ns>:tokens`` — token id → JSON token record (a digest, never the secret);
+  ``<ns>:login:code:<user code>`` and ``<ns>:login:token:<token id>`` — a
+  command-line sign-in waiting for a person's approval, expiring.
 * ``<ns>:secret:<name>`` — random secrets shared by every process of the hub.
 * ``<ns>:audit`` — the audit trail, a stream; ``{<ns>:audit}:head`` — its head
   (the stream's name in a hash tag: one cluster shard for both).
@@ -95,6 +97,12 @@ class Keys:
     @property
     def tokens(self) -> str:
         return f"{self.ns}:tokens"
+
+    def login_by_code(self, user_code: str) -> str:
+        return f"{self.ns}:login:code:{user_code}"
+
+    def login_by_token(self, token_id: str) -> str:
+        return f"{self.ns}:login:token:{token_id}"
 
     def secret(self, name: str) -> str:
         return f"{self.ns}:secret:{name}"

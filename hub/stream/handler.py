@@ -94,7 +94,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if "Authorization" in request.headers:
         # A bad header gets a plain HTTP 401 before the upgrade, like any other route.
         token = bearer_token(request)
-        principal = await principal_for_token(token, request.app[keys.TOKENS], config)
+        principal = await principal_for_token(token, request.app[keys.TOKENS], request.app[keys.PEOPLE])
         require_access(principal, "stream")
     elif uses_session(request):
         # A signed-in person's page: its session cookie, sent only by the hub's own pages (SameSite=Strict),
@@ -160,7 +160,7 @@ async def _authenticate_first_message(
     if check is not None:
         try:
             check_throttle(request)
-            return await principal_for_token(check.token, request.app[keys.TOKENS], request.app[keys.CONFIG])
+            return await principal_for_token(check.token, request.app[keys.TOKENS], request.app[keys.PEOPLE])
         except Unauthorized as exc:
             note_auth_failure(request)
             actions = session.refuse("unauthorized", exc.description)
@@ -192,7 +192,7 @@ Recheck = Callable[[], Awaitable[object]]
 
 
 def _token_recheck(request: web.Request, token: str) -> Recheck:
-    return lambda: principal_for_token(token, request.app[keys.TOKENS], request.app[keys.CONFIG])
+    return lambda: principal_for_token(token, request.app[keys.TOKENS], request.app[keys.PEOPLE])
 
 
 def _session_recheck(people: People, cookie: str) -> Recheck:

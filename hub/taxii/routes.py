@@ -94,7 +94,7 @@ async def caller(request: web.Request) -> Principal:
     if uses_session(request):
         _session, principal = await session_for_request(request, request.app[keys.PEOPLE])
     else:
-        principal = await principal_for_basic_or_bearer(request, request.app[keys.TOKENS], request.app[keys.CONFIG])
+        principal = await principal_for_basic_or_bearer(request, request.app[keys.TOKENS], request.app[keys.PEOPLE])
     require_access(principal, "taxii")
     check_accept(", ".join(request.headers.getall("Accept", [])) or None)
     return principal

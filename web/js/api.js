@@ -80,6 +80,10 @@ export function createApi({token = null, csrf = null} = {}, {onUnauthorized} = {
     /** Start a stored plan (`playbook--…`) for the crisis now: the run as it stands after its first move. */
     startPlan: async (crisisId, playbookId) =>
       (await call('POST', `/api/v1/crises/${enc(crisisId)}/plans`, {plan: playbookId})).data,
+    /** A command line's request to act as this person (crisis-hub login): {user_code, label, address, requested, expires}. */
+    loginRequest: (code) => get(`/api/v1/cli-login/${enc(code)}`),
+    /** Approve (a personal token is made this person's) or refuse a command line's request. */
+    settleLogin: async (code, approve) => (await call('POST', `/api/v1/cli-login/${enc(code)}`, {approve})).data,
     /**
      * One page of a collection's newest object versions of one STIX type, over TAXII 2.1 (the hub's
      * one listing by type): {objects, more, next}. `next` continues where the previous page stopped.

@@ -6,6 +6,7 @@ import {CrisisSync} from './crises.js';
 import {RoomState} from './state.js';
 import {StreamClient} from './stream.js';
 import {renderMyActions} from './views/actions.js';
+import {ApproveDialog} from './views/approve.js';
 import {renderBoard} from './views/board.js';
 import {sectorChart} from './views/charts.js';
 import {CrisisDialog} from './views/crisis.js';
@@ -21,6 +22,8 @@ import {h} from './dom.js';
 const TOKEN_KEY = 'crisis-hub.token';
 const NOTICE_KEY = 'crisis-hub.signin-notice';
 const LARGE_KEY = 'crisis-hub.large-type';
+// A command line's sign-in waiting for this person's approval (?approve=<code>), kept through sign-in.
+const APPROVE_KEY = 'crisis-hub.approve';
 const HISTORY_HOURS = 24;
 const TICK_MS = 5000; // "3 min ago", "NEW" highlights and "overdue by" move with the clock
 const BOARD_REFRESH_MS = 30000;
@@ -373,9 +376,32 @@ async function enterRoom(credential, answer) {
   sync.start();
   stream.start();
   $('main').focus({preventScroll: true});
+  offerApproval(api, credential, state);
+}
+
+/** Put the code of ?approve=<code> aside (it survives a sign-in, even at an identity provider). */
+function keepApproval() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('approve');
+  if (!code) return;
+  sessionStorage.setItem(APPROVE_KEY, code.slice(0, 32));
+  history.replaceState(null, '', '/');
+}
+
+/** Once in the room: the command line waiting for this person's approval, if one is. */
+function offerApproval(api, credential, state) {
+  const code = sessionStorage.getItem(APPROVE_KEY);
+  if (!code) return;
+  sessionStorage.removeItem(APPROVE_KEY);
+  if (credential.token) {
+    state.notice('A command line is signed in by a person: sign out, then sign in as yourself, and open its link again.');
+    return;
+  }
+  new ApproveDialog($('approve-dialog'), {api, notice: (text) => state.notice(text)}).open(code);
 }
 
 async function boot() {
+  keepApproval();
   setupLargeType();
   setupShortcuts();
   setupSignIn();
@@ -392,7 +418,9 @@ async function boot() {
       personSession = null;
     }
     if (!personSession) {
-      await showSignIn(notice);
+      const approving = sessionStorage.getItem(APPROVE_KEY);
+      await showSignIn(notice || (approving
+        ? `Sign in as yourself to approve the command line that shows the code ${approving}.` : ''));
       return;
     }
     try {
