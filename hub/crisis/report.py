@@ -38,7 +38,7 @@ from typing import Any
 from hub.crisis.model import Acknowledgment, AckStatus, Stored, label
 from hub.crisis.objects import changes, crisis_fields, is_exercise
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
-from hub.crisis.wording import clock, display_name, one_line, parse_time
+from hub.crisis.wording import acted_by, clock, display_name, one_line, parse_time
 from hub.events import Event
 from hub.policy import Level, Principal, may_read
 from hub.tlp import TLP
@@ -85,7 +85,8 @@ class CrisisSummary:
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One thing that happened: ``kind`` is declared, revised, update, sitrep, assigned, status, escalated or
-    acknowledged; ``by`` the stakeholder (or the hub) that did it."""
+    acknowledged; ``by`` the stakeholder (or the hub) that did it, ``person`` the name of the person who did
+    it for them, if one did."""
 
     time: str
     kind: str
@@ -93,6 +94,7 @@ class TimelineEntry:
     item: str
     summary: str
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    person: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +179,22 @@ def _crisis_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
         if previous is None:
             fields = crisis_fields(stored.obj)
             summary = f"{one_line(fields['name'])}: severity {fields['severity']}, {fields['status']}"
-            out.append(TimelineEntry(stored.event.time, "declared", stored.event.source, stored.obj["id"], summary))
+            out.append(
+                TimelineEntry(stored.event.time, "declared", stored.event.source, stored.obj["id"], summary,
+                              person=stored.event.person_name)
+            )  # fmt: skip
         else:
             summary = ", ".join(f"{name} {_brief(old)} → {_brief(new)}" for name, (old, new) in changed.items())
             out.append(
-                TimelineEntry(stored.event.time, "revised", stored.event.source, stored.obj["id"], summary, changed)
+                TimelineEntry(
+                    stored.event.time,
+                    "revised",
+                    stored.event.source,
+                    stored.obj["id"],
+                    summary,
+                    changed,
+                    stored.event.person_name,
+                )  # fmt: skip
             )
         previous = stored.obj
     return out
@@ -202,13 +215,18 @@ def _action_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
         name = one_line(obj["name"])
         if previous is None:
             summary = f"{name} → {obj['assignee']}, due {obj['due']}"
-            out.append(TimelineEntry(event.time, "assigned", event.source, obj["id"], summary))
+            out.append(
+                TimelineEntry(event.time, "assigned", event.source, obj["id"], summary, person=event.person_name)
+            )
         else:
             if obj["escalated"] and not previous["escalated"]:
-                out.append(TimelineEntry(event.time, "escalated", event.source, obj["id"], f"{name}: overdue"))
+                out.append(TimelineEntry(event.time, "escalated", event.source, obj["id"], f"{name}: overdue",
+                                         person=event.person_name))  # fmt: skip
             if obj["status"] != previous["status"]:
                 summary = f"{name}: {previous['status']} → {obj['status']}"
-                out.append(TimelineEntry(event.time, "status", event.source, obj["id"], summary))
+                out.append(
+                    TimelineEntry(event.time, "status", event.source, obj["id"], summary, person=event.person_name)
+                )
         previous = obj
     return out
 
@@ -270,10 +288,20 @@ def build_report(source: ReportSource, principals: Iterable[Principal], hub: str
     for note in source.notes:
         if note.event.source == hub and action_ids & set(note.obj.get("object_refs", ())):
             continue  # an escalation note: the escalation is listed from the action item
-        timeline.append(TimelineEntry(note.event.time, "update", note.event.source, note.obj["id"], label(note.obj)))
+        timeline.append(
+            TimelineEntry(note.event.time, "update", note.event.source, note.obj["id"], label(note.obj),
+                          person=note.event.person_name)
+        )  # fmt: skip
     for sitrep in source.sitreps:
         timeline.append(
-            TimelineEntry(sitrep.event.time, "sitrep", sitrep.event.source, sitrep.obj["id"], label(sitrep.obj))
+            TimelineEntry(
+                sitrep.event.time,
+                "sitrep",
+                sitrep.event.source,
+                sitrep.obj["id"],
+                label(sitrep.obj),
+                person=sitrep.event.person_name,
+            )  # fmt: skip
         )
     for action in source.actions:
         timeline += _action_entries(action)
@@ -284,7 +312,8 @@ def build_report(source: ReportSource, principals: Iterable[Principal], hub: str
     for ack in source.acks:
         item = labels.get((ack.item, ack.version))
         what = label(item.obj) if item is not None else ack.item
-        timeline.append(TimelineEntry(ack.time, "acknowledged", ack.acknowledged_by, ack.item, what))
+        timeline.append(TimelineEntry(ack.time, "acknowledged", ack.acknowledged_by, ack.item, what,
+                                      person=ack.person or ""))  # fmt: skip
     timeline.sort(key=lambda e: (e.time, _KIND_ORDER.get(e.kind, 9)))
 
     # acknowledgments, per stakeholder
@@ -430,7 +459,8 @@ def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) 
         "",
     ]
     for entry in report.timeline:
-        out.append(f"- {moment(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · {who(entry.by)}: "
+        out.append(f"- {moment(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · "
+                   f"{acted_by(entry.by, entry.person, names)}: "
                    f"{one_line(entry.summary)}")  # fmt: skip
     out += ["", "## Stakeholders", ""]
     if report.stakeholders:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.crisis.model import AckStatus, ActionItem, Crisis, Sitrep, SitrepEntry
-from hub.crisis.wording import display_name, one_line, when
+from hub.crisis.wording import acted_by, display_name, one_line, when
 
 EXERCISE_LINE = "**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this briefing is real."
 
@@ -65,8 +65,7 @@ def render_markdown(
         return display_name(stakeholder, names)
 
     def author(entry: SitrepEntry) -> str:
-        """``Luis Herrera (Central Bank)`` when a person wrote it, else the stakeholder."""
-        return f"{entry.person} ({who(entry.source)})" if entry.person else who(entry.source)
+        return acted_by(entry.source, entry.person, names)
 
     def whom(stakeholders: Sequence[str]) -> str:
         return ", ".join(who(s) for s in stakeholders)

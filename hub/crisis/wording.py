@@ -87,3 +87,9 @@ def when(stamp: str, now: datetime) -> str:
 def display_name(stakeholder: str, names: Mapping[str, str]) -> str:
     """The display name of a stakeholder id (the id itself if the config does not know it)."""
     return names.get(stakeholder) or stakeholder
+
+
+def acted_by(stakeholder: str, person: str | None, names: Mapping[str, str]) -> str:
+    """``Luis Herrera (Central Bank)`` when a person acted for the stakeholder, else the stakeholder's name."""
+    name = display_name(stakeholder, names)
+    return f"{person} ({name})" if person else name

@@ -31,7 +31,7 @@ from hub.plans.run import (
     record_from_json,
     record_json,
 )
-from hub.policy import HUB
+from hub.policy import HUB, Actor
 from hub.tlp import TLP
 
 TRIGGERS: Final = ("declared", "raised", "by-hand", "sub-plan")
@@ -51,6 +51,8 @@ class RunInfo:
     created: str
     parent: tuple[str, str] | None = None
     """A sub-plan's parent run and step."""
+    started_by_person: Actor | None = None
+    """The person who started it by hand for ``started_by``, if one did."""
 
 
 def trigger_run_id(crisis_id: str, trigger: str) -> str:
@@ -101,6 +103,8 @@ def run_object(
         obj["steps"] = {step: record_json(record) for step, record in state.steps.items()}
     if info.parent is not None:
         obj["parent_ref"], obj["parent_step"] = info.parent
+    if info.started_by_person is not None:
+        obj["started_by_person"] = {"id": info.started_by_person.id, "name": info.started_by_person.name}
     if state.note is not None:
         obj["note"] = state.note
     if state.finished is not None:
@@ -122,7 +126,9 @@ def read_run(obj: Mapping[str, Any]) -> tuple[RunState, RunInfo]:
         finished=obj.get("finished"),
     )
     parent = (obj["parent_ref"], obj["parent_step"]) if "parent_ref" in obj else None
-    info = RunInfo(obj["name"], obj["plan_ref"], obj["trigger"], obj["started_by"], obj["created"], parent)
+    person = obj.get("started_by_person")
+    actor = Actor(person["id"], person["name"]) if person else None
+    info = RunInfo(obj["name"], obj["plan_ref"], obj["trigger"], obj["started_by"], obj["created"], parent, actor)
     return state, info
 
 

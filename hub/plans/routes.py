@@ -85,6 +85,9 @@ def step_json(step: StepView) -> dict[str, Any]:
         "started": step.started, "due": step.due, "finished": step.finished, "late": step.late,
         "assignees": list(step.assignees), "waiting_on": list(step.waiting_on), "done_by": list(step.done_by),
         "withheld": list(step.withheld), "items": list(step.items),
+        "done_by_people": [
+            {"stakeholder": holder, "person": {"id": who.id, "name": who.name}} for holder, who in step.done_by_people
+        ],
     }  # fmt: skip
     if step.note is not None:
         out["note"] = step.note
@@ -92,7 +95,9 @@ def step_json(step: StepView) -> dict[str, Any]:
 
 
 def run_json(view: RunView) -> dict[str, Any]:
+    person = view.started_by_person
     return {
+        "started_by_person": {"id": person.id, "name": person.name} if person is not None else None,
         "id": view.id, "crisis": view.crisis, "name": view.name, "plan": view.plan, "playbook": view.playbook,
         "playbook_version": view.playbook_version, "trigger": view.trigger, "started_by": view.started_by,
         "started": view.started, "status": view.status, "note": view.note, "finished": view.finished,

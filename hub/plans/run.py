@@ -128,6 +128,9 @@ class ItemView:
     modified: str
     changed_by: str
     """The source of its latest version: who moved it."""
+    person: str = ""
+    """The id of the person who moved it for ``changed_by``, if one did; ``person_name`` their name."""
+    person_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

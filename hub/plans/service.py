@@ -38,7 +38,7 @@ from hub.plans.model import Plan
 from hub.plans.records import RunInfo
 from hub.plans.run import Advance, Inputs, ItemView, RunState
 from hub.plans.triggers import starts
-from hub.policy import HUB, Level, Principal, may_read, may_revise_crisis
+from hub.policy import HUB, Actor, Level, Principal, may_read, may_revise_crisis
 from hub.tlp import TLP
 from hub.versions import history_rank, version_rank
 
@@ -68,6 +68,8 @@ class StepView:
     waiting_on: tuple[str, ...]
     """Assignees whose item is still open."""
     done_by: tuple[str, ...]
+    done_by_people: tuple[tuple[str, Actor], ...]
+    """The people who closed the step's items, with the stakeholder each acted for (where a person did)."""
     withheld: tuple[str, ...]
     items: tuple[str, ...]
     note: str | None
@@ -83,6 +85,7 @@ class RunView:
     playbook_version: str
     trigger: str
     started_by: str
+    started_by_person: Actor | None
     started: str
     status: str
     note: str | None
@@ -143,7 +146,10 @@ class PlanService:
             if reader is not None and not may_read(reader, event):
                 continue
             obj = _load(event).obj
-            views[obj["id"]] = ItemView(obj["id"], obj["assignee"], obj["status"], obj["modified"], event.source)
+            views[obj["id"]] = ItemView(
+                obj["id"], obj["assignee"], obj["status"], obj["modified"], event.source, event.person,
+                event.person_name,
+            )  # fmt: skip
         return views
 
     # starting ----------------------------------------------------------------------------
@@ -163,18 +169,18 @@ class PlanService:
             raise NotFound(f"no plan {playbook[:80]} that you may see")
         now = objects.now_stix()
         run_id = records.hand_run_id(crisis_id, playbook, event.event.version, now)
-        await self._start(run_id, crisis, event, "by-hand", principal.id, now)
+        await self._start(run_id, crisis, event, "by-hand", principal.id, now, person=principal.person)
         await self._move_run(run_id, crisis.event.channel)
         [view] = [v for v in await self.runs(principal, crisis_id) if v.id == run_id]
         return view
 
     async def _start(
         self, run_id: str, crisis: Stored, plan_event: Stored, trigger: str, started_by: str, now: str,
-        parent: tuple[str, str] | None = None,
+        parent: tuple[str, str] | None = None, person: Actor | None = None,
     ) -> None:  # fmt: skip
         plan = self._plan(plan_event)
         state = run.start(run_id, plan, crisis.obj["id"])
-        info = RunInfo(plan.name, plan_event.event.stix_id, trigger, started_by, now, parent)
+        info = RunInfo(plan.name, plan_event.event.stix_id, trigger, started_by, now, parent, person)
         tlp = _run_tlp(crisis.event, plan_event.event)
         exercise = objects.is_exercise(crisis.obj)
         obj = records.run_object(state, info, now, tlp, exercise=exercise)
@@ -347,18 +353,23 @@ def _view(
         name = step.name if step is not None else step_id
         kind = step.type if step is not None else ""
         if record is None:
-            steps.append(StepView(step_id, name, kind, "pending", 0, None, None, None, False, (), (), (), (), (), None))
+            steps.append(StepView(step_id, name, kind, "pending", 0, None, None, None, False, (), (), (), (), (), (),
+                                  None))  # fmt: skip
             continue
         open_items = [items[i] for i in record.items if i in items and items[i].status in OPEN_ACTION_STATUSES]
         waiting = tuple(i.assignee for i in open_items) if record.state == run.RUNNING else ()
         late = record.state == run.RUNNING and record.due is not None and record.due < now
+        closers = [items[i] for i in record.items if i in items and items[i].changed_by in record.done_by]
+        people = tuple((i.changed_by, Actor(i.person, i.person_name)) for i in closers if i.person)
         steps.append(
             StepView(step_id, name, kind, record.state, record.visits, record.started, record.due, record.finished,
-                     late, record.assignees, waiting, record.done_by, record.withheld, record.items, record.note)
+                     late, record.assignees, waiting, record.done_by, people, record.withheld, record.items,
+                     record.note)
         )  # fmt: skip
     return RunView(
         id=state.id, crisis=state.crisis, name=info.name, plan=info.plan_ref, playbook=state.plan,
-        playbook_version=state.plan_version, trigger=info.trigger, started_by=info.started_by, started=info.created,
+        playbook_version=state.plan_version, trigger=info.trigger, started_by=info.started_by,
+        started_by_person=info.started_by_person, started=info.created,
         status=state.status, note=state.note, finished=state.finished, tlp=stored.event.tlp,
         parent=info.parent[0] if info.parent else None, steps=tuple(steps),
     )  # fmt: skip

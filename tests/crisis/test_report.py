@@ -15,6 +15,7 @@ from hub.crisis.report import duration, moment
 from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.crisis.test_routes import JSON, call, new_crisis
+from tests.people.helpers import signed_in
 from tests.stixgen import indicator
 
 PAST = "2026-01-01T00:00:00Z"
@@ -201,3 +202,23 @@ def test_timeline_times_are_given_to_the_second_with_the_day_when_not_today() ->
     now = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
     assert moment("2026-12-06T06:27:38.223Z", now) == "06:27:38 UTC"
     assert moment("2026-12-05T23:59:01.000Z", now) == "5 Dec 23:59:01 UTC"
+
+
+async def test_the_report_names_the_person_who_acted_for_each_stakeholder(hub: Hub) -> None:
+    crisis = await new_crisis(hub, affected_sectors=["energy"], affected_stakeholders=["cfe"])
+    base = f"/api/v1/crises/{crisis['id']}"
+    jorge = await signed_in(hub, "jorge")
+    status, _ = await jorge.call("POST", f"{base}/acks", {"item": crisis["id"]})
+    assert status in (200, 201)
+    update = {"content": "Substation 4 isolated.", "channel": "sector.energy"}
+    status, answer = await jorge.call("POST", f"{base}/updates", update)
+    assert status == 201, answer
+    await post(hub, "cidge", f"{base}/updates", {"content": "Committee convened."})  # a token: no person
+    _, report = await call(hub, "cidge", "GET", f"{base}/report")
+    entries = {(e["kind"], e["by"]): e["person"] for e in report["timeline"]}
+    assert entries[("acknowledged", "cfe")] == entries[("update", "cfe")] == "Jorge Salas"
+    assert entries[("update", "cidge")] == ""
+    async with hub.client.get(f"{base}/report?format=md", headers=hub.auth("cidge")) as response:
+        text = await response.text()
+    assert "Acknowledged · Jorge Salas (Federal Electricity Commission): Ransomware" in text
+    assert "· Jorge Salas (Federal Electricity Commission): " in text.split("Substation 4")[0].splitlines()[-1]

@@ -16,6 +16,7 @@ from hub.plans.carrier import wrap
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
+from tests.people.helpers import signed_in
 from tests.plans.test_check import small_plan
 from tests.timing import LONG_WAIT, SETTLE, WAIT
 
@@ -47,6 +48,10 @@ async def runs(hub: Hub, crisis_id: str, who: str = "cidge") -> list[dict[str, A
     assert status == 200, body
     result: list[dict[str, Any]] = body["runs"]
     return result
+
+
+async def run_of(hub: Hub, crisis_id: str, run_id: str) -> dict[str, Any]:
+    return next(run for run in await runs(hub, crisis_id) if run["id"] == run_id)
 
 
 def steps(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -264,3 +269,29 @@ async def test_when_the_process_moving_the_plans_dies_holding_its_lease_another_
     await complete(alive, crisis["id"], steps(run)[TRIAGE]["items"][0], "cert-mx")
     moved = await until_step(alive, crisis["id"], CONVENE, "running")
     assert len(steps(moved)[CONVENE]["items"]) == len(COMMITTEE)
+
+
+async def test_a_run_names_the_person_who_started_it_and_the_person_who_did_each_step(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(crisis=FAST)
+    await push_plan(hub)
+    crisis = await new_crisis(hub, severity=3)
+    carla = {"id": "carla", "stakeholder": "cert-mx", "name": "Carla Núñez"}
+    async with hub.client.post("/api/v1/admin/people", json=carla, headers=hub.auth("cidge")) as response:
+        assert response.status == 201
+    ana = await signed_in(hub, "ana")
+    status, run = await ana.call("POST", f"/api/v1/crises/{crisis['id']}/plans", {"plan": PLAYBOOK})
+    assert status == 201, run
+    assert run["started_by"] == "cidge" and run["started_by_person"] == {"id": "ana", "name": "Ana Ruiz"}
+    assert steps(run)[TRIAGE]["done_by_people"] == []
+    item = steps(run)[TRIAGE]["items"][0]
+    status, _ = await (await signed_in(hub, "carla")).call(
+        "PATCH", f"/api/v1/crises/{crisis['id']}/actions/{item}", {"status": "completed"}
+    )
+    assert status == 200
+    async with asyncio.timeout(LONG_WAIT):  # the demo's trigger started a run of its own: follow this one
+        while steps(moved := await run_of(hub, crisis["id"], run["id"]))[CONVENE]["state"] != "running":
+            await asyncio.sleep(0.05)
+    assert moved["started_by_person"] == {"id": "ana", "name": "Ana Ruiz"}  # kept through every move
+    assert steps(moved)[TRIAGE]["done_by_people"] == [
+        {"stakeholder": "cert-mx", "person": {"id": "carla", "name": "Carla Núñez"}}
+    ]

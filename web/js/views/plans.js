@@ -9,7 +9,7 @@ import {h} from '../dom.js';
 import {dueIn, parseTime, shortTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {exerciseBadge} from './exercise.js';
-import {who, whoList} from './who.js';
+import {actedBy, closedByList, whoList} from './who.js';
 
 const WORK = new Set(['action', 'playbook-action']); // the steps someone does; the rest is the flow's wiring
 const DONE = new Set(['completed', 'skipped']);
@@ -87,7 +87,7 @@ function checklistStep(step, state, now) {
   if (OPEN.has(step.state) && step.waiting_on.length) {
     detail = [' · waiting on ', whoList(state, step.waiting_on, {cls: 'step-waiting'})];
   } else if (step.state === 'completed' && step.done_by.length === 1) {
-    detail = [' · by ', who(state, step.done_by[0])];
+    detail = [' · by ', closedByList(state, step)];
   } else if (step.state === 'completed' && step.done_by.length) {
     // A whole group's names would crowd the board: the count, the names in the tooltip (and in the view).
     detail = h('span', {title: step.done_by.map((id) => state.stakeholderName(id)).join(', ')},
@@ -145,7 +145,7 @@ function flowStep(step, index, run, state, now) {
   const people = [
     step.assignees.length ? labelled('Assigned to', whoList(state, step.assignees)) : null,
     OPEN.has(step.state) && step.waiting_on.length ? labelled('Waiting on', whoList(state, step.waiting_on, {cls: 'step-waiting'})) : null,
-    step.done_by.length ? labelled(step.state === 'completed' ? 'Done by' : 'Closed by', whoList(state, step.done_by)) : null,
+    step.done_by.length ? labelled(step.state === 'completed' ? 'Done by' : 'Closed by', closedByList(state, step)) : null,
   ].filter(Boolean);
   const when = due ? h('time', {class: 'step-due', datetime: step.due, title: new Date(due).toString()},
     OPEN.has(step.state) ? dueIn(due, now) : `due ${shortTime(due, now)}`) : null;
@@ -181,7 +181,7 @@ function runFlow(crisis, run, state) {
     tlpBadge(run.tlp)),
   h('p', {class: 'plan-run-meta'},
     'Started ', started ? h('time', {datetime: run.started, title: new Date(started).toString()}, shortTime(started, now)) : '',
-    ' by ', who(state, run.started_by), ` ${TRIGGER_WORDS[run.trigger] || run.trigger}`,
+    ' by ', actedBy(state, run.started_by, run.started_by_person), ` ${TRIGGER_WORDS[run.trigger] || run.trigger}`,
     finished ? [' · ended ', h('time', {datetime: run.finished}, shortTime(finished, now))] : null),
   run.note ? h('p', {class: 'plan-run-note'}, run.note) : null,
   h('ol', {class: 'plan-flow', 'aria-label': `Steps of ${run.name}`},

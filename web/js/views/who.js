@@ -20,3 +20,20 @@ export function whoList(state, ids, options) {
   }
   return list.length ? list : ['—'];
 }
+
+/** Who acted: "Name (Stakeholder)" when a person did (`person` {id, name}), else the stakeholder alone. */
+export function actedBy(state, stakeholder, person, options) {
+  if (!person) return who(state, stakeholder, options);
+  return h('span', {class: 'acted-by', dataset: {person: person.id}}, `${person.name} (`, who(state, stakeholder, options), ')');
+}
+
+/** The stakeholders of a plan step that closed its items, each with the person who did, if one did. */
+export function closedByList(state, step) {
+  const people = new Map((step.done_by_people || []).map((p) => [p.stakeholder, p.person]));
+  const list = [];
+  for (const id of step.done_by || []) {
+    if (list.length) list.push(', ');
+    list.push(actedBy(state, id, people.get(id)));
+  }
+  return list.length ? list : ['—'];
+}
