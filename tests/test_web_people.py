@@ -14,10 +14,11 @@ from playwright.async_api import Browser, expect
 from hub import credentials
 from tests.browser import ARTIFACTS, Room
 from tests.conftest import Hub
-from tests.crisis.test_routes import new_crisis
+from tests.crisis.test_routes import call, new_crisis
 from tests.people.helpers import PASSWORD
 from tests.people.test_cli_login import ask, poll
 from tests.people.test_providers import SignInHub, signin_hub
+from tests.people.test_sessions import add_person
 from tests.test_web import OpenRoom, browser, rooms
 
 __all__ = ["browser", "rooms", "signin_hub"]  # fixtures shared with tests/test_web.py and tests/people
@@ -131,3 +132,28 @@ async def test_a_person_approves_a_command_line_from_the_link_it_printed(hub: Hu
     await expect(dialog.locator("#approve-result")).to_contain_text("Approved")
     status, answer = await poll(hub, token)
     assert status == 200 and answer["person"]["id"] == "luis"
+
+
+async def test_my_action_items_are_the_persons_own_and_their_stakeholders(hub: Hub, rooms: OpenRoom) -> None:
+    """An item naming Jorge is his, not his colleague's; an item for the whole stakeholder is both of theirs."""
+    crisis = await new_crisis(hub, affected_sectors=["energy"], affected_stakeholders=["cfe"])
+    path = f"/api/v1/crises/{crisis['id']}/actions"
+    named = {"assignee": "cfe", "assignee_person": "jorge", "name": "Isolate substation 4", "in_minutes": 30}
+    await call(hub, "cidge", "POST", path, named)
+    await call(hub, "cidge", "POST", path, {"assignee": "cfe", "name": "Report grid status", "in_minutes": 60})
+    await add_person(hub, "marta", "cfe", "Marta Gil")
+    await hub.set_password("jorge", PASSWORD)
+    await hub.set_password("marta", PASSWORD)
+    jorge, marta = await rooms(hub), await rooms(hub)
+    await jorge.sign_in_person("jorge", PASSWORD)
+    await marta.sign_in_person("marta", PASSWORD)
+    await expect(jorge.page.locator("#my-actions .action")).to_have_count(2)
+    own = jorge.page.locator("#my-actions .action", has_text="Isolate substation 4")
+    await expect(own).to_contain_text(f"Jorge Salas ({CFE})")
+    await expect(marta.page.locator("#my-actions .action")).to_have_count(1)
+    await expect(marta.page.locator("#my-actions")).to_contain_text("Report grid status")
+    await own.get_by_role("button", name="Mark complete").click()
+    await expect(jorge.page.locator('#my-actions .action[data-status="completed"]')).to_contain_text("Isolate")
+    await expect(jorge.page.locator('#my-actions .action[data-status="completed"]')).to_contain_text(
+        f"updated by Jorge Salas ({CFE})"
+    )

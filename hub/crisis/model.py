@@ -160,7 +160,7 @@ def is_overdue(status: str, due: str, now: str) -> bool:
 
 _ACTION_OWN = frozenset(
     {"type", "spec_version", "extensions", "id", "created", "modified", "crisis_ref", "name", "description",
-     "assignee", "assigned_by", "due", "status", "escalated", "comment"}
+     "assignee", "assignee_person", "assigned_by", "due", "status", "escalated", "comment"}
 )  # fmt: skip
 
 
@@ -191,6 +191,13 @@ class ActionItem:
     updated: str
     updated_by: str
     updated_by_person: str | None = None
+    assignee_person: Mapping[str, str] | None = None
+    """The person of the assignee the committee named (``{"id", "name"}``), if it named one."""
+
+    @property
+    def assignee_name(self) -> str | None:
+        """The name of the person who must do it, if the committee named one."""
+        return self.assignee_person["name"] if self.assignee_person else None
 
     @property
     def is_open(self) -> bool:
@@ -221,6 +228,7 @@ class ActionItem:
             updated=event.time,
             updated_by=event.source,
             updated_by_person=event.person_name or None,
+            assignee_person=obj.get("assignee_person"),
         )
 
 

@@ -49,7 +49,9 @@ def add_routes(app: web.Application) -> None:
 
 async def service_ctx(app: web.Application) -> AsyncIterator[None]:
     """The crisis service, for the routes and the escalation task; it holds nothing to close."""
-    app[keys.CRISIS_SERVICE] = CrisisService(app[keys.STORE], app[keys.CONFIG], app[keys.AUDIT], app[keys.METRICS])
+    app[keys.CRISIS_SERVICE] = CrisisService(
+        app[keys.STORE], app[keys.CONFIG], app[keys.AUDIT], app[keys.METRICS], app[keys.PEOPLE]
+    )
     yield
 
 
@@ -90,6 +92,8 @@ def revision_json(revision: Revision) -> dict[str, Any]:
 def action_json(action: ActionItem) -> dict[str, Any]:
     """The action item's STIX properties (but its type, spec_version and extensions), then where it stands."""
     out = _fields(action, "id created modified crisis_ref name assignee assigned_by due status escalated")
+    if action.assignee_person is not None:
+        out["assignee_person"] = dict(action.assignee_person)
     if action.description is not None:
         out["description"] = action.description
     out.update(action.common)

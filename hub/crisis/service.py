@@ -35,10 +35,12 @@ from hub.crisis.model import (
     Stored,
 )
 from hub.crisis.schema import hub_object_problem
-from hub.errors import BadRequest, Forbidden, NotFound
+from hub.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from hub.events import Event, id_key
 from hub.ingest import Derived, IngestResult, ingest
 from hub.metrics import Metrics
+from hub.people import PERSON_ID, Person
+from hub.people.service import People
 from hub.policy import (
     HUB,
     Actor,
@@ -98,12 +100,18 @@ class CrisisService:
     """The crisis workflow for one hub: every read filtered by the policy, every write through ``ingest``."""
 
     def __init__(
-        self, store: Store, config: Config, audit: AuditLog | None = None, metrics: Metrics | None = None
+        self,
+        store: Store,
+        config: Config,
+        audit: AuditLog | None = None,
+        metrics: Metrics | None = None,
+        people: People | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.audit = audit
         self.metrics = metrics
+        self.people = people
         self.stakeholders = tuple(config.stakeholders)
         self.hub = hub_principal(config.channels)
 
@@ -428,10 +436,28 @@ class CrisisService:
         tlp = objects.read_level(body, channel.default_tlp)
         if not may_read(assignee, Level(channel.name, tlp)):
             raise BadRequest(f"{assignee.id} could not see this action item on {channel.name} at {tlp.label}")
+        if body.get("assignee_person") is not None:
+            person = await self._assignee_person(body["assignee_person"], assignee.id, Level(channel.name, tlp))
+            obj["assignee_person"] = {"id": person.id, "name": person.name}
         await self._write(principal, channel, [obj])
         found = await self._latest_readable(principal, obj["id"])
         assert found is not None
         return ActionItem.from_stored(found, objects.now_stix())
+
+    async def _assignee_person(self, person_id: Any, assignee: str, level: Level) -> Person:
+        """The person of ``assignee`` an action item names, who may sign in and read it; else BadRequest."""
+        if not isinstance(person_id, str) or self.people is None:
+            raise BadRequest("assignee_person must be the id of a person of the assignee")
+        person = await self.people.get(person_id) if PERSON_ID.match(person_id) else None
+        if person is None or person.stakeholder != assignee:
+            raise BadRequest(f"assignee_person must be a person of {assignee}, got {person_id[:64]!r}")
+        try:
+            rights = self.people.rights(person)
+        except Unauthorized as exc:
+            raise BadRequest(f"{person.id} may not be assigned anything: {exc.description}") from None
+        if not may_read(rights, level):
+            raise BadRequest(f"{person.id} could not see this action item on {level.channel} at {level.tlp.label}")
+        return person
 
     async def update_action(
         self, principal: Principal, crisis_id: str, action_id: str, body: dict[str, Any]

@@ -116,7 +116,8 @@ def render_markdown(
             flag = " — **OVERDUE**" if action.overdue else ""
             flag += " (escalated)" if action.escalated else ""
             out.append(f"- [{'x' if action.status == 'completed' else ' '}] {one_line(action.name)} — "
-                       f"assigned to {who(action.assignee)} by {who(action.assigned_by)}, "
+                       f"assigned to {acted_by(action.assignee, action.assignee_name, names)} "
+                       f"by {who(action.assigned_by)}, "
                        f"due {when(action.due, now)}, {action.status}{flag}")  # fmt: skip
         out.append("")
         out.append(f"{sum(1 for a in actions if a.is_open)} of {len(actions)} action items open.")

@@ -14,6 +14,7 @@ import pytest
 from hub import credentials
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
+from tests.crisis.test_routes import call, new_crisis
 from tests.people.helpers import PASSWORD, Browser, signed_in
 from tests.stixgen import bundle, indicator
 from tests.stream.test_handler import STIX, Ws, post
@@ -248,3 +249,39 @@ async def test_concurrent_sign_ins_with_one_code_let_one_through(hub: Hub) -> No
     code = credentials.code_at(secret, time.time())
     results = await asyncio.gather(*(Browser(hub).sign_in("ana", code=code) for _ in range(4)))
     assert sorted(status for status, _ in results) == [200, 401, 401, 401]
+
+
+async def add_person(hub: Hub, person_id: str, stakeholder: str, name: str, **limits: Any) -> None:
+    body = {"id": person_id, "stakeholder": stakeholder, "name": name, **limits}
+    async with hub.client.post("/api/v1/admin/people", json=body, headers=hub.auth("cidge")) as response:
+        assert response.status == 201, await response.text()
+
+
+async def test_an_action_item_may_name_a_person_of_its_assignee_who_can_read_it(hub: Hub) -> None:
+    crisis = await new_crisis(hub, affected_sectors=["energy"], affected_stakeholders=["cfe"])
+    path = f"/api/v1/crises/{crisis['id']}/actions"
+    due = "2030-01-01T00:00:00Z"
+    body = {"assignee": "cfe", "assignee_person": "jorge", "name": "Isolate", "due": due}
+    status, item = await call(hub, "cidge", "POST", path, body)
+    assert status == 201, item
+    assert item["assignee"] == "cfe" and item["assignee_person"] == {"id": "jorge", "name": "Jorge Salas"}
+    await add_person(hub, "marta", "cfe", "Marta Gil", max_tlp="green")
+    await add_person(hub, "raul", "cfe", "Raúl Paz")
+    async with hub.client.post("/api/v1/admin/people/raul/disable", headers=hub.auth("cidge")) as response:
+        assert response.status == 200
+    for person, reason in (
+        ("luis", "must be a person of cfe"),  # another stakeholder's
+        ("nobody", "must be a person of cfe"),
+        ("marta", "could not see this action item"),  # the item is AMBER; she reads up to GREEN
+        ("raul", "may not be assigned anything"),  # disabled
+    ):
+        body = {"assignee": "cfe", "assignee_person": person, "name": "Isolate", "due": due}
+        status, error = await call(hub, "cidge", "POST", path, body)
+        assert status == 400 and reason in error["description"], (person, error)
+    # A colleague of the named person may still move it for their stakeholder.
+    status, moved = await call(hub, "cfe", "PATCH", f"{path}/{item['id']}", {"status": "accepted"})
+    assert status == 200 and moved["assignee_person"]["id"] == "jorge"
+    sitrep = {"name": "Sitrep 1", "description": "Grid stable."}
+    assert (await call(hub, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/sitreps", sitrep))[0] == 201
+    async with hub.client.get(f"/api/v1/crises/{crisis['id']}/sitrep?format=md", headers=hub.auth("cfe")) as r:
+        assert "assigned to Jorge Salas (Federal Electricity Commission) by" in await r.text()

@@ -332,13 +332,24 @@ export class RoomState {
     return null;
   }
 
-  /** The action items assigned to the signed-in stakeholder, open ones first, soonest due first. */
+  /**
+   * Whether an action item is the signed-in caller's: assigned to their stakeholder and, when the
+   * committee named a person of it, to them (a colleague's item is theirs; a token sees all of its
+   * stakeholder's).
+   */
+  isMine(action) {
+    if (action.assignee !== this.me.stakeholder) return false;
+    const named = action.assignee_person;
+    return !named || !this.me.person || named.id === this.me.person.id;
+  }
+
+  /** The signed-in caller's action items (see isMine), open ones first, soonest due first. */
   myActions() {
     const mine = [];
     for (const crisis of this.crises) {
       const detail = this.details.get(crisis.id);
       for (const action of (detail && detail.actions) || []) {
-        if (action.assignee === this.me.stakeholder) mine.push({crisis, action});
+        if (this.isMine(action)) mine.push({crisis, action});
       }
     }
     const open = (a) => ['assigned', 'accepted', 'in-progress'].includes(a.action.status);

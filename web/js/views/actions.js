@@ -5,16 +5,15 @@ import {h, replaceKeepingFocus} from '../dom.js';
 import {dueIn, parseTime} from '../format.js';
 import {tlpBadge} from '../tlp.js';
 import {exerciseBadge, isExercise} from './exercise.js';
-import {who} from './who.js';
+import {actedBy} from './who.js';
 
 const OPEN = new Set(['assigned', 'accepted', 'in-progress']);
 
 /** One action item; its buttons appear only for its assignee, and only while it is open. */
 export function actionRow(crisis, action, ctx, {showCrisis = false} = {}) {
-  const me = ctx.state.me.stakeholder;
   const open = OPEN.has(action.status);
   const buttons = [];
-  if (action.assignee === me && open) {
+  if (ctx.state.isMine(action) && open) {
     if (action.status === 'assigned') {
       buttons.push(h('button', {type: 'button', class: 'btn', dataset: {focusKey: `accept:${action.id}`},
         onclick: (e) => ctx.updateAction(crisis.id, action, {status: 'accepted'}, e.currentTarget)}, 'Accept'));
@@ -34,8 +33,10 @@ export function actionRow(crisis, action, ctx, {showCrisis = false} = {}) {
   h('div', {class: 'action-name'}, action.name),
   h('div', {class: 'action-meta'},
     showCrisis ? h('span', {}, crisis.name, ' · ') : null,
-    h('span', {}, '→ ', who(ctx.state, action.assignee, {cls: 'action-assignee'})),
-    h('span', {}, ' · ', open ? dueIn(due, ctx.state.now()) : ['updated by ', who(ctx.state, action.updated_by)]),
+    h('span', {}, '→ ', actedBy(ctx.state, action.assignee, action.assignee_person, {cls: 'action-assignee'})),
+    h('span', {}, ' · ', open ? dueIn(due, ctx.state.now())
+      : ['updated by ', actedBy(ctx.state, action.updated_by, action.updated_by_person
+        ? {id: '', name: action.updated_by_person} : null)]),
     action.comment ? h('span', {class: 'action-comment'}, ` · “${action.comment}”`) : null),
   buttons.length ? h('div', {class: 'action-buttons'}, buttons) : null);
 }
