@@ -16,6 +16,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.people.helpers import PASSWORD, Browser, signed_in
+from tests.people.test_cli_login import ask
 from tests.stixgen import bundle, indicator
 from tests.stream.test_handler import STIX, Ws, post
 from tests.timing import WAIT
@@ -178,15 +179,21 @@ async def test_a_person_with_a_lower_ceiling_never_sees_what_their_stakeholder_m
         await watcher.ws.close()
 
 
-async def test_a_disabled_persons_open_stream_closes_within_the_recheck(hub_factory: HubFactory) -> None:
+async def test_a_disabled_persons_open_streams_close_within_the_recheck(hub_factory: HubFactory) -> None:
+    """The page's stream (the session cookie) and the command line's (a personal token from crisis-hub login)."""
     hub = await hub_factory(stream_token_recheck=0.2)
     luis = await signed_in(hub, "luis")
-    ws = Ws(await hub.client.ws_connect("/api/v1/stream", headers={"Cookie": f"chub_session={luis.cookie}"}))
-    await ws.until("welcome")
+    token, code = await ask(hub)
+    assert (await luis.call("POST", f"/api/v1/cli-login/{code}", {"approve": True}))[0] == 200
+    page = Ws(await hub.client.ws_connect("/api/v1/stream", headers={"Cookie": f"chub_session={luis.cookie}"}))
+    command = Ws(await hub.client.ws_connect("/api/v1/stream", headers={"Authorization": f"Bearer {token}"}))
+    await page.until("welcome")
+    await command.until("welcome")
     async with hub.client.post("/api/v1/admin/people/luis/disable", headers=hub.auth("cidge")) as response:
         assert response.status == 200
-    closed = await ws.until("_closed", timeout=WAIT)
-    assert closed["code"] == 1008
+    for ws in (page, command):
+        closed = await ws.until("_closed", timeout=WAIT)
+        assert closed["code"] == 1008
 
 
 async def test_a_stream_opened_with_a_session_from_another_site_is_refused(hub: Hub) -> None:

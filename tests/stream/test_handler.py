@@ -34,7 +34,10 @@ class Ws:
     async def recv(self, timeout: float = WAIT) -> dict[str, Any]:
         msg = await self.ws.receive(timeout=timeout)
         if msg.type != aiohttp.WSMsgType.TEXT:
-            return {"op": "_closed", "type": msg.type, "code": self.ws.close_code}
+            # The code the hub's close frame carried: the socket's own may say 1006 when the hub dropped the
+            # connection before this client, reading late, could answer the close.
+            code = msg.data if msg.type == aiohttp.WSMsgType.CLOSE else self.ws.close_code
+            return {"op": "_closed", "type": msg.type, "code": code}
         message: dict[str, Any] = conforms("stream-server", orjson.loads(msg.data))
         return message
 
