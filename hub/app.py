@@ -22,6 +22,7 @@ from hub.middleware import (
     serve_protocol_errors_as_json,
     throttle_middleware,
 )
+from hub.notify import routes as notify_routes
 from hub.people import cli_login
 from hub.people import providers as oidc_providers
 from hub.people import routes as people_routes
@@ -29,6 +30,7 @@ from hub.people.service import People
 from hub.plans import routes as plan_routes
 from hub.store import Store, TokenStore, connect
 from hub.store.audit import AuditLog
+from hub.store.outbox import Outbox
 from hub.store.people import PeopleStore
 from hub.stream import handler as stream_handler
 from hub.tasks import BackgroundTasks
@@ -73,6 +75,7 @@ def create_app(
         )
         app[keys.TOKENS] = TokenStore(client, namespace)
         app[keys.PEOPLE] = People(config, PeopleStore(client, namespace))
+        app[keys.OUTBOX] = Outbox(client, namespace)
         await owners.backfill(app[keys.STORE], list(config.channels))  # once per store: see hub.owners
         app[keys.AUDIT] = AuditLog(client, namespace)
         await app[keys.AUDIT].start()
@@ -85,13 +88,14 @@ def create_app(
     # Lifecycles, in start-up order (shut down in reverse): each finds what it needs already set.
     app.cleanup_ctx.extend(
         [
-            redis_ctx,  # store, tokens, people, audit
+            redis_ctx,  # store, tokens, people, outbox, audit
             monitoring.capacity_ctx,  # refuses an evicting Redis before anything else starts
             retention.retention_ctx,
             stream_handler.dispatcher_ctx,
             crisis_routes.service_ctx,
             escalation.escalation_ctx,  # needs the crisis service
             plan_routes.plans_ctx,  # needs the crisis service
+            notify_routes.notify_ctx,  # needs the dispatcher and the people
             federation_routes.connectors_ctx,  # runs [[connectors]] in this process
             oidc_providers.oidc_ctx,  # the institutions' identity providers, if any
         ]
@@ -110,6 +114,7 @@ def create_app(
     federation_routes.add_routes(app)
     people_routes.add_routes(app)
     cli_login.add_routes(app)
+    notify_routes.add_routes(app)
     oidc_providers.add_routes(app)
     add_webui_routes(app)
     return app

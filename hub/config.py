@@ -19,12 +19,14 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fastjsonschema
 
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.forwarded import Network, network_error, parse_networks
+from hub.notify import NotificationSettings, settings_from_config
 from hub.people import Person, person_errors
 from hub.people import from_config as person_from_config
 from hub.policy import ACCESS_KINDS, HUB, ChannelRule, Grant, Principal, may_write_channel, principal_from_roles
@@ -198,6 +200,7 @@ class Config:
     people: Mapping[str, Person] = field(default_factory=lambda: MappingProxyType({}))
     """The people of ``[people]``; those admins add at run time are in the store (see :mod:`hub.people`)."""
     sign_in: SignInSettings = SignInSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     def channel(self, name: str) -> Channel | None:
         return self.channels.get(name)
@@ -324,6 +327,30 @@ def config_errors(raw: Mapping[str, Any], *, schema: bool = True) -> list[str]:
             holder = table(entry).get("stakeholder")
             if holder not in principals:
                 problems.append(f"sign_in.oidc.{pid}.stakeholder: no stakeholder named {holder!r}")
+        problems += _notification_errors(table(raw.get("notifications")), principals)
+    return problems
+
+
+def _notification_errors(raw: Mapping[str, Any], stakeholders: Mapping[str, Any]) -> list[str]:
+    """Cross-checks of ``[notifications]`` that the schema cannot express."""
+    problems: list[str] = []
+    zone = raw.get("time_zone", "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"notifications.time_zone: {zone!r} is not a time zone name such as America/Mexico_City")
+    for wid, hook in raw.get("webhooks", {}).items():
+        for i, holder in enumerate(hook["stakeholders"]):
+            if holder not in stakeholders:
+                problems.append(f"notifications.webhooks.{wid}.stakeholders[{i}]: no stakeholder named {holder!r}")
+    for holder in raw.get("rules", {}).get("stakeholders", {}):
+        if holder not in stakeholders:
+            problems.append(f"notifications.rules.stakeholders.{holder}: no stakeholder named {holder!r}")
+    smtp = raw.get("smtp", {})
+    if "@" not in smtp.get("sender", "@"):
+        problems.append("notifications.smtp.sender: not an e-mail address (such as Crisis Hub <hub@example.mx>)")
+    if smtp.get("username") and not smtp.get("password_env"):
+        problems.append("notifications.smtp.password_env: a username needs the variable that holds its password")
     return problems
 
 
@@ -476,6 +503,7 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
     people = {pid: person_from_config(pid, entry) for pid, entry in raw.get("people", {}).items()}
     return Config(
         people=MappingProxyType(people),
+        notifications=settings_from_config(raw.get("notifications", {})),
         sign_in=sign_in,
         groups=MappingProxyType(groups),
         plans=plans,

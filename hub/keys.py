@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from hub.plans.service import PlanService
     from hub.store import Store, TokenStore
     from hub.store.audit import AuditLog
+    from hub.store.outbox import Outbox
     from hub.stream.fanout import Dispatcher
     from hub.tasks import BackgroundTasks
     from hub.taxii.catalog import Catalog
@@ -55,6 +56,8 @@ TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted
 
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 CRISIS_SERVICE: web.AppKey[CrisisService] = web.AppKey("crisis_service")
+OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
+"""The notifications' outbox (set by the notifications lifecycle)."""
 PLANS: web.AppKey[PlanService] = web.AppKey("plans")
 """The crisis plans: runs started by triggers or by hand (set by the plans lifecycle)."""
 CONNECTORS: web.AppKey[ConnectorRuntime] = web.AppKey("connectors")

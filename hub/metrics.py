@@ -55,6 +55,12 @@ class Metrics:
             ["task"],
             registry=r,
         )
+        self.notifications = Counter(
+            "chub_notifications",
+            "Notifications by e-mail and webhook: sent, retried (a delivery failed, tried again later) or failed",
+            ["via", "outcome"],
+            registry=r,
+        )
         self.stix_fast_path = Gauge(
             "chub_stix_fast_path",
             "1 when STIX objects are checked on the audited fast path, 0 when every object takes the slow full path "

@@ -178,6 +178,16 @@ def may_sign_in(disabled: bool, stakeholder: Principal | None, who: str) -> Deci
     return Decision(True, f"{who} signs in for {stakeholder.id}")
 
 
+def may_travel(tlp: TLP, ceiling: TLP) -> Decision:
+    """Whether content marked ``tlp`` may leave the hub by e-mail or webhook, whose ``ceiling`` the config sets
+    (``notifications.max_tlp``): at or below it, and never RED or AMBER+STRICT, whatever the ceiling."""
+    if tlp >= TLP.AMBER_STRICT:
+        return Decision(False, f"{tlp.label} content never leaves the hub by e-mail or webhook")
+    if tlp > ceiling:
+        return Decision(False, f"{tlp.label} is above what this hub sends by e-mail or webhook ({ceiling.label})")
+    return Decision(True, f"{tlp.label} may be sent by e-mail or webhook")
+
+
 def may_approve_login(principal: Principal, signed_in: bool) -> Decision:
     """Whether ``principal`` may approve a command line's sign-in, making a personal token: a person, from a
     session of the situation room (``signed_in``) — never a token, which would let one token breed others."""

@@ -27,6 +27,7 @@ from redis.cluster import RedisCluster
 from hub.app import create_app
 from hub.config import Config, load_config
 from hub.embedded import EmbeddedRedis
+from hub.notify import NotificationSettings
 from hub.people.service import People
 from hub.store import TokenStore, connect
 from hub.store.people import PeopleStore
@@ -133,10 +134,14 @@ async def hub_factory(config: Config, redis_url: str, redis_cluster: bool, names
     clients: list[TestClient[Any, Any]] = []
     tokens: dict[str, str] = {}
 
-    async def start(crisis: dict[str, Any] | None = None, **settings: Any) -> Hub:
+    async def start(
+        crisis: dict[str, Any] | None = None, notifications: NotificationSettings | None = None, **settings: Any
+    ) -> Hub:
         hub_config = replace(config, hub=replace(config.hub, **settings)) if settings else config
         if crisis:
             hub_config = replace(hub_config, crisis=replace(config.crisis, **crisis))
+        if notifications is not None:
+            hub_config = replace(hub_config, notifications=notifications)
         app = create_app(hub_config, redis_url, namespace=namespace, cluster=redis_cluster)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()

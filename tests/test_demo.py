@@ -84,12 +84,16 @@ async def test_the_demo_runs_the_national_protocol_with_every_step_on_the_board_
     hub = await hub_factory(crisis=FAST)
     await play(hub).run(keep_alive=False)
     [crisis] = (await get_json(hub, "sspc", "/api/v1/crises"))["crises"]
-    [run] = (await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}/plans"))["runs"]
+    done = ("Detection and triage", "Convene the crisis committee", "Energy: impact assessment")
+    async with asyncio.timeout(LONG_WAIT):  # the plans' runner moves a step just after its item is completed
+        while True:
+            [run] = (await get_json(hub, "sspc", f"/api/v1/crises/{crisis['id']}/plans"))["runs"]
+            states = {s["name"]: s["state"] for s in run["steps"]}
+            if all(states[name] == "completed" for name in done):
+                break
+            await asyncio.sleep(0.1)
     assert run["playbook"] == DEMO_PLAYBOOK and run["status"] == "running" and run["started_by"] == "cidge"
-    states = {s["name"]: s["state"] for s in run["steps"]}
     assert len(states) == 21  # every step of the protocol is listed, reached or not
-    for done in ("Detection and triage", "Convene the crisis committee", "Energy: impact assessment"):
-        assert states[done] == "completed", states
     assert states["Finance: impact assessment"] == "running" and states["Recovery"] == "pending"
     async with asyncio.timeout(LONG_WAIT):  # at the demo clock and speed, the bank's assessment runs late
         while True:

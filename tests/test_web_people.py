@@ -12,6 +12,10 @@ import aiohttp
 from playwright.async_api import Browser, expect
 
 from hub import credentials
+from hub.crisis.taxonomy import SeverityLevel
+from hub.notify.messages import link
+from hub.notify.triggers import Notice
+from hub.tlp import TLP
 from tests.browser import ARTIFACTS, Room
 from tests.conftest import Hub
 from tests.crisis.test_routes import call, new_crisis
@@ -157,3 +161,17 @@ async def test_my_action_items_are_the_persons_own_and_their_stakeholders(hub: H
     await expect(jorge.page.locator('#my-actions .action[data-status="completed"]')).to_contain_text(
         f"updated by Jorge Salas ({CFE})"
     )
+
+
+async def test_a_notifications_link_opens_its_crisis_after_sign_in(hub: Hub, rooms: OpenRoom) -> None:
+    crisis = await new_crisis(hub, affected_sectors=["energy"], affected_stakeholders=["cfe"])
+    notice = Notice("crisis-declared", "committee", "0-1", TLP.AMBER, crisis["id"], crisis["id"], crisis["name"],
+                    SeverityLevel(2, "Medium", "#ffff00"), False, crisis["name"], "", "CIDGE")  # fmt: skip
+    await hub.set_password("jorge", PASSWORD)
+    room = await rooms(hub)
+    await room.page.goto(link(room.origin, notice))  # the link a notification carries
+    await expect(room.page.locator("#signin-message")).to_contain_text("the crisis your notification points to")
+    await room.sign_in_person("jorge", PASSWORD)
+    dialog = room.page.locator("#crisis-dialog")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.locator("#crisis-dialog-title")).to_have_text(crisis["name"])

@@ -45,6 +45,11 @@ change together. And for the whole hub:
 * ``<ns>:session:<digest>`` — a web session, by the SHA-256 of its cookie,
   expiring when idle; ``<ns>:sessions:<person>`` — the digests of a person's sessions.
 * ``<ns>:oidc:<state>`` — a sign-in under way at an identity provider, taken once.
+* ``{<ns>:notify}:items`` — notification id → JSON record (what, for whom, its state);
+  ``{<ns>:notify}:due`` — the ids waiting to be sent, by when; ``{<ns>:notify}:log``
+  — every kept id by when it was made; ``{<ns>:notify}:cursors`` — per channel, the
+  last event the notifier read; ``{<ns>:notify}:last:<recipient>`` — when it was last
+  sent something (its digest window); ``<ns>:notify:lease`` — which process notifies.
 """
 
 from __future__ import annotations
@@ -155,3 +160,11 @@ class Keys:
 
     def oidc_login(self, state: str) -> str:
         return f"{self.ns}:oidc:{state}"
+
+    def notify(self, part: str) -> str:
+        """The notifications' keys (``items``, ``due``, ``log``, ``cursors``, ``last:<recipient>``): one hash tag."""
+        return f"{{{self.ns}:notify}}:{part}"
+
+    @property
+    def notify_lease(self) -> str:
+        return f"{self.ns}:notify:lease"

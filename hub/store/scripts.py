@@ -210,3 +210,16 @@ if tonumber(ARGV[1]) > last then
 end
 return 0
 """
+
+
+# The notifications' outbox (hub.store.outbox) ------------------------------------------------------
+
+# KEYS: the items hash, the due set, the log set (one hash tag). ARGV: id, JSON record, when it is due,
+# when it was made. A notification is queued once: its id is derived from what it is and for whom, and an id
+# seen before (queued, sent or failed) is not queued again.
+OUTBOX_ADD: Final = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
+"""

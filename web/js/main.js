@@ -24,6 +24,8 @@ const NOTICE_KEY = 'crisis-hub.signin-notice';
 const LARGE_KEY = 'crisis-hub.large-type';
 // A command line's sign-in waiting for this person's approval (?approve=<code>), kept through sign-in.
 const APPROVE_KEY = 'crisis-hub.approve';
+// The crisis a notification's link opens (?crisis=<id>), kept through sign-in.
+const CRISIS_KEY = 'crisis-hub.open-crisis';
 const HISTORY_HOURS = 24;
 const TICK_MS = 5000; // "3 min ago", "NEW" highlights and "overdue by" move with the clock
 const BOARD_REFRESH_MS = 30000;
@@ -377,15 +379,34 @@ async function enterRoom(credential, answer) {
   stream.start();
   $('main').focus({preventScroll: true});
   offerApproval(api, credential, state);
+  openLinkedCrisis(state, dialog);
 }
 
-/** Put the code of ?approve=<code> aside (it survives a sign-in, even at an identity provider). */
-function keepApproval() {
+/**
+ * Put what the page's link asks for aside — ?approve=<code> (a command line's sign-in) or
+ * ?crisis=<id> (a notification's crisis) — so that it survives a sign-in, even at an identity provider.
+ */
+function keepLinked() {
   const params = new URLSearchParams(location.search);
   const code = params.get('approve');
-  if (!code) return;
-  sessionStorage.setItem(APPROVE_KEY, code.slice(0, 32));
-  history.replaceState(null, '', '/');
+  const crisis = params.get('crisis');
+  if (code) sessionStorage.setItem(APPROVE_KEY, code.slice(0, 32));
+  if (crisis && /^incident--[0-9a-f-]{36}$/.test(crisis)) sessionStorage.setItem(CRISIS_KEY, crisis);
+  if (code || crisis) history.replaceState(null, '', '/');
+}
+
+/** Open the crisis a notification's link named, once the crises are loaded (never "not visible" meanwhile). */
+function openLinkedCrisis(state, dialog) {
+  let linked = sessionStorage.getItem(CRISIS_KEY);
+  if (!linked) return;
+  sessionStorage.removeItem(CRISIS_KEY);
+  const open = () => {
+    if (!state.crisesLoaded || !linked) return;
+    if (state.crises.some((c) => c.id === linked)) dialog.open(linked);
+    else state.notice('The crisis of that link is closed or not visible to you.');
+    linked = null;
+  };
+  state.onChange(open);
 }
 
 /** Once in the room: the command line waiting for this person's approval, if one is. */
@@ -401,7 +422,7 @@ function offerApproval(api, credential, state) {
 }
 
 async function boot() {
-  keepApproval();
+  keepLinked();
   setupLargeType();
   setupShortcuts();
   setupSignIn();
@@ -419,8 +440,10 @@ async function boot() {
     }
     if (!personSession) {
       const approving = sessionStorage.getItem(APPROVE_KEY);
+      const linked = sessionStorage.getItem(CRISIS_KEY);
       await showSignIn(notice || (approving
-        ? `Sign in as yourself to approve the command line that shows the code ${approving}.` : ''));
+        ? `Sign in as yourself to approve the command line that shows the code ${approving}.`
+        : linked ? 'Sign in to see the crisis your notification points to.' : ''));
       return;
     }
     try {

@@ -1,0 +1,234 @@
+"""Notifications delivered for real: hubs on a real Redis, an aiosmtpd SMTP server, an HTTP webhook receiver.
+
+The SMTP server goes down, slow and rejecting; two hub processes share the
+work; what crosses the wire is only what each TLP allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.notify import NotificationSettings, Rule, Rules, Smtp, Webhook
+from hub.tlp import TLP
+from tests.conftest import Hub, HubFactory
+from tests.crisis.test_routes import call, new_crisis
+from tests.notify.servers import Mailbox, SmtpServer, WebhookReceiver, certificate
+from tests.stixgen import indicator
+from tests.stream.test_handler import open_ws, post
+from tests.timing import QUIET, WAIT
+
+pytestmark = pytest.mark.asyncio
+
+EVERYONE = ("ana.ruiz@cidge.example", "luis.herrera@banxico.example", "sofia.navarro@banxico.example",
+            "jorge.salas@cfe.example")  # fmt: skip
+JORGE = "jorge.salas@cfe.example"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, SmtpServer]]:
+    box = Mailbox()
+    server = SmtpServer(box)
+    yield box, server
+    server.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    hook = WebhookReceiver()
+    await hook.start()
+    yield hook
+    await hook.stop()
+
+
+def settings(smtp: SmtpServer, hook: WebhookReceiver | None = None, **changes: Any) -> NotificationSettings:
+    webhooks = (Webhook("cfe-ops", hook.url, ("cfe",), "slack"),) if hook is not None else ()
+    base = NotificationSettings(
+        public_url="https://hub.example",
+        smtp=Smtp(
+            host="127.0.0.1",
+            port=smtp.port,
+            security="none",
+            sender="Crisis Hub <hub@crisis.example>",
+            timeout_seconds=2,
+        ),  # fmt: skip
+        webhooks=webhooks,
+        digest_minutes=0.02,
+        retry_first_seconds=0.2,
+    )
+    return replace(base, **changes)
+
+
+async def admin_view(hub: Hub) -> dict[str, Any]:
+    status, body = await call(hub, "cidge", "GET", "/api/v1/admin/notifications")
+    assert status == 200, body
+    result: dict[str, Any] = body
+    return result
+
+
+async def until_view(hub: Hub, done: Callable[[list[dict[str, Any]]], bool]) -> dict[str, Any]:
+    """The administrators' view of the notifications, once ``done`` says its list is as awaited."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            view = await admin_view(hub)
+            if view["notifications"] and done(view["notifications"]):
+                return view
+            await asyncio.sleep(0.05)
+
+
+async def test_a_crisis_raised_to_severe_sends_one_mail_per_person_and_one_webhook_call_from_two_processes(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer], receiver: WebhookReceiver
+) -> None:
+    box, server = mailbox
+    server.start()
+    chosen = settings(server, receiver)
+    first, _second = await hub_factory(notifications=chosen), await hub_factory(notifications=chosen)
+    crisis = await new_crisis(first, severity=2, affected_stakeholders=["cfe"])  # below everyone's threshold (3)
+    await asyncio.sleep(QUIET)
+    assert box.messages == [] and receiver.bodies == []
+
+    status, _ = await call(first, "cidge", "PATCH", f"/api/v1/crises/{crisis['id']}", {"severity": 4})
+    assert status == 200
+    mails = await box.until(len(EVERYONE))
+    await receiver.until(1)
+    await asyncio.sleep(3 * QUIET)  # nothing more: not a second copy from the other process
+    assert sorted(m["To"] for m in box.messages) == sorted(EVERYONE)
+    assert len(receiver.bodies) == 1
+    # The crisis is TLP:AMBER, above what this hub sends (GREEN): no name, no words of it, only what and where.
+    for mail in mails:
+        body = mail.get_content()
+        assert "severity 4 (Severe)" in mail["Subject"] and "TLP:AMBER" in mail["Subject"]
+        assert crisis["name"] not in mail["Subject"] and crisis["name"] not in body
+        assert f"https://hub.example/?crisis={crisis['id']}" in body
+    assert crisis["name"] not in receiver.bodies[0]["text"] and "Crisis raised" in receiver.bodies[0]["text"]
+    view = await admin_view(first)
+    assert view["pending"] == 0 and {n["status"] for n in view["notifications"]} == {"sent"}
+
+
+async def test_content_travels_when_the_tlp_allows_it(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox
+    server.start()
+    hub = await hub_factory(notifications=settings(server))
+    crisis = await new_crisis(hub, severity=3, tlp="green", affected_stakeholders=["cfe"],
+                              description="Substation 4 of the north grid is down.")  # fmt: skip
+    await box.until(len(EVERYONE))
+    [mail] = box.to(JORGE)
+    assert mail["Subject"] == f"[Crisis Hub] Crisis declared: {crisis['name']}"
+    assert "Substation 4 of the north grid is down." in mail.get_content()
+    assert mail["From"] == "Crisis Hub <hub@crisis.example>" and mail["Auto-Submitted"] == "auto-generated"
+
+
+async def test_with_the_smtp_server_down_the_hub_ingests_and_streams_and_the_mail_goes_out_once_it_is_back(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox  # not started: nothing listens on its port
+    hub = await hub_factory(notifications=settings(server, rules=Rules(people={"luis": {"email": False}})))
+    watcher = await open_ws(hub, "cert-mx")
+    await watcher.subscribe("sector.energy")
+    await new_crisis(hub, severity=4, affected_stakeholders=["cfe"])
+    view = await until_view(hub, lambda found: all(n["attempts"] for n in found))
+    assert all(n["status"] == "pending" and "127.0.0.1" in n["error"] for n in view["notifications"])
+    marker = indicator(TLP.GREEN)
+    await post(hub, "cfe", "sector.energy", marker)  # ingest and the stream go on
+    assert (await watcher.events_until(marker["id"]))[-1]["object"]["id"] == marker["id"]
+    async with hub.client.get("/metrics", headers=hub.auth("cidge")) as response:
+        assert 'chub_notifications_total{outcome="retried",via="email"}' in await response.text()
+
+    server.start()
+    mails = await box.until(len(EVERYONE) - 1)
+    assert "luis.herrera@banxico.example" not in [m["To"] for m in mails]  # his rule turns e-mail off
+    await asyncio.sleep(3 * QUIET)
+    assert len(box.messages) == len(EVERYONE) - 1  # each once, however many attempts it took
+
+
+async def test_a_slow_smtp_server_never_holds_up_ingest_or_the_stream(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox
+    box.hold = threading.Event()  # the server takes the message and answers only when the test lets it
+    server.start()
+    chosen = settings(server)
+    assert chosen.smtp is not None
+    hub = await hub_factory(notifications=replace(chosen, smtp=replace(chosen.smtp, timeout_seconds=WAIT)))
+    watcher = await open_ws(hub, "cert-mx")
+    await watcher.subscribe("sector.energy")
+    await new_crisis(hub, severity=4, affected_stakeholders=["cfe"])
+    await box.until_waiting()
+    marker = indicator(TLP.GREEN)
+    await post(hub, "cfe", "sector.energy", marker)
+    assert (await watcher.events_until(marker["id"]))[-1]["object"]["id"] == marker["id"]
+    assert box.messages == []  # still held: the stream did not wait for it
+    box.hold.set()
+    await box.until(len(EVERYONE))
+
+
+async def test_a_rejecting_server_is_retried_then_the_notification_is_marked_failed(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox
+    box.reject = True
+    server.start()
+    hub = await hub_factory(notifications=settings(server, retry_hours=0.0005))  # 1.8 s of retries
+    await new_crisis(hub, severity=4, affected_stakeholders=["cfe"])
+    view = await until_view(hub, lambda found: {n["status"] for n in found} == {"failed"})
+    assert len(view["notifications"]) == len(EVERYONE) and view["pending"] == 0
+    assert all(n["attempts"] >= 2 and "550" in n["error"] for n in view["notifications"])
+    assert box.messages == []
+
+
+async def test_mail_goes_over_starttls_with_authentication_and_a_private_ca(
+    hub_factory: HubFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate(tmp_path)
+    box = Mailbox()
+    server = SmtpServer(box, tls=(cert, key), password="s3cret-for-tests")
+    server.start()
+    try:
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-for-tests")
+        smtp = Smtp(host="127.0.0.1", port=server.port, security="starttls", username="hub",
+                    password_env="TEST_SMTP_PASSWORD", ca_file=str(cert), sender="hub@crisis.example",
+                    timeout_seconds=5)  # fmt: skip
+        hub = await hub_factory(notifications=replace(settings(server), smtp=smtp))
+        await new_crisis(hub, severity=4, affected_stakeholders=["cfe"])
+        await box.until(len(EVERYONE))
+    finally:
+        server.stop()
+
+
+async def test_a_storm_of_assignments_is_one_mail_then_one_digest(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox
+    server.start()
+    rules = Rules(default=Rule(crises=False))
+    hub = await hub_factory(notifications=settings(server, rules=rules, digest_minutes=0.03))
+    crisis = await new_crisis(hub, severity=4, tlp="green", affected_stakeholders=["cfe"])
+    path = f"/api/v1/crises/{crisis['id']}/actions"
+
+    async def assign(name: str) -> None:
+        status, _ = await call(
+            hub, "cidge", "POST", path, {"assignee": "cfe", "name": name, "in_minutes": 30, "tlp": "green"}
+        )
+        assert status == 201
+
+    await assign("Isolate substation 4")
+    [first] = await box.until(1)  # told at once
+    for n in range(5):  # then a storm, within the digest window
+        await assign(f"Check feeder {n}")
+    await box.until(2)
+    await asyncio.sleep(3 * QUIET)
+    assert len(box.to(JORGE)) == 2
+    second = box.to(JORGE)[1]
+    assert first["Subject"] == "[Crisis Hub] Action item assigned to you: Isolate substation 4"
+    assert second["Subject"] == "[Crisis Hub] 5 things need your attention"
+    assert all(f"Check feeder {n}" in second.get_content() for n in range(5))
+    view = await admin_view(hub)
+    assert sorted(n["digest_of"] or 1 for n in view["notifications"]) == [1, 5, 5, 5, 5, 5]

@@ -1,0 +1,182 @@
+"""What calls for a notification, whom it reaches and what it says: pure, no hub, no Redis."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from hub.config import load_config
+from hub.crisis import objects
+from hub.events import Event
+from hub.notify import NotificationSettings, Rule, Rules, Smtp, Webhook
+from hub.notify.messages import digest, render, webhook_payload
+from hub.notify.triggers import Crisis, Notice, notice_of, quiet_until, recipients
+from hub.people import Person
+from hub.policy import may_travel
+from hub.tlp import TLP
+
+CONFIG = load_config(None)
+SCALE = CONFIG.crisis.severity
+SMTP = Smtp(host="127.0.0.1", sender="Crisis Hub <hub@crisis.example>")
+SETTINGS = NotificationSettings(public_url="https://hub.example", smtp=SMTP)
+NOON = datetime(2026, 12, 7, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()
+
+
+def crisis_obj(severity: int = 4, name: str = "Grid ransomware", **ext: Any) -> dict[str, Any]:
+    body = {"name": name, "severity": severity, "category": "malicious-code", "subcategory": "infected-system",
+            "lead": "cert-mx", "affected_sectors": ["energy"], "affected_stakeholders": ["cfe"],
+            "status": "detected", "description": "Substations of the north grid encrypted.", **ext}  # fmt: skip
+    return objects.new_crisis(body, "cert-mx", None)
+
+
+def event(obj: dict[str, Any], tlp: TLP = TLP.AMBER, channel: str = "committee", eid: str = "1765108800000-0",
+          person: str = "") -> Event:  # fmt: skip
+    return Event(eid, channel, "cidge", tlp, obj["type"], obj["id"], obj["modified"], orjson.dumps(obj), person,
+                 "Ana Ruiz" if person else "")  # fmt: skip
+
+
+def people(*ids: str) -> list[tuple[Person, Any]]:
+    chosen = [p for p in CONFIG.people.values() if not ids or p.id in ids]
+    return [(p, p.rights(CONFIG.principals[p.stakeholder])) for p in chosen]
+
+
+def kind_of(notice: Notice | None) -> str | None:
+    return notice.kind if notice is not None else None
+
+
+def declared(severity: int = 4, tlp: TLP = TLP.AMBER) -> tuple[Notice, Event]:
+    obj = crisis_obj(severity)
+    stored = event(obj, tlp)
+    notice = notice_of(stored, obj, None, Crisis(obj["id"], obj), SCALE, "Ana Ruiz (CIDGE)")
+    assert notice is not None
+    return notice, stored
+
+
+def test_a_crisis_declared_or_raised_notifies_and_a_lowered_or_unchanged_one_does_not() -> None:
+    first = crisis_obj(2)
+    assert kind_of(notice_of(event(first), first, None, Crisis(first["id"], first), SCALE, "x")) == "crisis-declared"
+    raised = objects.revise_crisis(first, {"severity": 4})
+    notice = notice_of(event(raised), raised, first, Crisis(raised["id"], raised), SCALE, "x")
+    assert notice is not None and notice.kind == "crisis-raised" and notice.severity.level == 4
+    assert "severity 2 → 4" in notice.detail
+    lowered = objects.revise_crisis(raised, {"severity": 3})
+    assert notice_of(event(lowered), lowered, raised, Crisis(lowered["id"], lowered), SCALE, "x") is None
+
+
+def test_an_action_item_notifies_when_assigned_and_when_escalated_not_when_merely_accepted() -> None:
+    crisis = crisis_obj()
+    item = objects.new_action(crisis["id"], {"assignee": "cfe", "name": "Isolate", "in_minutes": 30}, "cidge",
+                              list(CONFIG.stakeholders))  # fmt: skip
+    found = Crisis(crisis["id"], crisis)
+    assert kind_of(notice_of(event(item), item, None, found, SCALE, "x")) == "action-assigned"
+    accepted = objects.revise_action(item, {"status": "accepted"})
+    assert notice_of(event(accepted), accepted, item, found, SCALE, "x") is None
+    escalated = {**accepted, "escalated": True}
+    assert kind_of(notice_of(event(escalated), escalated, accepted, found, SCALE, "x")) == "action-overdue"
+
+
+def test_a_crisis_reaches_each_person_who_may_read_it_and_wants_that_severity() -> None:
+    notice, stored = declared(4, TLP.AMBER)
+    to = recipients(notice, stored, people(), CONFIG.principals, SETTINGS, NOON)
+    assert sorted(r.address for r in to) == sorted(p.email for p, _ in people())
+    # Luis wants only the most severe crises; Jorge may read up to GREEN only.
+    rules = Rules(people={"luis": {"crisis_min_severity": 5}})
+    jorge = replace(CONFIG.people["jorge"], max_tlp=TLP.GREEN)
+    everyone = [*people("ana", "luis", "sofia"), (jorge, jorge.rights(CONFIG.principals["cfe"]))]
+    to = recipients(notice, stored, everyone, CONFIG.principals, replace(SETTINGS, rules=rules), NOON)
+    assert sorted(r.person for r in to) == ["ana", "sofia"]
+
+
+def test_an_action_item_reaches_its_assignees_people_or_only_the_person_it_names() -> None:
+    crisis = crisis_obj()
+    body = {"assignee": "banxico", "name": "Freeze transfers", "in_minutes": 30}
+    item = objects.new_action(crisis["id"], body, "cidge", list(CONFIG.stakeholders))
+    notice = notice_of(event(item), item, None, Crisis(crisis["id"], crisis), SCALE, "x")
+    assert notice is not None
+    to = recipients(notice, event(item), people(), CONFIG.principals, SETTINGS, NOON)
+    assert sorted(r.person for r in to) == ["luis", "sofia"]
+    named = {**item, "assignee_person": {"id": "sofia", "name": "Sofía Navarro"}}
+    notice = notice_of(event(named), named, None, Crisis(crisis["id"], crisis), SCALE, "x")
+    assert notice is not None
+    assert [r.person for r in recipients(notice, event(named), people(), CONFIG.principals, SETTINGS, NOON)] == [
+        "sofia"
+    ]
+
+
+def test_quiet_hours_hold_a_notification_until_they_end_unless_the_crisis_is_severe_enough() -> None:
+    night = datetime(2026, 12, 7, 3, 0, tzinfo=ZoneInfo("America/Mexico_City"))
+    rule = Rule(quiet_hours="22:00-07:00")
+    assert quiet_until(rule, night) == night.replace(hour=7)
+    assert quiet_until(rule, night.replace(hour=23)) == night.replace(hour=7).replace(day=8)
+    assert quiet_until(rule, night.replace(hour=12)) is None
+    assert quiet_until(Rule(quiet_hours="13:00-14:00"), night.replace(hour=13, minute=30)) == night.replace(hour=14)
+    settings = replace(SETTINGS, time_zone="America/Mexico_City",
+                       rules=Rules(default=Rule(quiet_hours="22:00-07:00", crisis_min_severity=0)))  # fmt: skip
+    notice, stored = declared(3)
+    [held] = recipients(notice, stored, people("jorge"), CONFIG.principals, settings, night.timestamp())
+    assert held.not_before == night.replace(hour=7).timestamp()
+    notice, stored = declared(4)  # at quiet_hours_override (4): told at once
+    [urgent] = recipients(notice, stored, people("jorge"), CONFIG.principals, settings, night.timestamp())
+    assert urgent.not_before == 0.0
+
+
+def test_a_webhook_is_told_once_and_only_what_all_its_stakeholders_may_read() -> None:
+    hooks = (Webhook("energy-ops", "https://chat.example/hook", ("cfe", "pemex")),
+             Webhook("mixed", "https://chat.example/other", ("cfe", "observer")))  # fmt: skip
+    settings = replace(SETTINGS, smtp=None, webhooks=hooks)
+    notice, stored = declared(4, TLP.AMBER)
+    to = recipients(notice, stored, people(), CONFIG.principals, settings, NOON)
+    assert [(r.via, r.address) for r in to] == [("webhook", "energy-ops")]  # the observer reads no AMBER
+
+
+def test_content_leaves_the_hub_only_at_or_below_the_ceiling_and_never_red_or_amber_strict() -> None:
+    assert may_travel(TLP.GREEN, TLP.GREEN) and not may_travel(TLP.AMBER, TLP.GREEN)
+    assert may_travel(TLP.AMBER, TLP.AMBER)
+    assert not may_travel(TLP.AMBER_STRICT, TLP.RED) and not may_travel(TLP.RED, TLP.RED)
+    green, _ = declared(4, TLP.GREEN)
+    full = render(green, "https://hub.example", TLP.GREEN, "UTC")
+    assert full.full and "Grid ransomware" in full.subject and "Substations of the north grid" in full.text
+    assert full.link == f"https://hub.example/?crisis={green.crisis_id}"
+    amber, _ = declared(4, TLP.AMBER)
+    bare = render(amber, "https://hub.example", TLP.GREEN, "UTC")
+    assert not bare.full and "severity 4" in bare.subject and "TLP:AMBER" in bare.subject
+    for secret in ("Grid ransomware", "Substations", "north grid", "Ana Ruiz"):
+        assert secret not in bare.subject and secret not in bare.text
+    red, _ = declared(4, TLP.RED)
+    assert not render(red, "https://hub.example", TLP.RED, "UTC").full
+
+
+def test_several_messages_for_one_recipient_are_one_digest_and_each_webhook_format_is_what_it_takes() -> None:
+    one, _ = declared(4, TLP.GREEN)
+    two, _ = declared(5, TLP.AMBER)
+    messages = [render(n, "https://hub.example", TLP.GREEN, "UTC") for n in (one, two)]
+    together = digest(messages, "https://hub.example")
+    assert together.subject == "[Crisis Hub] 2 things need your attention" and not together.full
+    assert all(m.text in together.text for m in messages)
+    assert digest(messages[:1], "https://hub.example") == messages[0]
+    slack = webhook_payload("slack", messages[0], ["crisis-declared"], 4)
+    assert slack["text"].startswith("*Crisis declared: Grid ransomware*")
+    teams = webhook_payload("teams", messages[0], ["crisis-declared"], 4)
+    assert teams["@type"] == "MessageCard" and teams["potentialAction"][0]["targets"][0]["uri"] == messages[0].link
+    plain = webhook_payload("json", messages[1], ["crisis-declared"], 5)
+    assert plain["content"] is False and plain["severity"] == 5 and plain["link"] == messages[1].link
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", ""])
+def test_a_bad_time_zone_is_a_configuration_error(zone: str) -> None:
+    from hub.config import config_errors
+
+    problems = config_errors({**_demo_raw(), "notifications": {"time_zone": zone}})
+    assert any(p.startswith("notifications.time_zone") for p in problems), problems
+
+
+def _demo_raw() -> dict[str, Any]:
+    import importlib.resources
+    import tomllib
+
+    return tomllib.loads(importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8"))
