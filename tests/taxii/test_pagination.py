@@ -60,7 +60,9 @@ def test_a_cursor_of_another_collection_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "!!", "abc", "a" * 300, "a" * 66, encode_cursor(SECRET, CONTEXT, StreamId(1, 2))[:-2], "MTox"]
+    "text",
+    ["", "!!", "abc", "a" * 300, "a" * 66, encode_cursor(SECRET, CONTEXT, StreamId(1, 2))[:-2], "MTox"],
+    ids=["empty", "not-base64", "too-short", "too-long", "unsigned", "truncated", "foreign"],
 )
 def test_tampered_or_foreign_cursors_are_refused(text: str) -> None:
     with pytest.raises(BadRequest, match="next"):
