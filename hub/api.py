@@ -75,8 +75,12 @@ async def me(request: web.Request) -> web.Response:
     config = request.app[keys.CONFIG]
     ceiling = highest_ceiling(principal)
     rights = [channel_rights(principal, name) for name in config.channels]
+    person = await request.app[keys.PEOPLE].get(principal.person.id) if principal.person else None
     return json_response(
         {
+            "language": person.language if person is not None else None,
+            "hub_language": config.hub.language,
+            "time_zone": config.hub.time_zone,
             "stakeholder": principal.id,
             "name": principal.name,
             "sector": principal.sector,

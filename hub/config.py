@@ -100,6 +100,10 @@ class PlanTrigger:
 @dataclass(frozen=True, slots=True)
 class HubSettings:
     title: str = "Crisis Hub"
+    time_zone: str = "UTC"
+    """The hub's time zone: of the times its sitreps, reports and notifications show, and of quiet hours."""
+    language: str = "en"
+    """The language of what the hub writes for someone whose own is not known."""
     max_body_bytes: int = 16 * 1024 * 1024
     page_limit: int = 1000
     stream_queue: int = 1000
@@ -328,17 +332,17 @@ def config_errors(raw: Mapping[str, Any], *, schema: bool = True) -> list[str]:
             if holder not in principals:
                 problems.append(f"sign_in.oidc.{pid}.stakeholder: no stakeholder named {holder!r}")
         problems += _notification_errors(table(raw.get("notifications")), principals)
+        zone = table(raw.get("hub")).get("time_zone", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"hub.time_zone: {zone!r} is not a time zone name such as America/Mexico_City")
     return problems
 
 
 def _notification_errors(raw: Mapping[str, Any], stakeholders: Mapping[str, Any]) -> list[str]:
     """Cross-checks of ``[notifications]`` that the schema cannot express."""
     problems: list[str] = []
-    zone = raw.get("time_zone", "UTC")
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"notifications.time_zone: {zone!r} is not a time zone name such as America/Mexico_City")
     for wid, hook in raw.get("webhooks", {}).items():
         for i, holder in enumerate(hook["stakeholders"]):
             if holder not in stakeholders:
@@ -503,7 +507,7 @@ def _build(raw: Mapping[str, Any], source: str) -> Config:
     people = {pid: person_from_config(pid, entry) for pid, entry in raw.get("people", {}).items()}
     return Config(
         people=MappingProxyType(people),
-        notifications=settings_from_config(raw.get("notifications", {})),
+        notifications=settings_from_config(raw.get("notifications", {}), hub.time_zone),
         sign_in=sign_in,
         groups=MappingProxyType(groups),
         plans=plans,

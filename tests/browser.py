@@ -117,15 +117,18 @@ async def open_room(
     origin: str | None = None,
     viewport: ViewportSize | None = None,
     prepare: Callable[[Page], Awaitable[None]] | None = None,
+    locale: str | None = None,
+    timezone_id: str | None = None,
 ) -> Room:
     """A fresh browser context (its own sessionStorage) on the hub's page, signed in as ``who``.
 
     ``origin``: where the browser finds the hub, when not at the hub's own address (a proxy in between).
     ``viewport``: the screen, 1280×800 unless given. ``prepare``: what to do to the page before it loads
-    (install a controllable clock, say).
+    (install a controllable clock, say). ``locale`` and ``timezone_id``: the browser's language and time
+    zone ("es-MX", "Asia/Tokyo"), Chromium's own (en-US, the machine's zone) unless given.
     """
     origin = origin or str(hub.client.make_url("")).rstrip("/")
-    context = await browser.new_context(viewport=viewport or VIEWPORT)
+    context = await browser.new_context(viewport=viewport or VIEWPORT, locale=locale, timezone_id=timezone_id)
     page = await context.new_page()
     if prepare is not None:
         await prepare(page)

@@ -95,7 +95,8 @@ async def test_the_page_and_its_files_are_served_with_a_strict_csp_and_exact_typ
         assert response.headers["Cache-Control"] == "no-cache" and response.headers["X-Frame-Options"] == "DENY"
         html = await response.text()
     for path, media_type in (("/static/js/main.js", "text/javascript"), ("/static/css/app.css", "text/css"),
-                             ("/static/favicon.svg", "image/svg+xml")):  # fmt: skip
+                             ("/static/favicon.svg", "image/svg+xml"),
+                             ("/static/i18n/es.json", "application/json")):  # fmt: skip
         async with hub.client.get(path) as response:
             assert response.status == 200 and response.content_type == media_type, path
             assert response.headers["Content-Security-Policy"] == webui.CSP

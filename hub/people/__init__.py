@@ -45,6 +45,8 @@ class Person:
     admin: bool = False
     disabled: bool = False
     origin: Origin = "config"
+    language: str | None = None
+    """The language they read the hub in (``en``, ``es``); None: the hub's, and on the page their browser's."""
 
     @property
     def actor(self) -> Actor:
@@ -87,6 +89,7 @@ def from_record(record: Mapping[str, Any]) -> Person:
         admin=bool(record.get("admin", False)),
         disabled=bool(record.get("disabled", False)),
         origin="admin" if record.get("origin") == "admin" else "config",
+        language=record.get("language") or None,
     )
 
 
@@ -103,7 +106,8 @@ def merge(configured: Iterable[Person], stored: Iterable[Person]) -> dict[str, P
         if current is None:
             people[person.id] = replace(person, origin="admin")
         elif current.origin == "config":
-            people[person.id] = replace(current, disabled=person.disabled)  # the store only switches them off
+            # The store only switches them off, and keeps the language they chose on the page.
+            people[person.id] = replace(current, disabled=person.disabled, language=person.language or current.language)
     return people
 
 

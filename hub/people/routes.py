@@ -24,8 +24,9 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import SESSION_COOKIE, require_admin, session_for_request, uses_session
-from hub.errors import BadRequest, Unauthorized
+from hub.errors import BadRequest, Forbidden, Unauthorized
 from hub.events import iso_millis
+from hub.i18n import LANGUAGES
 from hub.middleware import check_throttle, client_address, note_auth_failure
 from hub.people import Person
 from hub.people.service import People
@@ -40,6 +41,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/session", current_session)
     app.router.add_delete("/api/v1/session", sign_out)
     app.router.add_get("/api/v1/people", directory)
+    app.router.add_put("/api/v1/me/preferences", set_preferences)
     app.router.add_get("/api/v1/admin/people", admin_people)
     app.router.add_post("/api/v1/admin/people", admin_add_person)
     app.router.add_post("/api/v1/admin/people/{person}/disable", admin_disable)
@@ -152,6 +154,22 @@ async def sign_out(request: web.Request) -> web.Response:
     return response
 
 
+async def set_preferences(request: web.Request) -> web.Response:
+    """A person's own choices: ``{"language": "es"}`` (``null``: the hub's, or their browser's)."""
+    principal = await authenticate(request)
+    if principal.person is None:
+        raise Forbidden("a stakeholder's token has no person to remember preferences for; sign in as yourself")
+    body = await read_json_object(request, 'the body must be a JSON object: {"language": "en" or "es"}')
+    unknown = sorted(set(body) - {"language"})
+    if unknown:
+        raise BadRequest(f"unknown preference {unknown[0][:40]!r}; known: language")
+    language = body.get("language")
+    if language is not None and language not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)} or null")
+    person = await _people(request).set_language(principal.person.id, language)
+    return json_response({"language": person.language})
+
+
 async def directory(request: web.Request) -> web.Response:
     """Everyone who may sign in here: what anyone signed in may see of them."""
     await authenticate(request)
@@ -181,7 +199,7 @@ async def admin_add_person(request: web.Request) -> web.Response:
 def person_from_request(body: dict[str, Any]) -> Person:
     """A person from an admin's JSON: ``id``, ``stakeholder``, ``name``, and optionally ``email``, ``subject``,
     ``max_tlp``, ``read_only``, ``admin``."""
-    known = {"id", "stakeholder", "name", "email", "subject", "max_tlp", "read_only", "admin"}
+    known = {"id", "stakeholder", "name", "email", "subject", "max_tlp", "read_only", "admin", "language"}
     unknown = sorted(set(body) - known)
     if unknown:
         raise BadRequest(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}")
@@ -200,6 +218,8 @@ def person_from_request(body: dict[str, Any]) -> Person:
             max_tlp = TLP.parse(str(max_tlp))
         except ValueError:
             raise BadRequest(f"max_tlp must be a TLP level such as amber, got {str(max_tlp)[:20]!r}") from None
+    if body.get("language") not in (None, *LANGUAGES):
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
     if len(body["name"]) > 120:
         raise BadRequest("name must be at most 120 characters")
     return Person(
@@ -212,6 +232,7 @@ def person_from_request(body: dict[str, Any]) -> Person:
         read_only=body.get("read_only", False),
         admin=body.get("admin", False),
         origin="admin",
+        language=body.get("language"),
     )
 
 

@@ -40,9 +40,7 @@ class People:
     async def get(self, person_id: str) -> Person | None:
         configured = self.config.people.get(person_id)
         stored = await self.store.get(person_id)
-        if configured is None:
-            return stored
-        return replace(configured, disabled=stored.disabled) if stored is not None else configured
+        return merge([configured] if configured else [], [stored] if stored else []).get(person_id)
 
     async def require(self, person_id: str) -> Person:
         person = await self.get(person_id)
@@ -94,6 +92,12 @@ class People:
         await self.store.put(person)
         if disabled:
             await self.store.end_sessions(person_id)
+        return person
+
+    async def set_language(self, person_id: str, language: str | None) -> Person:
+        """Remember the language a person chose (None: the hub's, or their browser's)."""
+        person = replace(await self.require(person_id), language=language)
+        await self.store.put(person)
         return person
 
     async def set_password(self, person_id: str, password: str, *, with_code: bool | None = None) -> Credentials:

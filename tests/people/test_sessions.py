@@ -292,3 +292,21 @@ async def test_an_action_item_may_name_a_person_of_its_assignee_who_can_read_it(
     assert (await call(hub, "cidge", "POST", f"/api/v1/crises/{crisis['id']}/sitreps", sitrep))[0] == 201
     async with hub.client.get(f"/api/v1/crises/{crisis['id']}/sitrep?format=md", headers=hub.auth("cfe")) as r:
         assert "assigned to Jorge Salas (Federal Electricity Commission) by" in await r.text()
+
+
+async def test_a_person_keeps_their_language_at_the_hub_and_a_token_has_none_to_keep(hub: Hub) -> None:
+    luis = await signed_in(hub, "luis")
+    status, me = await luis.call("GET", "/api/v1/me")
+    assert status == 200 and me["language"] is None and me["hub_language"] == "en" and me["time_zone"] == "UTC"
+    assert (await luis.call("PUT", "/api/v1/me/preferences", {"language": "es"}))[0] == 200
+    assert (await luis.call("GET", "/api/v1/me"))[1]["language"] == "es"
+    for bad in ({"language": "fr"}, {"colour": "blue"}):
+        assert (await luis.call("PUT", "/api/v1/me/preferences", bad))[0] == 400
+    assert (await luis.call("PUT", "/api/v1/me/preferences", {"language": "es"}, csrf=False))[0] == 403
+    async with hub.client.put("/api/v1/me/preferences", json={"language": "es"}, headers=hub.auth("banxico")) as r:
+        assert r.status == 403
+    # Kept by the hub, not the browser: another sign-in finds it.
+    again = await signed_in(hub, "luis")
+    assert (await again.call("GET", "/api/v1/me"))[1]["language"] == "es"
+    assert (await again.call("PUT", "/api/v1/me/preferences", {"language": None}))[0] == 200
+    assert (await again.call("GET", "/api/v1/me"))[1]["language"] is None

@@ -1,5 +1,7 @@
 // The hub's HTTP API, as the page uses it. Same origin only: paths, never absolute URLs.
 
+import {t} from './i18n.js';
+
 /** An error answer from the hub ({title, description, http_status}), or status 0 when unreachable. */
 export class ApiError extends Error {
   constructor(status, title, description) {
@@ -24,7 +26,7 @@ async function request(method, path, body, {headers = {}, credentials = 'same-or
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(0, 'Hub unreachable', 'the hub did not answer; check the network connection');
+    throw new ApiError(0, t('error.unreachable'), t('error.unreachable.reason'));
   }
   const text = await response.text();
   let data = null;
@@ -63,6 +65,8 @@ export function createApi({token = null, csrf = null} = {}, {onUnauthorized} = {
   return {
     /** The caller and its rights, plus the hub's clock (the Date header) to correct for skew. */
     me: () => call('GET', '/api/v1/me'),
+    /** Keep a signed-in person's language at the hub ('en', 'es', or null: none chosen): {language}. */
+    setLanguage: async (language) => (await call('PUT', '/api/v1/me/preferences', {language})).data,
     channels: async () => (await get('/api/v1/channels')).channels,
     /** {title, stakeholders: [{id, name, sector}], severity_scale: [{level, name, colour, description}]} */
     stakeholders: () => get('/api/v1/stakeholders'),

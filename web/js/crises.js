@@ -6,11 +6,15 @@
 // are asked again.
 
 import {ApiError} from './api.js';
+import {t} from './i18n.js';
 
 const CRISIS_TYPES = new Set(['incident', 'note', 'report', 'crisis-acknowledgment', 'crisis-action']);
 const DEBOUNCE_MS = 250; // a burst of events (a replay, a scenario step) costs one refresh
 const PERIODIC_MS = 60000; // due times and "overdue" move with the clock, not with events
 const RUN_TYPE = 'crisis-plan-run';
+
+/** Why a read failed, for a notice: the hub's words, or the page's when the hub could not be reached. */
+const reason = (error) => (error instanceof ApiError && error.status === 0 ? t('error.unreachable.reason') : error.message);
 
 export class CrisisSync {
   constructor(api, state) {
@@ -72,7 +76,7 @@ export class CrisisSync {
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return [];
       if (!(error instanceof ApiError && error.status === 401)) {
-        this.state.notice(`Could not read the plans of a crisis: ${error.message}`);
+        this.state.notice(() => t('notice.plans-read-failed', {reason: reason(error)}));
       }
       return null;
     }
@@ -105,7 +109,7 @@ export class CrisisSync {
       this.state.setCrises(crises, details);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 401)) {
-        this.state.notice(`Could not refresh the crises: ${error.message}`);
+        this.state.notice(() => t('notice.crises-failed', {reason: reason(error)}));
       }
     } finally {
       this.running = false;

@@ -1,5 +1,9 @@
 // The situation room's entry point: sign-in, then the room — crisis board, timeline, indicators —
 // fed by the hub's HTTP API (crises, who am I) and its live stream (every event).
+//
+// The page speaks English and Spanish (i18n.js). Before sign-in it speaks this browser's language
+// (or the one last chosen in it); once in the room, the person's own choice, kept by the hub, wins.
+// Switching language redraws everything in place: nothing of the room is fetched again.
 
 import {ApiError, createApi, currentSession, endSession, signInOptions, signInWithPassword, whoIs} from './api.js';
 import {CrisisSync} from './crises.js';
@@ -14,8 +18,9 @@ import {IndicatorsView} from './views/indicators.js';
 import {ObjectDialog} from './views/object.js';
 import {renderConnection, renderNotices, renderWhoami} from './views/status.js';
 import {TimelineView} from './views/timeline.js';
-import {clockTime} from './format.js';
+import {clockTime, zoneName} from './format.js';
 import {h} from './dom.js';
+import {currentLanguage, hubTimeZone, preferredLanguage, rememberLanguage, setTimeZone, t, useLanguage} from './i18n.js';
 
 // sessionStorage: the token lives as long as this tab and never reaches another tab or a disk
 // profile shared by the room's next user; signing out removes it.
@@ -33,60 +38,82 @@ const PLAN_PAGES = 50; // TAXII pages read per channel when listing the stored p
 
 const $ = (id) => document.getElementById(id);
 
-/** What a failed sign-in means, in words a committee member can act on. */
+/** Why a request failed, for a notice: the hub's words, or the page's when the hub could not be reached. */
+function reason(error) {
+  return error instanceof ApiError && error.status === 0 ? t('error.unreachable.reason') : error.message;
+}
+
+/** What a failed sign-in means, in words a committee member can act on (a function: it is said again in another language). */
 function signInError(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 401) {
-      return 'This token was not accepted: it is unknown or has been revoked. Check it, or ask the hub operator for a new one.';
+  return () => {
+    if (error instanceof ApiError) {
+      if (error.status === 401) return t('signin.error.token-refused');
+      if (error.status === 403) return t('signin.error.token-no-room', {reason: error.description || t('signin.error.no-api')});
+      if (error.status === 0) return t('signin.error.unreachable');
+      if (error.status === 429) return t('signin.error.throttled', {reason: error.description || t('signin.error.wait')});
+      return t('signin.error.refused', {reason: error.message});
     }
-    if (error.status === 403) {
-      return `This token is valid, but its stakeholder may not use the situation room (${error.description || 'no API access'}).`;
-    }
-    if (error.status === 0) return 'The hub cannot be reached. Check the network connection and try again.';
-    if (error.status === 429) return `Too many failed sign-ins from this address: ${error.description || 'wait a minute and try again'}.`;
-    return `The hub refused the sign-in: ${error.message}`;
-  }
-  return `Sign-in failed: ${error.message}`;
+    return t('signin.error.failed', {reason: error.message});
+  };
 }
 
-/** What a refused password sign-in means: the hub's own sentence, which never says which part was wrong. */
+/**
+ * What a refused password sign-in means. A wrong person, password or code gets one sentence that
+ * never says which part was wrong (as the hub's does); a locked account or a missing authenticator
+ * app gets the hub's own sentence, which says what to do.
+ */
 function passwordError(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 0) return 'The hub cannot be reached. Check the network connection and try again.';
-    if ([401, 403, 429].includes(error.status) && error.description) {
-      return `${error.description.charAt(0).toUpperCase()}${error.description.slice(1)}.`;
+  return () => {
+    if (error instanceof ApiError) {
+      if (error.status === 0) return t('signin.error.unreachable');
+      if (error.status === 401) return t('signin.error.wrong');
+      if ([403, 429].includes(error.status) && error.description) {
+        return `${error.description.charAt(0).toUpperCase()}${error.description.slice(1)}.`;
+      }
+      return t('signin.error.refused', {reason: error.message});
     }
-    return `The hub refused the sign-in: ${error.message}`;
-  }
-  return `Sign-in failed: ${error.message}`;
+    return t('signin.error.failed', {reason: error.message});
+  };
 }
 
-/** The sign-in screen: the institutions' identity providers, the password form, the token form if offered. */
-async function showSignIn(message) {
-  $('room').hidden = true;
-  $('whoami').hidden = true;
-  $('sign-out').hidden = true;
-  $('signin').hidden = false;
+/** What the sign-in screen says and offers, kept to say it again in another language. */
+const signInScreen = {message: null, providers: []};
+
+/** The sign-in screen's words that do not come from index.html: the message, the providers' buttons. */
+function renderSignInTexts() {
   const text = $('signin-message');
-  text.textContent = message || '';
+  const message = signInScreen.message ? signInScreen.message() : '';
+  text.textContent = message;
   text.hidden = !message;
-  let options = {providers: [], token_on_page: false};
-  try {
-    options = await signInOptions();
-  } catch (error) {
-    if (!message) {
-      text.textContent = passwordError(error);
-      text.hidden = false;
-    }
-  }
-  const providers = options.providers || [];
-  $('signin-provider-list').replaceChildren(...providers.map((p) => {
-    const link = h('a', {class: 'btn btn-primary', dataset: {provider: p.id}}, `Sign in with ${p.label}`);
+  $('signin-provider-list').replaceChildren(...signInScreen.providers.map((p) => {
+    const link = h('a', {class: 'btn btn-primary', dataset: {provider: p.id}}, t('signin.provider', {name: p.label}));
     // A same-origin path built here from the provider's id, never a URL taken from an answer.
     link.setAttribute('href', `/auth/oidc/${encodeURIComponent(p.id)}`);
     return link;
   }));
-  $('signin-providers').hidden = providers.length === 0;
+  $('signin-providers').hidden = signInScreen.providers.length === 0;
+}
+
+/**
+ * The sign-in screen: the institutions' identity providers, the password form, the token form if offered.
+ * `message`: what to say above them, as a function giving the sentence in the page's language (or nothing).
+ */
+async function showSignIn(message = null) {
+  $('room').hidden = true;
+  $('whoami').hidden = true;
+  $('sign-out').hidden = true;
+  $('topbar-language').hidden = true; // the card has its own
+  $('signin').hidden = false;
+  signInScreen.message = message;
+  renderSignInTexts();
+  let options = {providers: [], token_on_page: false};
+  try {
+    options = await signInOptions();
+  } catch (error) {
+    if (!message) signInScreen.message = passwordError(error);
+  }
+  signInScreen.providers = options.providers || [];
+  renderSignInTexts();
   $('signin-form').hidden = !options.token_on_page;
   $('person').focus();
 }
@@ -94,7 +121,10 @@ async function showSignIn(message) {
 /** The session a person signed in with, while the page is open (null for a token). */
 let personSession = null;
 
-/** Leave: end the session or forget the token, and reload, so nothing of this view stays in memory. */
+/**
+ * Leave: end the session or forget the token, and reload, so nothing of this view stays in memory.
+ * `notice`: the catalog key of what the sign-in screen then says (why the page signed out).
+ */
 async function signOut(notice) {
   sessionStorage.removeItem(TOKEN_KEY);
   if (personSession) await endSession(personSession.csrf);
@@ -108,7 +138,7 @@ function setupPasswordSignIn() {
     event.preventDefault();
     const button = $('password-submit');
     button.disabled = true;
-    button.textContent = 'Signing in…';
+    button.textContent = t('signin.busy');
     try {
       personSession = await signInWithPassword($('person').value.trim(), $('password').value, $('code').value.trim());
       $('password').value = '';
@@ -122,7 +152,7 @@ function setupPasswordSignIn() {
       await showSignIn(passwordError(error));
     } finally {
       button.disabled = false;
-      button.textContent = 'Sign in';
+      button.textContent = t('signin.password.submit');
     }
   });
 }
@@ -135,7 +165,7 @@ function setupSignIn() {
     if (!token) return;
     const button = $('signin-submit');
     button.disabled = true;
-    button.textContent = 'Signing in…';
+    button.textContent = t('signin.busy');
     try {
       const answer = await whoIs(token);
       sessionStorage.setItem(TOKEN_KEY, token);
@@ -146,7 +176,7 @@ function setupSignIn() {
       await showSignIn(signInError(error));
     } finally {
       button.disabled = false;
-      button.textContent = 'Sign in with the token';
+      button.textContent = t('signin.token.submit');
     }
   });
 }
@@ -195,12 +225,17 @@ function crisisStart(state) {
   return oldest ? oldest.ms : state.now() - 3600 * 1000;
 }
 
-/** The board's clock, and how fresh what it shows is. */
+/** The board's clock in the hub's time zone, named beside it, and how fresh what the board shows is. */
 function renderClock(state) {
-  $('wall-clock').textContent = clockTime(state.now());
+  const now = state.now();
+  $('wall-clock').textContent = clockTime(now);
+  $('wall-clock').setAttribute('datetime', new Date(now).toISOString());
+  const zone = $('wall-zone');
+  zone.textContent = zoneName(now);
+  zone.title = hubTimeZone();
   const asOf = $('board-as-of');
   const live = ['live', 'resumed'].includes(state.connection.state);
-  asOf.textContent = state.crisesAt ? `as of ${clockTime(state.crisesAt)}${live ? '' : ' · not live'}` : '';
+  asOf.textContent = state.crisesAt ? `${t('board.as-of', {time: clockTime(state.crisesAt)})}${live ? '' : ` · ${t('board.not-live')}`}` : '';
   asOf.classList.toggle('as-of-stale', !live);
 }
 
@@ -212,17 +247,21 @@ function clockSkew(dateHeader) {
   return Math.abs(skew) > 2000 ? skew : 0;
 }
 
-/** Why the page had to sign out on a 401: the token's words, or the session's. */
+/** Why the page had to sign out on a 401 (a catalog key): the token's words, or the session's. */
 function endedMessage(credential) {
-  return credential.token
-    ? 'Your token is no longer accepted (it was revoked or has expired). Sign in again with a valid token.'
-    : 'Your session has ended (you signed out elsewhere, it expired, or your account was disabled). Sign in again.';
+  return credential.token ? 'signin.ended.token' : 'signin.ended.session';
 }
 
 async function enterRoom(credential, answer) {
   const api = createApi(credential, {onUnauthorized: () => signOut(endedMessage(credential))});
   const me = answer.data;
   const skewMs = clockSkew(answer.date);
+  // Every time from now on is the hub's; the person's own language (kept by the hub) wins over this browser's.
+  setTimeZone(me.time_zone);
+  const language = preferredLanguage(me.language, me.hub_language);
+  if (me.language) rememberLanguage(language);
+  if (language !== currentLanguage()) await useLanguage(language).catch(() => null);
+  showLanguage();
   const [channels, directory] = await Promise.all([api.channels(), api.stakeholders()]);
   const state = new RoomState({me, channels, directory, skewMs, lookup: (id) => api.object(id).catch(() => null)});
   const sync = new CrisisSync(api, state);
@@ -230,9 +269,10 @@ async function enterRoom(credential, answer) {
   // The hub's own title (its config says whose room this is): text only, like everything from the hub.
   $('hub-title').textContent = state.title;
   $('hub-title').title = state.title;
-  document.title = `Situation room — ${state.title}`;
+  document.title = t('page.title.room', {title: state.title});
   renderWhoami($('whoami'), me);
   $('sign-out').hidden = false;
+  $('topbar-language').hidden = false;
   $('room').hidden = false;
 
   // What views may do, in one place: they never call the API themselves.
@@ -243,14 +283,14 @@ async function enterRoom(credential, answer) {
     openIndicator: (id) => objectDialog.openIndicator(id),
     async acknowledge(crisisId, item, button) {
       button.disabled = true;
-      button.textContent = 'Acknowledging…';
+      button.textContent = t('ack.button.busy');
       try {
         await api.acknowledge(crisisId, item.id, item.version);
         await sync.now();
       } catch (error) {
-        state.notice(`Could not acknowledge: ${error.message}`);
+        state.notice(() => t('notice.ack-failed', {reason: reason(error)}));
         button.disabled = false;
-        button.textContent = 'Acknowledge';
+        button.textContent = t('ack.button');
       }
     },
     /**
@@ -280,20 +320,20 @@ async function enterRoom(credential, answer) {
         state.setPlaybooks(lists.flat());
       } catch (error) {
         playbooksLoading = false; // the next opening of a crisis tries again
-        state.notice(`Could not list the stored plans: ${error.message}`);
+        state.notice(() => t('notice.plans-list-failed', {reason: reason(error)}));
         state.setPlaybooks([]);
       }
     },
     async startPlan(crisisId, playbookId, button) {
       button.disabled = true;
-      button.textContent = 'Starting…';
+      button.textContent = t('plan.start.busy');
       try {
         await api.startPlan(crisisId, playbookId);
         await sync.plansNow(crisisId);
       } catch (error) {
-        state.notice(`Could not start the plan: ${error.message}`);
+        state.notice(() => t('notice.plan-start-failed', {reason: reason(error)}));
         button.disabled = false;
-        button.textContent = 'Start plan';
+        button.textContent = t('plan.start');
       }
     },
     async updateAction(crisisId, action, change, button) {
@@ -302,7 +342,7 @@ async function enterRoom(credential, answer) {
         await api.updateAction(crisisId, action.id, change);
         await sync.now();
       } catch (error) {
-        state.notice(`Could not update "${action.name}": ${error.message}`);
+        state.notice(() => t('notice.action-failed', {name: action.name, reason: reason(error)}));
         button.disabled = false;
       }
     },
@@ -335,7 +375,7 @@ async function enterRoom(credential, answer) {
     if (['events', 'tick', 'crises', 'layout'].some((part) => dirty.has(part))) {
       const chart = $('chart-sectors');
       const since = crisisStart(state);
-      $('sector-span').textContent = state.crises.some((c) => !c.exercise) ? `since the crisis was declared` : 'since the first event';
+      $('sector-span').textContent = state.crises.some((c) => !c.exercise) ? t('chart.since-declared') : t('chart.since-first');
       chart.replaceChildren(...sectorChart({events: state.events, sectors, sectorOf: (c) => state.sectorOf(c),
         now: state.now(), since, width: chartWidth(chart)}));
     }
@@ -378,8 +418,27 @@ async function enterRoom(credential, answer) {
   sync.start();
   stream.start();
   $('main').focus({preventScroll: true});
-  offerApproval(api, credential, state);
+  const approval = offerApproval(api, credential, state);
   openLinkedCrisis(state, dialog);
+
+  // Another language: every view says it again, from what the page holds.
+  redraw = () => {
+    document.title = t('page.title.room', {title: state.title});
+    renderWhoami($('whoami'), me);
+    timeline.relabel();
+    if (approval) approval.render();
+    renderClock(state);
+    renderConnection($('connection'), state); // now: the static page's words were just put back
+    state.touch('connection', 'notices', 'crises', 'plans', 'events', 'filters', 'layout');
+  };
+  keepLanguage = async (code) => {
+    if (!me.person) return; // a stakeholder's token has no person to keep a choice for: this browser keeps it
+    try {
+      await api.setLanguage(code);
+    } catch (error) {
+      state.notice(() => t('notice.language-not-kept', {reason: reason(error)}));
+    }
+  };
 }
 
 /**
@@ -403,33 +462,73 @@ function openLinkedCrisis(state, dialog) {
   const open = () => {
     if (!state.crisesLoaded || !linked) return;
     if (state.crises.some((c) => c.id === linked)) dialog.open(linked);
-    else state.notice('The crisis of that link is closed or not visible to you.');
+    else state.notice(() => t('notice.linked-crisis-gone'));
     linked = null;
   };
   state.onChange(open);
 }
 
-/** Once in the room: the command line waiting for this person's approval, if one is. */
+/** Once in the room: the command line waiting for this person's approval, if one is (its dialog, or null). */
 function offerApproval(api, credential, state) {
   const code = sessionStorage.getItem(APPROVE_KEY);
-  if (!code) return;
+  if (!code) return null;
   sessionStorage.removeItem(APPROVE_KEY);
   if (credential.token) {
-    state.notice('A command line is signed in by a person: sign out, then sign in as yourself, and open its link again.');
-    return;
+    state.notice(() => t('notice.approve-needs-person'));
+    return null;
   }
-  new ApproveDialog($('approve-dialog'), {api, notice: (text) => state.notice(text)}).open(code);
+  const dialog = new ApproveDialog($('approve-dialog'), {api, notice: (text) => state.notice(text)});
+  dialog.open(code);
+  return dialog;
+}
+
+/** What to redraw when the language changes: the sign-in screen, until the room replaces it. */
+let redraw = () => renderSignInTexts();
+/** Keep a signed-in person's choice at the hub (set once in the room). */
+let keepLanguage = async () => {};
+
+/** The language switches (the top bar's and the sign-in card's) show the page's language. */
+function showLanguage() {
+  for (const id of ['language', 'signin-language']) $(id).value = currentLanguage();
+}
+
+/** Switching language: the whole page at once, remembered in this browser and, for a person, at the hub. */
+function setupLanguage() {
+  for (const id of ['language', 'signin-language']) {
+    $(id).addEventListener('change', async (event) => {
+      let chosen;
+      try {
+        chosen = await useLanguage(event.currentTarget.value);
+      } catch {
+        showLanguage(); // that language could not be loaded: the switch says the one still shown
+        return;
+      }
+      rememberLanguage(chosen);
+      showLanguage();
+      redraw();
+      await keepLanguage(chosen);
+    });
+  }
 }
 
 async function boot() {
+  // The catalogs first: nothing is shown before it can be said in the reader's language.
+  try {
+    await useLanguage(preferredLanguage());
+  } catch (error) {
+    console.error(`the page's words could not be loaded: ${error.message}`); // the room still works, in keys
+  }
+  showLanguage();
+  setupLanguage();
   keepLinked();
   setupLargeType();
   setupShortcuts();
   setupSignIn();
   setupPasswordSignIn();
   $('sign-out').addEventListener('click', () => signOut());
-  const notice = sessionStorage.getItem(NOTICE_KEY);
+  const noticeKey = sessionStorage.getItem(NOTICE_KEY);
   sessionStorage.removeItem(NOTICE_KEY);
+  const notice = noticeKey ? () => t(noticeKey) : null;
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) {
     // A person's session (an HttpOnly cookie: the page cannot see it, it asks the hub).
@@ -441,9 +540,8 @@ async function boot() {
     if (!personSession) {
       const approving = sessionStorage.getItem(APPROVE_KEY);
       const linked = sessionStorage.getItem(CRISIS_KEY);
-      await showSignIn(notice || (approving
-        ? `Sign in as yourself to approve the command line that shows the code ${approving}.`
-        : linked ? 'Sign in to see the crisis your notification points to.' : ''));
+      await showSignIn(notice || (approving ? () => t('signin.approve', {code: approving})
+        : linked ? () => t('signin.linked') : null));
       return;
     }
     try {

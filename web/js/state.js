@@ -2,7 +2,7 @@
 // connection's state. Views read it and re-render when told what changed. The page never
 // decides visibility: it holds exactly what the hub sent to this stakeholder.
 
-import {compareIds, idMillis, parseTime, playbookOf} from './format.js';
+import {compareIds, idMillis, parseTime, playbookOf, severityName} from './format.js';
 
 const MAX_EVENTS = 20000; // a bound on memory for a screen left on for days
 const MAX_NOTICES = 4;
@@ -88,10 +88,10 @@ export class RoomState {
     return id === this.hubSource ? 'Crisis Hub' : id;
   }
 
-  /** The label of a severity level: '4 Severe', or the bare number for a level off the scale. */
+  /** The label of a severity level: '4 Severe' ('4 Severa'), or the bare number for a level off the scale. */
   severityLabel(level) {
     const known = this.severities.get(level);
-    return known ? `${level} ${known.name}` : String(level);
+    return known ? `${level} ${severityName(known.name)}` : String(level);
   }
 
   /** The sector an event belongs to: its channel's sector, else the channel itself. */
@@ -364,6 +364,10 @@ export class RoomState {
     this.touch('connection');
   }
 
+  /**
+   * A line in the room's notices. `text` is a function returning the sentence (in the page's
+   * language at the time it is shown: a switch of language rewrites the notices too), or a string.
+   */
   notice(text) {
     this.notices = [{text, at: Date.now()}, ...this.notices].slice(0, MAX_NOTICES);
     this.touch('notices');

@@ -11,6 +11,7 @@
 // arriving (a half-open connection looks open to the browser).
 
 import {compareIds} from './format.js';
+import {t} from './i18n.js';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 15000;
@@ -24,7 +25,7 @@ export class StreamClient {
    * @param {string} options.since       event id where history starts on the first connection
    * @param {(event: object, info: {fresh: boolean}) => void} options.onEvent
    * @param {(status: object) => void} options.onStatus  {state, attempt, retryAt, resumed, message}
-   * @param {(text: string) => void} options.onNotice
+   * @param {(text: () => string) => void} options.onNotice  a sentence for the room, in the language it is shown in
    * @param {(text: string) => void} options.onAuthFailed  the token was refused: stop for good
    * @param {() => void} [options.onSettled]  every channel is live again (after each (re)connection)
    */
@@ -115,7 +116,7 @@ export class StreamClient {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     const silentFor = Date.now() - this.lastMessageAt;
     if (silentFor > Math.max(3 * this.heartbeatMs, 20000)) {
-      this.options.onNotice('The hub went silent; reconnecting.');
+      this.options.onNotice(() => t('stream.silent'));
       this.drop();
       this.retryLater();
     }
@@ -149,7 +150,7 @@ export class StreamClient {
         this.channelReady(session, msg.channel);
         break;
       case 'gap':
-        this.options.onNotice(`Part of the ${msg.channel} history was removed by retention before it could be replayed.`);
+        this.options.onNotice(() => t('stream.gap', {channel: msg.channel}));
         break;
       case 'bye':
         // The hub is shutting down (or restarting): come back quickly, to it or to another process.
@@ -194,7 +195,7 @@ export class StreamClient {
       return;
     }
     if (msg.channel && session.pending.has(msg.channel)) {
-      this.options.onNotice(`${msg.channel}: ${msg.message}`);
+      this.options.onNotice(() => `${msg.channel}: ${msg.message}`);
       this.channelReady(session, msg.channel);
       return;
     }
@@ -205,10 +206,10 @@ export class StreamClient {
       return;
     }
     if (msg.code === 'slow-consumer') {
-      this.options.onNotice('The page fell behind the stream; catching up.');
+      this.options.onNotice(() => t('stream.slow'));
       return; // the hub closes the socket; we resume from our last ids
     }
-    this.options.onNotice(msg.message || `stream error ${msg.code}`);
+    this.options.onNotice(() => msg.message || t('stream.error', {code: msg.code}));
   }
 
   channelReady(session, channel) {

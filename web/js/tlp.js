@@ -3,6 +3,7 @@
 // The colours themselves live in app.css (.tlp-*): the CSP allows no inline style.
 
 import {h} from './dom.js';
+import {t} from './i18n.js';
 
 export const TLP_LEVELS = ['clear', 'green', 'amber', 'amber+strict', 'red'];
 
@@ -14,20 +15,12 @@ const LABELS = {
   red: 'TLP:RED',
 };
 
-const MEANINGS = {
-  clear: 'Disclosure is not limited',
-  green: 'Limited disclosure, restricted to the community',
-  amber: "Limited disclosure, restricted to participants' organisations and their clients",
-  'amber+strict': "Limited disclosure, restricted to participants' organisations",
-  red: 'For the eyes and ears of individual recipients only, no further disclosure',
-};
-
 /** The badge of a TLP token as the API sends it ('amber+strict', …). */
 export function tlpBadge(token) {
   const known = Object.hasOwn(LABELS, token);
   return h('span', {
     class: ['tlp', known ? `tlp-${token.replace('+', '-')}` : 'tlp-unknown'],
-    title: known ? MEANINGS[token] : 'Unknown TLP',
+    title: known ? t(`tlp.meaning.${token}`) : t('tlp.unknown'),
     dataset: {tlp: known ? token : 'unknown'},
   }, known ? LABELS[token] : 'TLP:?');
 }

@@ -2,7 +2,8 @@
 // one-click "Acknowledge" for the signed-in stakeholder when the hub expects it from them.
 
 import {h} from '../dom.js';
-import {clockTime, parseTime} from '../format.js';
+import {clockTime, hourMinute, parseTime, zoned} from '../format.js';
+import {t} from '../i18n.js';
 import {who} from './who.js';
 
 /**
@@ -22,29 +23,38 @@ export function ackStatus(crisisId, item, ctx) {
   const earlier = info && info.of > 1 ? ctx.state.earlierAcks(crisisId, item.id) : new Map();
   const staleNote = (sid) => {
     const old = earlier.get(sid);
-    return old && old.n < info.n ? `acknowledged v${old.n}, not v${info.n}` : '';
+    return old && old.n < info.n ? t('ack.stale', {old: old.n, current: info.n}) : '';
   };
   let mine = null;
   if (expectedFromMe) {
     mine = h('button', {
       type: 'button', class: 'btn btn-ack', dataset: {focusKey: `ack:${item.id}:${item.version}`},
       onclick: (e) => ctx.acknowledge(crisisId, item, e.currentTarget),
-    }, 'Acknowledge');
+    }, t('ack.button'));
   } else if (mineDone) {
-    mine = h('span', {class: 'ack-mine'}, `✓ You acknowledged at ${clockTime(parseTime(mineDone.time)).slice(0, 5)}`);
+    const at = parseTime(mineDone.time);
+    mine = h('span', {class: 'ack-mine'}, `✓ ${t('ack.mine', {time: zoned(hourMinute(at), at)})}`);
+  }
+  let count = t('ack.none-expected');
+  if (total) {
+    count = info && info.of > 1 ? t('ack.count.version', {done: done.length, total, n: info.n})
+      : t('ack.count', {done: done.length, total});
   }
   return h('div', {class: 'acks', dataset: {item: item.id, version: item.version}},
-    h('span', {class: ['acks-count', pending.length ? 'acks-open' : 'acks-complete']},
-      total ? `${done.length}/${total} acknowledged${info && info.of > 1 ? ` v${info.n}` : ''}` : 'No acknowledgment expected'),
-    h('ul', {class: 'ack-chips', 'aria-label': 'Acknowledgments'},
-      done.map((a) => h('li', {class: 'ack-chip ack-done', title: `acknowledged at ${clockTime(parseTime(a.time))}`},
-        h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, 'acknowledged: '),
-        ...(a.person ? [`${a.person} (`, who(ctx.state, a.stakeholder), ')'] : [who(ctx.state, a.stakeholder)]))),
+    h('span', {class: ['acks-count', pending.length ? 'acks-open' : 'acks-complete']}, count),
+    h('ul', {class: 'ack-chips', 'aria-label': t('ack.list')},
+      done.map((a) => {
+        const at = parseTime(a.time);
+        return h('li', {class: 'ack-chip ack-done', title: t('ack.done.title', {time: zoned(clockTime(at), at)})},
+          h('span', {'aria-hidden': 'true'}, '✓ '), h('span', {class: 'visually-hidden'}, `${t('ack.done.hidden')} `),
+          ...(a.person ? [`${a.person} (`, who(ctx.state, a.stakeholder), ')'] : [who(ctx.state, a.stakeholder)]));
+      }),
       pending.map((sid) => {
         const stale = staleNote(sid);
         return h('li', {class: ['ack-chip', 'ack-pending', stale && 'ack-stale'], dataset: {stakeholder: sid},
-          title: stale ? `${stale}: the current version is not acknowledged yet` : 'has not acknowledged yet'},
-        h('span', {'aria-hidden': 'true'}, '◌ '), h('span', {class: 'visually-hidden'}, 'waiting for: '), who(ctx.state, sid),
+          title: stale ? t('ack.stale.title', {stale}) : t('ack.pending.title')},
+        h('span', {'aria-hidden': 'true'}, '◌ '), h('span', {class: 'visually-hidden'}, `${t('ack.pending.hidden')} `),
+        who(ctx.state, sid),
         stale ? h('span', {class: 'ack-stale-note'}, ` · ${stale}`) : null);
       })),
     mine);

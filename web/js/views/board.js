@@ -4,7 +4,8 @@
 // each overdue action with its owner and how late it is, where its plans stand, and the severity's changes.
 
 import {clip, h, inkOn, replaceKeepingFocus, safeColour} from '../dom.js';
-import {ago, duration, parseTime, shortTime} from '../format.js';
+import {ago, crisisStatusWord, duration, fullTime, isoTime, parseTime, severityName, shortTime} from '../format.js';
+import {t, tp} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {severitySteps} from './charts.js';
@@ -15,10 +16,11 @@ import {who} from './who.js';
 /** A severity block in the hub's colour. CSSOM writes are allowed by the CSP; style="" is not. */
 export function severityBlock(severity, {large = false} = {}) {
   const colour = safeColour(severity.colour);
+  const name = severityName(severity.name);
   const block = h('div', {class: ['severity', large && 'severity-large'], dataset: {level: severity.level},
-    title: `Severity ${severity.level}: ${severity.name}`},
+    title: t('severity.title', {level: severity.level, name})},
   h('span', {class: 'severity-level'}, String(severity.level)),
-  h('span', {class: 'severity-name'}, severity.name));
+  h('span', {class: 'severity-name'}, name));
   block.style.backgroundColor = colour;
   block.style.color = inkOn(colour);
   return block;
@@ -57,31 +59,31 @@ function latestEntry(crisis, detail, state) {
     const action = event.type === 'note' ? escalatedAction(event, actions) : null;
     if (action && !OPEN.has(action.status)) continue; // resolved since: superseded by its completion below
     entries.push({ms: parseTime(event.time), source: event.source, exercise: crisis.exercise || isExercise(o),
-      kind: event.type === 'report' ? 'SITREP' : action ? 'ESCALATION' : 'LATEST',
+      kind: event.type === 'report' ? 'sitrep' : action ? 'escalation' : 'latest',
       headline: event.type === 'report' ? o.name : o.abstract || clip(o.content, 140),
       full: event.type === 'report' ? o.description || '' : o.content || ''});
   }
   for (const action of actions.values()) {
     if (action.status !== 'completed') continue;
-    entries.push({ms: parseTime(action.updated), source: action.updated_by, kind: 'DONE',
+    entries.push({ms: parseTime(action.updated), source: action.updated_by, kind: 'done',
       exercise: crisis.exercise || isExercise(action),
-      headline: `Completed: ${action.name}`, full: action.comment || ''});
+      headline: t('board.completed', {name: action.name}), full: action.comment || ''});
   }
   if (!entries.length) return null;
   entries.sort((a, b) => b.ms - a.ms);
   const [newest, ...earlier] = entries;
   const now = state.now();
   return [
-    h('p', {class: ['crisis-latest', `latest-${newest.kind.toLowerCase()}`], title: newest.full},
+    h('p', {class: ['crisis-latest', `latest-${newest.kind}`], title: newest.full},
       newest.exercise ? exerciseBadge() : null,
-      h('span', {class: 'crisis-latest-kind'}, newest.kind),
+      h('span', {class: 'crisis-latest-kind'}, t(`board.latest.${newest.kind}`)),
       newest.headline || '',
       h('span', {class: 'crisis-latest-by'}, ' — ', who(state, newest.source), `, ${ago(newest.ms, now)}`)),
     // The two before it, one line each: what the room missed while looking away.
-    earlier.length ? h('ul', {class: 'crisis-recent', 'aria-label': 'Earlier updates'}, earlier.slice(0, RECENT).map((e) =>
-      h('li', {class: `recent-${e.kind.toLowerCase()}`, title: [e.headline, e.full].filter(Boolean).join(' — ')},
+    earlier.length ? h('ul', {class: 'crisis-recent', 'aria-label': t('board.earlier')}, earlier.slice(0, RECENT).map((e) =>
+      h('li', {class: `recent-${e.kind}`, title: [e.headline, e.full].filter(Boolean).join(' — ')},
         e.exercise ? exerciseBadge() : null,
-        h('time', {datetime: new Date(e.ms).toISOString()}, shortTime(e.ms, now)), ' ',
+        h('time', {datetime: isoTime(e.ms), title: fullTime(e.ms)}, shortTime(e.ms, now, {zone: false})), ' ',
         h('span', {class: 'recent-headline'}, e.headline || ''),
         h('span', {class: 'crisis-latest-by'}, ' — ', who(state, e.source))))) : null,
   ];
@@ -97,13 +99,13 @@ function chips(label, values) {
 function overdueList(crisis, overdue, state) {
   if (!overdue.length) return null;
   const now = state.now();
-  return h('ul', {class: 'overdue-list', 'aria-label': 'Overdue action items'}, overdue.map((a) =>
+  return h('ul', {class: 'overdue-list', 'aria-label': t('board.overdue.list')}, overdue.map((a) =>
     h('li', {class: 'overdue', dataset: {actionId: a.id}},
       crisis.exercise || isExercise(a) ? exerciseBadge() : null,
-      h('span', {class: 'badge badge-overdue overdue-late'}, `${duration(now - parseTime(a.due))} overdue`),
+      h('span', {class: 'badge badge-overdue overdue-late'}, t('due.overdue', {duration: duration(now - parseTime(a.due))})),
       h('span', {class: 'overdue-name', title: a.name}, a.name),
       h('span', {class: 'overdue-owner'}, '→ ', who(state, a.assignee, {tag: 'strong', cls: 'overdue-assignee'})),
-      a.escalated ? h('span', {class: 'badge badge-escalated'}, 'escalated') : null)));
+      a.escalated ? h('span', {class: 'badge badge-escalated'}, t('action.escalated')) : null)));
 }
 
 function card(crisis, ctx) {
@@ -118,32 +120,35 @@ function card(crisis, ctx) {
   const onTime = openActions.length - overdue.length;
   return h('article', {class: ['crisis-card', crisis.exercise && 'crisis-card-exercise'],
     dataset: {crisisId: crisis.id, level: crisis.severity.level},
-    'aria-label': `${crisis.exercise ? 'Exercise: ' : ''}${crisis.name}, severity ${crisis.severity.name}, ${crisis.status}`},
+    'aria-label': t(crisis.exercise ? 'board.card.label.exercise' : 'board.card.label',
+      {name: crisis.name, severity: severityName(crisis.severity.name), status: crisisStatusWord(crisis.status)})},
   crisis.exercise ? exerciseBanner() : null,
   severityBlock(crisis.severity),
   h('div', {class: 'crisis-body'},
     h('h3', {class: 'crisis-name'},
       h('button', {type: 'button', class: 'crisis-open', dataset: {focusKey: `open:${crisis.id}`},
-        title: 'Open the crisis: its updates, sitreps, acknowledgments and actions',
+        title: t('board.open.title'),
         onclick: () => ctx.openCrisis(crisis.id)}, crisis.name)),
     h('div', {class: 'crisis-facts'},
-      h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisis.status),
-      h('span', {class: 'fact'}, h('span', {class: 'fact-label'}, 'Lead '), who(state, crisis.lead, {tag: 'strong', cls: 'crisis-lead'})),
-      chips('Sectors', crisis.affected_sectors),
+      h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisisStatusWord(crisis.status)),
+      h('span', {class: 'fact'}, h('span', {class: 'fact-label'}, `${t('board.lead')} `),
+        who(state, crisis.lead, {tag: 'strong', cls: 'crisis-lead'})),
+      chips(t('board.sectors'), crisis.affected_sectors),
       tlpBadge(crisis.tlp)),
     h('div', {class: 'crisis-updated'},
-      h('span', {class: 'declared', title: `Declared ${new Date(declared).toString()}`},
-        `Declared ${duration(now - declared)} ago`, h('span', {class: 'declared-at'}, ` (${shortTime(declared, now)})`)),
+      h('span', {class: 'declared', title: t('board.declared.title', {time: fullTime(declared)})},
+        t('board.declared', {duration: duration(now - declared)}),
+        h('span', {class: 'declared-at'}, ` (${shortTime(declared, now, {zone: false})})`)),
       ' · ',
-      h('span', {class: 'since'}, `Last update ${ago(last.ms, now)}`), last.by ? [' · ', who(state, last.by)] : '',
-      onTime > 0 ? h('span', {class: 'crisis-actions'}, ` · ${onTime} open action${onTime > 1 ? 's' : ''} on time`) : null,
-      overdue.length ? h('span', {class: 'badge badge-overdue'}, `${overdue.length} OVERDUE`) : null),
+      h('span', {class: 'since'}, t('board.last-update', {when: ago(last.ms, now)})), last.by ? [' · ', who(state, last.by)] : '',
+      onTime > 0 ? h('span', {class: 'crisis-actions'}, ` · ${tp('board.on-time', onTime)}`) : null,
+      overdue.length ? h('span', {class: 'badge badge-overdue'}, tp('board.overdue', overdue.length)) : null),
     overdueList(crisis, overdue, state),
     planChecklist(crisis, state.runsOf(crisis.id), state),
     latestEntry(crisis, detail, state),
     ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), ctx)),
   h('div', {class: 'crisis-trend'},
-    h('span', {class: 'trend-label'}, 'Severity'),
+    h('span', {class: 'trend-label'}, t('board.severity')),
     severitySteps({history: state.histories.get(crisis.id), current: crisis, severities: state.severities,
       who: (id) => state.stakeholderName(id), now})));
 }
@@ -153,14 +158,14 @@ export function renderBoard(container, countEl, ctx) {
   // Exercises never count among the real crises: counted apart, and said so.
   const drills = state.crises.filter((c) => c.exercise).length;
   const real = state.crises.length - drills;
-  countEl.textContent = [real ? String(real) : '', drills ? `+ ${drills} exercise${drills > 1 ? 's' : ''}` : '']
+  countEl.textContent = [real ? String(real) : '', drills ? tp('board.exercises', drills) : '']
     .filter(Boolean).join(' ');
   if (!state.crisesLoaded) {
-    replaceKeepingFocus(container, [h('p', {class: 'empty'}, 'Loading crises…')]);
+    replaceKeepingFocus(container, [h('p', {class: 'empty'}, t('board.loading'))]);
     return;
   }
   if (!state.crises.length) {
-    replaceKeepingFocus(container, [h('p', {class: 'empty empty-board'}, 'No active crisis that you may see.')]);
+    replaceKeepingFocus(container, [h('p', {class: 'empty empty-board'}, t('board.none'))]);
     return;
   }
   replaceKeepingFocus(container, state.crises.map((crisis) => card(crisis, ctx)));

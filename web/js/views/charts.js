@@ -3,7 +3,8 @@
 // what it shows, and a <title> per mark for a pointer hover.
 
 import {h, inkOn, s, safeColour} from '../dom.js';
-import {clockTime, parseTime, shortTime} from '../format.js';
+import {clockTime, duration, hourMinute, parseTime, severityName, shortTime} from '../format.js';
+import {t, tp} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {keyedLabel} from './label.js';
 
@@ -70,7 +71,8 @@ export function sectorChart({events, sectors, sectorOf, now, since, width = 360}
       marks.push(s('rect', {
         class: `series-${n % SERIES}`, x: left + i * colW + (colW > 4 ? 1 : 0), width: Math.max(1, colW - (colW > 4 ? 2 : 0)),
         y: y(base + value), height: Math.max(1, y(base) - y(base + value)), dataset: {from},
-      }, s('title', {}, `${name}, ${tickLabel(from, bucketMs)}–${tickLabel(from + bucketMs, bucketMs)}: ${value} events`)));
+      }, s('title', {}, tp('chart.sector.mark', value,
+        {sector: name, from: tickLabel(from, bucketMs), to: tickLabel(from + bucketMs, bucketMs)}))));
       base += value;
     });
   }
@@ -82,19 +84,15 @@ export function sectorChart({events, sectors, sectorOf, now, since, width = 360}
     marks.push(s('text', {class: 'axis tick', x: x(at), y: H - 6, 'text-anchor': at === start ? 'start' : 'middle',
       dataset: {ms: at}}, tickLabel(at, labelMs)));
   }
-  marks.push(s('text', {class: 'axis', x: W - right, y: H - 6, 'text-anchor': 'end'}, 'now'));
-  const summary = names.map((name, n) => `${name} ${totals[n]}`).join(', ') || 'no events';
+  marks.push(s('text', {class: 'axis', x: W - right, y: H - 6, 'text-anchor': 'end'}, t('chart.now')));
+  const summary = names.map((name, n) => `${name} ${totals[n]}`).join(', ') || t('chart.no-events');
   const svg = s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg',
     dataset: {start, bucketMs},
-    'aria-label': `Events per sector since ${tickLabel(start, bucketMs)}, in columns of ${durationLabel(bucketMs)}: ${summary}`}, marks);
+    'aria-label': t('chart.sector.label', {since: tickLabel(start, bucketMs), width: duration(bucketMs), summary})}, marks);
   const legend = h('ul', {class: 'legend'}, names.map((name, n) =>
     h('li', {}, h('span', {class: ['swatch', `series-${n % SERIES}`], 'aria-hidden': 'true'}), `${name} `,
       h('strong', {}, String(totals[n])))));
   return [svg, legend];
-}
-
-function durationLabel(ms) {
-  return ms < 60000 ? `${ms / 1000} s` : ms < 3600000 ? `${ms / 60000} min` : `${ms / 3600000} h`;
 }
 
 /**
@@ -104,23 +102,39 @@ function durationLabel(ms) {
  * and focus. rows: [{id, name, parts: {rest, key}, tlp, value, detail}]
  */
 export function sightingsChart(rows, {max = 6, open = () => {}, query = ''} = {}) {
-  if (!rows.length) return [h('p', {class: 'empty'}, query ? 'No sighted indicator matches.' : 'No sightings yet.')];
+  if (!rows.length) return [h('p', {class: 'empty'}, query ? t('chart.sightings.no-match') : t('chart.sightings.none'))];
   const shown = rows.slice(0, max);
   const vMax = Math.max(...shown.map((r) => r.value), 1);
   const summary = shown.map((r) => `${r.name} ${r.value}`).join(', ');
-  return [h('ul', {class: 'bars', 'aria-label': `Sightings per indicator${query ? ` matching "${query}"` : ''}: ${summary}`},
+  const label = query ? t('chart.sightings.label.query', {query, summary}) : t('chart.sightings.label', {summary});
+  return [h('ul', {class: 'bars', 'aria-label': label},
     shown.map((r) => {
       const fill = h('span', {class: 'bar-fill'});
       fill.style.width = `${Math.max(2, (r.value / vMax) * 100)}%`; // CSSOM, which the CSP allows (style="" it does not)
       const full = [r.parts.rest, r.parts.key].filter(Boolean).join(' ');
       return h('li', {class: 'bar-row', dataset: {stixId: r.id}},
-        h('button', {type: 'button', class: 'bar-open', title: `${full}: sighted ${r.value}× (${r.detail})`,
+        h('button', {type: 'button', class: 'bar-open', title: t('chart.sightings.bar', {name: full, n: r.value, who: r.detail}),
           dataset: {focusKey: `bar:${r.id}`}, onclick: () => open(r.id)},
         r.tlp ? tlpBadge(r.tlp) : null,
         keyedLabel(r.parts, {cls: 'bar-label'}),
         h('span', {class: 'bar-track', 'aria-hidden': 'true'}, fill),
         h('span', {class: 'bar-value'}, String(r.value))));
     }))];
+}
+
+/** A severity change's tooltip: "14:03:22: severity 3 High (by National CERT)". */
+function pointTitle(p, nameOf, who) {
+  const params = {time: clockTime(p.ms), level: p.level, name: nameOf(p.level)};
+  return p.by ? t('chart.severity.point.by', {...params, who: who(p.by)}) : t('chart.severity.point', params);
+}
+
+/** The severity chart in words: "Severity over time: 2 Medium at 14:03, then 4 Severe at 14:20". */
+function severitySummary(points, nameOf) {
+  const steps = points.map((p, i) => {
+    const step = t('chart.severity.step', {level: p.level, name: nameOf(p.level), time: hourMinute(p.ms)});
+    return i ? t('chart.severity.then', {step}) : step;
+  });
+  return t('chart.severity.label', {summary: steps.join(', ')});
 }
 
 /**
@@ -137,7 +151,7 @@ export function severityChart({history, current, severities, who = (id) => id, n
     if (level !== null) points.push({ms: parseTime(version.time), level, by: version.by});
   }
   if (!points.length && current) points.push({ms: parseTime(current.created), level: current.severity.level});
-  if (!points.length) return h('p', {class: 'empty'}, 'No history yet.');
+  if (!points.length) return h('p', {class: 'empty'}, t('chart.severity.none'));
   const levels = [...severities.keys(), ...points.map((p) => p.level), 1]; // 1: never a zero-high axis
   const yTopLevel = Math.max(...levels);
   const W = compact ? 200 : 520; const H = compact ? 44 : 200;
@@ -147,7 +161,7 @@ export function severityChart({history, current, severities, who = (id) => id, n
   const y = (v) => top + (1 - v / yTopLevel) * (H - top - bottom);
   const colourOf = (v) => safeColour(severities.get(v) && severities.get(v).colour);
   // The scale is the hub's (GET /api/v1/stakeholders); a level off it shows as a bare number.
-  const nameOf = (v) => (severities.get(v) && severities.get(v).name) || '';
+  const nameOf = (v) => severityName((severities.get(v) && severities.get(v).name) || '');
   const marks = [];
   if (!compact) {
     for (let v = 0; v <= yTopLevel; v += 1) {
@@ -155,7 +169,7 @@ export function severityChart({history, current, severities, who = (id) => id, n
       marks.push(s('text', {class: 'axis', x: left - 8, y: y(v) + 4, 'text-anchor': 'end'}, `${v} ${nameOf(v)}`.trim()));
     }
     marks.push(s('text', {class: 'axis', x: left, y: H - 6}, shortTime(t0, now)));
-    marks.push(s('text', {class: 'axis', x: W - right, y: H - 6, 'text-anchor': 'end'}, 'now'));
+    marks.push(s('text', {class: 'axis', x: W - right, y: H - 6, 'text-anchor': 'end'}, t('chart.now')));
   }
   let d = `M${x(points[0].ms)},${y(points[0].level)}`;
   for (let i = 1; i < points.length; i += 1) d += ` H${x(points[i].ms)} V${y(points[i].level)}`;
@@ -164,11 +178,10 @@ export function severityChart({history, current, severities, who = (id) => id, n
   for (const p of points) {
     // `fill` is an SVG presentation attribute, not inline CSS: the CSP allows it. The colour is checked.
     marks.push(s('circle', {class: 'severity-point', cx: x(p.ms), cy: y(p.level), r: compact ? 3.5 : 6, fill: colourOf(p.level)},
-      s('title', {}, `${clockTime(p.ms)}: severity ${p.level} ${nameOf(p.level)}${p.by ? ` (by ${who(p.by)})` : ''}`)));
+      s('title', {}, pointTitle(p, nameOf, who))));
   }
-  const summary = points.map((p) => `${p.level} ${nameOf(p.level)} at ${clockTime(p.ms).slice(0, 5)}`).join(', then ');
   return s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: ['chart-svg', compact ? 'sparkline' : 'severity-chart'],
-    'aria-label': `Severity over time: ${summary}`}, marks);
+    'aria-label': severitySummary(points, nameOf)}, marks);
 }
 
 /**
@@ -188,26 +201,25 @@ export function severitySteps({history, current, severities, who = (id) => id, n
     }
   }
   if (!points.length && current) points.push({ms: parseTime(current.created), level: current.severity.level});
-  if (!points.length) return h('p', {class: 'empty'}, 'No history yet.');
-  const nameOf = (v) => (severities.get(v) && severities.get(v).name) || '';
-  const step = 70; const x0 = 26; const tail = 56; const H = 40; const cy = 14;
+  if (!points.length) return h('p', {class: 'empty'}, t('chart.severity.none'));
+  const nameOf = (v) => severityName((severities.get(v) && severities.get(v).name) || '');
+  const step = 70; const x0 = 26; const tail = 66; const H = 40; const cy = 14;
   const W = x0 + (points.length - 1) * step + tail;
   const xs = points.map((_, i) => x0 + i * step);
-  const marks = [s('path', {class: 'severity-line', d: `M${xs[0]},${cy} H${W - 30}`})];
+  const marks = [s('path', {class: 'severity-line', d: `M${xs[0]},${cy} H${W - 40}`})]; // short of "now" in any language
   // Changes within one minute of each other need their seconds to be told apart.
-  const minutes = points.map((p) => shortTime(p.ms, now));
+  const minutes = points.map((p) => shortTime(p.ms, now, {zone: false}));
   const precise = new Set(minutes).size < minutes.length;
-  const at = (ms) => (precise ? clockTime(ms) : shortTime(ms, now));
+  const at = (ms) => (precise ? clockTime(ms) : shortTime(ms, now, {zone: false}));
   points.forEach((p, i) => {
     const colour = safeColour(severities.get(p.level) && severities.get(p.level).colour);
     marks.push(s('circle', {class: 'severity-point', cx: xs[i], cy, r: 10, fill: colour},
-      s('title', {}, `${clockTime(p.ms)}: severity ${p.level} ${nameOf(p.level)}${p.by ? ` (by ${who(p.by)})` : ''}`)));
+      s('title', {}, pointTitle(p, nameOf, who))));
     // `fill` is an SVG presentation attribute, not inline CSS: the CSP allows it. The colours are checked.
     marks.push(s('text', {class: 'step-level', x: xs[i], y: cy + 4.5, 'text-anchor': 'middle', fill: inkOn(colour)}, String(p.level)));
     marks.push(s('text', {class: 'axis', x: xs[i], y: H - 2, 'text-anchor': 'middle'}, at(p.ms)));
   });
-  marks.push(s('text', {class: 'axis', x: W - 2, y: cy + 4, 'text-anchor': 'end'}, 'now'));
-  const summary = points.map((p) => `${p.level} ${nameOf(p.level)} at ${clockTime(p.ms).slice(0, 5)}`).join(', then ');
+  marks.push(s('text', {class: 'axis', x: W - 2, y: cy + 4, 'text-anchor': 'end'}, t('chart.now')));
   return s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', class: ['chart-svg', 'sparkline'], preserveAspectRatio: 'xMinYMid meet',
-    'aria-label': `Severity over time: ${summary}`}, marks);
+    'aria-label': severitySummary(points, nameOf)}, marks);
 }

@@ -3,7 +3,8 @@
 // updates and sitreps with who has acknowledged each, and its action items.
 
 import {clip, h, replaceKeepingFocus} from '../dom.js';
-import {ago, clockTime, parseTime, shortTime} from '../format.js';
+import {ago, crisisStatusWord, fullTime, hourMinute, parseTime, shortTime} from '../format.js';
+import {t, tOr} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {ackStatus} from './acks.js';
 import {actionRow} from './actions.js';
@@ -20,6 +21,9 @@ function fact(label, value) {
 /** A changed crisis field's new value, in words: names for stakeholders, labels for severities. */
 function changedTo(state, field, to) {
   if (field === 'lead') return state.stakeholderName(to);
+  if (field === 'status') return crisisStatusWord(to);
+  if (field === 'category') return tOr(`category.${to}`, to);
+  if (field === 'subcategory') return tOr(`subcategory.${to}`, to);
   if (field === 'affected_stakeholders') return (to || []).map((id) => state.stakeholderName(id)).join(', ') || '—';
   if (field === 'severity') return state.severityLabel(to);
   return Array.isArray(to) ? to.join(', ') : String(to ?? '—');
@@ -36,8 +40,8 @@ function entry(crisis, event, ctx) {
     dataset: {stixId: o.id, eventId: event.id}},
   h('div', {class: 'entry-meta'},
     crisis.exercise || isExercise(o) ? exerciseBadge() : null,
-    h('time', {datetime: event.time, title: new Date(ms).toString()}, shortTime(ms, ctx.state.now())),
-    h('span', {class: 'entry-kind'}, isSitrep ? 'SITREP' : escalation ? 'ESCALATION' : 'UPDATE'),
+    h('time', {datetime: event.time, title: fullTime(ms)}, shortTime(ms, ctx.state.now(), {zone: false})),
+    h('span', {class: 'entry-kind'}, t(isSitrep ? 'crisis.entry.sitrep' : escalation ? 'crisis.entry.escalation' : 'crisis.entry.update')),
     tlpBadge(event.tlp),
     who(ctx.state, event.source, {cls: 'entry-source'}),
     h('span', {class: 'entry-channel'}, event.channel)),
@@ -79,12 +83,11 @@ export class CrisisDialog {
     const crisis = state.crises.find((c) => c.id === this.crisisId);
     const detail = state.details.get(this.crisisId);
     if (!crisis || !detail) {
-      this.title.textContent = 'Crisis';
-      replaceKeepingFocus(this.body, [h('p', {class: 'empty'},
-        crisis ? 'Loading…' : 'This crisis is closed or no longer visible to you.')]);
+      this.title.textContent = t('crisis.title');
+      replaceKeepingFocus(this.body, [h('p', {class: 'empty'}, crisis ? t('common.loading') : t('crisis.gone'))]);
       return;
     }
-    this.title.textContent = crisis.exercise ? `EXERCISE — ${crisis.name}` : crisis.name;
+    this.title.textContent = crisis.exercise ? t('crisis.title.exercise', {name: crisis.name}) : crisis.name;
     const now = state.now();
     const last = lastActivity(crisis, detail);
     const entries = [...detail.updates, ...detail.sitreps].sort((a, b) => parseTime(b.time) - parseTime(a.time));
@@ -93,30 +96,34 @@ export class CrisisDialog {
       h('div', {class: 'detail-summary'},
         crisis.description ? h('p', {class: 'detail-description'}, crisis.description) : null,
         h('dl', {class: 'facts'},
-          fact('Status', h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisis.status)),
-          fact('Lead', who(state, crisis.lead, {cls: 'crisis-lead'})),
-          fact('Category', `${crisis.category} / ${crisis.subcategory}`),
-          fact('Sectors', (crisis.affected_sectors || []).join(', ') || '—'),
-          fact('Affected', h('span', {class: 'crisis-affected'}, whoList(state, crisis.affected_stakeholders))),
-          fact('Marking', tlpBadge(crisis.tlp)),
-          fact('Declared', `${shortTime(parseTime(crisis.created), now)} · last update ${ago(last.ms, now)}`)),
-        h('div', {class: 'detail-ack'}, h('h3', {}, 'Current version'),
+          fact(t('crisis.fact.status'),
+            h('span', {class: ['status-chip', `crisis-status-${crisis.status}`]}, crisisStatusWord(crisis.status))),
+          fact(t('crisis.fact.lead'), who(state, crisis.lead, {cls: 'crisis-lead'})),
+          fact(t('crisis.fact.category'), `${tOr(`category.${crisis.category}`, crisis.category)} / ${
+            tOr(`subcategory.${crisis.subcategory}`, crisis.subcategory)}`),
+          fact(t('crisis.fact.sectors'), (crisis.affected_sectors || []).join(', ') || '—'),
+          fact(t('crisis.fact.affected'), h('span', {class: 'crisis-affected'}, whoList(state, crisis.affected_stakeholders))),
+          fact(t('crisis.fact.marking'), tlpBadge(crisis.tlp)),
+          fact(t('crisis.fact.declared'), t('crisis.declared', {time: shortTime(parseTime(crisis.created), now),
+            when: ago(last.ms, now)}))),
+        h('div', {class: 'detail-ack'}, h('h3', {}, t('crisis.current-version')),
           ackStatus(crisis.id, state.ackItem(crisis.id, crisis.id, crisis.modified), this.ctx))));
-    const timeline = h('section', {class: 'detail-timeline', 'aria-label': 'Updates and sitreps'},
-      h('h3', {}, `Updates and sitreps (${entries.length})`),
+    const timeline = h('section', {class: 'detail-timeline', 'aria-label': t('crisis.updates.label')},
+      h('h3', {}, t('crisis.updates', {n: entries.length})),
       entries.length ? h('ol', {class: 'entries'}, entries.map((e) => entry(crisis, e, this.ctx)))
-        : h('p', {class: 'empty'}, 'No update yet.'));
+        : h('p', {class: 'empty'}, t('crisis.updates.none')));
     const history = state.histories.get(crisis.id) || [];
     const side = h('section', {class: 'detail-side'},
-      h('h3', {}, 'Severity over time'),
+      h('h3', {}, t('crisis.severity-over-time')),
       severityChart({history, current: crisis, severities: state.severities, who: (id) => state.stakeholderName(id), now}),
       h('ol', {class: 'versions'}, history.slice().reverse().slice(0, 8).map((v) =>
-        h('li', {}, h('time', {datetime: v.time}, clockTime(parseTime(v.time)).slice(0, 5)), ' ', who(state, v.by), ': ',
+        h('li', {}, h('time', {datetime: v.time, title: fullTime(parseTime(v.time))}, hourMinute(parseTime(v.time))), ' ',
+          who(state, v.by), ': ',
           clip(Object.entries(v.changes || {}).map(([field, [, to]]) =>
-            `${field} → ${changedTo(state, field, to)}`).join('; '), 160)))),
-      h('h3', {}, `Action items (${detail.actions.length})`),
+            `${tOr(`crisis.field.${field}`, field)} → ${changedTo(state, field, to)}`).join('; '), 160)))),
+      h('h3', {}, t('crisis.actions', {n: detail.actions.length})),
       detail.actions.length ? h('ul', {class: 'action-list'}, detail.actions.map((a) => actionRow(crisis, a, this.ctx)))
-        : h('p', {class: 'empty'}, 'No action item.'));
+        : h('p', {class: 'empty'}, t('crisis.actions.none')));
     const plans = planSection(crisis, state.runsOf(crisis.id), this.ctx,
       {mayStart: state.mayRevise(crisis), choice: this.planChoice});
     replaceKeepingFocus(this.body, [crisis.exercise ? exerciseBanner() : null, head, plans,

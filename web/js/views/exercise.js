@@ -3,6 +3,7 @@
 // takes a drill for a real crisis, or a real crisis for a drill.
 
 import {h} from '../dom.js';
+import {t} from '../i18n.js';
 
 /** Whether a STIX object belongs to an exercise: `exercise: true`, top-level or in an extension. */
 export function isExercise(obj) {
@@ -16,11 +17,11 @@ export function isExercise(obj) {
 /** The banner across an exercise crisis, on the board and in its view. */
 export function exerciseBanner() {
   return h('p', {class: 'exercise-banner', role: 'note'},
-    h('strong', {class: 'exercise-word'}, 'EXERCISE'),
-    h('span', {class: 'exercise-note'}, ' — a rehearsal, not a real crisis'));
+    h('strong', {class: 'exercise-word'}, t('exercise.word')),
+    h('span', {class: 'exercise-note'}, ` — ${t('exercise.note')}`));
 }
 
 /** The mark on each item of an exercise: an action item, an update, a sitrep. */
 export function exerciseBadge() {
-  return h('strong', {class: 'badge badge-exercise', title: 'Part of an exercise: not a real crisis'}, 'EXERCISE');
+  return h('strong', {class: 'badge badge-exercise', title: t('exercise.badge.title')}, t('exercise.word'));
 }

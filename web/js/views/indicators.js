@@ -5,7 +5,8 @@
 // which follows the search. Rows are <details>: keyboard-expandable.
 
 import {h, replaceKeepingFocus} from '../dom.js';
-import {clockTime, kindLabel, labelParts, observableType, shortTime} from '../format.js';
+import {clockTime, fullTime, kindLabel, labelParts, observableType, shortTime} from '../format.js';
+import {t, tOr} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {sightingsChart} from './charts.js';
 import {keyedLabel} from './label.js';
@@ -77,31 +78,35 @@ export class IndicatorsView {
     const o = row.indicator || {};
     const total = row.sightings.reduce((n, r) => n + sightingCount(r), 0);
     const sighters = [...new Set(row.sightings.map((r) => r.event.source))];
-    const name = o.name || o.pattern || (row.missing ? 'An indicator you cannot see' : row.id);
+    const name = o.name || o.pattern || (row.missing ? t('ioc.hidden') : row.id);
+    const type = observableType(o.pattern);
     const related = this.related(row.id);
     const details = h('details', {class: 'ioc', dataset: {stixId: row.id}, open: this.open.has(row.id)},
       h('summary', {},
         h('div', {class: 'ioc-head'},
           row.received ? tlpBadge(row.received.event.tlp) : null,
           keyedLabel(labelParts(name, o.pattern), {cls: 'ioc-name'}),
-          h('span', {class: 'chip ioc-type'}, observableType(o.pattern))),
+          h('span', {class: 'chip ioc-type'}, type === 'pattern' ? t('ioc.type.pattern') : type)),
         o.pattern ? h('code', {class: 'ioc-pattern', title: o.pattern}, o.pattern) : null,
-        related.length ? h('div', {class: 'ioc-related'}, 'Related: ',
+        related.length ? h('div', {class: 'ioc-related'}, `${t('ioc.related')} `,
           related.map((r, i) => [i ? ', ' : '', h('strong', {}, r.name), ` (${r.kind.toLowerCase()})`])) : null,
         h('div', {class: 'ioc-meta'},
-          row.received ? [who(state, row.received.event.source, {cls: 'ioc-source'}),
-            ` · ${shortTime(row.received.ms, now)} · ${row.received.event.channel}`]
-            : 'shared before this page loaded',
-          total ? h('span', {class: 'ioc-sighted'}, ` · sighted ${total}× by `,
+          row.received ? [who(state, row.received.event.source, {cls: 'ioc-source'}), ' · ',
+            h('time', {title: fullTime(row.received.ms)}, shortTime(row.received.ms, now, {zone: false})),
+            ` · ${row.received.event.channel}`]
+            : t('ioc.before-load'),
+          total ? h('span', {class: 'ioc-sighted'}, ` · ${t('ioc.sighted-by', {n: total})} `,
             h('strong', {class: 'ioc-sighters'}, whoList(state, sighters))) : null)),
       h('div', {class: 'ioc-body'},
         o.description ? h('p', {}, o.description) : null,
-        o.indicator_types ? h('p', {class: 'muted'}, `Types: ${o.indicator_types.join(', ')}`) : null,
-        row.sightings.length ? h('ul', {class: 'sightings', 'aria-label': 'Sightings'}, row.sightings.map((r) =>
+        Array.isArray(o.indicator_types) ? h('p', {class: 'muted'}, t('ioc.types', {types: o.indicator_types
+          .map((type) => tOr(`indicator-type.${type}`, type)).join(', ')})) : null,
+        row.sightings.length ? h('ul', {class: 'sightings', 'aria-label': t('ioc.sightings')}, row.sightings.map((r) =>
           h('li', {class: 'sighting', dataset: {source: r.event.source}},
             tlpBadge(r.event.tlp), ' ',
-            who(state, r.event.source, {tag: 'strong'}), ` sighted it ${sightingCount(r)}× · ${clockTime(r.ms)} · ${r.event.channel}`)))
-          : h('p', {class: 'muted'}, 'No sighting reported.')));
+            who(state, r.event.source, {tag: 'strong'}),
+            ` ${t('ioc.sighted-it', {n: sightingCount(r)})} · ${clockTime(r.ms)} · ${r.event.channel}`)))
+          : h('p', {class: 'muted'}, t('ioc.no-sighting'))));
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(row.id);
       else this.open.delete(row.id);
@@ -116,7 +121,8 @@ export class IndicatorsView {
     const query = this.search.value.trim().toLowerCase();
     const rows = this.rows();
     const matching = rows.filter((row) => this.matches(row, query));
-    this.count.textContent = query ? `${matching.length} of ${rows.length}` : rows.length ? String(rows.length) : '';
+    this.count.textContent = query ? t('ioc.count.matching', {n: matching.length, total: rows.length})
+      : rows.length ? String(rows.length) : '';
     // The chart beside the list follows the search: "EKANS" shows how often EKANS's indicators were sighted.
     const chartRows = matching.filter((r) => r.sightings.length).map((r) => ({
       id: r.id,
@@ -130,7 +136,7 @@ export class IndicatorsView {
     replaceKeepingFocus(this.chart, sightingsChart(chartRows, {open: (id) => this.ctx.openIndicator(id), query}));
     if (!matching.length) {
       replaceKeepingFocus(this.list, [h('p', {class: 'empty'},
-        query ? 'No indicator matches.' : state.historyLoaded ? 'No indicator in the last 24 hours.' : 'Loading…')]);
+        query ? t('ioc.no-match') : state.historyLoaded ? t('ioc.none') : t('common.loading'))]);
       return;
     }
     // Rebuilding <details> would steal focus from a summary: keep it on the same indicator.

@@ -3,7 +3,8 @@
 // the hub sent it to this page — as text. A crisis opens in the crisis dialog instead.
 
 import {h, replaceKeepingFocus} from '../dom.js';
-import {clockTime, crisisExtension, describe, kindLabel, labelParts, parseTime, shortTime} from '../format.js';
+import {clockTime, crisisExtension, describe, fullTime, kindLabel, labelParts, parseTime} from '../format.js';
+import {t} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {keyedLabel} from './label.js';
 import {who} from './who.js';
@@ -74,13 +75,12 @@ export class ObjectDialog {
     const {state} = this.ctx;
     const received = this.current();
     if (!received) {
-      this.title.textContent = 'Indicator';
-      replaceKeepingFocus(this.body, [h('p', {class: 'empty'}, 'This indicator was shared before this page loaded and is not visible to you.')]);
+      this.title.textContent = t('object.indicator');
+      replaceKeepingFocus(this.body, [h('p', {class: 'empty'}, t('object.hidden'))]);
       return;
     }
     const {event} = received;
     const o = event.object || {};
-    const now = state.now();
     const about = describe(event, {names: (id) => state.nameOf(id), who: (id) => state.stakeholderName(id),
       severity: (level) => state.severityLabel(level)});
     this.title.textContent = `${kindLabel(event.type)}: ${about.title}`;
@@ -88,42 +88,42 @@ export class ObjectDialog {
     const crisis = crisisId && state.crises.find((c) => c.id === crisisId);
     const body = [
       h('dl', {class: 'facts'},
-        fact('Marking', event.tlp ? tlpBadge(event.tlp) : null),
-        fact('Shared by', event.source ? who(state, event.source, {cls: 'object-source'}) : null),
-        fact('Channel', event.channel),
-        fact('Received', received.ms ? `${shortTime(received.ms, now)} (${clockTime(received.ms)})` : null),
-        fact('Version', o.modified),
-        fact('Pattern', o.pattern ? h('code', {class: 'object-pattern'}, o.pattern) : null)),
+        fact(t('object.marking'), event.tlp ? tlpBadge(event.tlp) : null),
+        fact(t('object.shared-by'), event.source ? who(state, event.source, {cls: 'object-source'}) : null),
+        fact(t('object.channel'), event.channel),
+        fact(t('object.received'), received.ms ? fullTime(received.ms) : null),
+        fact(t('object.version'), o.modified),
+        fact(t('object.pattern'), o.pattern ? h('code', {class: 'object-pattern'}, o.pattern) : null)),
       ...[o.abstract, o.content, o.description].filter((t) => typeof t === 'string' && t)
         .map((t) => h('p', {class: 'object-text'}, t)),
       crisis ? h('p', {}, h('button', {type: 'button', class: 'btn', onclick: () => {
         this.dialog.close();
         this.ctx.openCrisis(crisis.id);
-      }}, `Open the crisis: ${crisis.name}`)) : null,
+      }}, t('object.open-crisis', {name: crisis.name}))) : null,
     ];
     if (event.type === 'sighting' && o.sighting_of_ref) {
       body.push(h('p', {}, h('button', {type: 'button', class: 'btn', onclick: () => this.openIndicator(o.sighting_of_ref)},
-        `Open the sighted indicator: ${state.nameOf(o.sighting_of_ref) || o.sighting_of_ref}`)));
+        t('object.open-indicator', {name: state.nameOf(o.sighting_of_ref) || o.sighting_of_ref}))));
     }
     const related = state.relatedTo(o.id).map((id) => ({id, name: state.nameOf(id)})).filter((r) => r.name);
     if (related.length) {
-      body.push(h('h3', {}, 'Related'), h('ul', {class: 'object-related'}, related.map((r) =>
+      body.push(h('h3', {}, t('object.related')), h('ul', {class: 'object-related'}, related.map((r) =>
         h('li', {}, h('span', {class: 'chip'}, kindLabel(r.id.split('--')[0])), ' ', r.name))));
     }
     if (event.type === 'indicator') {
       const sightings = state.sightingsByTarget().get(o.id) || [];
-      body.push(h('h3', {}, `Sightings (${sightings.length})`), sightings.length
+      body.push(h('h3', {}, t('object.sightings', {n: sightings.length})), sightings.length
         ? h('ol', {class: 'object-sightings'}, sightings.map((r) => {
           const so = r.event.object;
           const count = Number.isInteger(so.count) && so.count > 0 ? so.count : 1;
-          return h('li', {dataset: {stixId: so.id}}, h('time', {}, clockTime(r.ms)), ' ', tlpBadge(r.event.tlp), ' ',
-            who(state, r.event.source, {tag: 'strong'}), ` sighted it ${count}×`,
-            so.last_seen ? ` · last seen ${clockTime(parseTime(so.last_seen))}` : '');
+          return h('li', {dataset: {stixId: so.id}}, h('time', {title: fullTime(r.ms)}, clockTime(r.ms)), ' ',
+            tlpBadge(r.event.tlp), ' ', who(state, r.event.source, {tag: 'strong'}), ` ${t('ioc.sighted-it', {n: count})}`,
+            so.last_seen ? ` · ${t('object.last-seen', {time: clockTime(parseTime(so.last_seen))})}` : '');
         }))
-        : h('p', {class: 'muted'}, 'No sighting reported.'));
+        : h('p', {class: 'muted'}, t('ioc.no-sighting')));
       this.title.replaceChildren(`${kindLabel(event.type)}: `, keyedLabel(labelParts(o.name || o.pattern || o.id, o.pattern)));
     }
-    body.push(h('details', {class: 'object-raw'}, h('summary', {}, 'The STIX object as received'),
+    body.push(h('details', {class: 'object-raw'}, h('summary', {}, t('object.raw')),
       h('pre', {}, JSON.stringify(o, null, 2))));
     replaceKeepingFocus(this.body, body);
   }

@@ -6,7 +6,8 @@
 // Each state is said in words and a mark, never by colour alone.
 
 import {h} from '../dom.js';
-import {dueIn, parseTime, shortTime} from '../format.js';
+import {dueIn, fullTime, parseTime, shortTime} from '../format.js';
+import {t, tOr, tp} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {exerciseBadge} from './exercise.js';
 import {actedBy, closedByList, whoList} from './who.js';
@@ -17,36 +18,15 @@ const OPEN = new Set(['running', 'delayed']);
 const TROUBLE = new Set(['failed', 'timed-out']);
 const RECENT_DONE = 2; // done steps the board's checklist keeps, the latest ones
 
-const STATE_WORDS = {
-  pending: 'not reached',
-  delayed: 'waiting to start',
-  running: 'running',
-  completed: 'done',
-  failed: 'failed',
-  'timed-out': 'timed out',
-  skipped: 'skipped',
-};
 const MARKS = {pending: '○', delayed: '◔', running: '▶', completed: '✓', failed: '✕', 'timed-out': '⌛', skipped: '↷'};
-const TYPE_LABELS = {
-  start: 'Start',
-  end: 'End',
-  action: 'Action',
-  'playbook-action': 'Sub-plan',
-  parallel: 'Parallel',
-  'if-condition': 'Condition',
-  'while-condition': 'Loop',
-  'switch-condition': 'Switch',
-};
-const RUN_WORDS = {running: 'running', completed: 'completed', failed: 'failed', cancelled: 'cancelled'};
-const TRIGGER_WORDS = {
-  'by-hand': 'by hand',
-  declared: 'when the crisis was declared',
-  raised: 'when the crisis was raised',
-  'sub-plan': 'as a sub-plan',
-};
 
-const stateWord = (state) => STATE_WORDS[state] || String(state || '?');
-const typeLabel = (type) => TYPE_LABELS[type] || String(type || 'Step');
+// The hub's codes in words: a step's state ('plan.state.timed-out'), its type ('plan.type.if-condition'),
+// a run's status ('plan.run.cancelled') and what started it ('plan.trigger.by-hand'); a code the page
+// does not know is shown as the hub sent it.
+const stateWord = (state) => tOr(`plan.state.${state}`, state || '?');
+const typeLabel = (type) => (type ? tOr(`plan.type.${type}`, type) : t('plan.step'));
+const runWord = (status) => tOr(`plan.run.${status}`, status);
+const triggerWords = (trigger) => tOr(`plan.trigger.${trigger}`, trigger);
 
 /** Whether a step is running past its due time: as the hub said when read, or since then by the clock. */
 export function isLate(step, now) {
@@ -58,14 +38,14 @@ export function isLate(step, now) {
 /** '3 of 17 steps done': a step done or skipped counts, as in the sitrep's briefing. */
 export function progressText(run) {
   const done = run.steps.filter((s) => DONE.has(s.state)).length;
-  return `${done} of ${run.steps.length} steps done`;
+  return tp('plan.progress', run.steps.length, {done});
 }
 
 /** A step's mark and state in words, LATE apart: what the checklist and the flow both show. */
 function stateParts(step, late) {
   return [
     h('span', {class: 'step-mark', 'aria-hidden': 'true'}, MARKS[step.state] || '·'), ' ',
-    late ? [h('strong', {class: 'badge badge-late'}, 'LATE'), ' '] : null,
+    late ? [h('strong', {class: 'badge badge-late'}, t('plan.late')), ' '] : null,
     h('span', {class: ['step-state', `step-state-${step.state}`]}, stateWord(step.state)), ' ',
   ];
 }
@@ -85,13 +65,13 @@ function checklistStep(step, state, now) {
   const due = parseTime(step.due);
   let detail = null;
   if (OPEN.has(step.state) && step.waiting_on.length) {
-    detail = [' · waiting on ', whoList(state, step.waiting_on, {cls: 'step-waiting'})];
+    detail = [` · ${t('plan.waiting-on')} `, whoList(state, step.waiting_on, {cls: 'step-waiting'})];
   } else if (step.state === 'completed' && step.done_by.length === 1) {
-    detail = [' · by ', closedByList(state, step)];
+    detail = [` · ${t('plan.by')} `, closedByList(state, step)];
   } else if (step.state === 'completed' && step.done_by.length) {
     // A whole group's names would crowd the board: the count, the names in the tooltip (and in the view).
     detail = h('span', {title: step.done_by.map((id) => state.stakeholderName(id)).join(', ')},
-      ` · by all ${step.done_by.length}`);
+      ` · ${t('plan.by-all', {n: step.done_by.length})}`);
   } else if (TROUBLE.has(step.state) && step.note) {
     detail = h('span', {class: 'step-note'}, ` · ${step.note}`);
   }
@@ -100,7 +80,7 @@ function checklistStep(step, state, now) {
   stateParts(step, late),
   h('span', {class: 'step-name'}, step.name),
   detail,
-  OPEN.has(step.state) && due ? h('time', {class: 'step-due', datetime: step.due, title: new Date(due).toString()},
+  OPEN.has(step.state) && due ? h('time', {class: 'step-due', datetime: step.due, title: fullTime(due)},
     ` · ${dueIn(due, now)}`) : null);
 }
 
@@ -113,12 +93,13 @@ export function planChecklist(crisis, runs, state) {
     // A running plan: where it stands. An ended one: its line, and what failed in it if anything did.
     const shown = running ? currentSteps(run) : run.steps.filter((s) => WORK.has(s.type) && TROUBLE.has(s.state));
     return h('section', {class: ['plan-checklist', `plan-checklist-${run.status}`], dataset: {runId: run.id},
-      'aria-label': `Plan: ${run.name}`},
+      'aria-label': t('plan.label', {name: run.name})},
     h('div', {class: 'plan-head'},
       crisis.exercise ? exerciseBadge() : null,
-      h('span', {class: 'plan-kind'}, 'PLAN'),
+      h('span', {class: 'plan-kind'}, t('plan.kind')),
       h('span', {class: 'plan-name', title: run.name}, run.name),
-      h('span', {class: 'plan-progress'}, running ? progressText(run) : `${RUN_WORDS[run.status] || run.status}, ${progressText(run)}`)),
+      h('span', {class: 'plan-progress'}, running ? progressText(run)
+        : t('plan.ended-progress', {status: runWord(run.status), progress: progressText(run)}))),
     shown.length ? h('ul', {class: 'plan-steps'}, shown.map((step) => checklistStep(step, state, now))) : null);
   }));
 }
@@ -130,9 +111,11 @@ function withheldLine(step, run, state) {
   const unknown = step.withheld.filter((id) => !state.stakeholders.has(id));
   const label = `TLP:${String(run.tlp || '?').toUpperCase()}`;
   return h('p', {class: 'flow-withheld'},
-    known.length ? [h('strong', {}, 'Not assigned: '), whoList(state, known), ` — may not read ${label}`] : null,
+    known.length ? [h('strong', {}, `${t('plan.not-assigned')} `), whoList(state, known),
+      ` — ${t('plan.not-assigned.tlp', {tlp: label})}`] : null,
     known.length && unknown.length ? '. ' : null,
-    unknown.length ? [h('strong', {}, 'Not assigned: '), unknown.join(', '), ' — not on this hub'] : null);
+    unknown.length ? [h('strong', {}, `${t('plan.not-assigned')} `), unknown.join(', '),
+      ` — ${t('plan.not-assigned.unknown')}`] : null);
 }
 
 function labelled(label, nodes) {
@@ -143,12 +126,14 @@ function flowStep(step, index, run, state, now) {
   const late = isLate(step, now);
   const due = parseTime(step.due);
   const people = [
-    step.assignees.length ? labelled('Assigned to', whoList(state, step.assignees)) : null,
-    OPEN.has(step.state) && step.waiting_on.length ? labelled('Waiting on', whoList(state, step.waiting_on, {cls: 'step-waiting'})) : null,
-    step.done_by.length ? labelled(step.state === 'completed' ? 'Done by' : 'Closed by', closedByList(state, step)) : null,
+    step.assignees.length ? labelled(t('plan.assigned-to'), whoList(state, step.assignees)) : null,
+    OPEN.has(step.state) && step.waiting_on.length
+      ? labelled(t('plan.waiting-on.label'), whoList(state, step.waiting_on, {cls: 'step-waiting'})) : null,
+    step.done_by.length ? labelled(step.state === 'completed' ? t('plan.done-by') : t('plan.closed-by'),
+      closedByList(state, step)) : null,
   ].filter(Boolean);
-  const when = due ? h('time', {class: 'step-due', datetime: step.due, title: new Date(due).toString()},
-    OPEN.has(step.state) ? dueIn(due, now) : `due ${shortTime(due, now)}`) : null;
+  const when = due ? h('time', {class: 'step-due', datetime: step.due, title: fullTime(due)},
+    OPEN.has(step.state) ? dueIn(due, now) : t('due.at', {time: shortTime(due, now)})) : null;
   const finished = parseTime(step.finished);
   return h('li', {class: ['flow-step', `flow-step-${step.state}`, late && 'flow-step-late'],
     dataset: {stepId: step.id, state: step.state, type: step.type, late: late ? 'true' : undefined}},
@@ -162,7 +147,8 @@ function flowStep(step, index, run, state, now) {
       people.flatMap((p, i) => (i ? [' · ', p] : [p])),
       when ? [people.length ? ' · ' : null, when] : null,
       finished && !OPEN.has(step.state) ? h('span', {class: 'step-finished'},
-        `${people.length || when ? ' · ' : ''}${stateWord(step.state)} ${shortTime(finished, now)}`) : null) : null,
+        `${people.length || when ? ' · ' : ''}${t('plan.finished', {state: stateWord(step.state), time: shortTime(finished, now)})}`)
+        : null) : null,
     withheldLine(step, run, state),
     step.note ? h('p', {class: 'flow-note'}, step.note) : null));
 }
@@ -172,19 +158,20 @@ function runFlow(crisis, run, state) {
   const started = parseTime(run.started);
   const finished = parseTime(run.finished);
   return h('article', {class: ['plan-run', `plan-run-${run.status}`], dataset: {runId: run.id, status: run.status},
-    'aria-label': `Plan: ${run.name}`},
+    'aria-label': t('plan.label', {name: run.name})},
   h('div', {class: 'plan-run-head'},
     crisis.exercise ? exerciseBadge() : null,
     h('strong', {class: 'plan-name'}, run.name),
-    h('span', {class: ['status-chip', `plan-status-${run.status}`]}, RUN_WORDS[run.status] || run.status),
+    h('span', {class: ['status-chip', `plan-status-${run.status}`]}, runWord(run.status)),
     h('span', {class: 'plan-progress'}, progressText(run)),
     tlpBadge(run.tlp)),
   h('p', {class: 'plan-run-meta'},
-    'Started ', started ? h('time', {datetime: run.started, title: new Date(started).toString()}, shortTime(started, now)) : '',
-    ' by ', actedBy(state, run.started_by, run.started_by_person), ` ${TRIGGER_WORDS[run.trigger] || run.trigger}`,
-    finished ? [' · ended ', h('time', {datetime: run.finished}, shortTime(finished, now))] : null),
+    `${t('plan.started')} `, started ? h('time', {datetime: run.started, title: fullTime(started)}, shortTime(started, now)) : '',
+    ` ${t('plan.by')} `, actedBy(state, run.started_by, run.started_by_person), ` ${triggerWords(run.trigger)}`,
+    finished ? [` · ${t('plan.ended')} `, h('time', {datetime: run.finished, title: fullTime(finished)}, shortTime(finished, now))]
+      : null),
   run.note ? h('p', {class: 'plan-run-note'}, run.note) : null,
-  h('ol', {class: 'plan-flow', 'aria-label': `Steps of ${run.name}`},
+  h('ol', {class: 'plan-flow', 'aria-label': t('plan.steps-of', {name: run.name})},
     run.steps.map((step, i) => flowStep(step, i, run, state, now))));
 }
 
@@ -194,7 +181,7 @@ function startControl(crisis, ctx, choice) {
   const plans = [...state.playbooks.values()].sort((a, b) => a.name.localeCompare(b.name));
   if (!plans.length) {
     return h('p', {class: 'plan-start-empty muted small'},
-      state.playbooksLoaded ? 'No stored plan that you may read.' : 'Looking for stored plans…');
+      state.playbooksLoaded ? t('plan.start.none') : t('plan.start.looking'));
   }
   const selected = plans.some((p) => p.id === choice.value) ? choice.value : plans[0].id;
   const select = h('select', {id: 'plan-start-choice', class: 'plan-start-choice', dataset: {focusKey: 'plan-start-choice'},
@@ -207,9 +194,9 @@ function startControl(crisis, ctx, choice) {
     const button = e.currentTarget.querySelector('button');
     ctx.startPlan(crisis.id, select.value, button);
   }},
-  h('label', {for: 'plan-start-choice'}, 'Plan'),
+  h('label', {for: 'plan-start-choice'}, t('plan.start.label')),
   select,
-  h('button', {type: 'submit', class: 'btn btn-primary', dataset: {focusKey: 'plan-start'}}, 'Start plan'));
+  h('button', {type: 'submit', class: 'btn btn-primary', dataset: {focusKey: 'plan-start'}}, t('plan.start')));
 }
 
 /**
@@ -218,10 +205,10 @@ function startControl(crisis, ctx, choice) {
  */
 export function planSection(crisis, runs, ctx, {mayStart, choice}) {
   if (!runs.length && !mayStart) return null;
-  return h('section', {class: 'detail-plans', 'aria-label': 'Plans'},
+  return h('section', {class: 'detail-plans', 'aria-label': t('plan.section')},
     h('div', {class: 'plans-head'},
-      h('h3', {}, `Plans (${runs.length})`),
+      h('h3', {}, t('plan.section.count', {n: runs.length})),
       mayStart ? startControl(crisis, ctx, choice) : null),
     runs.length ? runs.map((run) => runFlow(crisis, run, ctx.state))
-      : h('p', {class: 'empty'}, 'No plan runs for this crisis.'));
+      : h('p', {class: 'empty'}, t('plan.runs.none')));
 }

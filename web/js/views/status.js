@@ -2,7 +2,8 @@
 // a room that silently stopped updating is worse than one that says it is reconnecting.
 
 import {h} from '../dom.js';
-import {clockTime} from '../format.js';
+import {clockTime, hourMinute} from '../format.js';
+import {t, tp} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 
 const RESUMED_VISIBLE_MS = 60000;
@@ -12,10 +13,10 @@ export function renderWhoami(container, me) {
   // A signed-in person: their name, for their stakeholder; a token: the stakeholder alone.
   const parts = [
     me.person ? h('span', {class: 'who-person', id: 'who-person'}, me.person.name) : null,
-    h('span', {class: 'who-name'}, me.person ? `for ${me.name || me.stakeholder}` : (me.name || me.stakeholder)),
+    h('span', {class: 'who-name'}, me.person ? t('whoami.for', {name: me.name || me.stakeholder}) : (me.name || me.stakeholder)),
     h('span', {class: 'who-id'}, me.stakeholder),
-    h('span', {class: 'who-roles'}, (me.roles || []).join(', ')),
-    me.tlp_ceiling ? h('span', {class: 'who-tlp', title: 'The highest TLP you may receive'}, 'up to ', tlpBadge(me.tlp_ceiling)) : null,
+    h('span', {class: 'who-roles'}, (me.roles || []).join(', ')), // the hub's config names them: shown as written
+    me.tlp_ceiling ? h('span', {class: 'who-tlp', title: t('whoami.tlp.title')}, t('whoami.tlp'), ' ', tlpBadge(me.tlp_ceiling)) : null,
   ];
   container.replaceChildren(...parts.filter(Boolean));
   container.hidden = false;
@@ -26,25 +27,25 @@ function describeConnection(connection, lastResume) {
   const now = Date.now();
   switch (connection.state) {
     case 'connecting':
-      return ['connecting', 'Connecting…', 'Opening the live stream and loading recent history'];
+      return ['connecting', t('connection.connecting'), t('connection.connecting.title')];
     case 'reconnecting': {
       const seconds = Math.max(0, Math.ceil((connection.retryAt - now) / 1000));
-      const text = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
-      return ['reconnecting', text, `Connection lost (attempt ${connection.attempt}); nothing will be missed: the page resumes from its last event`];
+      const text = seconds > 0 ? t('connection.reconnecting-in', {n: seconds}) : t('connection.reconnecting');
+      return ['reconnecting', text, t('connection.reconnecting.title', {attempt: connection.attempt})];
     }
     case 'resuming':
-      return ['reconnecting', 'Reconnected, catching up…', 'Replaying what was sent while disconnected'];
+      return ['reconnecting', t('connection.resuming'), t('connection.resuming.title')];
     case 'live':
       if (lastResume && now - lastResume.at < RESUMED_VISIBLE_MS) {
         const n = lastResume.count;
-        return ['resumed', `Live · resumed ${n} event${n === 1 ? '' : 's'}`,
-          `Reconnected at ${clockTime(lastResume.at)}; ${n} event${n === 1 ? '' : 's'} sent meanwhile received`];
+        return ['resumed', tp('connection.resumed', n), tp('connection.resumed.title', n, {time: clockTime(lastResume.at)})];
       }
-      return ['live', 'Live', lastResume ? `Last reconnection ${clockTime(lastResume.at)} (${lastResume.count} events caught up)` : 'Receiving events as they are shared'];
+      return ['live', t('connection.live'), lastResume
+        ? tp('connection.live.last-resume', lastResume.count, {time: clockTime(lastResume.at)}) : t('connection.live.title')];
     case 'refused':
-      return ['refused', 'Live updates refused', connection.message || 'this stakeholder may not use the live stream'];
+      return ['refused', t('connection.refused'), connection.message || t('connection.refused.title')];
     default:
-      return ['offline', 'Not connected', ''];
+      return ['offline', t('connection.offline'), ''];
   }
 }
 
@@ -58,6 +59,7 @@ export function renderConnection(container, state) {
 export function renderNotices(container, state) {
   const now = Date.now();
   const recent = state.notices.filter((n) => now - n.at < NOTICE_VISIBLE_MS);
-  container.replaceChildren(...recent.map((n) => h('p', {class: 'notice'}, `${clockTime(n.at).slice(0, 5)} · ${n.text}`)));
+  container.replaceChildren(...recent.map((n) =>
+    h('p', {class: 'notice'}, `${hourMinute(n.at)} · ${typeof n.text === 'function' ? n.text() : n.text}`)));
   container.hidden = recent.length === 0;
 }

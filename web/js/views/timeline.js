@@ -6,7 +6,8 @@
 // missed during a drop and replayed) are highlighted for a minute.
 
 import {h} from '../dom.js';
-import {clockTime, describe, kindLabel, labelParts, parseTime, shortTime} from '../format.js';
+import {clockTime, describe, fullTime, isoTime, kindLabel, labelParts, parseTime, sameDay, shortTime} from '../format.js';
+import {t, tp} from '../i18n.js';
 import {tlpBadge} from '../tlp.js';
 import {exerciseBadge, isExercise} from './exercise.js';
 import {keyedLabel} from './label.js';
@@ -17,12 +18,7 @@ const FRESH_MS = 60000;
 // What the committee decided or said: crisis versions, updates and escalations, sitreps, action items, plans.
 export const DECISION_TYPES = new Set(['incident', 'note', 'report', 'crisis-action', 'course-of-action']);
 
-const FILTERS = [
-  {key: 'channel', label: 'Channel'},
-  {key: 'sector', label: 'Sector'},
-  {key: 'source', label: 'Stakeholder'},
-  {key: 'type', label: 'Type'},
-];
+const FILTERS = ['channel', 'sector', 'source', 'type']; // each labelled by 'timeline.filter.<key>'
 
 function sightingCount(received) {
   const count = received.event.object.count;
@@ -69,26 +65,38 @@ export class TimelineView {
     this.values = {channel: '', sector: '', source: '', type: ''};
     this.decisionsOnly = false;
     this.selects = {};
+    this.labels = {};
     this.optionKeys = {};
     this.nodes = new Map(); // row key -> {node, signature}: rows are built once, not on every change
     this.shownKeys = '';
-    for (const {key, label} of FILTERS) {
+    for (const key of FILTERS) {
       const id = `filter-${key}`;
       const select = h('select', {id, dataset: {filter: key}, onchange: (e) => {
         this.values[key] = e.currentTarget.value;
         this.render(new Set(['filters']));
       }});
       this.selects[key] = select;
-      filters.append(h('div', {class: 'filter'}, h('label', {for: id}, label), select));
+      this.labels[key] = h('label', {for: id});
+      filters.append(h('div', {class: 'filter'}, this.labels[key], select));
     }
     this.toggle = h('button', {type: 'button', id: 'filter-decisions', class: 'btn btn-quiet btn-toggle',
-      'aria-pressed': 'false', title: 'Show only crisis versions, updates, escalations, sitreps and action items',
-      onclick: () => {
+      'aria-pressed': 'false', onclick: () => {
         this.decisionsOnly = !this.decisionsOnly;
         this.toggle.setAttribute('aria-pressed', String(this.decisionsOnly));
         this.render(new Set(['filters']));
-      }}, 'Decisions & updates only');
+      }});
     filters.append(h('div', {class: 'filter filter-toggle'}, this.toggle));
+    this.relabel();
+  }
+
+  /** Words of the filters, in the page's language; rows and options are rebuilt at the next render. */
+  relabel() {
+    for (const key of FILTERS) this.labels[key].textContent = t(`timeline.filter.${key}`);
+    this.toggle.textContent = t('timeline.decisions');
+    this.toggle.title = t('timeline.decisions.title');
+    this.optionKeys = {};
+    this.nodes.clear();
+    this.shownKeys = '';
   }
 
   options() {
@@ -105,14 +113,14 @@ export class TimelineView {
 
   updateOptions() {
     const all = this.options();
-    for (const {key} of FILTERS) {
+    for (const key of FILTERS) {
       const options = all[key];
       const signature = options.map(([v]) => v).join('\n');
       if (signature === this.optionKeys[key]) continue;
       this.optionKeys[key] = signature;
       const select = this.selects[key];
       const value = this.values[key];
-      select.replaceChildren(h('option', {value: ''}, 'All'),
+      select.replaceChildren(h('option', {value: ''}, t('timeline.filter.all')),
         ...options.map(([v, text]) => h('option', {value: v}, text)));
       select.value = options.some(([v]) => v === value) ? value : '';
       this.values[key] = select.value;
@@ -160,8 +168,8 @@ export class TimelineView {
   }
 
   timeOf(ms, now) {
-    return h('time', {datetime: new Date(ms).toISOString(), title: new Date(ms).toString()},
-      new Date(now).toDateString() === new Date(ms).toDateString() ? clockTime(ms) : shortTime(ms, now));
+    // Today's rows at the second; older ones with their day. The zone is the board clock's, and in the tooltip.
+    return h('time', {datetime: isoTime(ms), title: fullTime(ms)}, sameDay(ms, now) ? clockTime(ms) : shortTime(ms, now, {zone: false}));
   }
 
   /** A row the whole of which opens its object; its title is the button a keyboard reaches. */
@@ -177,7 +185,7 @@ export class TimelineView {
   ackVersion(o) {
     const info = this.ctx.state.versionOf(o.crisis_ref, o.object_ref, o.object_modified);
     if (!info || info.of < 2) return '';
-    return o.object_modified === info.current ? ` v${info.n}` : ` v${info.n}, not v${info.of}`;
+    return ` ${o.object_modified === info.current ? t('ack.version', {n: info.n}) : t('ack.version.old', {n: info.n, of: info.of})}`;
   }
 
   eventRow(received, now) {
@@ -193,11 +201,11 @@ export class TimelineView {
     return this.cached(received.key, signature, () => this.shell(
       {class: 'tl-item', dataset: {key: received.key, eventId: event.id, stixId: o.id, type: event.type,
         channel: event.channel, source: event.source, tlp: event.tlp}},
-      [h('span', {class: 'tl-new'}, 'NEW'), this.timeOf(received.ms, now), tlpBadge(event.tlp),
+      [h('span', {class: 'tl-new'}, t('timeline.new')), this.timeOf(received.ms, now), tlpBadge(event.tlp),
         isExercise(o) ? exerciseBadge() : null,
         h('span', {class: ['tl-kind', `kind-${event.type}`]}, about.kind),
         h('span', {class: 'tl-where'},
-          event.person ? h('span', {class: 'tl-person', title: 'the person who acted'}, `${event.person.name} · `) : null,
+          event.person ? h('span', {class: 'tl-person', title: t('timeline.person.title')}, `${event.person.name} · `) : null,
           who(state, event.source, {cls: 'tl-source'}),
           h('span', {class: 'tl-channel'}, `→ ${event.channel}`))],
       {node: keyedLabel(parts), full: title},
@@ -213,20 +221,22 @@ export class TimelineView {
     const name = state.nameOf(group.ref) || group.ref;
     const parts = labelParts(name, indicator && indicator.pattern, {withValue: true});
     const names = sum.sources.map((id) => state.stakeholderName(id)).join(', ');
-    const full = `${names} sighted ${[parts.rest, parts.key].filter(Boolean).join(' ')}`;
-    const detail = `${sum.reports} report${sum.reports === 1 ? '' : 's'} · ${sum.times}× · first seen ${clockTime(sum.first)}`
-      + ` · last seen ${clockTime(sum.last)}`;
+    const full = t('timeline.sighted', {who: names, what: [parts.rest, parts.key].filter(Boolean).join(' ')});
+    const detail = [tp('timeline.reports', sum.reports), `${sum.times}×`, t('timeline.first-seen', {time: clockTime(sum.first)}),
+      t('timeline.last-seen', {time: clockTime(sum.last)})].join(' · ');
     const latest = group.latest;
     const signature = `${full}\n${detail}\n${latest.key}\n${target ? target.event.tlp : ''}`;
     return this.cached(group.key, signature, () => this.shell(
       {class: ['tl-item', 'tl-group'], dataset: {key: group.key, group: 'sightings', sightingOf: group.ref,
         reports: sum.reports, times: sum.times, type: 'sighting', tlp: latest.event.tlp}},
-      [h('span', {class: 'tl-new'}, 'NEW'), this.timeOf(latest.ms, now), tlpBadge(latest.event.tlp),
-        h('span', {class: ['tl-kind', 'kind-sighting']}, sum.reports > 1 ? `Sightings ×${sum.reports}` : 'Sighting'),
+      [h('span', {class: 'tl-new'}, t('timeline.new')), this.timeOf(latest.ms, now), tlpBadge(latest.event.tlp),
+        h('span', {class: ['tl-kind', 'kind-sighting']},
+          sum.reports > 1 ? t('timeline.sightings', {n: sum.reports}) : kindLabel('sighting')),
         h('span', {class: 'tl-where'}, whoList(state, sum.sources, {cls: 'tl-source'}))],
-      {node: keyedLabel({rest: `${names} sighted ${parts.rest}`.trim(), key: parts.key}), full,
+      {node: keyedLabel({rest: t('timeline.sighted', {who: names, what: parts.rest}).trim(), key: parts.key}), full,
         // Two indicators may share a name and differ only by TLP (the AMBER original, the GREEN copy).
-        after: target ? h('span', {class: 'tl-target-tlp', title: 'the TLP of the sighted indicator'}, tlpBadge(target.event.tlp)) : null},
+        after: target ? h('span', {class: 'tl-target-tlp', title: t('timeline.target-tlp.title')}, tlpBadge(target.event.tlp))
+          : null},
       detail,
       () => this.ctx.openIndicator(group.ref)));
   }
@@ -264,11 +274,12 @@ export class TimelineView {
       for (const key of this.nodes.keys()) if (!keep.has(key)) this.nodes.delete(key);
     }
     const filtered = this.decisionsOnly || Object.values(this.values).some(Boolean);
-    if (!state.historyLoaded && !total) this.count.textContent = 'loading…';
-    else this.count.textContent = total > SHOWN ? `newest ${SHOWN} of ${total}` : `${total}${filtered ? ' matching' : ''}`;
+    if (!state.historyLoaded && !total) this.count.textContent = t('timeline.count.loading');
+    else if (total > SHOWN) this.count.textContent = t('timeline.count.newest', {n: SHOWN, total});
+    else this.count.textContent = filtered ? tp('timeline.count.matching', total) : String(total);
     if (!total) {
       this.list.replaceChildren(h('li', {class: 'empty'}, state.historyLoaded
-        ? (filtered ? 'Nothing matches these filters.' : 'Nothing yet in the last 24 hours.') : 'Loading history…'));
+        ? (filtered ? t('timeline.none.filtered') : t('timeline.none')) : t('timeline.loading')));
       this.shownKeys = '';
     }
   }
