@@ -33,13 +33,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from hub.crisis.model import Acknowledgment, AckStatus, Stored, label
-from hub.crisis.objects import changes, crisis_fields, is_exercise
+from hub.crisis.objects import changes, crisis_fields, is_crisis, is_exercise
 from hub.crisis.taxonomy import OPEN_ACTION_STATUSES
-from hub.crisis.wording import acted_by, clock, display_name, one_line, parse_time
+from hub.crisis.wording import acted_by, clock, crisis_label, display_name, one_line, parse_time, status_name
 from hub.events import Event
+from hub.i18n import Translator, translator
 from hub.policy import Level, Principal, may_read
 from hub.tlp import TLP
 
@@ -64,7 +65,13 @@ class ReportSource:
 
 
 # the report --------------------------------------------------------------------------------
-EXERCISE_LINE = "**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this report is real."
+def exercise_line(tr: Translator) -> str:
+    """What the report of an exercise says first and last."""
+    return tr("**EXERCISE EXERCISE EXERCISE** — this crisis is an exercise: nothing in this report is real.")
+
+
+EXERCISE_LINE: Final = exercise_line(translator("en"))
+"""The exercise line in English."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +93,12 @@ class CrisisSummary:
 class TimelineEntry:
     """One thing that happened: ``kind`` is declared, revised, update, sitrep, assigned, status, escalated or
     acknowledged; ``by`` the stakeholder (or the hub) that did it, ``person`` the name of the person who did
-    it for them, if one did."""
+    it for them, if one did.
+
+    ``summary`` says what happened in the item's own words and the hub's codes, the same in every language;
+    ``facts`` holds what it says as values (a crisis's name, severity and status; an action item's name,
+    assignee, due time, statuses) for renderings in the reader's language. ``facts`` is not part of the JSON.
+    """
 
     time: str
     kind: str
@@ -95,6 +107,7 @@ class TimelineEntry:
     summary: str
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     person: str = ""
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +194,7 @@ def _crisis_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
             summary = f"{one_line(fields['name'])}: severity {fields['severity']}, {fields['status']}"
             out.append(
                 TimelineEntry(stored.event.time, "declared", stored.event.source, stored.obj["id"], summary,
-                              person=stored.event.person_name)
+                              person=stored.event.person_name, facts=_crisis_facts(fields))
             )  # fmt: skip
         else:
             summary = ", ".join(f"{name} {_brief(old)} → {_brief(new)}" for name, (old, new) in changed.items())
@@ -200,6 +213,10 @@ def _crisis_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
     return out
 
 
+def _crisis_facts(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": fields["name"], "severity": fields["severity"], "status": fields["status"]}
+
+
 def _brief(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
@@ -215,18 +232,18 @@ def _action_entries(versions: Sequence[Stored]) -> list[TimelineEntry]:
         name = one_line(obj["name"])
         if previous is None:
             summary = f"{name} → {obj['assignee']}, due {obj['due']}"
-            out.append(
-                TimelineEntry(event.time, "assigned", event.source, obj["id"], summary, person=event.person_name)
-            )
+            facts = {"name": name, "assignee": obj["assignee"], "due": obj["due"]}
+            out.append(TimelineEntry(event.time, "assigned", event.source, obj["id"], summary,
+                                     person=event.person_name, facts=facts))  # fmt: skip
         else:
             if obj["escalated"] and not previous["escalated"]:
                 out.append(TimelineEntry(event.time, "escalated", event.source, obj["id"], f"{name}: overdue",
-                                         person=event.person_name))  # fmt: skip
+                                         person=event.person_name, facts={"name": name}))  # fmt: skip
             if obj["status"] != previous["status"]:
                 summary = f"{name}: {previous['status']} → {obj['status']}"
-                out.append(
-                    TimelineEntry(event.time, "status", event.source, obj["id"], summary, person=event.person_name)
-                )
+                facts = {"name": name, "from": previous["status"], "to": obj["status"]}
+                out.append(TimelineEntry(event.time, "status", event.source, obj["id"], summary,
+                                         person=event.person_name, facts=facts))  # fmt: skip
         previous = obj
     return out
 
@@ -312,8 +329,9 @@ def build_report(source: ReportSource, principals: Iterable[Principal], hub: str
     for ack in source.acks:
         item = labels.get((ack.item, ack.version))
         what = label(item.obj) if item is not None else ack.item
+        facts = _crisis_facts(crisis_fields(item.obj)) if item is not None and is_crisis(item.obj) else {}
         timeline.append(TimelineEntry(ack.time, "acknowledged", ack.acknowledged_by, ack.item, what,
-                                      person=ack.person or ""))  # fmt: skip
+                                      person=ack.person or "", facts=facts))  # fmt: skip
     timeline.sort(key=lambda e: (e.time, _KIND_ORDER.get(e.kind, 9)))
 
     # acknowledgments, per stakeholder
@@ -396,8 +414,10 @@ def _newest(versions: Iterable[Stored]) -> list[Event]:
 
 # renderings ----------------------------------------------------------------------------------
 def report_json(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data: every field of the tree, tuples as lists."""
+    """The report as JSON-ready data: every field of the tree (but the timeline's ``facts``), tuples as lists."""
     plain: dict[str, Any] = _plain(asdict(report))
+    for entry in plain["timeline"]:
+        del entry["facts"]  # the summary says it, the same in every language
     return plain
 
 
@@ -423,52 +443,68 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
-def moment(stamp: str, now: datetime) -> str:
-    """``17:10:05 UTC``: :func:`~hub.crisis.wording.clock` to the second, as a timeline of minutes needs."""
-    parsed = parse_time(stamp)
-    if parsed is None:
-        return stamp
-    return clock(stamp, now).replace(f"{parsed:%H:%M}", f"{parsed:%H:%M:%S}")
+def moment(stamp: str, now: datetime, tr: Translator, zone: str) -> str:
+    """``11:10:05 CST``: :func:`~hub.crisis.wording.clock` to the second, as a timeline of minutes needs."""
+    return clock(stamp, now, tr, zone, seconds=True)
 
 
-_KIND_WORDS = {"declared": "Declared", "revised": "Revised", "update": "Update", "sitrep": "Sitrep",
-               "assigned": "Assigned", "status": "Action", "escalated": "Escalated",
-               "acknowledged": "Acknowledged"}  # fmt: skip
+def kind_name(kind: str, tr: Translator) -> str:
+    """What a timeline entry is, at the start of its line."""
+    words = {
+        "declared": tr("Declared"),
+        "revised": tr("Revised"),
+        "update": tr("Update"),
+        "sitrep": tr("Sitrep"),
+        "assigned": tr("Assigned"),
+        "status": tr("Action"),
+        "escalated": tr("Escalated"),
+        "acknowledged": tr("Acknowledged"),
+    }
+    return words.get(kind, kind)
 
 
-def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) -> str:
-    """The report as a Markdown document; ``names`` maps stakeholder ids (and the hub's source) to display names."""
+def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime, lang: str = "en",
+                    zone: str = "UTC") -> str:  # fmt: skip
+    """The report as a Markdown document; ``names`` maps stakeholder ids (and the hub's source) to display names.
+
+    ``lang`` is the reader's language (``en``, ``es``), ``zone`` the hub's time zone: every time is shown in it,
+    with its abbreviation. The crisis's and the items' own words stay as written.
+    """
+    tr = translator(lang)
 
     def who(stakeholder: str) -> str:
         return display_name(stakeholder, names)
 
+    def at(stamp: str) -> str:
+        return moment(stamp, now, tr, zone)
+
     crisis = report.crisis
     # Like a briefing, the report of an exercise says so first and last: forwarded, it must never be taken for real.
-    out = [EXERCISE_LINE, ""] if crisis.exercise else []
+    out = [exercise_line(tr), ""] if crisis.exercise else []
     out += [
-        f"# After-action report: {one_line(crisis.name)}",
+        "# " + tr("After-action report: {name}", name=one_line(crisis.name)),
         "",
-        f"**Severity {crisis.severity}** · status **{crisis.status}** · lead **{who(crisis.lead)}** · "
-        f"TLP:{crisis.tlp.upper()} · channel {crisis.channel}",
+        tr("**Severity {level}** · status **{status}** · lead **{lead}** · TLP:{tlp} · channel {channel}",
+           level=crisis.severity, status=status_name(crisis.status, tr), lead=who(crisis.lead),
+           tlp=crisis.tlp.upper(), channel=crisis.channel),
         "",
-        f"- Declared: {moment(crisis.declared, now)} by {who(crisis.declared_by)}",
-        f"- Last change: {moment(crisis.last_change, now)}",
-        f"- Report generated: {moment(report.generated, now)}",
+        "- " + tr("Declared: {when} by {who}", when=at(crisis.declared), who=who(crisis.declared_by)),
+        "- " + tr("Last change: {when}", when=at(crisis.last_change)),
+        "- " + tr("Report generated: {when}", when=at(report.generated)),
         "",
-        "## Timeline",
+        "## " + tr("Timeline"),
         "",
-    ]
+    ]  # fmt: skip
     for entry in report.timeline:
-        out.append(f"- {moment(entry.time, now)} · {_KIND_WORDS.get(entry.kind, entry.kind)} · "
-                   f"{acted_by(entry.by, entry.person, names)}: "
-                   f"{one_line(entry.summary)}")  # fmt: skip
-    out += ["", "## Stakeholders", ""]
+        out.append(f"- {at(entry.time)} · {kind_name(entry.kind, tr)} · {acted_by(entry.by, entry.person, names)}: "
+                   f"{_summary(entry, tr, names, now, zone)}")  # fmt: skip
+    out += ["", "## " + tr("Stakeholders"), ""]
     if report.stakeholders:
         out += [
-            "| stakeholder | acknowledged | not acknowledged | to acknowledge (median / worst) | actions | "
-            "completed | late | escalated | to complete (median / worst) |",
+            tr("| stakeholder | acknowledged | not acknowledged | to acknowledge (median / worst) | actions | "
+               "completed | late | escalated | to complete (median / worst) |"),
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        ]
+        ]  # fmt: skip
         for s in report.stakeholders:
             ack, done = s.time_to_acknowledge, s.time_to_complete
             out.append(
@@ -477,23 +513,82 @@ def render_markdown(report: Report, *, names: Mapping[str, str], now: datetime) 
                 f"{s.actions_late} | {s.actions_escalated} | {duration(done.median)} / {duration(done.worst)} |"
             )
     else:
-        out.append("No stakeholder was awaited or assigned anything.")
-    out += ["", "## Late and escalated action items", ""]
+        out.append(tr("No stakeholder was awaited or assigned anything."))
+    out += ["", "## " + tr("Late and escalated action items"), ""]
     if not report.late_or_escalated:
-        out.append("None: every action item was on time.")
+        out.append(tr("None: every action item was on time."))
     for action in report.late_or_escalated:
-        flags = [f for f, on in (("late", action.late), ("escalated", action.escalated)) if on]
-        state = f"completed {clock(action.completed, now)}" if action.completed else action.status
-        out.append(f"- {one_line(action.name)} — {who(action.assignee)}, due {clock(action.due, now)}, {state} "
-                   f"({', '.join(flags)})")  # fmt: skip
-    out += ["", "## What was shared with whom", ""]
+        flags = ", ".join(f for f, on in ((tr("late"), action.late), (tr("escalated"), action.escalated)) if on)
+        if action.completed:
+            state = tr("completed {when}", when=clock(action.completed, now, tr, zone))
+        else:
+            state = status_name(action.status, tr)
+        out.append("- " + tr("{name} — {assignee}, due {due}, {state} ({flags})", name=one_line(action.name),
+                             assignee=who(action.assignee), due=clock(action.due, now, tr, zone), state=state,
+                             flags=flags))  # fmt: skip
+    out += ["", "## " + tr("What was shared with whom"), ""]
     if report.shared:
-        out += ["| channel | TLP | objects | readers |", "| --- | --- | --- | --- |"]
+        out += [tr("| channel | TLP | objects | readers |"), "| --- | --- | --- | --- |"]
         for shared in report.shared:
             kinds = ", ".join(f"{n} {t}" for t, n in shared.types.items())
-            out.append(f"| {shared.channel} | TLP:{shared.tlp.upper()} | {shared.count} ({kinds}) | "
-                       f"{', '.join(who(r) for r in shared.readers) or 'nobody'} |")  # fmt: skip
+            readers = ", ".join(who(r) for r in shared.readers) or tr("nobody")
+            out.append(f"| {shared.channel} | TLP:{shared.tlp.upper()} | {shared.count} ({kinds}) | {readers} |")
     out.append("")
     if crisis.exercise:
-        out += [EXERCISE_LINE, ""]
+        out += [exercise_line(tr), ""]
     return "\n".join(out)
+
+
+def _summary(entry: TimelineEntry, tr: Translator, names: Mapping[str, str], now: datetime, zone: str) -> str:
+    """What a timeline entry says, in the reader's language: from its facts, or its summary (the item's words)."""
+    facts = entry.facts
+    if entry.kind == "revised" and entry.changes:
+        return ", ".join(
+            f"{_field_name(name, tr)} {_value(name, old, tr, names)} → {_value(name, new, tr, names)}"
+            for name, (old, new) in entry.changes.items()
+        )
+    if entry.kind == "declared" and facts:
+        return tr("{name}: severity {level}, {status}", name=one_line(facts["name"]), level=facts["severity"],
+                  status=status_name(str(facts["status"]), tr))  # fmt: skip
+    if entry.kind == "acknowledged" and facts:
+        return crisis_label(facts["name"], facts["severity"], str(facts["status"]), tr)
+    if entry.kind == "assigned" and facts:
+        return tr(
+            "{name} → {assignee}, due {due}",
+            name=facts["name"],
+            assignee=display_name(str(facts["assignee"]), names),
+            due=clock(str(facts["due"]), now, tr, zone),
+        )
+    if entry.kind == "escalated" and facts:
+        return tr("{name}: overdue", name=facts["name"])
+    if entry.kind == "status" and facts:
+        return tr("{name}: {old} → {new}", name=facts["name"], old=status_name(str(facts["from"]), tr),
+                  new=status_name(str(facts["to"]), tr))  # fmt: skip
+    return one_line(entry.summary)
+
+
+def _field_name(name: str, tr: Translator) -> str:
+    """A crisis field, as a revision names it."""
+    words = {
+        "name": tr("name"),
+        "description": tr("description"),
+        "severity": tr("severity"),
+        "category": tr("category"),
+        "subcategory": tr("subcategory"),
+        "status": tr("status"),
+        "lead": tr("lead"),
+        "affected_sectors": tr("affected sectors"),
+        "affected_stakeholders": tr("affected stakeholders"),
+    }
+    return words.get(name, name)
+
+
+def _value(name: str, value: Any, tr: Translator, names: Mapping[str, str]) -> str:
+    """A crisis field's value, as a revision says it: statuses in the reader's language, stakeholders by name."""
+    if name == "status" and isinstance(value, str):
+        return status_name(value, tr)
+    if name == "lead" and isinstance(value, str):
+        return display_name(value, names)
+    if name == "affected_stakeholders" and isinstance(value, list):
+        return _brief([display_name(str(v), names) for v in value])
+    return _brief(value)

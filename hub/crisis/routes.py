@@ -22,7 +22,9 @@ from hub.crisis.service import CrisisService
 from hub.crisis.sitrep import PlanProgress, StepProgress, render_markdown
 from hub.errors import BadRequest
 from hub.events import Event
+from hub.i18n import LANGUAGES, from_accept_language
 from hub.plans.service import RunView
+from hub.policy import Principal
 from hub.requests import authenticate, int_param, json_response, read_json_object
 
 
@@ -136,6 +138,32 @@ def plan_progress(run: RunView) -> PlanProgress:
 
 
 # the handlers --------------------------------------------------------------------------
+def _lang_param(request: web.Request) -> str | None:
+    """``?lang=en|es``, or None when absent."""
+    text = request.query.get("lang")
+    if text is not None and text not in LANGUAGES:
+        raise BadRequest(f"lang must be one of {', '.join(LANGUAGES)}, got {text[:10]!r}")
+    return text
+
+
+def _markdown(text: str, lang: str) -> web.Response:
+    """A Markdown answer in ``lang``; it may differ by the reader's ``Accept-Language``, which caches must know."""
+    headers = {"Content-Language": lang, "Vary": "Accept-Language"}
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8", headers=headers)
+
+
+async def _reader_language(request: web.Request, principal: Principal, asked: str | None) -> str:
+    """The language of what the hub writes for this reader: ``?lang``, else the person's own choice, else what
+    the request's ``Accept-Language`` prefers, else the hub's (``hub.language``)."""
+    if asked is not None:
+        return asked
+    if principal.person is not None:
+        person = await request.app[keys.PEOPLE].get(principal.person.id)
+        if person is not None and person.language:
+            return person.language
+    return from_accept_language(request.headers.get("Accept-Language")) or request.app[keys.CONFIG].hub.language
+
+
 def _exercise_param(request: web.Request) -> bool | None:
     """``?exercise=true`` (only exercises), ``false`` (only real crises), absent: both."""
     text = request.query.get("exercise")
@@ -226,17 +254,20 @@ async def add_sitrep(request: web.Request) -> web.Response:
 
 
 async def sitrep(request: web.Request) -> web.StreamResponse:
-    """The newest sitrep as a STIX bundle of what the caller may read, or ``?format=md`` as a briefing."""
+    """The newest sitrep as a STIX bundle of what the caller may read, or ``?format=md`` as a briefing in the
+    reader's language (``?lang``)."""
     principal = await authenticate(request)
     svc, crisis_id = _svc(request), request.match_info["id"]
     fmt = request.query.get("format", "stix")
     if fmt not in ("stix", "md"):
         raise BadRequest(f"format must be stix or md, got {fmt[:10]!r}")
+    asked = _lang_param(request)
     export = await svc.sitrep_bundle(principal, crisis_id)
     if fmt == "stix":
         exported = [orjson.Fragment(e.raw) for e in export.events]
         bundle = {"type": "bundle", "id": objects.new_id("bundle"), "objects": exported}
         return web.Response(body=orjson.dumps(bundle), content_type="application/stix+json")
+    lang = await _reader_language(request, principal, asked)
     text = render_markdown(
         export.crisis,
         export.sitrep,
@@ -246,22 +277,29 @@ async def sitrep(request: web.Request) -> web.StreamResponse:
         names=svc.display_names(),
         now=datetime.now(UTC),
         plans=[plan_progress(run) for run in await request.app[keys.PLANS].runs(principal, crisis_id)],
+        lang=lang,
+        zone=request.app[keys.CONFIG].hub.time_zone,
     )
-    return web.Response(text=text, content_type="text/markdown", charset="utf-8")
+    return _markdown(text, lang)
 
 
 async def after_action_report(request: web.Request) -> web.Response:
-    """The after-action report of what the caller may read: JSON (the default), or ``?format=md``."""
+    """The after-action report of what the caller may read: JSON (the default, the same in every language), or
+    ``?format=md`` in the reader's language (``?lang``)."""
     principal = await authenticate(request)
     svc = _svc(request)
     fmt = request.query.get("format", "json")
     if fmt not in ("json", "md"):
         raise BadRequest(f"format must be json or md, got {fmt[:10]!r}")
+    asked = _lang_param(request)
     found = await svc.report(principal, request.match_info["id"])
     if fmt == "json":
         return json_response(report.report_json(found))
-    text = report.render_markdown(found, names=svc.display_names(), now=datetime.now(UTC))
-    return web.Response(text=text, content_type="text/markdown", charset="utf-8")
+    lang = await _reader_language(request, principal, asked)
+    text = report.render_markdown(
+        found, names=svc.display_names(), now=datetime.now(UTC), lang=lang, zone=request.app[keys.CONFIG].hub.time_zone
+    )
+    return _markdown(text, lang)
 
 
 async def acknowledgments(request: web.Request) -> web.Response:

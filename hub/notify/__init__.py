@@ -94,6 +94,7 @@ class NotificationSettings:
     max_tlp: TLP = TLP.GREEN
     digest_minutes: float = 5.0
     time_zone: str = "UTC"
+    """The hub's (``hub.time_zone``): of quiet hours and of the times notifications show."""
     quiet_hours_override: int = 4
     retry_first_seconds: float = 5.0
     retry_hours: float = 24.0
@@ -107,15 +108,15 @@ class NotificationSettings:
         return self.smtp is not None or bool(self.webhooks)
 
 
-def settings_from_config(raw: Mapping[str, Any]) -> NotificationSettings:
-    """``[notifications]`` of a config (already checked against its schema)."""
+def settings_from_config(raw: Mapping[str, Any], time_zone: str = "UTC") -> NotificationSettings:
+    """``[notifications]`` of a config (already checked against its schema); ``time_zone``: the hub's."""
     smtp_raw = raw.get("smtp")
     rules_raw = raw.get("rules", {})
     return NotificationSettings(
         public_url=str(raw.get("public_url", "http://127.0.0.1:8080")).rstrip("/"),
         max_tlp=TLP.parse(raw.get("max_tlp", "green")),
         digest_minutes=float(raw.get("digest_minutes", 5.0)),
-        time_zone=str(raw.get("time_zone", "UTC")),
+        time_zone=time_zone,
         quiet_hours_override=int(raw.get("quiet_hours_override", 4)),
         retry_first_seconds=float(raw.get("retry_first_seconds", 5.0)),
         retry_hours=float(raw.get("retry_hours", 24.0)),

@@ -6,29 +6,31 @@ content: the item's name, a few words of it, who did it. Above that, only
 that something needs attention, the crisis's severity, the TLP and the link:
 no name, no description, nothing of the crisis's own words. Several notices
 for one recipient within the digest window become one digest.
+
+Each message is written in its recipient's language (a :class:`~hub.i18n.Translator`)
+with its time in the hub's time zone; what a TLP allows is the same in every
+language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
+from hub.crisis.wording import parse_time, severity_name
+from hub.i18n import Translator
 from hub.notify import Format
 from hub.notify.triggers import Notice
 from hub.policy import may_travel
 from hub.tlp import TLP
 
-_WHAT = {
-    "crisis-declared": "Crisis declared",
-    "crisis-raised": "Crisis raised",
-    "action-assigned": "Action item assigned to you",
-    "action-overdue": "Action item overdue",
-    "ack-requested": "Sitrep to acknowledge",
-}
+PREFIX: Final = "[Crisis Hub] "
+"""What every subject opens with: the product's name, in every language."""
+STAMP: Final = "d MMM y HH:mm"
+"""How a notification gives its time: with the date, since it may be read long after."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,48 +47,79 @@ def link(public_url: str, notice: Notice) -> str:
     return f"{public_url}/?{urlencode({'crisis': notice.crisis_id})}"
 
 
-def render(notice: Notice, public_url: str, max_tlp: TLP, time_zone: str) -> Message:
-    """The message for ``notice``: its content where its TLP may travel, else only what needs attention."""
+def what(kind: str, tr: Translator) -> str:
+    """A kind of notice as a subject names it: "Crisis declared", "Crisis declarada"."""
+    words = {
+        "crisis-declared": tr("Crisis declared"),
+        "crisis-raised": tr("Crisis raised"),
+        "action-assigned": tr("Action item assigned to you"),
+        "action-overdue": tr("Action item overdue"),
+        "ack-requested": tr("Sitrep to acknowledge"),
+    }
+    return words.get(kind) or tr("Needs your attention")
+
+
+def render(notice: Notice, public_url: str, max_tlp: TLP, time_zone: str, tr: Translator) -> Message:
+    """The message for ``notice`` in ``tr``'s language: its content where its TLP may travel, else only what
+    needs attention. Times are in ``time_zone`` (the hub's)."""
     url = link(public_url, notice)
-    what = _WHAT.get(notice.kind, "Needs your attention")
-    exercise = "EXERCISE · " if notice.exercise else ""
-    severity = f"severity {notice.severity.level} ({notice.severity.name})"
-    when = datetime.fromtimestamp(int(notice.event_id.split("-")[0]) / 1000, ZoneInfo(time_zone))
-    stamp = when.strftime("%Y-%m-%d %H:%M %Z")
+    kind = what(notice.kind, tr)
+    exercise = tr("EXERCISE · ") if notice.exercise else ""
+    name = severity_name(notice.severity, tr)
+    severity = tr("severity {level} ({name})", level=notice.severity.level, name=name)
+    stored = datetime.fromtimestamp(int(notice.event_id.split("-")[0]) / 1000, UTC)
+    stamp = tr.moment(stored, time_zone, STAMP)
     if not may_travel(notice.tlp, max_tlp):
-        text = (
-            f"{exercise}Something in the situation room needs your attention: {what.lower()}, {severity}.\n"
-            f"It is marked {notice.tlp.label}, which this hub does not send by e-mail or webhook: "
-            f"open it in the situation room.\n\n{url}\n\n{stamp}"
-        )
-        return Message(f"[Crisis Hub] {exercise}{what}: {severity} · {notice.tlp.label}", text, url, False)
-    lines = [f"{exercise}{what}: {notice.title}"]
+        text = "\n".join([
+            exercise + tr("Something in the situation room needs your attention: {what}, {severity}.",
+                          what=kind[:1].lower() + kind[1:], severity=severity),
+            tr("It is marked {tlp}, which this hub does not send by e-mail or webhook: open it in the situation room.",
+               tlp=notice.tlp.label),
+            "", url, "", stamp,
+        ])  # fmt: skip
+        return Message(f"{PREFIX}{exercise}{kind}: {severity} · {notice.tlp.label}", text, url, False)
+    lines = [f"{exercise}{kind}: {notice.title}"]
     if notice.kind not in ("crisis-declared", "crisis-raised"):
-        lines.append(f"Crisis: {notice.crisis_name} ({severity})")
+        lines.append(tr("Crisis: {name}, {severity}", name=notice.crisis_name, severity=severity))
     else:
-        lines.append(f"Severity: {notice.severity.level} ({notice.severity.name})")
+        lines.append(tr("Severity: {level} ({name})", level=notice.severity.level, name=name))
+    if notice.raised_from is not None:
+        lines.append(tr("Raised from severity {before} to {after}.", before=notice.raised_from,
+                        after=notice.severity.level))  # fmt: skip
+    if notice.due:
+        due = parse_time(notice.due)
+        at = tr.moment(due, time_zone, STAMP) if due is not None else notice.due
+        lines.append(tr("Was due {when}.", when=at) if notice.kind == "action-overdue" else tr("Due {when}.", when=at))
     if notice.detail:
         lines.append(notice.detail)
-    lines += [f"By {notice.by}, {stamp}. Marked {notice.tlp.label}.", "", url]
-    subject = f"[Crisis Hub] {exercise}{what}: {notice.title}"
+    by = notice.by or tr("the hub")
+    lines += [tr("By {who}, {when}. Marked {tlp}.", who=by, when=stamp, tlp=notice.tlp.label), "", url]
+    subject = f"{PREFIX}{exercise}{kind}: {notice.title}"
     return Message(subject if len(subject) <= 160 else subject[:159] + "…", "\n".join(lines), url, True)
 
 
-def digest(messages: Sequence[Message], public_url: str) -> Message:
-    """Several messages for one recipient as one: their subjects, then each in full."""
+def digest(messages: Sequence[Message], public_url: str, tr: Translator) -> Message:
+    """Several messages for one recipient as one, in their language: their subjects, then each in full."""
     if len(messages) == 1:
         return messages[0]
-    parts = [f"{len(messages)} things in the situation room need your attention:", ""]
-    parts += [f"- {m.subject.removeprefix('[Crisis Hub] ')}" for m in messages]
+    n = len(messages)
+    parts = [
+        tr.plural("{n} thing in the situation room needs your attention:",
+                  "{n} things in the situation room need your attention:", n),
+        "",
+    ]  # fmt: skip
+    parts += [f"- {m.subject.removeprefix(PREFIX)}" for m in messages]
     for m in messages:
         parts += ["", "—" * 20, m.text]
-    return Message(f"[Crisis Hub] {len(messages)} things need your attention", "\n".join(parts), public_url,
-                   all(m.full for m in messages))  # fmt: skip
+    subject = PREFIX + tr.plural("{n} thing needs your attention", "{n} things need your attention", n)
+    return Message(subject, "\n".join(parts), public_url, all(m.full for m in messages))
 
 
-def webhook_payload(form: Format, message: Message, kinds: Sequence[str], severity: int) -> dict[str, Any]:
+def webhook_payload(
+    form: Format, message: Message, kinds: Sequence[str], severity: int, tr: Translator
+) -> dict[str, Any]:
     """What a webhook of ``form`` gets: the hub's JSON, or what Slack, Mattermost or Teams take."""
-    title = message.subject.removeprefix("[Crisis Hub] ")
+    title = message.subject.removeprefix(PREFIX)
     if form == "slack":
         return {"text": f"*{title}*\n{message.text}", "unfurl_links": False}
     if form == "mattermost":
@@ -101,7 +134,7 @@ def webhook_payload(form: Format, message: Message, kinds: Sequence[str], severi
             "potentialAction": [
                 {
                     "@type": "OpenUri",
-                    "name": "Open the situation room",
+                    "name": tr("Open the situation room"),
                     "targets": [{"os": "default", "uri": message.link}],
                 }
             ],

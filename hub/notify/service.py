@@ -6,7 +6,9 @@ channel, in the store). A pass:
 
 1. **reads** each channel's new events, asks :mod:`hub.notify.triggers` what
    each calls for and whom it reaches, renders each message
-   (:mod:`hub.notify.messages`) and queues it once;
+   (:mod:`hub.notify.messages`) in each recipient's language — a person's
+   own, else the hub's (``hub.language``), which is also every webhook's —
+   and queues it once;
 2. **delivers** what is due: per recipient, everything due at once, one message
    or one digest; a recipient told something within the digest window waits
    until it ends. E-mail goes through the configured SMTP server (aiosmtplib:
@@ -40,6 +42,7 @@ from hub.config import Config
 from hub.crisis import objects
 from hub.errors import Unauthorized
 from hub.events import Event
+from hub.i18n import Translator, translator
 from hub.metrics import Metrics
 from hub.notify import NotificationSettings
 from hub.notify.messages import Message, digest, render, webhook_payload
@@ -90,7 +93,7 @@ class Notifier:
         self.people = people
         self.post_json = post_json
         self.metrics = metrics
-        self.names = {HUB: "the hub", **{sid: s.name for sid, s in config.stakeholders.items()}}
+        self.names = {sid: s.name for sid, s in config.stakeholders.items()}
 
     # reading -----------------------------------------------------------------------------------
     async def scan(self) -> int:
@@ -129,9 +132,14 @@ class Notifier:
                                              fields["affected_stakeholders"], self.config.crisis.channel)  # fmt: skip
         everyone = await self._people()
         targets = recipients(notice, event, everyone, self.config.principals, self.settings, time.time(), awaited)
-        message = render(notice, self.settings.public_url, self.settings.max_tlp, self.settings.time_zone)
+        messages: dict[str, Message] = {}  # one rendering per language the notice reaches
         queued = 0
         for target in targets:
+            tr = translator(target.language or self.config.hub.language)
+            if tr.lang not in messages:
+                messages[tr.lang] = render(notice, self.settings.public_url, self.settings.max_tlp,
+                                           self.config.hub.time_zone, tr)  # fmt: skip
+            message = messages[tr.lang]
             item = Outgoing(
                 id=Outgoing.id_of(notice.key, target.via, target.address), key=notice.key, via=target.via,
                 address=target.address, person=target.person, kinds=(notice.kind,), crisis=notice.crisis_id,
@@ -142,6 +150,9 @@ class Notifier:
         return queued
 
     def _by(self, event: Event) -> str:
+        """Who stored ``event``, as people read it; "" for the hub itself (each message says so in its language)."""
+        if event.source == HUB and not event.person_name:
+            return ""
         name = self.names.get(event.source, event.source)
         return f"{event.person_name} ({name})" if event.person_name else name
 
@@ -192,12 +203,13 @@ class Notifier:
             if last and now < last + window:
                 await self.outbox.hold([i.id for i in items], last + window)
                 continue
-            message = digest([Message(i.subject, i.text, i.link, i.full) for i in items], self.settings.public_url)
+            tr = await self._translator(via, items)
+            message = digest([Message(i.subject, i.text, i.link, i.full) for i in items], self.settings.public_url, tr)
             if not await self.outbox.lease.renew(self.lease_ttl):
                 log.info("notifications: another hub process took over; it sends the rest")
                 break
             try:
-                await self._send(via, address, message, items)
+                await self._send(via, address, message, items, tr)
             except DeliveryError as exc:
                 await self._failed(items, str(exc), now)
                 continue
@@ -224,17 +236,25 @@ class Notifier:
             self._count(item.via, "retried", 1)
         log.warning("notification to %s not delivered (%s); trying again later", items[0].address, error)
 
+    async def _translator(self, via: str, items: Sequence[Outgoing]) -> Translator:
+        """The language of a recipient's digest: the person's own (as now), else the hub's."""
+        language = None
+        if via == "email" and items[0].person:
+            person = await self.people.get(items[0].person)
+            language = person.language if person is not None else None
+        return translator(language or self.config.hub.language)
+
     def _count(self, via: str, outcome: str, n: int) -> None:
         if self.metrics is not None:
             self.metrics.notifications.labels(via, outcome).inc(n)
 
-    async def _send(self, via: str, address: str, message: Message, items: Sequence[Outgoing]) -> None:
+    async def _send(self, via: str, address: str, message: Message, items: Sequence[Outgoing], tr: Translator) -> None:
         if via == "email":
-            await self._email(address, message)
+            await self._email(address, message, tr)
         else:
-            await self._webhook(address, message, items)
+            await self._webhook(address, message, items, tr)
 
-    async def _email(self, address: str, message: Message) -> None:
+    async def _email(self, address: str, message: Message, tr: Translator) -> None:
         smtp = self.settings.smtp
         if smtp is None:
             raise DeliveryError("no SMTP server is configured")
@@ -246,6 +266,7 @@ class Notifier:
         mail["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2].strip(">") or None)
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(message.text)
+        mail["Content-Language"] = tr.lang  # after the content: setting it drops every Content-* header
         password = os.environ.get(smtp.password_env, "") if smtp.password_env else ""
         try:
             await aiosmtplib.send(
@@ -262,12 +283,12 @@ class Notifier:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise DeliveryError(f"the SMTP server {smtp.host}:{smtp.port}: {exc}") from exc
 
-    async def _webhook(self, hook_id: str, message: Message, items: Sequence[Outgoing]) -> None:
+    async def _webhook(self, hook_id: str, message: Message, items: Sequence[Outgoing], tr: Translator) -> None:
         hook = next((h for h in self.settings.webhooks if h.id == hook_id), None)
         if hook is None:
             raise DeliveryError(f"no webhook {hook_id} in the configuration any more")
         kinds = sorted({k for item in items for k in item.kinds})
-        payload = webhook_payload(hook.format, message, kinds, max(i.severity for i in items))
+        payload = webhook_payload(hook.format, message, kinds, max(i.severity for i in items), tr)
         timeout = self.settings.smtp.timeout_seconds if self.settings.smtp else 10.0
         try:
             await self.post_json(hook.url, payload, timeout)

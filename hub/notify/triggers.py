@@ -50,11 +50,15 @@ class Notice:
     title: str
     """The item's name: a crisis's, an action item's or a sitrep's (content: shown only where its TLP allows)."""
     detail: str
-    """More of its content: the due time and assignee, the description's start (same rule)."""
+    """More of its content in its own words: the description's start (same rule)."""
     by: str
-    """Who did it, "Luis Herrera (Central Bank)" or the stakeholder's name (same rule)."""
+    """Who did it, "Luis Herrera (Central Bank)" or the stakeholder's name; "" for the hub itself (same rule)."""
     assignee: str = ""
     assignee_person: str = ""
+    due: str = ""
+    """An action item's due time (a STIX time), which each message gives in its reader's words."""
+    raised_from: int | None = None
+    """A raised crisis's severity before it was raised."""
 
     @property
     def key(self) -> str:
@@ -71,6 +75,8 @@ class Recipient:
     person: str = ""
     not_before: float = 0.0
     """Not sent before this (epoch seconds): the end of the person's quiet hours."""
+    language: str | None = None
+    """The person's own language; None: the hub's (``hub.language``), as for every webhook."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +111,7 @@ def notice_of(
     fields = crisis.fields
     severity = severity_of(int(fields["severity"]), scale)
 
-    def notice(kind: str, title: str, detail: str, **extra: str) -> Notice:
+    def notice(kind: str, title: str, detail: str, **extra: Any) -> Notice:
         return Notice(kind, event.channel, event.id, event.tlp, str(obj["id"]), crisis.id, str(fields["name"]),
                       severity, objects.is_exercise(crisis.obj), _short(title, 300), _short(detail), by,
                       **extra)  # fmt: skip
@@ -116,15 +122,15 @@ def notice_of(
             return notice("crisis-declared", str(obj["name"]), obj.get("description", ""))
         before = objects.crisis_fields(previous)["severity"]
         if int(fields["severity"]) > int(before):
-            return notice("crisis-raised", str(obj["name"]), f"severity {before} → {fields['severity']}")
+            return notice("crisis-raised", str(obj["name"]), "", raised_from=int(before))
         return None
     if kind == objects.ACTION_TYPE:
         named = obj.get("assignee_person") or {}
-        extra = {"assignee": str(obj["assignee"]), "assignee_person": str(named.get("id", ""))}
+        extra = {"assignee": str(obj["assignee"]), "assignee_person": str(named.get("id", "")), "due": str(obj["due"])}
         if previous is None:
-            return notice("action-assigned", str(obj["name"]), f"due {obj['due']}", **extra)
+            return notice("action-assigned", str(obj["name"]), "", **extra)
         if obj.get("escalated") and not previous.get("escalated"):
-            return notice("action-overdue", str(obj["name"]), f"was due {obj['due']}", **extra)
+            return notice("action-overdue", str(obj["name"]), "", **extra)
         return None
     if kind == "report" and crisis.id in obj.get("object_refs", ()):
         return notice("ack-requested", str(obj.get("name", "")), obj.get("description", ""))
@@ -191,7 +197,7 @@ def recipients(
         if not may_read(rights, event):
             continue
         until = quiet_until(rule, local) if notice.severity.level < settings.quiet_hours_override else None
-        out.append(Recipient("email", person.email, person.id, until.timestamp() if until else 0.0))
+        out.append(Recipient("email", person.email, person.id, until.timestamp() if until else 0.0, person.language))
     for hook in settings.webhooks:
         holders = [stakeholders[h] for h in hook.stakeholders if h in stakeholders]
         # Everyone in the channel must be allowed to read what it is told; one of them must want to be told.

@@ -12,12 +12,15 @@ import orjson
 
 from hub import keys
 from hub.crisis.report import duration, moment
+from hub.i18n import translator
 from hub.tlp import TLP
-from tests.conftest import Hub
+from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import JSON, call, new_crisis
 from tests.people.helpers import signed_in
 from tests.stixgen import indicator
 
+EN, ES = translator("en"), translator("es")
+MEXICO = "America/Mexico_City"
 PAST = "2026-01-01T00:00:00Z"
 COMMITTEE_AMBER = ["banxico", "cert-mx", "cfe", "cidge", "cnpc", "pemex", "sedena", "sspc"]
 ENERGY_AMBER = ["cert-mx", "cfe", "cidge", "cnpc", "pemex", "sedena", "sspc"]
@@ -200,8 +203,11 @@ def test_durations_read_as_a_debrief_says_them() -> None:
 
 def test_timeline_times_are_given_to_the_second_with_the_day_when_not_today() -> None:
     now = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
-    assert moment("2026-12-06T06:27:38.223Z", now) == "06:27:38 UTC"
-    assert moment("2026-12-05T23:59:01.000Z", now) == "5 Dec 23:59:01 UTC"
+    assert moment("2026-12-06T06:27:38.223Z", now, EN, "UTC") == "06:27:38 UTC"
+    assert moment("2026-12-05T23:59:01.000Z", now, EN, "UTC") == "5 Dec 23:59:01 UTC"
+    # In the hub's time zone, whose day it is there: 06:27 UTC is still the 5th in Mexico City.
+    assert moment("2026-12-06T06:27:38.223Z", now, ES, MEXICO) == "00:27:38 CST"
+    assert moment("2026-12-06T05:59:01.000Z", now, ES, MEXICO) == "5 dic 23:59:01 CST"
 
 
 async def test_the_report_names_the_person_who_acted_for_each_stakeholder(hub: Hub) -> None:
@@ -222,3 +228,56 @@ async def test_the_report_names_the_person_who_acted_for_each_stakeholder(hub: H
         text = await response.text()
     assert "Acknowledged · Jorge Salas (Federal Electricity Commission): Ransomware" in text
     assert "· Jorge Salas (Federal Electricity Commission): " in text.split("Substation 4")[0].splitlines()[-1]
+
+
+async def test_the_report_in_spanish_says_each_entry_in_spanish_in_the_hubs_time_zone(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(time_zone=MEXICO, language="es")
+    crisis = await new_crisis(hub)
+    base = f"/api/v1/crises/{crisis['id']}"
+    await post(hub, "cidge", f"{base}/updates", {"content": "Two refineries hit.", "abstract": "Spread"})
+    action = await post(hub, "cidge", f"{base}/actions", {"assignee": "pemex", "name": "Isolate OT", "due": PAST})
+    await post(hub, "pemex", f"{base}/actions/{action['id']}", {"status": "in-progress"}, "PATCH")
+    await post(hub, "pemex", f"{base}/acks", {"item": crisis["id"]})
+    await post(hub, "cidge", base, {"severity": 3, "status": "containing", "affected_stakeholders": ["pemex", "cfe"]},
+               "PATCH")  # fmt: skip
+    async with hub.client.get(f"{base}/report?format=md", headers=hub.auth("cidge")) as response:
+        assert response.status == 200 and response.headers["Content-Language"] == "es"
+        text = await response.text()
+    lines = text.splitlines()
+    assert lines[0] == "# Informe posterior a la crisis: Ransomware at the state oil company"
+    assert lines[2] == (
+        "**Severidad 3** · estado **en contención** · institución líder **National CERT** · TLP:AMBER · canal committee"
+    )
+    timeline = text.split("## Cronología\n\n")[1].split("\n\n")[0].splitlines()
+    said = [line.split(" · ", 1)[1] for line in timeline]  # without the time
+    assert said[0] == (
+        "Declarada · Inter-ministerial Cyber Crisis Committee: Ransomware at the state oil company: severidad 2, "
+        "detectada"
+    )
+    assert "Actualización · Inter-ministerial Cyber Crisis Committee: Spread" in said
+    assigned = "Isolate OT → State Oil Company, vence 31 dic 2025 18:00 CST"  # 2026-01-01T00:00Z, in Mexico City
+    assert f"Asignada · Inter-ministerial Cyber Crisis Committee: {assigned}" in said
+    assert "Acción · State Oil Company: Isolate OT: asignada → en curso" in said
+    assert "Acuse de recibo · State Oil Company: Ransomware at the state oil company (severidad 2, detectada)" in said
+    assert (
+        "Revisada · Inter-ministerial Cyber Crisis Committee: severidad 2 → 3, estado detectada → en contención, "
+        "instituciones afectadas [State Oil Company] → [State Oil Company, Federal Electricity Commission]"
+    ) in said
+    assert all(re.match(r"- (\d+ \w+ )?\d\d:\d\d:\d\d CST · ", line) for line in timeline), timeline
+    assert "\n## Instituciones\n" in text and "| institución | acuses de recibo | sin acuse de recibo |" in text
+    assert "\n## Acciones retrasadas y escaladas\n" in text
+    late = r"- Isolate OT — State Oil Company, vence 31 dic 2025 18:00 CST, en curso \(retrasada(, escalada)?\)"
+    assert re.search(late, text), text
+    assert "\n## Qué se compartió y con quién\n\n| canal | TLP | objetos | lectores |" in text
+    assert "UTC" not in text and not re.search(r"\b(Declared|Revised|severity|due|late)\b", text), text
+    # The English report of the same hub: the same structure, the same time zone.
+    async with hub.client.get(f"{base}/report?format=md&lang=en", headers=hub.auth("cidge")) as response:
+        english = await response.text()
+    assert (
+        "Assigned · Inter-ministerial Cyber Crisis Committee: Isolate OT → State Oil Company, due 31 Dec 2025 18:00 CST"
+        in english
+    )
+    assert "Action · State Oil Company: Isolate OT: assigned → in-progress" in english
+    assert (
+        "Revised · Inter-ministerial Cyber Crisis Committee: severity 2 → 3, status detected → containing, " in english
+    )

@@ -60,9 +60,9 @@ def test_the_heading_says_the_crisis_state_and_its_tlp_in_capitals() -> None:
     assert lines[0] == "# Situation report: Ransomware at the oil company"
     assert lines[2] == "**Severity 4 — Severe** · status **containing** · lead **CERT** · TLP:AMBER+STRICT"
     assert "- Affected sectors: none declared" in lines and "- Affected stakeholders: none declared" in lines
-    assert "- Last change: 17:01 UTC (15 min ago) by Committee" in lines
+    assert "- Last change: 17:01 UTC (15 min. ago) by Committee" in lines
     assert lines[lines.index("## Sitrep 2") + 2 :][:3] == [
-        "_Published 17:12 UTC (4 min ago)._",
+        "_Published 17:12 UTC (4 min. ago)._",
         "",
         "Contained at one refinery.",
     ]
@@ -81,8 +81,8 @@ def test_updates_are_told_oldest_first_and_intelligence_in_the_order_the_sitrep_
     text = briefing([later, ioc, earlier])
     updates = text.split("## Situation updates\n\n")[1].split("\n\n")[0].splitlines()
     assert updates == [
-        "- 17:04 UTC (12 min ago) · Committee · TLP:AMBER: **Spread** — One refinery hit.",
-        "- 17:06 UTC (10 min ago) · Oil · TLP:RED: Second refinery hit.",
+        "- 17:04 UTC (12 min. ago) · Committee · TLP:AMBER: **Spread** — One refinery hit.",
+        "- 17:06 UTC (10 min. ago) · Oil · TLP:RED: Second refinery hit.",
     ]
     assert "## Referenced intelligence\n\n- indicator · C2 203.0.113.77 · from CERT · TLP:GREEN\n" in text
     assert text.index("## Situation updates") < text.index("## Referenced intelligence")
@@ -92,7 +92,7 @@ def test_an_entry_a_person_wrote_names_them_with_their_stakeholder() -> None:
     update = SitrepEntry("note", "2026-11-27T17:04:00.000Z", "pemex", TLP.AMBER, None, "Refinery hit.", "Luis Herrera")
     ioc = SitrepEntry("indicator", "2026-11-27T17:03:00.000Z", "cert-mx", TLP.GREEN, None, "C2", "Ana Ruiz")
     text = briefing([update, ioc])
-    assert "- 17:04 UTC (12 min ago) · Luis Herrera (Oil) · TLP:AMBER: Refinery hit." in text
+    assert "- 17:04 UTC (12 min. ago) · Luis Herrera (Oil) · TLP:AMBER: Refinery hit." in text
     assert "- indicator · C2 · from Ana Ruiz (CERT) · TLP:GREEN" in text
 
 
@@ -103,9 +103,10 @@ def test_action_items_are_ticked_when_completed_flagged_when_overdue_and_counted
         action("Call the vendor", "cancelled"),
     ])  # fmt: skip
     assert (
-        "- [ ] Isolate OT — assigned to Oil by Committee, due 17:10 UTC (6 min ago), assigned — **OVERDUE** (escalated)"
+        "- [ ] Isolate OT — assigned to Oil by Committee, due 17:10 UTC (6 min. ago), assigned — **OVERDUE** "
+        "(escalated)\n"
     ) in text
-    assert "- [x] Restore backups — assigned to Oil by Committee, due 17:10 UTC (6 min ago), completed\n" in text
+    assert "- [x] Restore backups — assigned to Oil by Committee, due 17:10 UTC (6 min. ago), completed\n" in text
     assert "- [ ] Call the vendor — " in text
     assert "1 of 3 action items open." in text
 
@@ -116,9 +117,10 @@ def test_only_the_current_crisis_version_is_awaited_and_every_other_item_as_its_
     update = pending("note--1", "note", "2026-11-27T17:04:00.000Z", "unknown-id")
     text = briefing(acks=[superseded, current, update])
     section = text.split("## Acknowledgments\n\n")[1].splitlines()
+    # The crisis as it stands now, in the briefing's words; an update by its kind as the briefing names it.
     assert section[:2] == [
-        f"- Crisis status “incident {CRISIS.id}” (Committee): awaiting Oil, Security",
-        "- Note “note note--1” (Committee): awaiting unknown-id",
+        "- Crisis status “Ransomware at the oil company (severity 4, containing)” (Committee): awaiting Oil, Security",
+        "- Update “note note--1” (Committee): awaiting unknown-id",
     ]
 
 

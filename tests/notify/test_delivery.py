@@ -7,6 +7,7 @@ work; what crosses the wire is only what each TLP allows.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
@@ -20,6 +21,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.notify.servers import Mailbox, SmtpServer, WebhookReceiver, certificate
+from tests.people.helpers import signed_in
 from tests.stixgen import indicator
 from tests.stream.test_handler import open_ws, post
 from tests.timing import QUIET, WAIT
@@ -232,3 +234,51 @@ async def test_a_storm_of_assignments_is_one_mail_then_one_digest(
     assert all(f"Check feeder {n}" in second.get_content() for n in range(5))
     view = await admin_view(hub)
     assert sorted(n["digest_of"] or 1 for n in view["notifications"]) == [1, 5, 5, 5, 5, 5]
+
+
+async def test_one_event_reaches_each_person_in_their_own_language_and_a_webhook_in_the_hubs(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer], receiver: WebhookReceiver
+) -> None:
+    box, server = mailbox
+    server.start()
+    hub = await hub_factory(time_zone="America/Mexico_City", notifications=settings(server, receiver))
+    jorge = await signed_in(hub, "jorge")
+    assert (await jorge.call("PUT", "/api/v1/me/preferences", {"language": "es"}))[0] == 200
+    crisis = await new_crisis(hub, severity=4, tlp="green", affected_stakeholders=["cfe"])
+    await box.until(len(EVERYONE))
+    await receiver.until(1)
+    [spanish] = box.to(JORGE)
+    assert spanish["Subject"] == f"[Crisis Hub] Crisis declarada: {crisis['name']}"
+    assert spanish["Content-Language"] == "es"
+    body = spanish.get_content()
+    assert "Severidad: 4 (Severa)" in body and "Marcado como TLP:GREEN." in body
+    assert re.search(r"Por Inter-ministerial Cyber Crisis Committee, \d+ \w+ \d{4} \d\d:\d\d CST\.", body), body
+    for address in set(EVERYONE) - {JORGE}:
+        [english] = box.to(address)
+        assert english["Subject"] == f"[Crisis Hub] Crisis declared: {crisis['name']}"
+        assert english["Content-Language"] == "en" and "Severity: 4 (Severe)" in english.get_content()
+    assert receiver.bodies[0]["text"].startswith(f"*Crisis declared: {crisis['name']}*")  # the hub's language
+
+
+async def test_a_hub_in_spanish_writes_its_webhooks_and_the_digests_of_people_without_a_choice_in_spanish(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer], receiver: WebhookReceiver
+) -> None:
+    box, server = mailbox
+    server.start()
+    chosen = settings(server, receiver, rules=Rules(default=Rule(crises=False)), digest_minutes=0.03)
+    hub = await hub_factory(language="es", notifications=chosen)
+    crisis = await new_crisis(hub, severity=3, tlp="green", affected_stakeholders=["cfe"])
+    path = f"/api/v1/crises/{crisis['id']}/actions"
+    for name in ("Isolate substation 4", "Check feeder 1", "Check feeder 2"):
+        body = {"assignee": "cfe", "name": name, "in_minutes": 30, "tlp": "green"}
+        assert (await call(hub, "cidge", "POST", path, body))[0] == 201
+        if name.startswith("Isolate"):
+            await box.until(1)  # told at once; the next two wait for the digest window to end
+    await box.until(2)
+    await receiver.until(2)
+    first, second = box.to(JORGE)
+    assert first["Subject"] == "[Crisis Hub] Acción asignada a usted: Isolate substation 4"
+    assert second["Subject"] == "[Crisis Hub] 2 elementos requieren su atención"
+    assert second.get_content().startswith("2 elementos en la sala de situación requieren su atención:")
+    assert receiver.bodies[0]["text"].startswith("*Acción asignada a usted: Isolate substation 4*")
+    assert receiver.bodies[1]["text"].startswith("*2 elementos requieren su atención*")

@@ -13,6 +13,7 @@ import pytest
 from hub.config import load_config
 from hub.crisis import objects
 from hub.events import Event
+from hub.i18n import translator
 from hub.notify import NotificationSettings, Rule, Rules, Smtp, Webhook
 from hub.notify.messages import digest, render, webhook_payload
 from hub.notify.triggers import Crisis, Notice, notice_of, quiet_until, recipients
@@ -25,6 +26,7 @@ SCALE = CONFIG.crisis.severity
 SMTP = Smtp(host="127.0.0.1", sender="Crisis Hub <hub@crisis.example>")
 SETTINGS = NotificationSettings(public_url="https://hub.example", smtp=SMTP)
 NOON = datetime(2026, 12, 7, 12, 0, tzinfo=ZoneInfo("UTC")).timestamp()
+EN, ES = translator("en"), translator("es")
 
 
 def crisis_obj(severity: int = 4, name: str = "Grid ransomware", **ext: Any) -> dict[str, Any]:
@@ -63,7 +65,10 @@ def test_a_crisis_declared_or_raised_notifies_and_a_lowered_or_unchanged_one_doe
     raised = objects.revise_crisis(first, {"severity": 4})
     notice = notice_of(event(raised), raised, first, Crisis(raised["id"], raised), SCALE, "x")
     assert notice is not None and notice.kind == "crisis-raised" and notice.severity.level == 4
-    assert "severity 2 → 4" in notice.detail
+    assert (
+        notice.raised_from == 2
+        and "Raised from severity 2 to 4." in render(notice, "https://h", TLP.RED, "UTC", EN).text
+    )
     lowered = objects.revise_crisis(raised, {"severity": 3})
     assert notice_of(event(lowered), lowered, raised, Crisis(lowered["id"], lowered), SCALE, "x") is None
 
@@ -139,40 +144,113 @@ def test_content_leaves_the_hub_only_at_or_below_the_ceiling_and_never_red_or_am
     assert may_travel(TLP.AMBER, TLP.AMBER)
     assert not may_travel(TLP.AMBER_STRICT, TLP.RED) and not may_travel(TLP.RED, TLP.RED)
     green, _ = declared(4, TLP.GREEN)
-    full = render(green, "https://hub.example", TLP.GREEN, "UTC")
+    full = render(green, "https://hub.example", TLP.GREEN, "UTC", EN)
     assert full.full and "Grid ransomware" in full.subject and "Substations of the north grid" in full.text
     assert full.link == f"https://hub.example/?crisis={green.crisis_id}"
     amber, _ = declared(4, TLP.AMBER)
-    bare = render(amber, "https://hub.example", TLP.GREEN, "UTC")
+    bare = render(amber, "https://hub.example", TLP.GREEN, "UTC", EN)
     assert not bare.full and "severity 4" in bare.subject and "TLP:AMBER" in bare.subject
     for secret in ("Grid ransomware", "Substations", "north grid", "Ana Ruiz"):
         assert secret not in bare.subject and secret not in bare.text
     red, _ = declared(4, TLP.RED)
-    assert not render(red, "https://hub.example", TLP.RED, "UTC").full
+    assert not render(red, "https://hub.example", TLP.RED, "UTC", EN).full
 
 
 def test_several_messages_for_one_recipient_are_one_digest_and_each_webhook_format_is_what_it_takes() -> None:
     one, _ = declared(4, TLP.GREEN)
     two, _ = declared(5, TLP.AMBER)
-    messages = [render(n, "https://hub.example", TLP.GREEN, "UTC") for n in (one, two)]
-    together = digest(messages, "https://hub.example")
+    messages = [render(n, "https://hub.example", TLP.GREEN, "UTC", EN) for n in (one, two)]
+    together = digest(messages, "https://hub.example", EN)
     assert together.subject == "[Crisis Hub] 2 things need your attention" and not together.full
     assert all(m.text in together.text for m in messages)
-    assert digest(messages[:1], "https://hub.example") == messages[0]
-    slack = webhook_payload("slack", messages[0], ["crisis-declared"], 4)
+    assert digest(messages[:1], "https://hub.example", EN) == messages[0]
+    slack = webhook_payload("slack", messages[0], ["crisis-declared"], 4, EN)
     assert slack["text"].startswith("*Crisis declared: Grid ransomware*")
-    teams = webhook_payload("teams", messages[0], ["crisis-declared"], 4)
+    teams = webhook_payload("teams", messages[0], ["crisis-declared"], 4, EN)
     assert teams["@type"] == "MessageCard" and teams["potentialAction"][0]["targets"][0]["uri"] == messages[0].link
-    plain = webhook_payload("json", messages[1], ["crisis-declared"], 5)
+    plain = webhook_payload("json", messages[1], ["crisis-declared"], 5, EN)
     assert plain["content"] is False and plain["severity"] == 5 and plain["link"] == messages[1].link
+
+
+def test_a_message_in_spanish_says_everything_in_spanish_with_its_time_in_the_hubs_time_zone() -> None:
+    green, _ = declared(4, TLP.GREEN)
+    full = render(green, "https://hub.example", TLP.GREEN, "America/Mexico_City", ES)
+    assert full.full and full.subject == "[Crisis Hub] Crisis declarada: Grid ransomware"
+    assert full.text.splitlines() == [
+        "Crisis declarada: Grid ransomware",
+        "Severidad: 4 (Severa)",
+        "Substations of the north grid encrypted.",  # the crisis's own words stay as written
+        "Por Ana Ruiz (CIDGE), 7 dic 2025 06:00 CST. Marcado como TLP:GREEN.",  # stored at 12:00 UTC
+        "",
+        f"https://hub.example/?crisis={green.crisis_id}",
+    ]
+    amber, _ = declared(4, TLP.AMBER)
+    bare = render(amber, "https://hub.example", TLP.GREEN, "America/Mexico_City", ES)
+    assert bare.subject == "[Crisis Hub] Crisis declarada: severidad 4 (Severa) · TLP:AMBER"
+    assert bare.text.splitlines()[:2] == [
+        "Algo en la sala de situación requiere su atención: crisis declarada, severidad 4 (Severa).",
+        "Está marcado como TLP:AMBER, que este hub no envía por correo electrónico ni por webhook: ábralo en la sala "
+        "de situación.",
+    ]
+    assert bare.text.endswith("\n7 dic 2025 06:00 CST")
+    for secret in ("Grid ransomware", "Substations", "north grid", "Ana Ruiz"):
+        assert secret not in bare.subject and secret not in bare.text
+
+
+@pytest.mark.parametrize("tlp", list(TLP))
+@pytest.mark.parametrize("ceiling", [TLP.GREEN, TLP.AMBER, TLP.RED])
+def test_what_a_tlp_lets_leave_is_the_same_in_every_language(tlp: TLP, ceiling: TLP) -> None:
+    notice, _ = declared(4, tlp)
+    english, spanish = (render(notice, "https://hub.example", ceiling, "UTC", tr) for tr in (EN, ES))
+    assert english.full == spanish.full == bool(may_travel(tlp, ceiling))
+    for message in (english, spanish):
+        assert ("Grid ransomware" in message.text) is message.full and ("Ana Ruiz" in message.text) is message.full
+
+
+def test_an_action_items_due_time_and_an_escalation_by_the_hub_are_said_in_the_readers_words() -> None:
+    crisis = crisis_obj(exercise=True)
+    item = objects.new_action(crisis["id"], {"assignee": "cfe", "name": "Isolate", "due": "2025-12-07T18:30:00Z"},
+                              "cidge", list(CONFIG.stakeholders))  # fmt: skip
+    found = Crisis(crisis["id"], crisis)
+    assigned = notice_of(event(item, TLP.GREEN), item, None, found, SCALE, "Ana Ruiz (CIDGE)")
+    assert assigned is not None and assigned.due == item["due"]
+    text = render(assigned, "https://hub.example", TLP.GREEN, "America/Mexico_City", ES).text.splitlines()
+    assert text[:3] == [
+        "EJERCICIO · Acción asignada a usted: Isolate",
+        "Crisis: Grid ransomware, severidad 4 (Severa)",
+        "Vence 7 dic 2025 12:30 CST.",
+    ]
+    escalated = {**item, "escalated": True}
+    overdue = notice_of(event(escalated, TLP.GREEN), escalated, item, found, SCALE, "")  # written by the hub
+    assert overdue is not None
+    english = render(overdue, "https://hub.example", TLP.GREEN, "UTC", EN).text
+    assert english.splitlines()[1:3] == [
+        "Crisis: Grid ransomware, severity 4 (Severe)",
+        "Was due 7 Dec 2025 18:30 UTC.",
+    ]
+    assert "By the hub, 7 Dec 2025 12:00 UTC." in english
+    assert "Por el hub, " in render(overdue, "https://hub.example", TLP.GREEN, "UTC", ES).text
+
+
+def test_a_digest_and_a_webhooks_button_are_in_the_readers_language() -> None:
+    one, _ = declared(4, TLP.GREEN)
+    two, _ = declared(5, TLP.AMBER)
+    messages = [render(n, "https://hub.example", TLP.GREEN, "UTC", ES) for n in (one, two)]
+    together = digest(messages, "https://hub.example", ES)
+    assert together.subject == "[Crisis Hub] 2 elementos requieren su atención"
+    assert together.text.startswith("2 elementos en la sala de situación requieren su atención:\n\n- Crisis declarada")
+    teams = webhook_payload("teams", together, ["crisis-declared"], 5, ES)
+    assert teams["title"] == "2 elementos requieren su atención"
+    assert teams["potentialAction"][0]["name"] == "Abra la sala de situación"
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", ""])
 def test_a_bad_time_zone_is_a_configuration_error(zone: str) -> None:
     from hub.config import config_errors
 
-    problems = config_errors({**_demo_raw(), "notifications": {"time_zone": zone}})
-    assert any(p.startswith("notifications.time_zone") for p in problems), problems
+    raw = _demo_raw()
+    problems = config_errors({**raw, "hub": {**raw.get("hub", {}), "time_zone": zone}})
+    assert any(p.startswith("hub.time_zone") for p in problems), problems
 
 
 def _demo_raw() -> dict[str, Any]:
