@@ -37,6 +37,11 @@ _MEANING = {
     "Redis never evicts (`maxmemory-policy noeviction`): once full it refuses writes, answered 507. Applies "
     "when `serve` starts the embedded Redis; unused with a Redis URL.",
     "--namespace": "Prefix of every Redis key. Processes that share a Redis and its data must use the same one.",
+    "--lang": "Language of the command's messages, its help and the demo's story: `en` or `es` (any tag of them, "
+    "such as `es_MX.UTF-8`). Unset, the first of the system's `LC_ALL`, `LC_MESSAGES` and `LANG` that is set "
+    "decides (Spanish for `es_…`), else English. JSON output, tokens, ids and a listing's values are the same in "
+    "both; what the hub answers (its errors, a sitrep's Markdown) is the hub's, which `sitrep` and `report` ask "
+    "for in this language.",
 }
 
 
@@ -117,6 +122,8 @@ class EnvVar:
     default: str | None
     commands: tuple[str, ...]
     description: str
+    everywhere: bool = False
+    """Every command has the option: the reference says so rather than list them all."""
 
 
 def cli_environment(variables: Sequence[Variable], parser: argparse.ArgumentParser) -> list[EnvVar]:
@@ -126,6 +133,8 @@ def cli_environment(variables: Sequence[Variable], parser: argparse.ArgumentPars
     ``parser`` which commands have the option, and its help.
     """
     tree = [(" ".join(path), sub) for path, sub in commands(parser)]
+    groups = {" ".join(path[:-1]) for path, _ in commands(parser)}
+    leaves = {command for command, _ in tree if command not in groups}
     found = []
     for var in variables:
         where = []
@@ -137,7 +146,7 @@ def cli_environment(variables: Sequence[Variable], parser: argparse.ArgumentPars
                 if action.help and action.help != argparse.SUPPRESS and not help_text:
                     help_text = action.help
         meaning = _MEANING.get(var.option) or (help_text[:1].upper() + help_text[1:] + "." if help_text else "")
-        found.append(EnvVar(var.name, var.option, var.default, tuple(where), meaning))
+        found.append(EnvVar(var.name, var.option, var.default, tuple(where), meaning, everywhere=leaves <= set(where)))
     return found
 
 
@@ -197,7 +206,7 @@ def render(schema: Json, env: Sequence[EnvVar]) -> str:
     ]
     for var in env:
         default = "unset" if var.default is None else code(var.default)
-        commands = ", ".join(code(c) for c in var.commands)
+        commands = "every command" if var.everywhere else ", ".join(code(c) for c in var.commands)
         lines.append(
             f"| `{var.name}` | `{var.option}` | {_cell(commands)} | {_cell(default)} | {_cell(var.description)} |"
         )

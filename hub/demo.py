@@ -24,6 +24,17 @@ finds them; the crisis API's objects are found by name (the crisis, action
 items, sitreps) or by author and abstract (updates); a crisis change is found
 in the crisis's history; acknowledgments name the crisis version they are for
 and are idempotent on the hub. Pauses are skipped while nothing is written.
+
+The story is told in English or Spanish (``lang``, from ``crisis-hub demo
+--lang``): every text a person reads — the crisis, the updates, the sitrep,
+the action items and their comments, the advisory, the indicators' names, the
+protocol's steps — is an English message of this module translated from the
+catalog ``hub/locale/es/demo.po`` (the protocol's own texts are in
+:mod:`hub.demo_plan`). A re-run in the same language finds everything by those
+names. A run in the other language finds none of them, and no object of the
+first either (the ids of a story in another language than English are derived
+from their role *and* the language): it tells the story a second time, as a
+second crisis beside the first, which it leaves untouched.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -41,15 +53,40 @@ import orjson
 from connectors.client import TAXII, HubClient, HubClientError
 from hub.crisis.objects import now_stix
 from hub.demo_plan import ProtocolActs
+from hub.i18n import DEFAULT, Translator, translator
 from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
 
-CRISIS_NAME = "Ransomware at the state oil company"
-ISOLATE = "Isolate refinery OT networks from corporate IT"
-SHARE = "Share the C2 indicators with partner CERTs (TLP:GREEN)"
-SITREP = "Sitrep 1 — refinery ransomware"
-ADVISORY = "Public advisory: ransomware at the state oil company"
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The names the scenario finds its objects by again, in one language."""
+
+    crisis: str
+    isolate: str
+    share: str
+    sitrep: str
+    advisory: str
+
+
+def names(tr: Translator) -> Names:
+    """The story's names in ``tr``'s language."""
+    return Names(
+        crisis=tr("Ransomware at the state oil company"),
+        isolate=tr("Isolate refinery OT networks from corporate IT"),
+        share=tr("Share the C2 indicators with partner CERTs (TLP:GREEN)"),
+        sitrep=tr("Sitrep 1 — refinery ransomware"),
+        advisory=tr("Public advisory: ransomware at the state oil company"),
+    )
+
+
+_ENGLISH = names(translator(DEFAULT))
+CRISIS_NAME = _ENGLISH.crisis
+ISOLATE = _ENGLISH.isolate
+SHARE = _ENGLISH.share
+SITREP = _ENGLISH.sitrep
+ADVISORY = _ENGLISH.advisory
 C2 = ["203.0.113.77", "198.51.100.23", "192.0.2.146"]
 SAMPLE_SHA256 = "e5262db186c97bbe533f0a674b08ecdafa3798ea7bc17c705df526419c168b60"
 _DEMO_NAMESPACE = uuid.UUID("5d1c8a4e-2f0b-4c7e-9a36-8e1f0b2d7c41")
@@ -61,9 +98,10 @@ class ScenarioError(Exception):
     """The hub refused a step of the scenario."""
 
 
-def demo_id(stix_type: str, role: str) -> str:
-    """The id of the object playing ``role`` in the story: the same on every run, so a re-run finds it."""
-    return f"{stix_type}--{uuid.uuid5(_DEMO_NAMESPACE, role)}"
+def demo_id(stix_type: str, role: str, lang: str = DEFAULT) -> str:
+    """The id of the object playing ``role`` in the story told in ``lang``: the same on every run, so a re-run
+    finds it. English keeps the ids the story always had; another language's story has objects of its own."""
+    return f"{stix_type}--{uuid.uuid5(_DEMO_NAMESPACE, role if lang == DEFAULT else f'{role} ({lang})')}"
 
 
 def _indicator(
@@ -113,9 +151,12 @@ def attack_subset() -> bytes:
 
 
 class Scenario:
-    """Plays the crisis against the hub at ``url`` with one token per stakeholder; resumes where a run stopped."""
+    """Plays the crisis against the hub at ``url`` with one token per stakeholder, in ``lang``; resumes where a run
+    in that language stopped."""
 
-    def __init__(self, url: str, tokens: Mapping[str, str], speed: float = 1.0) -> None:
+    def __init__(self, url: str, tokens: Mapping[str, str], speed: float = 1.0, *, lang: str = DEFAULT) -> None:
+        self.tr = translator(lang)
+        self.names = names(self.tr)
         self.url = url
         self.tokens = dict(tokens)
         self.speed = speed
@@ -146,12 +187,17 @@ class Scenario:
         try:
             if await self.find_crisis() is not None:
                 log.info(
-                    "the demo crisis is already on this hub: resuming the scenario where it stopped "
-                    "(steps already done are skipped)"
+                    "%s",
+                    self.tr(
+                        "the demo crisis is already on this hub: resuming the scenario where it stopped "
+                        "(steps already done are skipped)"
+                    ),
                 )
             await self.play()
             if self.writes == 0:
-                log.info("the demo scenario was already complete on this hub: only live activity is added")
+                log.info(
+                    "%s", self.tr("the demo scenario was already complete on this hub: only live activity is added")
+                )
             while keep_alive:
                 await asyncio.sleep(20 / self.speed)
                 await self.new_sighting()
@@ -160,7 +206,12 @@ class Scenario:
                 await client.__aexit__(None, None, None)
 
     async def step(self, text: str) -> None:
+        """Say what the story does now (``text``, already in the story's language)."""
         log.info("demo: %s", text)
+
+    def demo_id(self, stix_type: str, role: str) -> str:
+        """The id of the object playing ``role`` in this language's story (see :func:`demo_id`)."""
+        return demo_id(stix_type, role, self.tr.lang)
 
     # idempotent operations ---------------------------------------------------------------
     async def stored(self, who: str, stix_id: str) -> dict[str, Any] | None:
@@ -186,13 +237,16 @@ class Scenario:
         if missing:
             answer = await self.as_(who).post(channel, _bundle(*missing))
             if answer.get("rejected"):
-                raise ScenarioError(f"{who} could not post to {channel}: {answer['rejected']}")
+                raise ScenarioError(
+                    self.tr("{who} could not post to {channel}: {rejected}", who=who, channel=channel,
+                            rejected=answer["rejected"])
+                )  # fmt: skip
             self._written()
         return result
 
     async def find_crisis(self) -> dict[str, Any] | None:
         listing = await self.as_("cidge").call("GET", "/api/v1/crises?include_closed=1")
-        found = next((c for c in listing["crises"] if c["name"] == CRISIS_NAME), None)
+        found = next((c for c in listing["crises"] if c["name"] == self.names.crisis), None)
         if found is not None:
             self.crisis_id = found["id"]
         return found
@@ -200,7 +254,7 @@ class Scenario:
     async def declare(self, fields: Mapping[str, Any]) -> str:
         """The crisis, declared unless it is on the hub already; its first version."""
         if await self.find_crisis() is None:
-            crisis = await self.as_("cidge").call("POST", "/api/v1/crises", {"name": CRISIS_NAME, **fields})
+            crisis = await self.as_("cidge").call("POST", "/api/v1/crises", {"name": self.names.crisis, **fields})
             self.crisis_id = crisis["id"]
             self._written()
         history = await self.as_("cidge").call("GET", f"/api/v1/crises/{self.crisis_id}/history")
@@ -251,7 +305,7 @@ class Scenario:
         """``who`` moves the action item ``name`` on to ``status``, unless it is there or further already."""
         action = await self.action(name)
         if action is None:
-            raise ScenarioError(f"no action item {name!r} on the demo crisis")
+            raise ScenarioError(self.tr("no action item {name!r} on the demo crisis", name=name))
         if _ACTION_PROGRESS[action["status"]] >= _ACTION_PROGRESS[status]:
             return
         body = {"status": status, **({"comment": comment} if comment else {})}
@@ -273,9 +327,14 @@ class Scenario:
         try:
             answer = await self.as_(who).taxii_add(collection, objects)
         except HubClientError as exc:
-            raise ScenarioError(f"{who} could not add to {collection}: {exc}") from None
+            raise ScenarioError(
+                self.tr("{who} could not add to {collection}: {error}", who=who, collection=collection, error=exc)
+            ) from None
         if answer["failure_count"]:
-            raise ScenarioError(f"{who} could not add to {collection}: {answer['failures']}")
+            raise ScenarioError(
+                self.tr("{who} could not add to {collection}: {error}", who=who, collection=collection,
+                        error=answer["failures"])
+            )  # fmt: skip
         if any(s.get("message") == "added" for s in answer.get("successes", [])):
             self._written()
 
@@ -283,7 +342,10 @@ class Scenario:
         url = f"{self.as_(who).url}/taxii2/api/collections/{collection}/objects/{stix_id}/"
         async with self.as_(who).session.get(url, headers={"Accept": TAXII}) as r:
             if r.status not in (200, 404):
-                raise ScenarioError(f"{who} could not read {collection}: {r.status} {await r.text()}")
+                said = f"{r.status} {await r.text()}"
+                raise ScenarioError(
+                    self.tr("{who} could not read {collection}: {error}", who=who, collection=collection, error=said)
+                )
             return r.status == 200
 
     # the story --------------------------------------------------------------------------
@@ -297,32 +359,34 @@ class Scenario:
         await self.sharing_with_partners()
         await self.containment()
         await self.public_advisory()
-        await self.step("the scenario is in place; live sightings follow")
+        await self.step(self.tr("the scenario is in place; live sightings follow"))
 
     async def first_indicators(self) -> None:
-        await self.step("PEMEX shares the ATT&CK profile of EKANS and first indicators")
+        tr = self.tr
+        await self.step(tr("PEMEX shares the ATT&CK profile of EKANS and first indicators"))
         answer = await self.as_("pemex").post("sector.energy", attack_subset())  # the same bundle: duplicates
         if answer.get("accepted"):
             self._written()
         indicators = [
-            _indicator(f"Ransomware C2 {ip}", f"[ipv4-addr:value = '{ip}']", TLP.AMBER,
-                       stix_id=demo_id("indicator", f"c2 {ip}"))
+            _indicator(tr("Ransomware C2 {address}", address=ip), f"[ipv4-addr:value = '{ip}']", TLP.AMBER,
+                       stix_id=self.demo_id("indicator", f"c2 {ip}"))
             for ip in C2
         ] + [
             _indicator(
-                "Ransomware sample",
+                tr("Ransomware sample"),
                 f"[file:hashes.'SHA-256' = '{SAMPLE_SHA256}']",
                 TLP.AMBER,
-                description="Encryptor found on HMI workstations; kills ICS processes before encrypting.",
-                stix_id=demo_id("indicator", "sample"),
+                description=tr("Encryptor found on HMI workstations; kills ICS processes before encrypting."),
+                stix_id=self.demo_id("indicator", "sample"),
             )
         ]  # fmt: skip
-        first = _sighting(indicators[0]["id"], TLP.AMBER, 14, stix_id=demo_id("sighting", "pemex c2"))
+        first = _sighting(indicators[0]["id"], TLP.AMBER, 14, stix_id=self.demo_id("sighting", "pemex c2"))
         self.indicators = (await self.ensure("pemex", "sector.energy", [*indicators, first]))[: len(indicators)]
         await self.pause(3)
 
     async def declaration(self) -> None:
-        await self.step("the committee declares the crisis")
+        tr = self.tr
+        await self.step(tr("the committee declares the crisis"))
         declared = await self.declare(
             {
                 "severity": 2,
@@ -332,24 +396,28 @@ class Scenario:
                 "lead": "cert-mx",
                 "affected_sectors": ["energy"],
                 "affected_stakeholders": ["pemex"],
-                "description": "Ransomware encrypting operator workstations at two refineries of the oil company.",
+                "description": tr("Ransomware encrypting operator workstations at two refineries of the oil company."),
             },
         )
         await self.pause(3)
         await self.update(
             "pemex",
             "sector.energy",
-            "HMI workstations encrypted at the Salina Cruz and Tula refineries. Refinery OT segments "
-            "being isolated from corporate IT; production continues on manual control.",
-            "Two refineries hit",
+            tr(
+                "HMI workstations encrypted at the Salina Cruz and Tula refineries. Refinery OT segments "
+                "being isolated from corporate IT; production continues on manual control."
+            ),
+            tr("Two refineries hit"),
         )
         await self.pause(2)
         await self.update(
             "cert-mx",
             "sector.energy",
-            "The sample matches EKANS (ATT&CK S0605): it stops ICS services before encrypting. "
-            "Three C2 addresses identified; indicators shared on the energy channel.",
-            "Malware identified as EKANS",
+            tr(
+                "The sample matches EKANS (ATT&CK S0605): it stops ICS services before encrypting. "
+                "Three C2 addresses identified; indicators shared on the energy channel."
+            ),
+            tr("Malware identified as EKANS"),
         )
         for who in ("sspc", "cnpc", "pemex"):
             await self.ack(who, declared)
@@ -357,26 +425,29 @@ class Scenario:
         await self.pause(3)
 
     async def actions_assigned(self) -> None:
-        await self.step("actions assigned; one of them will run overdue")
-        await self.assign("pemex", ISOLATE, 0.5 / self.speed)
-        await self.assign("cert-mx", SHARE, 60)
+        await self.step(self.tr("actions assigned; one of them will run overdue"))
+        await self.assign("pemex", self.names.isolate, 0.5 / self.speed)
+        await self.assign("cert-mx", self.names.share, 60)
         await self.pause(3)
 
     async def spread_to_a_bank(self) -> str:
-        await self.step("the same C2 servers show up at a bank")
+        tr = self.tr
+        await self.step(tr("the same C2 servers show up at a bank"))
         green = [
-            {**i, "id": demo_id("indicator", f"green c2 {n}"), "object_marking_refs": [TLP.GREEN.marking_id]}
+            {**i, "id": self.demo_id("indicator", f"green c2 {n}"), "object_marking_refs": [TLP.GREEN.marking_id]}
             for n, i in enumerate(self.indicators[:3])
         ]
         self.green = await self.ensure("cert-mx", "sector.finance", green)
-        bank = _sighting(self.green[1]["id"], TLP.AMBER, 3, stix_id=demo_id("sighting", "banxico c2"))
+        bank = _sighting(self.green[1]["id"], TLP.AMBER, 3, stix_id=self.demo_id("sighting", "banxico c2"))
         await self.ensure("banxico", "sector.finance", [bank])
         await self.update(
             "banxico",
             "sector.finance",
-            "Outbound connections to two of the C2 addresses from branch networks of a commercial bank. "
-            "Payment systems unaffected so far; the bank's SOC has blocked the addresses.",
-            "C2 traffic seen in the financial sector",
+            tr(
+                "Outbound connections to two of the C2 addresses from branch networks of a commercial bank. "
+                "Payment systems unaffected so far; the bank's SOC has blocked the addresses."
+            ),
+            tr("C2 traffic seen in the financial sector"),
         )
         await self.pause(2)
         spread = await self.revise(
@@ -389,38 +460,41 @@ class Scenario:
         )
         for who in ("sedena", "banxico", "cert-mx"):
             await self.ack(who, spread)
-        await self.step("the committee starts the national crisis protocol")
+        await self.step(tr("the committee starts the national crisis protocol"))
         await self.protocol.start()
         await self.pause(2)
         return spread
 
     async def first_sitrep(self, spread: str) -> None:
-        await self.step("first sitrep")
+        tr = self.tr
+        await self.step(tr("first sitrep"))
         await self.sitrep(
-            SITREP,
-            "EKANS-like ransomware at two refineries; C2 traffic at one bank. "
-            "Severity raised to High. Lead: national CERT. Next sitrep in one hour.",
+            self.names.sitrep,
+            tr(
+                "EKANS-like ransomware at two refineries; C2 traffic at one bank. "
+                "Severity raised to High. Lead: national CERT. Next sitrep in one hour."
+            ),
         )
-        await self.move("pemex", ISOLATE, "accepted", "Working on it with the refinery OT teams.")
+        await self.move("pemex", self.names.isolate, "accepted", tr("Working on it with the refinery OT teams."))
         await self.protocol.done("Detection and triage", "cert-mx")
-        await self.move("cert-mx", SHARE, "in-progress")
+        await self.move("cert-mx", self.names.share, "in-progress")
         await self.pause(4)
         await self.update(
             "cfe",
             "sector.energy",
-            "Precautionary: remote access to substations suspended; no sign of the C2 addresses.",
-            "Electricity grid on alert",
+            tr("Precautionary: remote access to substations suspended; no sign of the C2 addresses."),
+            tr("Electricity grid on alert"),
         )
         await self.ack("cfe", spread)
         await self.pause(8)
 
     async def sharing_with_partners(self) -> None:
-        await self.step("the C2 indicators reach partner CERTs (TLP:GREEN) on the partners collection")
+        await self.step(self.tr("the C2 indicators reach partner CERTs (TLP:GREEN) on the partners collection"))
         await self.protocol.done("Convene the crisis committee", "cidge", "sspc", "sedena", "cnpc")
         # Only partners write the partners collection: the partner CERT, which had the GREEN indicators from
         # the national CERT, posts exact copies of them (the national CERT still owns them) over TAXII.
         await self.taxii_add("partner-cert", "partners", self.green)
-        seen = demo_id("sighting", "partner c2")
+        seen = self.demo_id("sighting", "partner c2")
         if not await self.taxii_has("partner-cert", "partners", seen):
             await self.taxii_add(
                 "partner-cert", "partners", [_sighting(self.green[0]["id"], TLP.GREEN, 2, stix_id=seen)]
@@ -428,9 +502,12 @@ class Scenario:
         await self.pause(2)
 
     async def containment(self) -> None:
-        await self.step("severity raised to Severe; containment")
+        tr = self.tr
+        await self.step(tr("severity raised to Severe; containment"))
         containing = await self.revise({"severity": 4, "status": "containing"})
-        await self.move("cert-mx", SHARE, "completed", "Shared with partner CERTs on the partners collection.")
+        await self.move(
+            "cert-mx", self.names.share, "completed", tr("Shared with partner CERTs on the partners collection.")
+        )
         # The energy operators assess their impact; the bank's assessment is left to run late.
         await self.protocol.done("Energy: impact assessment", "pemex", "cfe")
         await self.pause(3)
@@ -438,15 +515,18 @@ class Scenario:
             await self.ack(who, containing)
 
     async def public_advisory(self) -> None:
-        await self.step("the committee informs the public (TLP:CLEAR)")
+        tr = self.tr
+        await self.step(tr("the committee informs the public (TLP:CLEAR)"))
         await self.update(
             "cnpc",
             "public",
-            "A ransomware attack is affecting computer systems at two refineries of the state oil company. "
-            "Fuel supply continues; the refineries run on manual control. The national CERT leads the response. "
-            "Organisations should check remote access to industrial systems and report anything unusual to the "
-            "national CERT.",
-            ADVISORY,
+            tr(
+                "A ransomware attack is affecting computer systems at two refineries of the state oil company. "
+                "Fuel supply continues; the refineries run on manual control. The national CERT leads the "
+                "response. Organisations should check remote access to industrial systems and report anything "
+                "unusual to the national CERT."
+            ),
+            self.names.advisory,
             tlp="clear",
         )
 

@@ -112,6 +112,14 @@ def test_every_environment_variable_of_the_cli_is_documented(monkeypatch: pytest
     assert "`CRISIS_HUB_ENV`" in text and f"`{STAKEHOLDER_TOKEN}<ID>`" in text and "`CRISIS_HUB_TOKENS`" in text
 
 
+def test_an_option_every_command_has_is_documented_as_such() -> None:
+    """``--lang`` is on every command: the reference says so instead of listing them all."""
+    env = {var.name: var for var in cli_environment(ENVIRONMENT, build_parser())}
+    assert env["CRISIS_HUB_LANG"].everywhere and not env["CRISIS_HUB_URL"].everywhere
+    assert len(env["CRISIS_HUB_LANG"].commands) > len(env["CRISIS_HUB_URL"].commands)
+    assert "| `CRISIS_HUB_LANG` | `--lang` | every command | unset |" in reference()
+
+
 def cli_variables() -> set[str]:
     """Every CRISIS_HUB_* name written anywhere in the command line's sources: none escapes the table."""
     sources = (ROOT / "hub" / "cli").glob("*.py")

@@ -15,14 +15,16 @@ from typing import Any
 import orjson
 from taxii2client.v21 import Server, as_pages  # type: ignore[import-untyped]  # no type information
 
-from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario
-from hub.demo_plan import DEMO_PLAYBOOK
+from hub.demo import ADVISORY, C2, CRISIS_NAME, ISOLATE, SHARE, SITREP, Scenario, demo_id, names
+from hub.demo_plan import DEMO_PLAYBOOK, PROTOCOL, demo_playbook, protocol_texts, step_name
+from hub.i18n import translator
 from hub.tlp import TLP
 from tests.cli.test_cli import CLI, free_port, get, run
 from tests.conftest import Hub, HubFactory
 from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 FAST = {"escalation_interval": 0.2}
+SPANISH = names(translator("es"))
 
 
 async def get_json(hub: Hub, who: str, path: str) -> Any:
@@ -31,8 +33,8 @@ async def get_json(hub: Hub, who: str, path: str) -> Any:
         return orjson.loads(await response.read())
 
 
-def play(hub: Hub) -> Scenario:
-    return Scenario(str(hub.client.make_url("")), hub.tokens, speed=20)
+def play(hub: Hub, lang: str = "en") -> Scenario:
+    return Scenario(str(hub.client.make_url("")), hub.tokens, speed=20, lang=lang)
 
 
 def taxii_objects(hub: Hub, who: str, alias: str) -> list[dict[str, Any]]:
@@ -188,9 +190,69 @@ async def test_an_interrupted_scenario_is_finished_by_the_next_run_and_nothing_i
     assert third.writes == 0 and await written_by_stakeholders(hub) == written
 
 
-def start_demo(port: int, data_dir: Path, speed: float = 30) -> subprocess.Popen[str]:
+async def test_the_story_told_in_spanish_is_spanish_throughout_and_the_english_one_beside_it_is_unchanged(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(crisis=FAST)
+    await play(hub, "es").run(keep_alive=False)
+
+    [crisis] = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
+    assert crisis["name"] == SPANISH.crisis == "Ransomware en la empresa petrolera estatal"
+    assert crisis["severity"]["name"] == "Severe" and crisis["status"] == "containing"  # the same story
+    cid = crisis["id"]
+    [sitrep] = [e["object"] for e in (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/sitreps"))["events"]]
+    assert sitrep["name"] == SPANISH.sitrep == "Reporte de situación 1 — ransomware en refinerías"
+    assert sitrep["description"].startswith("Ransomware similar a EKANS en dos refinerías; tráfico de C2 en un banco.")
+    updates = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/updates"))["events"]
+    abstracts = {e["object"]["abstract"] for e in updates if e["source"] != "hub"}
+    assert abstracts == {
+        "Dos refinerías afectadas",
+        "Malware identificado como EKANS",
+        "Tráfico de C2 observado en el sector financiero",
+        "Red eléctrica en alerta",
+        SPANISH.advisory,
+    }
+    actions = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/actions"))["actions"]
+    mine = {a["name"]: a["status"] for a in actions if a["assigned_by"] != "hub"}
+    assert mine.keys() == {SPANISH.isolate, SPANISH.share} and mine[SPANISH.share] == "completed"
+    sample = await get_json(hub, "pemex", f"/api/v1/objects/{demo_id('indicator', 'sample', 'es')}")
+    assert sample["events"][0]["object"]["name"] == "Muestra de ransomware"
+    # The protocol's board reads in Spanish: every step's name, and the steps done as in English.
+    detection = step_name("Detection and triage", "es")
+    async with asyncio.timeout(LONG_WAIT):
+        while True:
+            [run] = (await get_json(hub, "cidge", f"/api/v1/crises/{cid}/plans"))["runs"]
+            states = {s["name"]: s["state"] for s in run["steps"]}
+            if states.get(detection) == "completed":
+                break
+            await asyncio.sleep(0.1)
+    assert run["playbook"] == demo_playbook("es") != DEMO_PLAYBOOK and detection == "Detección y triaje"
+    assert set(states) <= set(PROTOCOL["es"].values()) and len(states) == 21
+
+    # The story in English on the same hub finds nothing of the Spanish one: it is told again, as it always was.
+    await play(hub, "en").run(keep_alive=False)
+    crises = (await get_json(hub, "cidge", "/api/v1/crises"))["crises"]
+    assert sorted(c["name"] for c in crises) == sorted([CRISIS_NAME, SPANISH.crisis])
+    [english] = [c["id"] for c in crises if c["name"] == CRISIS_NAME]
+    sitreps = (await get_json(hub, "cidge", f"/api/v1/crises/{english}/sitreps"))["events"]
+    assert [e["object"]["name"] for e in sitreps] == [SITREP]
+    [run] = (await get_json(hub, "cidge", f"/api/v1/crises/{english}/plans"))["runs"]
+    assert run["playbook"] == DEMO_PLAYBOOK and "Detection and triage" in {s["name"] for s in run["steps"]}
+    # And the Spanish story, played again, finds all of its own.
+    again = play(hub, "es")
+    await again.run(keep_alive=False)
+    assert again.writes == 0
+
+
+def test_the_demo_protocol_has_a_translation_for_every_text_of_the_shipped_one() -> None:
+    shipped = json.loads((Path(__file__).parents[1] / "hub" / "demo_data" / "national-protocol.json").read_text())
+    assert set(protocol_texts(shipped)) == set(PROTOCOL["es"])
+    assert all(text.strip() and text != english for english, text in PROTOCOL["es"].items())
+
+
+def start_demo(port: int, data_dir: Path, speed: float = 30, *more: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*CLI, "demo", "--port", str(port), "--data-dir", str(data_dir), "--speed", str(speed)],
+        [*CLI, "demo", "--port", str(port), "--data-dir", str(data_dir), "--speed", str(speed), *more],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -270,3 +332,27 @@ def test_a_second_crisis_hub_demo_on_the_same_data_dir_finishes_an_interrupted_s
     finally:
         output = stop(second)
     assert "resuming the scenario where it stopped" in output, output
+
+
+def test_crisis_hub_demo_in_spanish_says_so_and_its_hub_speaks_spanish(tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "demo"
+    process = start_demo(port, data_dir, 30, "--lang", "es")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        tokens, crisis = wait_for_crisis(process, url, data_dir)
+        assert crisis["name"] == SPANISH.crisis
+        assert get(url + "/api/v1/me", tokens["sspc"])[1]["hub_language"] == "es"
+        client = ("--token", tokens["sspc"], "--url", url)
+        deadline = time.monotonic() + STARTUP
+        while time.monotonic() < deadline:  # the sitrep comes a few steps later
+            result = run("sitrep", crisis["id"], *client, "--lang", "es", check=False)
+            if result.returncode == 0:
+                break
+            time.sleep(0.2)
+        # The command asks the hub for the briefing in its own language.
+        assert result.stdout.startswith(f"# Reporte de situación: {SPANISH.crisis}"), result.stderr
+        english = run("sitrep", crisis["id"], *client, "--lang", "en")
+        assert english.stdout.startswith(f"# Situation report: {SPANISH.crisis}")
+    finally:
+        output = stop(process)
+    assert f"Demostración de Crisis Hub en {url}/" in output and "Crisis Hub demo on" not in output

@@ -9,18 +9,38 @@ import orjson
 
 from hub.cli.store import on_redis
 from hub.events import parse_event_id
+from hub.i18n import Translator
 from hub.store.audit import AuditLog
 
 PAGE = 5000  # entries read at a time
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    tr: Translator = args.tr
     verdict = on_redis(args, AuditLog, lambda audit: audit.verify())
     if verdict.ok:
-        print(f"audit trail intact: {verdict.entries} entries verified")
+        print(tr.plural("audit trail intact: {n} entry verified", "audit trail intact: {n} entries verified",
+                        verdict.entries))  # fmt: skip
         return 0
-    where = f" at entry {verdict.entry_id}" if verdict.entry_id else ""
-    print(f"audit trail BROKEN{where} after {verdict.entries} good entries: {verdict.problem}")
+    if verdict.entry_id:
+        print(
+            tr.plural(
+                "audit trail BROKEN at entry {entry} after {n} good entry: {problem}",
+                "audit trail BROKEN at entry {entry} after {n} good entries: {problem}",
+                verdict.entries,
+                entry=verdict.entry_id,
+                problem=verdict.problem,
+            )
+        )
+    else:
+        print(
+            tr.plural(
+                "audit trail BROKEN after {n} good entry: {problem}",
+                "audit trail BROKEN after {n} good entries: {problem}",
+                verdict.entries,
+                problem=verdict.problem,
+            )
+        )
     return 1
 
 

@@ -8,15 +8,16 @@ import functools
 import logging
 import os
 import signal
-import sys
 import time
 
 import orjson
 
-from hub.cli.errors import CliError
+from hub.cli.errors import CliError, say
+from hub.cli.language import headers
 from hub.cli.signin import need_token
 from hub.cli.store import with_redis
 from hub.config import load_config
+from hub.i18n import Translator
 from hub.store import Client
 
 
@@ -24,6 +25,7 @@ def cmd_connector_list(args: argparse.Namespace) -> int:
     """Every configured connector and its last recorded status, from the hub's Redis."""
     from hub.store.connectors import connector_report, read_statuses
 
+    tr: Translator = args.tr
     config = load_config(args.config)
 
     statuses = with_redis(args, lambda client: read_statuses(client, args.namespace))
@@ -32,10 +34,12 @@ def cmd_connector_list(args: argparse.Namespace) -> int:
         print(orjson.dumps({"connectors": rows}, option=orjson.OPT_INDENT_2).decode())
         return 0
     if not rows:
-        print(f"no connectors in {config.source}")
+        print(tr("no connectors in {source}", source=config.source))
         return 0
-    header = f"{'name':16}  {'kind':10}  {'channel':14}  {'state':11}  {'moved':>7}  {'withheld':>8}  {'lag':>8}"
-    print(header + "  last success")
+    name, kind, channel, state, moved, withheld, lag, success = headers(
+        tr("name|kind|channel|state|moved|withheld|lag|last success")
+    )
+    print(f"{name:16}  {kind:10}  {channel:14}  {state:11}  {moved:>7}  {withheld:>8}  {lag:>8}  {success}")
     for r in rows:
         lag = f"{r['lag_seconds']:.1f}s" if isinstance(r["lag_seconds"], int | float) else "-"
         print(
@@ -43,7 +47,7 @@ def cmd_connector_list(args: argparse.Namespace) -> int:
             f"{r['withheld']:>8}  {lag:>8}  {r['last_success'] or '-'}"
         )
         if r["last_error"]:
-            print(f"  last error ({r['last_error_at']}): {r['last_error']}")
+            print("  " + tr("last error ({when}): {error}", when=r["last_error_at"], error=r["last_error"]))
     return 0
 
 
@@ -53,12 +57,20 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
     from hub.federation.runner import ConnectorRunner, build_worker
     from hub.store.connectors import Connectors
 
+    tr: Translator = args.tr
     logging.getLogger("connectors").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     config = load_config(args.config)
     spec = config.connector(args.name)
     if spec is None:
-        known = ", ".join(c.name for c in config.connectors) or "none"
-        raise CliError(f"no connector {args.name!r} in {config.source} (known: {known})", 2)
+        known = ", ".join(c.name for c in config.connectors)
+        if not known:
+            raise CliError(
+                tr("no connector {name!r} in {source}: it has none", name=args.name, source=config.source), 2
+            )
+        raise CliError(
+            tr("no connector {name!r} in {source} (known: {known})", name=args.name, source=config.source, known=known),
+            2,
+        )
     need_token(args)
 
     async def run(client: Client) -> int:
@@ -69,19 +81,36 @@ def cmd_connector_run(args: argparse.Namespace) -> int:
                 try:
                     await runner.run_once()
                 except Exception:  # noqa: BLE001 - said below, from the status
-                    print(f"crisis-hub: connector {spec.name}: {runner.status.last_error}", file=sys.stderr)
+                    say(tr("connector {name}: {error}", name=spec.name, error=runner.status.last_error))
                     return 1
                 s = runner.status
                 print(
-                    f"connector {spec.name}: {s.moved} moved, {s.duplicates} duplicates, {s.rejected} rejected, "
-                    f"{s.withheld} withheld; checkpoint {s.checkpoint or '-'}"
+                    tr(
+                        "connector {name}: {moved} moved, {duplicates} duplicates, {rejected} rejected, "
+                        "{withheld} withheld; checkpoint {checkpoint}",
+                        name=spec.name,
+                        moved=s.moved,
+                        duplicates=s.duplicates,
+                        rejected=s.rejected,
+                        withheld=s.withheld,
+                        checkpoint=s.checkpoint or "-",
+                    )
                 )
                 return 0
             task = asyncio.ensure_future(runner.run())
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, task.cancel)
-            print(f"connector {spec.name} ({spec.kind}, channel {spec.channel}) against {args.url}", flush=True)
+            print(
+                tr(
+                    "connector {name} ({kind}, channel {channel}) against {url}",
+                    name=spec.name,
+                    kind=spec.kind,
+                    channel=spec.channel,
+                    url=args.url,
+                ),
+                flush=True,
+            )
             try:
                 await task
             except asyncio.CancelledError:

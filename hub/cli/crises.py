@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import urllib.parse
 from typing import Any
 
 import orjson
 
 from hub.cli.errors import CliError
+from hub.cli.language import headers
 from hub.cli.signin import need_token
 from hub.cli.watch import column
+from hub.i18n import Translator
 
 
 def _hub_call(args: argparse.Namespace, path: str) -> Any:
@@ -28,27 +31,35 @@ def _hub_call(args: argparse.Namespace, path: str) -> Any:
         raise CliError(str(exc)) from None
 
 
+def crisis_name(crisis: dict[str, Any], tr: Translator) -> str:
+    """A crisis's name as people read it: an exercise's marked ``EXERCISE ·``."""
+    return tr("EXERCISE · {name}", name=crisis["name"]) if crisis.get("exercise") else str(crisis["name"])
+
+
 def cmd_crises(args: argparse.Namespace) -> int:
     """The crises the token may see, most severe first: the ids ``sitrep`` takes."""
+    tr: Translator = args.tr
     need_token(args)
     crises = _hub_call(args, "/api/v1/crises" + ("?include_closed=1" if args.all else ""))["crises"]
     if args.json:
         print(orjson.dumps({"crises": crises}, option=orjson.OPT_INDENT_2).decode())
         return 0
     if not crises:
-        print("no crises" if args.all else "no active crises (--all shows closed ones too)")
+        print(tr("no crises") if args.all else tr("no active crises (--all shows closed ones too)"))
         return 0
-    print(f"{'id':45}  {'severity':12}  {'status':10}  {'updated':24}  name")
+    head = headers(tr("id|severity|status|updated|name"))
+    print(f"{head[0]:45}  {column(head[1], 12)}  {head[2]:10}  {head[3]:24}  {head[4]}")
     for c in crises:
         severity = f"{c['severity']['level']} {c['severity']['name']}"
-        name = f"EXERCISE · {c['name']}" if c.get("exercise") else c["name"]
-        print(f"{c['id']:45}  {column(severity, 12)}  {c['status']:10}  {c['updated']:24}  {name}")
+        print(f"{c['id']:45}  {column(severity, 12)}  {c['status']:10}  {c['updated']:24}  {crisis_name(c, tr)}")
     return 0
 
 
 def cmd_sitrep(args: argparse.Namespace) -> int:
+    """The newest sitrep of a crisis as the hub writes it, in the command's language."""
     from connectors.client import HubClient, HubClientError
 
+    tr: Translator = args.tr
     need_token(args)
     crisis = args.crisis
     if crisis is None:
@@ -56,17 +67,14 @@ def cmd_sitrep(args: argparse.Namespace) -> int:
         # A real crisis before any exercise, however severe the exercise (a stable sort keeps the hub's order).
         crises.sort(key=lambda c: bool(c.get("exercise")))
         if not crises:
-            raise CliError("no active crisis that this token may see: give a crisis id (crisis-hub crises --all)")
+            raise CliError(tr("no active crisis that this token may see: give a crisis id (crisis-hub crises --all)"))
         crisis = crises[0]["id"]
-        print(
-            f"# {'EXERCISE · ' if crises[0].get('exercise') else ''}{crises[0]['name']} ({crisis})",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"# {crisis_name(crises[0], tr)} ({crisis})", file=sys.stderr, flush=True)
+    query = urllib.parse.urlencode({"format": args.format, "lang": args.lang})
 
     async def run() -> str:
         async with HubClient(args.url, args.token) as client:
-            return await client.text(f"/api/v1/crises/{crisis}/sitrep?format={args.format}")
+            return await client.text(f"/api/v1/crises/{crisis}/sitrep?{query}")
 
     try:
         print(asyncio.run(run()))

@@ -1,4 +1,8 @@
-"""How a command fails: one sentence on stderr and an exit status."""
+"""How a command fails: one sentence on stderr and an exit status.
+
+The sentence is in the command's language: whoever raises a :class:`CliError`
+or calls :func:`say` writes it with the command's translator (``args.tr``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import sys
 
 
 class CliError(Exception):
-    """A failure the command explains in one sentence; ``code`` is the exit status."""
+    """A failure the command explains in one sentence, already in its language; ``code`` is the exit status."""
 
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)

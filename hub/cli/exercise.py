@@ -30,6 +30,7 @@ import orjson
 from hub.cli.errors import CliError
 from hub.cli.options import STAKEHOLDER_TOKEN
 from hub.cli.scenario import Inject, Scenario, ScenarioError, load, offset, stix_object
+from hub.i18n import Translator
 
 if TYPE_CHECKING:
     from connectors.client import HubClient
@@ -40,20 +41,22 @@ def token_variable(stakeholder: str) -> str:
     return STAKEHOLDER_TOKEN + re.sub(r"[^A-Z0-9]", "_", stakeholder.upper())
 
 
-def read_tokens(path: Path | None, stakeholders: list[str]) -> dict[str, str]:
+def read_tokens(path: Path | None, stakeholders: list[str], tr: Translator) -> dict[str, str]:
     """A token for each of ``stakeholders``: from the file at ``path``, else the environment."""
     given: dict[str, Any] = {}
     if path is not None:
         try:
             text = path.read_bytes()
         except OSError as exc:
-            raise CliError(f"cannot read {path}: {exc.strerror}", 2) from None
+            raise CliError(tr("cannot read {path}: {reason}", path=path, reason=exc.strerror), 2) from None
+        toml = path.suffix == ".toml"
         try:
-            given = tomllib.loads(text.decode()) if path.suffix == ".toml" else orjson.loads(text)
+            given = tomllib.loads(text.decode()) if toml else orjson.loads(text)
         except (tomllib.TOMLDecodeError, orjson.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CliError(f"{path} is not {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}", 2) from None
+            kind = "TOML" if toml else "JSON"
+            raise CliError(tr("{path} is not {kind}: {reason}", path=path, kind=kind, reason=exc), 2) from None
         if not isinstance(given, dict):
-            raise CliError(f"{path} must map stakeholder ids to tokens", 2)
+            raise CliError(tr("{path} must map stakeholder ids to tokens", path=path), 2)
     tokens: dict[str, str] = {}
     for who in stakeholders:
         token = given.get(who) or os.environ.get(token_variable(who))
@@ -62,7 +65,11 @@ def read_tokens(path: Path | None, stakeholders: list[str]) -> dict[str, str]:
     missing = [who for who in stakeholders if who not in tokens]
     if missing:
         where = ", ".join(token_variable(m) for m in missing)
-        raise CliError(f"no token for {', '.join(missing)}: give --tokens FILE or set {where}", 2)
+        raise CliError(
+            tr("no token for {stakeholders}: give --tokens FILE or set {variables}", stakeholders=", ".join(missing),
+               variables=where),
+            2,
+        )  # fmt: skip
     return tokens
 
 
@@ -80,9 +87,11 @@ class Made:
 
 
 class Player:
-    """Plays ``scenario`` against the hub at ``url``, ``speed`` times faster than written."""
+    """Plays ``scenario`` against the hub at ``url``, ``speed`` times faster than written, saying it in ``tr``'s
+    language."""
 
-    def __init__(self, url: str, tokens: Mapping[str, str], scenario: Scenario, speed: float) -> None:
+    def __init__(self, url: str, tokens: Mapping[str, str], scenario: Scenario, speed: float, tr: Translator) -> None:
+        self.tr = tr
         self.url = url
         self.tokens = dict(tokens)
         self.scenario = scenario
@@ -122,7 +131,9 @@ class Player:
         try:
             made, what = await getattr(self, f"_{inject.action}")(inject, self.clients[inject.who])
         except HubClientError as exc:
-            raise InjectFailed(f"{inject.describe()} failed: {exc}") from None
+            raise InjectFailed(
+                self.tr("{inject} failed: {error}", inject=inject.describe(self.tr), error=exc)
+            ) from None
         if made is not None:
             self.made[inject.number] = made
         if inject.label is not None:
@@ -137,18 +148,28 @@ class Player:
     def _crisis_of(self, inject: Inject) -> str:
         if inject.crisis is None:
             if self.crisis is None:
-                raise InjectFailed(f"{inject.describe()}: no crisis has been declared before it")
+                raise InjectFailed(
+                    self.tr("{inject}: no crisis has been declared before it", inject=inject.describe(self.tr))
+                )
             return self.crisis
         found = self._earlier(inject.crisis)
         crisis = found.crisis if found is not None else self.crises.get(inject.crisis)
         if crisis is None:
-            raise InjectFailed(f"{inject.describe()}: crisis {inject.crisis!r} was not declared")
+            raise InjectFailed(
+                self.tr(
+                    "{inject}: crisis {crisis!r} was not declared",
+                    inject=inject.describe(self.tr),
+                    crisis=inject.crisis,
+                )
+            )
         return crisis
 
     def _item(self, ref: str, inject: Inject) -> Made:
         found = self._earlier(ref)
         if found is None:
-            raise InjectFailed(f"{inject.describe()}: {ref!r} made nothing to refer to")
+            raise InjectFailed(
+                self.tr("{inject}: {ref!r} made nothing to refer to", inject=inject.describe(self.tr), ref=ref)
+            )
         return found
 
     def _refs(self, refs: list[str], inject: Inject) -> list[str]:
@@ -191,7 +212,8 @@ class Player:
             body["object_refs"] = self._refs(inject.body["refs"], inject)
         event = await client.call("POST", f"/api/v1/crises/{crisis_id}/updates", body)
         title = inject.body.get("abstract") or str(inject.body.get("content", ""))[:60]
-        return Made(event["object"]["id"], None, crisis_id), f"{title!r} on {event['channel']}"
+        return Made(event["object"]["id"], None, crisis_id), self.tr("{title!r} on {channel}", title=title,
+                                                                     channel=event["channel"])  # fmt: skip
 
     async def _sitrep(self, inject: Inject, client: HubClient) -> tuple[Made, str]:
         crisis_id = self._crisis_of(inject)
@@ -204,7 +226,10 @@ class Player:
     async def _assign(self, inject: Inject, client: HubClient) -> tuple[Made, str]:
         crisis_id = self._crisis_of(inject)
         action = await client.call("POST", f"/api/v1/crises/{crisis_id}/actions", self._due(inject.body))
-        return Made(action["id"], None, crisis_id), f"{action['name']!r} → {action['assignee']}, due {action['due']}"
+        what = self.tr(
+            "{name!r} → {assignee}, due {due}", name=action["name"], assignee=action["assignee"], due=action["due"]
+        )
+        return Made(action["id"], None, crisis_id), what
 
     async def _move(self, inject: Inject, client: HubClient) -> tuple[None, str]:
         crisis_id = self._crisis_of(inject)
@@ -229,7 +254,7 @@ class Player:
         body = inject.body
         channel = str(body["channel"])
         if "file" in body:
-            objects = self._file_objects(self.scenario.folder / str(body["file"]), inject)
+            objects = self._file_objects(self.scenario.folder / str(body["file"]), inject, self.tr)
         else:
             marking = TLP.parse(str(body["tlp"])).marking_id if "tlp" in body else None
             ids = {key: obj["id"] for key, obj in self.objects.items()}
@@ -247,52 +272,85 @@ class Player:
             status = await client.taxii_add(channel, objects)
             if status["failure_count"]:
                 reasons = "; ".join(f"{f['id']}: {f.get('message', '')}" for f in status["failures"][:3])
-                raise InjectFailed(f"{inject.describe()} failed: {status['failure_count']} refused ({reasons})")
-            return None, f"{_objects(status['success_count'])} to {channel} over TAXII"
+                raise InjectFailed(
+                    self.tr(
+                        "{inject} failed: {n} refused ({reasons})",
+                        inject=inject.describe(self.tr),
+                        n=status["failure_count"],
+                        reasons=reasons,
+                    )
+                )
+            return None, self.tr.plural(
+                "{n} object to {channel} over TAXII", "{n} objects to {channel} over TAXII", status["success_count"],
+                channel=channel,
+            )  # fmt: skip
         answer = await client.push_objects(channel, objects)
         if answer.rejected:
-            first = answer.rejected[0]
+            first, which = answer.rejected[0], inject.describe(self.tr)
             raise InjectFailed(
-                f"{inject.describe()} failed: {len(answer.rejected)} objects refused, "
-                f"the first because {first['reason']}"
+                self.tr.plural(
+                    "{inject} failed: {n} object refused, the first because {reason}",
+                    "{inject} failed: {n} objects refused, the first because {reason}",
+                    len(answer.rejected),
+                    inject=which,
+                    reason=first["reason"],
+                )
             )
-        return None, f"{_objects(len(answer.accepted))} to {channel} ({len(answer.duplicates)} already there)"
+        return None, self.tr.plural(
+            "{n} object to {channel} ({duplicates} already there)",
+            "{n} objects to {channel} ({duplicates} already there)",
+            len(answer.accepted),
+            channel=channel,
+            duplicates=len(answer.duplicates),
+        )
 
     @staticmethod
-    def _file_objects(path: Path, inject: Inject) -> list[Any]:
+    def _file_objects(path: Path, inject: Inject, tr: Translator) -> list[Any]:
         try:
             data = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
-            raise InjectFailed(f"{inject.describe()}: cannot read the bundle {path}: {exc}") from None
+            raise InjectFailed(
+                tr("{inject}: cannot read the bundle {path}: {reason}", inject=inject.describe(tr), path=path,
+                   reason=exc)
+            ) from None  # fmt: skip
         objects = data.get("objects") if isinstance(data, dict) and data.get("type") == "bundle" else [data]
         if not isinstance(objects, list):
-            raise InjectFailed(f"{inject.describe()}: {path} is a bundle without an objects list")
+            raise InjectFailed(
+                tr("{inject}: {path} is a bundle without an objects list", inject=inject.describe(tr), path=path)
+            )
         return objects
-
-
-def _objects(count: int) -> str:
-    return f"{count} object" if count == 1 else f"{count} objects"
 
 
 def cmd_exercise_run(args: argparse.Namespace) -> int:
     """Play the scenario; exit 1 at the first inject the hub refuses, 2 if the file or the tokens are wrong."""
+    tr: Translator = args.tr
     if not args.speed > 0:
-        raise CliError("--speed must be a positive number", 2)
+        raise CliError(tr("--speed must be a positive number"), 2)
     try:
-        scenario = load(args.scenario)
+        scenario = load(args.scenario, tr)
     except ScenarioError as exc:
         raise CliError(f"{args.scenario}: {exc}", 2) from None
-    tokens = read_tokens(args.tokens, scenario.stakeholders)
-    player = Player(args.url, tokens, scenario, args.speed)
+    tokens = read_tokens(args.tokens, scenario.stakeholders, tr)
+    player = Player(args.url, tokens, scenario, args.speed, tr)
     total = len(scenario.injects)
-    last = scenario.injects[-1].at / args.speed
-    print(f"exercise {scenario.name or args.scenario.name!r}: {total} injects over {last:g} s", flush=True)
+    last = f"{scenario.injects[-1].at / args.speed:g}"
+    name = scenario.name or args.scenario.name
+    print(tr.plural("exercise {name!r}: {n} inject over {last} s", "exercise {name!r}: {n} injects over {last} s",
+                    total, name=name, last=last), flush=True)  # fmt: skip
     try:
         asyncio.run(player.play())
     except InjectFailed as exc:
-        raise CliError(f"{exc}; {player.played} of {total} injects played") from None
+        raise CliError(
+            tr.plural("{error}; {played} of {n} inject played", "{error}; {played} of {n} injects played", total,
+                      error=exc, played=player.played)
+        ) from None  # fmt: skip
     except KeyboardInterrupt:
-        raise CliError(f"stopped after {player.played} of {total} injects", 130) from None
+        raise CliError(
+            tr.plural("stopped after {played} of {n} inject", "stopped after {played} of {n} injects", total,
+                      played=player.played),
+            130,
+        ) from None  # fmt: skip
     if player.crisis is not None:
-        print(f"done: see the after-action report with: crisis-hub report {player.crisis}", flush=True)
+        print(tr("done: see the after-action report with: crisis-hub report {crisis}", crisis=player.crisis),
+              flush=True)  # fmt: skip
     return 0

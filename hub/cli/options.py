@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.capacity import parse_size
+from hub.cli.language import OPTION as LANG_OPTION
+from hub.cli.language import language_type
+from hub.i18n import Translator
 
 DEFAULT_DATA_DIR = "./.crisis-hub"
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -45,6 +49,7 @@ ENVIRONMENT = (
     Variable("CRISIS_HUB_NAMESPACE", "--namespace", "chub"),
     Variable("CRISIS_HUB_URL", "--url", DEFAULT_URL),
     Variable("CRISIS_HUB_TOKEN", "--token"),
+    Variable("CRISIS_HUB_LANG", LANG_OPTION),
 )
 
 # Read by ``serve`` itself, not an option's default: ``production`` refuses to run the demo committee.
@@ -61,74 +66,107 @@ def env_default(option: str) -> str | None:
     return next(var for var in ENVIRONMENT if var.option == option).read()
 
 
-def listen_options(parser: argparse.ArgumentParser) -> None:
+def language_option(parser: argparse.ArgumentParser, tr: Translator) -> None:
+    """``--lang``, on every command: the language of its sentences (and of the demo)."""
+    parser.add_argument(
+        LANG_OPTION,
+        type=language_type(tr),
+        default=env_default(LANG_OPTION),
+        metavar="en|es",
+        help=tr("language of the messages: en or es (or CRISIS_HUB_LANG; default: the system's, else en)"),
+    )
+
+
+def listen_options(parser: argparse.ArgumentParser, tr: Translator) -> None:
     """``--host`` and ``--port``, for the commands that run a hub."""
     parser.add_argument(
         "--host",
         default=env_default("--host"),
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+        help=tr("address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"),
     )
-    parser.add_argument("--port", type=int, default=int(env_default("--port") or 0), help="port (default 8080)")
+    parser.add_argument(
+        "--port", type=int, default=int(env_default("--port") or 0), help=tr("port (default {port})", port=8080)
+    )
 
 
-def verbose_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+def verbose_option(parser: argparse.ArgumentParser, tr: Translator) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help=tr("debug logging"))
 
 
-def log_option(parser: argparse.ArgumentParser) -> None:
+def log_option(parser: argparse.ArgumentParser, tr: Translator) -> None:
     parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default=env_default("--log-format"),
-        help="readable lines (default) or one JSON object per line",
+        help=tr("readable lines (default) or one JSON object per line"),
     )
 
 
-def store_options(parser: argparse.ArgumentParser) -> None:
+def store_options(parser: argparse.ArgumentParser, tr: Translator) -> None:
     """The config file and where the hub's Redis is: for the hub and the commands that work on its data."""
-    parser.add_argument("--config", default=env_default("--config"), help="config TOML (default: built-in demo)")
+    parser.add_argument("--config", default=env_default("--config"), help=tr("config TOML (default: built-in demo)"))
     parser.add_argument(
         "--data-dir",
         default=env_default("--data-dir"),
-        help=f"folder of the embedded Redis (default {DEFAULT_DATA_DIR}): the hub's and its commands' must match",
+        help=tr(
+            "folder of the embedded Redis (default {folder}): the hub's and its commands' must match",
+            folder=DEFAULT_DATA_DIR,
+        ),
     )
     parser.add_argument(
-        "--redis-url", default=env_default("--redis-url"), help="use this Redis instead of the embedded one"
+        "--redis-url", default=env_default("--redis-url"), help=tr("use this Redis instead of the embedded one")
     )
     parser.add_argument(
         "--redis-cluster",
         action="store_const",
         const="1",
         default=env_default("--redis-cluster"),
-        help="the Redis at --redis-url is a Redis Cluster (7 or later), reached through any of its nodes",
+        help=tr("the Redis at --redis-url is a Redis Cluster (7 or later), reached through any of its nodes"),
     )
     parser.add_argument("--namespace", default=env_default("--namespace"), help=argparse.SUPPRESS)
 
 
-def memory_size(text: str) -> int:
-    """A ``--maxmemory`` value in bytes (``2gb``, ``512mb``), or a usage error that says the form."""
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def memory_size(tr: Translator) -> Callable[[str], int]:
+    """The ``--maxmemory`` value's type: a size in bytes (``2gb``, ``512mb``), or a usage error that says the form."""
+
+    def size(text: str) -> int:
+        try:
+            return parse_size(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                tr("{value!r} is not a memory size: give bytes or a size such as 512mb or 2gb", value=text)
+            ) from None
+
+    return size
 
 
-def hub_url(text: str) -> str:
-    """An ``--url`` value: an http(s) URL, or a usage error that says the form."""
-    if not text.startswith(("http://", "https://")) or len(text.split("//", 1)[1].strip("/")) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a hub URL: give http://HOST:PORT or https://HOST")
-    return text
+def hub_url(tr: Translator) -> Callable[[str], str]:
+    """The ``--url`` value's type: an http(s) URL, or a usage error that says the form."""
+
+    def url(text: str) -> str:
+        if not text.startswith(("http://", "https://")) or len(text.split("//", 1)[1].strip("/")) == 0:
+            raise argparse.ArgumentTypeError(
+                tr("{value!r} is not a hub URL: give http://HOST:PORT or https://HOST", value=text)
+            )
+        return text
+
+    return url
 
 
-def client_options(parser: argparse.ArgumentParser) -> None:
-    """``--url`` and ``--token``, for the commands that talk to a hub over HTTP."""
+def url_option(parser: argparse.ArgumentParser, tr: Translator) -> None:
+    """``--url``, for the commands that talk to a hub over HTTP."""
     parser.add_argument(
         "--url",
-        type=hub_url,
+        type=hub_url(tr),
         default=env_default("--url"),
-        help=f"the hub's base URL (or CRISIS_HUB_URL; default {DEFAULT_URL})",
+        help=tr("the hub's base URL (or CRISIS_HUB_URL; default {url})", url=DEFAULT_URL),
     )
-    parser.add_argument("--token", default=env_default("--token"), help="bearer token (or CRISIS_HUB_TOKEN)")
+
+
+def client_options(parser: argparse.ArgumentParser, tr: Translator) -> None:
+    """``--url`` and ``--token``, for the commands that talk to a hub over HTTP."""
+    url_option(parser, tr)
+    parser.add_argument("--token", default=env_default("--token"), help=tr("bearer token (or CRISIS_HUB_TOKEN)"))
 
 
 def cluster(args: argparse.Namespace) -> bool:

@@ -14,8 +14,10 @@ import sys
 
 from hub import credentials
 from hub.cli.errors import CliError
+from hub.cli.language import headers
 from hub.cli.store import note, with_redis
 from hub.config import load_config
+from hub.i18n import Translator
 from hub.people import Person
 from hub.people.service import People
 from hub.store import Client
@@ -29,10 +31,13 @@ def _people(args: argparse.Namespace, client: Client) -> People:
 
 
 def cmd_person_add(args: argparse.Namespace) -> int:
+    tr: Translator = args.tr
     try:
         max_tlp = TLP.parse(args.max_tlp) if args.max_tlp else None
     except ValueError:
-        raise CliError(f"--max-tlp must be a TLP level such as amber, not {args.max_tlp!r}", 2) from None
+        raise CliError(
+            tr("--max-tlp must be a TLP level such as amber, not {value!r}", value=args.max_tlp), 2
+        ) from None
     person = Person(
         id=args.id,
         stakeholder=args.stakeholder,
@@ -51,8 +56,14 @@ def cmd_person_add(args: argparse.Namespace) -> int:
         return added
 
     added = with_redis(args, add)
-    print(f"person {added.id} ({added.name}) added to {added.stakeholder}; set a password: crisis-hub person "
-          f"set-password {added.id}")  # fmt: skip
+    print(
+        tr(
+            "person {id} ({name}) added to {stakeholder}; set a password: crisis-hub person set-password {id}",
+            id=added.id,
+            name=added.name,
+            stakeholder=added.stakeholder,
+        )
+    )
     return 0
 
 
@@ -61,7 +72,8 @@ def cmd_person_list(args: argparse.Namespace) -> int:
         return sorted((await _people(args, client).all()).values(), key=lambda p: (p.stakeholder, p.id))
 
     people = with_redis(args, everyone)
-    print(f"{'id':16}  {'stakeholder':14}  {'state':8}  {'origin':6}  {'limits':24}  name <email>")
+    head = headers(args.tr("id|stakeholder|state|origin|limits|name <email>"))
+    print(f"{head[0]:16}  {head[1]:14}  {head[2]:8}  {head[3]:6}  {head[4]:24}  {head[5]}")
     for p in people:
         limits = ", ".join(
             part
@@ -86,10 +98,13 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
         return person
 
     person = with_redis(args, switch)
+    tr: Translator = args.tr
     if disabled:
-        print(f"person {person.id} disabled: their sessions have ended, their open streams close within seconds")
+        print(
+            tr("person {id} disabled: their sessions have ended, their open streams close within seconds", id=person.id)
+        )
     else:
-        print(f"person {person.id} enabled")
+        print(tr("person {id} enabled", id=person.id))
     return 0
 
 
@@ -102,21 +117,23 @@ def cmd_person_enable(args: argparse.Namespace) -> int:
 
 
 def _read_password(args: argparse.Namespace) -> str:
+    tr: Translator = args.tr
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise CliError("no terminal to ask for the password on: give it on standard input with --password-stdin", 2)
-    first = getpass.getpass(f"new password for {args.id}: ")
-    if first != getpass.getpass("again: "):
-        raise CliError("the two passwords differ; nothing was changed", 1)
+        raise CliError(tr("no terminal to ask for the password on: give it on standard input with --password-stdin"), 2)
+    first = getpass.getpass(tr("new password for {id}: ", id=args.id))
+    if first != getpass.getpass(tr("again: ")):
+        raise CliError(tr("the two passwords differ; nothing was changed"), 1)
     return first
 
 
 def cmd_person_set_password(args: argparse.Namespace) -> int:
+    tr: Translator = args.tr
     password = _read_password(args)
     problem = credentials.password_problem(password)
     if problem is not None:
-        raise CliError(f"{problem}; nothing was changed", 2)
+        raise CliError(tr("{problem}; nothing was changed", problem=problem), 2)
     config = load_config(args.config)
 
     async def store(client: Client) -> tuple[Person, str]:
@@ -127,12 +144,14 @@ def cmd_person_set_password(args: argparse.Namespace) -> int:
         return person, record.totp_secret
 
     person, secret = with_redis(args, store)
-    print(f"password of {person.id} ({person.name}) set; their other sessions have ended")
+    print(tr("password of {id} ({name}) set; their other sessions have ended", id=person.id, name=person.name))
     if secret:
         uri = credentials.totp_uri(secret, person.id, config.hub.title)
         print(
-            "they may read TLP:RED or administer, so signing in also takes a one-time code: enrol this in their "
-            "authenticator app now (shown once):"
+            tr(
+                "they may read TLP:RED or administer, so signing in also takes a one-time code: enrol this in their "
+                "authenticator app now (shown once):"
+            )
         )
         print(credentials.qr_text(uri))
         print(uri, flush=True)

@@ -11,8 +11,8 @@ import orjson
 
 from hub.cli.errors import CliError
 from hub.cli.signin import need_token
+from hub.i18n import Translator
 
-RESUME = "run the same command again to finish (already stored objects count as duplicates)"
 SHOWN_REJECTIONS = 50
 
 
@@ -21,16 +21,17 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     from connectors.client import HubClient, HubClientError, PushSummary
 
+    tr: Translator = args.tr
     need_token(args)
     try:
         data = orjson.loads(args.file.read_bytes())
     except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror}", 2) from None
+        raise CliError(tr("cannot read {path}: {reason}", path=args.file, reason=exc.strerror), 2) from None
     except orjson.JSONDecodeError as exc:
-        raise CliError(f"{args.file} is not JSON: {exc}", 2) from None
+        raise CliError(tr("{path} is not JSON: {reason}", path=args.file, reason=exc), 2) from None
     objects = data.get("objects") if isinstance(data, dict) and data.get("type") == "bundle" else [data]
     if not isinstance(objects, list):
-        raise CliError(f"{args.file} is a bundle without an objects list", 2)
+        raise CliError(tr("{path} is a bundle without an objects list", path=args.file), 2)
     summary = PushSummary()
 
     async def run() -> None:
@@ -44,8 +45,9 @@ def cmd_push(args: argparse.Namespace) -> int:
     except HubClientError as exc:
         raise CliError(str(exc)) from None
     except KeyboardInterrupt:
-        raise CliError(f"stopped: {summary.total} of {len(objects)} objects sent; {RESUME}", 130) from None
-    _report(args.file.name, args.channel, len(summary.accepted), len(summary.duplicates), summary.rejected)
+        sent = tr.plural("{sent} of {n} object sent", "{sent} of {n} objects sent", len(objects), sent=summary.total)
+        raise CliError(tr("stopped: {sent}; {resume}", sent=sent, resume=_resume(tr)), 130) from None
+    _report(tr, args.file.name, args.channel, len(summary.accepted), len(summary.duplicates), summary.rejected)
     return 0 if not summary.rejected else 1
 
 
@@ -56,12 +58,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from connectors.client import HubClient, HubClientError
     from connectors.importer import ImportSummary, expand, import_paths
 
+    tr: Translator = args.tr
     need_token(args)
     files = expand(args.paths)
     missing = [str(p) for p in files if not p.is_file()]
     if missing or not files:
         where = ", ".join(missing) or " ".join(map(str, args.paths))
-        raise CliError(f"nothing to import at {where}", 2)
+        raise CliError(tr("nothing to import at {where}", where=where), 2)
     summary = ImportSummary()
 
     async def run() -> None:
@@ -76,23 +79,38 @@ def cmd_import(args: argparse.Namespace) -> int:
     except HubClientError as exc:
         raise CliError(str(exc)) from None
     except KeyboardInterrupt:
-        sent = f"{summary.files} of {len(files)} files ({summary.total} objects) sent"
-        raise CliError(f"stopped: {sent}; {RESUME}", 130) from None
-    source = f"{len(files)} file{'s' if len(files) != 1 else ''}"
-    _report(source, args.channel, summary.accepted, summary.duplicates, summary.rejected)
+        sent = tr.plural("{sent} of {n} file ({objects} objects) sent", "{sent} of {n} files ({objects} objects) sent",
+                         len(files), sent=summary.files, objects=summary.total)  # fmt: skip
+        raise CliError(tr("stopped: {sent}; {resume}", sent=sent, resume=_resume(tr)), 130) from None
+    source = tr.plural("{n} file", "{n} files", len(files))
+    _report(tr, source, args.channel, summary.accepted, summary.duplicates, summary.rejected)
     for path, reason in summary.failed_files:
-        print(f"  not imported {path}: {reason}")
+        print("  " + tr("not imported {path}: {reason}", path=path, reason=reason))
     return 0 if not summary.rejected and not summary.failed_files else 1
 
 
-def _report(source: str, channel: str, accepted: int, duplicates: int, rejected: list[dict[str, Any]]) -> None:
+def _resume(tr: Translator) -> str:
+    return tr("run the same command again to finish (already stored objects count as duplicates)")
+
+
+def _report(
+    tr: Translator, source: str, channel: str, accepted: int, duplicates: int, rejected: list[dict[str, Any]]
+) -> None:
     """The summary of a push or an import: counts, then each rejection with its reason (the first 50)."""
     print(
-        f"{source} → {channel}: {accepted + duplicates + len(rejected)} objects: "
-        f"{accepted} accepted, {duplicates} duplicates, {len(rejected)} rejected"
+        tr(
+            "{source} → {channel}: {total} objects: {accepted} accepted, {duplicates} duplicates, {rejected} rejected",
+            source=source,
+            channel=channel,
+            total=accepted + duplicates + len(rejected),
+            accepted=accepted,
+            duplicates=duplicates,
+            rejected=len(rejected),
+        )
     )
     for r in rejected[:SHOWN_REJECTIONS]:
         origin = f"{r['file']} " if "file" in r else ""
-        print(f"  rejected {origin}#{r['index']} {r.get('id') or '(no id)'}: {r['reason']}")
+        what = f"{origin}#{r['index']} {r.get('id') or tr('(no id)')}"
+        print("  " + tr("rejected {id}: {reason}", id=what, reason=r["reason"]))
     if len(rejected) > SHOWN_REJECTIONS:
-        print(f"  … and {len(rejected) - SHOWN_REJECTIONS} more rejected")
+        print("  " + tr("… and {n} more rejected", n=len(rejected) - SHOWN_REJECTIONS))

@@ -11,14 +11,17 @@ import orjson
 
 from hub.cli.errors import CliError
 from hub.cli.signin import need_token
+from hub.i18n import Translator
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print the report (or write it to --out): Markdown, or the hub's JSON indented."""
+    """Print the report (or write it to --out): Markdown in the command's language, or the hub's JSON indented."""
     from connectors.client import HubClient, HubClientError
 
+    tr: Translator = args.tr
     need_token(args)
-    path = f"/api/v1/crises/{urllib.parse.quote(args.crisis, safe='')}/report?format={args.format}"
+    query = urllib.parse.urlencode({"format": args.format, "lang": args.lang})
+    path = f"/api/v1/crises/{urllib.parse.quote(args.crisis, safe='')}/report?{query}"
 
     async def run() -> str:
         async with HubClient(args.url, args.token) as client:
@@ -36,6 +39,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         args.out.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
-    print(f"after-action report of {args.crisis} written to {args.out}", file=sys.stderr)
+        raise CliError(tr("cannot write {path}: {reason}", path=args.out, reason=exc.strerror)) from None
+    print(tr("after-action report of {crisis} written to {path}", crisis=args.crisis, path=args.out), file=sys.stderr)
     return 0

@@ -22,6 +22,7 @@ from hub.cli.options import ENV, cluster
 from hub.cli.store import open_redis
 from hub.config import Config, load_config
 from hub.errors import ConfigError, StoreUnavailable
+from hub.i18n import Translator, translator
 from hub.store import TokenStore, connect
 from hub.store.capacity import Capacity
 from hub.tasks import cancel_and_wait
@@ -34,46 +35,57 @@ PRODUCTION = "production"
 
 def serve_config(args: argparse.Namespace) -> Config:
     """The config ``serve`` runs: ``--config``, else the demo committee, said aloud and refused in production."""
+    tr: Translator = args.tr
     if args.config is None:
         if os.environ.get(ENV) == PRODUCTION:
             raise CliError(
-                f"{ENV}={PRODUCTION} and no --config (or CRISIS_HUB_CONFIG): refusing to serve the built-in demo "
-                "committee",
+                tr(
+                    "{variable}={value} and no --config (or CRISIS_HUB_CONFIG): refusing to serve the built-in demo "
+                    "committee",
+                    variable=ENV,
+                    value=PRODUCTION,
+                ),
                 2,
             )
-        log.warning("no --config (or CRISIS_HUB_CONFIG): serving the built-in demo committee, not a real one")
+        log.warning("%s", tr("no --config (or CRISIS_HUB_CONFIG): serving the built-in demo committee, not a real one"))
     return load_config(args.config)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
 
+    tr: Translator = args.tr
     config = serve_config(args)
     log.info(
-        "configuration: %s (%d stakeholders, %d channels)",
-        config.source,
-        len(config.stakeholders),
-        len(config.channels),
+        "%s",
+        tr(
+            "configuration: {source} ({stakeholders} stakeholders, {channels} channels)",
+            source=config.source,
+            stakeholders=len(config.stakeholders),
+            channels=len(config.channels),
+        ),
     )
     _announce_fast_path()
-    ssl_context = _ssl_context(args.cert, args.key)
+    ssl_context = _ssl_context(args.cert, args.key, tr)
     scheme = "https" if ssl_context else "http"
-    _check_listen(args.host, args.port)
+    _check_listen(args.host, args.port, tr)
     with open_redis(args, args.appendfsync, args.maxmemory) as place:
         archive_dir = Path(args.data_dir).resolve() / "archive"  # retain_days archives here, with --redis-url too
         app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args), archive_dir=archive_dir)
         where = place.where.removeprefix("the ")
         refuse_evicting(place.url, cluster(args))
         if place.maxmemory is not None:
-            print(f"Embedded Redis memory limit: {_limit_text(place.maxmemory)}", flush=True)
-        print(f"Crisis Hub on {scheme}://{args.host}:{args.port}/  ({where}; config: {config.source})", flush=True)
-        raise_file_limit()
+            print(tr("Embedded Redis memory limit: {limit}", limit=_limit_text(place.maxmemory, tr)), flush=True)
+        url = f"{scheme}://{args.host}:{args.port}/"
+        print(tr("Crisis Hub on {url}  ({where}; config: {source})", url=url, where=where, source=config.source),
+              flush=True)  # fmt: skip
+        raise_file_limit(tr=tr)
         try:
             web.run_app(
                 app, host=args.host, port=args.port, print=None, access_log=None, ssl_context=ssl_context, backlog=4096
             )
         except OSError as exc:
-            raise _listen_error(exc, args.host, args.port) from None
+            raise _listen_error(exc, args.host, args.port, tr) from None
     return 0
 
 
@@ -100,11 +112,13 @@ def refuse_evicting(url: str, on_cluster: bool) -> None:
         raise CliError(problem, 2)
 
 
-def _limit_text(maxmemory: int) -> str:
+def _limit_text(maxmemory: int, tr: Translator) -> str:
     """The embedded Redis's limit, said with what happens at it and how to change it."""
     if maxmemory == 0:
-        return "none (maxmemory 0): it grows until the machine runs out of memory"
-    return f"{size_text(maxmemory)} (--maxmemory); once full, writes are refused (507), nothing is evicted"
+        return tr("none (maxmemory 0): it grows until the machine runs out of memory")
+    return tr(
+        "{size} (--maxmemory); once full, writes are refused (507), nothing is evicted", size=size_text(maxmemory)
+    )
 
 
 def _announce_fast_path() -> None:
@@ -114,7 +128,7 @@ def _announce_fast_path() -> None:
     announce_fast_path(installed_problem())
 
 
-def _check_listen(host: str, port: int) -> None:
+def _check_listen(host: str, port: int, tr: Translator) -> None:
     """Fail at once, before Redis and the app start, if ``host:port`` cannot be listened on."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
@@ -125,24 +139,36 @@ def _check_listen(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            raise _listen_error(exc, host, port) from None
+            raise _listen_error(exc, host, port, tr) from None
 
 
-def _listen_error(exc: OSError, host: str, port: int) -> Exception:
+def _listen_error(exc: OSError, host: str, port: int, tr: Translator) -> Exception:
     """The sentence for a hub that cannot listen where it was asked to (or ``exc`` itself if not that)."""
     if exc.errno == errno.EADDRINUSE:
-        return CliError(f"{host}:{port} is already in use (another hub?): stop it, or choose another --port")
+        return CliError(
+            tr(
+                "{host}:{port} is already in use (another hub?): stop it, or choose another --port",
+                host=host,
+                port=port,
+            )
+        )
     if exc.errno == errno.EADDRNOTAVAIL:
-        return CliError(f"cannot listen on {host}:{port}: this machine has no address {host} (see --host)")
+        return CliError(
+            tr("cannot listen on {host}:{port}: this machine has no address {host} (see --host)", host=host, port=port)
+        )
     if exc.errno == errno.EACCES:
-        return CliError(f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)")
+        return CliError(
+            tr("cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)", host=host,
+               port=port)
+        )  # fmt: skip
     return exc
 
 
-def raise_file_limit(wanted: int = 65536) -> int:
+def raise_file_limit(wanted: int = 65536, tr: Translator | None = None) -> int:
     """Raise the soft limit on open files towards ``wanted`` (every stream holds one); warn if it stays low."""
     import resource
 
+    tr = tr or translator("en")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
@@ -150,33 +176,43 @@ def raise_file_limit(wanted: int = 65536) -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
             soft = target
         except (ValueError, OSError) as exc:
-            log.warning("cannot raise the open-file limit from %d: %s", soft, exc)
+            log.warning("%s", tr("cannot raise the open-file limit from {limit}: {error}", limit=soft, error=exc))
     if soft < 4096:
-        log.warning("the open-file limit is %d: the hub can hold at most about that many streams", soft)
+        log.warning("%s", tr("the open-file limit is {limit}: the hub can hold at most about that many streams",
+                             limit=soft))  # fmt: skip
     return soft
 
 
-def _ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+def _ssl_context(cert: str | None, key: str | None, tr: Translator) -> ssl.SSLContext | None:
     """TLS 1.2+ with the given certificate chain and key, or None for plain HTTP."""
     if not cert and not key:
         return None
     if not (cert and key):
-        raise ConfigError("give both --cert and --key for HTTPS")
+        raise ConfigError(tr("give both --cert and --key for HTTPS"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load the TLS certificate {cert} or key {key}: {exc}") from None
+        raise ConfigError(
+            tr("cannot load the TLS certificate {cert} or key {key}: {error}", cert=cert, key=key, error=exc)
+        ) from None
     return context
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The hub with the demo committee, in the language of ``--lang``, and the crisis scenario played on it."""
+    tr: Translator = args.tr
     config = load_config(args.config)
-    # Escalations every few seconds, so the demo's overdue action is escalated while you watch.
-    config = replace(config, crisis=replace(config.crisis, escalation_interval=5.0))
+    # Escalations every few seconds, so the demo's overdue action is escalated while you watch; the hub writes
+    # (sitreps, notifications) in the demo's language.
+    config = replace(
+        config,
+        crisis=replace(config.crisis, escalation_interval=5.0),
+        hub=replace(config.hub, language=tr.lang),
+    )
     _announce_fast_path()
-    _check_listen(args.host, args.port)
+    _check_listen(args.host, args.port, tr)
     with open_redis(args) as place:
         asyncio.run(_run_demo(config, place.url, args))
     return 0
@@ -186,6 +222,7 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
     from hub.app import create_app
     from hub.demo import Scenario
 
+    tr: Translator = args.tr
     app = create_app(config, redis_url, namespace=args.namespace, cluster=cluster(args))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -193,14 +230,15 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
         await web.TCPSite(runner, args.host, args.port).start()
     except OSError as exc:
         await runner.cleanup()
-        raise _listen_error(exc, args.host, args.port) from None
+        raise _listen_error(exc, args.host, args.port, tr) from None
     url = f"http://{args.host}:{args.port}"
     tokens = await _demo_tokens(config, redis_url, args)
     token_file = Path(args.data_dir) / "demo-tokens.json"
     token_file.parent.mkdir(parents=True, exist_ok=True)
     token_file.write_bytes(orjson.dumps(tokens, option=orjson.OPT_INDENT_2))
     token_file.chmod(0o600)
-    print(f"Crisis Hub demo on {url}/  — sign in with a token below (also in {token_file})", flush=True)
+    print(tr("Crisis Hub demo on {url}/  — sign in with a token below (also in {file})", url=url, file=token_file),
+          flush=True)  # fmt: skip
     for stakeholder, text in tokens.items():
         print(f"  {stakeholder:<13} {config.stakeholders[stakeholder].name:<42} {text}", flush=True)
 
@@ -208,12 +246,12 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    scenario = asyncio.create_task(Scenario(url, tokens, args.speed).run())
+    scenario = asyncio.create_task(Scenario(url, tokens, args.speed, lang=tr.lang).run())
     waiter = asyncio.create_task(stop.wait())
     try:
         done, _ = await asyncio.wait({scenario, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if scenario in done and scenario.exception() is not None:
-            log.error("the demo scenario failed", exc_info=scenario.exception())
+            log.error("%s", tr("the demo scenario failed"), exc_info=scenario.exception())
             await stop.wait()
     finally:
         await cancel_and_wait(scenario, waiter)

@@ -28,6 +28,7 @@ import orjson
 
 from hub.cli.errors import CliError
 from hub.cli.options import TOKENS_FILE
+from hub.i18n import Translator
 from hub.tokens import new_token
 
 
@@ -44,14 +45,17 @@ def _hub_key(url: str) -> str:
     return url.rstrip("/")
 
 
-def _saved() -> dict[str, dict[str, Any]]:
+def _saved(tr: Translator) -> dict[str, dict[str, Any]]:
     path = tokens_file()
     try:
         data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         return {}
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise CliError(f"cannot read the saved tokens in {path} ({exc}); remove the file and sign in again") from None
+        raise CliError(
+            tr("cannot read the saved tokens in {path} ({error}); remove the file and sign in again", path=path,
+               error=exc)
+        ) from None  # fmt: skip
     hubs = data.get("hubs") if isinstance(data, dict) else None
     return {k: v for k, v in hubs.items() if isinstance(v, dict)} if isinstance(hubs, dict) else {}
 
@@ -73,20 +77,23 @@ def _write(hubs: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
-def saved_token(url: str) -> str:
+def saved_token(url: str, tr: Translator) -> str:
     """The token ``login`` saved for the hub at ``url``, or ""."""
-    token = _saved().get(_hub_key(url), {}).get("token", "")
+    token = _saved(tr).get(_hub_key(url), {}).get("token", "")
     return token if isinstance(token, str) else ""
 
 
 def need_token(args: argparse.Namespace) -> None:
     """Give ``args.token`` the token saved for ``args.url`` when none was given; a usage error if there is none."""
+    tr: Translator = args.tr
     if not args.token:
-        args.token = saved_token(args.url)
+        args.token = saved_token(args.url, tr)
     if not args.token:
         raise CliError(
-            "give --token or set CRISIS_HUB_TOKEN, or sign in as yourself with crisis-hub login "
-            "(crisis-hub token create prints a stakeholder's token)",
+            tr(
+                "give --token or set CRISIS_HUB_TOKEN, or sign in as yourself with crisis-hub login "
+                "(crisis-hub token create prints a stakeholder's token)"
+            ),
             2,
         )
 
@@ -95,7 +102,7 @@ def _default_label() -> str:
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
-        user = "someone"
+        user = "someone"  # a label, stored and shown to others: not a sentence of this command
     return f"{user}@{socket.gethostname()}"[:100]
 
 
@@ -103,6 +110,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     """Sign this command line in as the person who approves it in the situation room."""
     from connectors.client import HubClient, HubClientError
 
+    tr: Translator = args.tr
     token = new_token()
     label = args.label if args.label is not None else _default_label()
 
@@ -113,9 +121,16 @@ def cmd_login(args: argparse.Namespace) -> int:
             )
         minutes = round(asked["expires_in"] / 60)
         print(
-            f"To sign this command line in, open\n\n    {asked['verification_uri_complete']}\n\n"
-            f"in a browser signed in to the situation room, check that it shows the code {asked['user_code']}, "
-            f"and approve it (within {minutes} minutes).\nWaiting for your approval…",
+            tr.plural(
+                "To sign this command line in, open\n\n    {link}\n\nin a browser signed in to the situation room, "
+                "check that it shows the code {code}, and approve it (within {n} minute).\nWaiting for your approval…",
+                "To sign this command line in, open\n\n    {link}\n\nin a browser signed in to the situation room, "
+                "check that it shows the code {code}, and approve it (within {n} minutes).\nWaiting for your "
+                "approval…",
+                minutes,
+                link=asked["verification_uri_complete"],
+                code=asked["user_code"],
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -126,7 +141,7 @@ def cmd_login(args: argparse.Namespace) -> int:
                 if answer["status"] == "approved":
                     return answer
                 if time.monotonic() > deadline:
-                    raise CliError("the request expired before it was approved; run crisis-hub login again")
+                    raise CliError(tr("the request expired before it was approved; run crisis-hub login again"))
                 await asyncio.sleep(max(1, asked["interval"]))
 
     try:
@@ -134,10 +149,14 @@ def cmd_login(args: argparse.Namespace) -> int:
     except HubClientError as exc:
         raise CliError(str(exc)) from None
     if args.no_save:
-        print(f"signed in as {approved['label']}; the token works until {approved['expires']}:", file=sys.stderr)
+        print(
+            tr("signed in as {label}; the token works until {expires}:", label=approved["label"],
+               expires=approved["expires"]),
+            file=sys.stderr,
+        )  # fmt: skip
         print(token.text, flush=True)
         return 0
-    hubs = _saved()
+    hubs = _saved(tr)
     hubs[_hub_key(args.url)] = {
         "token": token.text,
         "person": approved["person"]["id"],
@@ -146,7 +165,15 @@ def cmd_login(args: argparse.Namespace) -> int:
     }
     path = _write(hubs)
     hub = _hub_key(args.url)
-    print(f"signed in to {hub} as {approved['label']} until {approved['expires']}; token saved in {path}")
+    print(
+        tr(
+            "signed in to {hub} as {label} until {expires}; token saved in {path}",
+            hub=hub,
+            label=approved["label"],
+            expires=approved["expires"],
+            path=path,
+        )
+    )
     return 0
 
 
@@ -154,25 +181,40 @@ def cmd_logout(args: argparse.Namespace) -> int:
     """Revoke the token ``login`` saved for the hub at --url (or the one given), and forget it."""
     from connectors.client import HubClient, HubClientError
 
-    saved = saved_token(args.url)
+    tr: Translator = args.tr
+    saved = saved_token(args.url, tr)
     token = args.token or saved
     if not token:
-        raise CliError(f"no token saved for {_hub_key(args.url)}: nothing to sign out", 2)
+        raise CliError(tr("no token saved for {hub}: nothing to sign out", hub=_hub_key(args.url)), 2)
 
     async def run() -> None:
         async with HubClient(args.url, token) as client:
             await client.call("DELETE", "/api/v1/cli-login")
 
-    ended = "revoked"
+    valid = True
     try:
         asyncio.run(run())
     except HubClientError as exc:
         if exc.status != 401:  # 401: revoked or expired already; forgetting it is all there is left to do
             raise CliError(str(exc)) from None
-        ended = "no longer valid"
-    if saved and token == saved:
-        hubs = _saved()
+        valid = False
+    forgotten = token == saved
+    if saved and forgotten:
+        hubs = _saved(tr)
         hubs.pop(_hub_key(args.url), None)
         _write(hubs)
-    print(f"signed out of {_hub_key(args.url)}: the token is {ended}" + (" and forgotten" if token == saved else ""))
+    hub = _hub_key(args.url)
+    if valid:
+        said = (
+            tr("signed out of {hub}: the token is revoked and forgotten", hub=hub)
+            if forgotten
+            else tr("signed out of {hub}: the token is revoked", hub=hub)
+        )
+    else:
+        said = (
+            tr("signed out of {hub}: the token is no longer valid and forgotten", hub=hub)
+            if forgotten
+            else tr("signed out of {hub}: the token is no longer valid", hub=hub)
+        )
+    print(said)
     return 0

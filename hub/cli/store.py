@@ -15,6 +15,7 @@ from hub.cli.errors import CliError
 from hub.cli.options import cluster
 from hub.embedded import EmbeddedRedis
 from hub.errors import ConfigError, StoreUnavailable
+from hub.i18n import Translator
 from hub.store import AuditLog, Client, CredentialsRefused, StoreError, connect, is_cluster, unavailable
 
 T = TypeVar("T")
@@ -23,7 +24,7 @@ S = TypeVar("S")
 
 @dataclass(frozen=True)
 class RedisPlace:
-    """Where a command's data lives: its Redis ``url``, said for people as ``where``.
+    """Where a command's data lives: its Redis ``url``, said for people as ``where`` (in the command's language).
 
     ``started``: the embedded Redis was not running, so this command started it
     for a moment (no hub is running on that data dir); ``new``: the data dir did
@@ -47,10 +48,16 @@ def open_redis(
     ``appendfsync`` and ``maxmemory`` (bytes; default: half of this machine's memory) configure an
     embedded server this command starts.
     """
+    tr: Translator = args.tr
     if cluster(args) and not args.redis_url:
-        raise ConfigError("--redis-cluster needs --redis-url, a node of the cluster: the embedded Redis is one server")
+        raise ConfigError(
+            tr("--redis-cluster needs --redis-url, a node of the cluster: the embedded Redis is one server")
+        )
     if args.redis_url:
-        yield RedisPlace(args.redis_url, ("Redis Cluster at " if cluster(args) else "Redis at ") + args.redis_url)
+        if cluster(args):
+            yield RedisPlace(args.redis_url, tr("Redis Cluster at {url}", url=args.redis_url))
+        else:
+            yield RedisPlace(args.redis_url, tr("Redis at {url}", url=args.redis_url))
         return
     data_dir = Path(args.data_dir).resolve()
     new = not data_dir.exists()
@@ -58,7 +65,8 @@ def open_redis(
     url = embedded.start()
     try:
         limit = embedded.memory_limit()
-        yield RedisPlace(url, f"the embedded Redis of {data_dir}", started=embedded.owned, new=new, maxmemory=limit)
+        where = tr("the embedded Redis of {folder}", folder=data_dir)
+        yield RedisPlace(url, where, started=embedded.owned, new=new, maxmemory=limit)
     finally:
         embedded.stop()
 
@@ -73,15 +81,21 @@ def run_on(place: RedisPlace, args: argparse.Namespace, action: Callable[[Client
         finally:
             await client.aclose()
 
+    tr: Translator = args.tr
     try:
         return asyncio.run(run())
     except CredentialsRefused as exc:
-        raise CliError(f"{place.where} refused the credentials ({exc}): check --redis-url") from None
+        raise CliError(
+            tr("{where} refused the credentials ({error}): check --redis-url", where=place.where, error=exc)
+        ) from None
     except (StoreUnavailable, StoreError) as exc:
         if not unavailable(exc):
             raise  # not an outage: main says "Redis failed" with what it said
-        hint = "is it running, and is --redis-url right?" if args.redis_url else "see redis.log in --data-dir"
-        raise CliError(f"{place.where} does not answer: {hint}") from None
+        if args.redis_url:
+            raise CliError(
+                tr("{where} does not answer: is it running, and is --redis-url right?", where=place.where)
+            ) from None
+        raise CliError(tr("{where} does not answer: see redis.log in --data-dir", where=place.where)) from None
 
 
 def with_redis(args: argparse.Namespace, action: Callable[[Client], Awaitable[T]]) -> T:

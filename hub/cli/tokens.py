@@ -7,10 +7,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.cli.errors import CliError
+from hub.cli.errors import CliError, say
+from hub.cli.language import headers
 from hub.cli.store import RedisPlace, hub_listening, note, on_redis, open_redis, run_on, with_redis
 from hub.config import load_config
 from hub.errors import NotFound
+from hub.i18n import Translator
 from hub.store import Client, TokenRecord, TokenStore
 from hub.store.audit import AuditLog
 from hub.tokens import new_token, split_token
@@ -22,10 +24,15 @@ def _when(ts: float | None) -> str:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     """Store a new token; stderr says where, and warns when no hub uses that Redis. The token is stdout's last line."""
+    tr: Translator = args.tr
     config = load_config(args.config)
     if args.stakeholder not in config.stakeholders:
         known = ", ".join(config.stakeholders)
-        raise CliError(f"no stakeholder {args.stakeholder!r} in {config.source} (known: {known})", 2)
+        raise CliError(
+            tr("no stakeholder {id!r} in {source} (known: {known})", id=args.stakeholder, source=config.source,
+               known=known),
+            2,
+        )  # fmt: skip
     token = new_token()
 
     async def create(client: Client) -> bool | None:
@@ -38,9 +45,14 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         listening = run_on(place, args, create)
     warning = _no_hub_warning(args, place, listening)
     if warning:
-        print(f"crisis-hub: warning: {warning}", file=sys.stderr)
+        say(tr("warning: {warning}", warning=warning))
     print(
-        f"token {token.token_id} for {args.stakeholder} stored in {place.where} (shown once; only its hash is kept):",
+        tr(
+            "token {id} for {stakeholder} stored in {where} (shown once; only its hash is kept):",
+            id=token.token_id,
+            stakeholder=args.stakeholder,
+            where=place.where,
+        ),
         file=sys.stderr,
         flush=True,
     )
@@ -50,26 +62,37 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def _no_hub_warning(args: argparse.Namespace, place: RedisPlace, listening: bool | None) -> str:
     """Why a new token may not work, or "": the hub answers 401 to a token stored in another Redis."""
+    tr: Translator = args.tr
     if args.redis_url:
         if listening is False:
-            return (
-                f"no hub is connected to Redis at {args.redis_url}: the token works with a hub started with "
-                f"--redis-url {args.redis_url}; any other hub answers 401 unknown token"
+            return tr(
+                "no hub is connected to Redis at {url}: the token works with a hub started with --redis-url {url}; "
+                "any other hub answers 401 unknown token",
+                url=args.redis_url,
             )
         return ""
     if place.started:
         data_dir = Path(args.data_dir).resolve()
-        new = " (a new, empty data dir)" if place.new else ""
-        return (
-            f"no hub is running on {data_dir}{new}: the token works with a hub started with --data-dir {data_dir}; "
-            "a hub on another --data-dir or --redis-url answers 401 unknown token"
+        if place.new:
+            return tr(
+                "no hub is running on {folder} (a new, empty data dir): the token works with a hub started with "
+                "--data-dir {folder}; a hub on another --data-dir or --redis-url answers 401 unknown token",
+                folder=data_dir,
+            )
+        return tr(
+            "no hub is running on {folder}: the token works with a hub started with --data-dir {folder}; "
+            "a hub on another --data-dir or --redis-url answers 401 unknown token",
+            folder=data_dir,
         )
     return ""
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
     records = on_redis(args, TokenStore, lambda tokens: tokens.list())
-    print(f"{'id':12}  {'stakeholder':16}  {'person':16}  {'created':20}  {'revoked':20}  {'expires':20}  label")
+    token_id, stakeholder, person, created, revoked, expires, label = headers(
+        args.tr("id|stakeholder|person|created|revoked|expires|label")
+    )
+    print(f"{token_id:12}  {stakeholder:16}  {person:16}  {created:20}  {revoked:20}  {expires:20}  {label}")
     for r in records:
         print(
             f"{r.token_id:12}  {r.stakeholder:16}  {r.person or '-':16}  {_when(r.created):20}  {_when(r.revoked):20}  "
@@ -79,6 +102,7 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
+    tr: Translator = args.tr
     parts = split_token(args.token)
     token_id = parts[0] if parts else args.token
 
@@ -86,7 +110,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
         tokens = TokenStore(client, args.namespace)
         record = await tokens.get(token_id)
         if record is None:
-            raise NotFound(f"no token with id {token_id}")
+            raise NotFound(tr("no token with id {id}", id=token_id))
         if record.revoked is not None:
             return record, False
         record = await tokens.revoke(token_id)
@@ -95,8 +119,14 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
     record, revoked = with_redis(args, revoke)
     if revoked:
-        print(f"token {record.token_id} of {record.stakeholder} revoked")
+        print(tr("token {id} of {stakeholder} revoked", id=record.token_id, stakeholder=record.stakeholder))
     else:
-        when = _when(record.revoked)
-        print(f"token {record.token_id} of {record.stakeholder} was already revoked ({when}): nothing to do")
+        print(
+            tr(
+                "token {id} of {stakeholder} was already revoked ({when}): nothing to do",
+                id=record.token_id,
+                stakeholder=record.stakeholder,
+                when=_when(record.revoked),
+            )
+        )
     return 0

@@ -14,6 +14,7 @@ import orjson
 
 from hub.cli.errors import CliError
 from hub.cli.signin import need_token
+from hub.i18n import Translator
 from hub.tasks import cancel_and_wait
 
 
@@ -46,6 +47,7 @@ def format_event(event: dict[str, Any]) -> str:
 def cmd_watch(args: argparse.Namespace) -> int:
     from connectors.stream import StreamClient, StreamError, StreamState
 
+    tr: Translator = args.tr
     need_token(args)
 
     def note(text: str) -> None:
@@ -53,19 +55,22 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     def status(msg: dict[str, Any]) -> None:
         op = msg.get("op")
-        if op == "subscribed":
-            replayed = f", {msg['replayed']} replayed" if msg.get("resumed_from") else ""
-            note(f"live on {msg['channel']}{replayed}")
+        if op == "subscribed" and msg.get("resumed_from"):
+            note(tr("live on {channel}, {n} replayed", channel=msg["channel"], n=msg["replayed"]))
+        elif op == "subscribed":
+            note(tr("live on {channel}", channel=msg["channel"]))
         elif op == "gap":
-            note(f"gap on {msg['channel']}: history before {msg['oldest']} is no longer kept")
+            note(tr("gap on {channel}: history before {oldest} is no longer kept", channel=msg["channel"],
+                    oldest=msg["oldest"]))  # fmt: skip
         elif op == "error":
-            note(f"error {msg.get('code')}: {msg.get('message')}")
+            note(tr("error {code}: {detail}", code=msg.get("code"), detail=msg.get("message")))
 
     def state(change: StreamState) -> None:
         if change.state == "connecting":
-            note(f"connecting to {change.url}")
+            note(tr("connecting to {url}", url=change.url))
         elif change.state == "disconnected":
-            note(f"disconnected: {change.reason}; reconnecting in {change.retry_in:.1f} s")
+            note(tr("disconnected: {reason}; reconnecting in {seconds} s", reason=change.reason,
+                    seconds=format(change.retry_in, ".1f")))  # fmt: skip
 
     client = StreamClient(
         args.url, args.token, args.channel, since_ids(args.since, args.channel), on_message=status, on_state=state

@@ -101,7 +101,7 @@ def test_plan_push_refuses_a_broken_plan_before_sending_it(tmp_path: Path) -> No
     no_traceback(result.stderr)
     assert result.returncode == 2
     assert result.stdout.startswith("error: workflow_start: no step ")
-    assert result.stderr == f"crisis-hub: {path} has 1 error(s): not pushed\n"
+    assert result.stderr == f"crisis-hub: {path} has 1 error: not pushed\n"
 
 
 def test_plan_export_of_something_else_is_a_usage_error() -> None:
