@@ -24,6 +24,7 @@ from tests.notify.servers import Mailbox, SmtpServer, WebhookReceiver, certifica
 from tests.people.helpers import signed_in
 from tests.stixgen import indicator
 from tests.stream.test_handler import open_ws, post
+from tests.test_demo import play
 from tests.timing import QUIET, WAIT
 
 pytestmark = pytest.mark.asyncio
@@ -282,3 +283,25 @@ async def test_a_hub_in_spanish_writes_its_webhooks_and_the_digests_of_people_wi
     assert second.get_content().startswith("2 elementos en la sala de situación requieren su atención:")
     assert receiver.bodies[0]["text"].startswith("*Acción asignada a usted: Isolate substation 4*")
     assert receiver.bodies[1]["text"].startswith("*2 elementos requieren su atención*")
+
+
+async def test_the_demo_crisis_raised_to_severe_is_one_mail_per_subscribed_person_and_one_webhook_call(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer], receiver: WebhookReceiver
+) -> None:
+    """The whole demo scenario on two hub processes, people subscribed to Severe crises only: the declaration
+    and the first raise are below their threshold, the raise to Severe reaches each of them once, and the
+    energy team's channel once."""
+    box, server = mailbox
+    server.start()
+    crises_only = Rules(default=Rule(crisis_min_severity=4, actions=False, overdue=False, acknowledgments=False))
+    chosen = settings(server, receiver, rules=crises_only)
+    first, _second = await hub_factory(notifications=chosen), await hub_factory(notifications=chosen)
+    await play(first).run(keep_alive=False)
+    mails = await box.until(len(EVERYONE))
+    await receiver.until(1)
+    await asyncio.sleep(3 * QUIET)
+    assert sorted(m["To"] for m in box.messages) == sorted(EVERYONE)
+    assert all("Crisis raised" in m["Subject"] and "severity 4 (Severe)" in m["Subject"] for m in mails), [
+        m["Subject"] for m in mails
+    ]
+    assert len(receiver.bodies) == 1
