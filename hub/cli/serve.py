@@ -69,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ssl_context = _ssl_context(args.cert, args.key, tr)
     scheme = "https" if ssl_context else "http"
     _check_listen(args.host, args.port, tr)
+    _stop_on_sigterm()
     with open_redis(args, args.appendfsync, args.maxmemory) as place:
         archive_dir = Path(args.data_dir).resolve() / "archive"  # retain_days archives here, with --redis-url too
         app = create_app(config, place.url, namespace=args.namespace, cluster=cluster(args), archive_dir=archive_dir)
@@ -87,6 +88,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _listen_error(exc, args.host, args.port, tr) from None
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Until the server's own handlers take over, SIGTERM stops the command as Ctrl-C does: through the
+    ``with`` blocks, so that an embedded Redis already started is stopped too, not left running alone."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def refuse_evicting(url: str, on_cluster: bool) -> None:
@@ -213,6 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _announce_fast_path()
     _check_listen(args.host, args.port, tr)
+    _stop_on_sigterm()
     with open_redis(args) as place:
         asyncio.run(_run_demo(config, place.url, args))
     return 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from hub.embedded import EmbeddedRedis
@@ -93,3 +95,29 @@ def test_serve_refuses_an_evicting_redis_saying_why_and_how_to_fix_it(tmp_path: 
     (refusal,) = [line for line in result.stderr.splitlines() if line.startswith("crisis-hub: ")]
     assert "maxmemory-policy is allkeys-lru" in refusal and "silently deletes stored objects" in refusal
     assert "CONFIG SET maxmemory-policy noeviction" in refusal and "redis.conf" in refusal
+
+
+def test_a_sigterm_while_serve_starts_stops_its_embedded_redis_too(tmp_path: Path) -> None:
+    """SIGTERM as soon as the embedded Redis answers, before the server runs: the command stops, and takes the
+    Redis it started with it (a supervisor stopping a hub that is still starting must not leave Redis behind)."""
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(free_port()), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url_file = data_dir / "redis.url"
+    deadline = time.monotonic() + STARTUP
+    while not url_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    url = url_file.read_text().strip()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=LONG_WAIT)
+    assert "Traceback" not in stderr, stderr
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        with pytest.raises(redis.ConnectionError):
+            client.ping()
+    finally:
+        client.close()
