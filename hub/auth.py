@@ -35,7 +35,11 @@ async def token_record(token: str, tokens: TokenStore) -> TokenRecord:
     if parts is None:
         raise Unauthorized("the token is malformed")
     token_id, secret = parts
-    record = await tokens.get(token_id)
+    return checked_record(await tokens.get(token_id), secret)
+
+
+def checked_record(record: TokenRecord | None, secret: str) -> TokenRecord:
+    """``record`` if ``secret`` is its token's and it still works; Unauthorized if unknown, revoked or expired."""
     if record is None or not secret_matches(secret, record.digest):
         raise Unauthorized("unknown token")
     if record.revoked is not None:

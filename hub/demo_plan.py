@@ -174,26 +174,21 @@ def protocol_texts(playbook: Mapping[str, Any]) -> list[str]:
 
 def translated(playbook: dict[str, Any], lang: str) -> dict[str, Any]:
     """``playbook`` with the texts :func:`protocol_texts` lists in ``lang`` (those without a translation kept)."""
-    table = PROTOCOL.get(lang, {})
-
-    def say(text: str) -> str:
-        return table.get(text, text)
-
     for key in ("name", "description"):
         if key in playbook:
-            playbook[key] = say(playbook[key])
+            playbook[key] = step_name(playbook[key], lang)
     for step in playbook["workflow"].values():
         for key in ("name", "description"):
             if key in step:
-                step[key] = say(step[key])
+                step[key] = step_name(step[key], lang)
         for command in step.get("commands", ()):
             if "command" in command:
-                command["command"] = say(command["command"])
+                command["command"] = step_name(command["command"], lang)
     return playbook
 
 
 def step_name(english: str, lang: str) -> str:
-    """A step's name, given in English, as the demo's protocol in ``lang`` calls it."""
+    """A text of the protocol (a step's name, say), given in English, as the demo's protocol in ``lang`` says it."""
     return PROTOCOL.get(lang, {}).get(english, english)
 
 

@@ -168,14 +168,17 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/0"
         deadline = time.monotonic() + timeout
-        while not _answers(url):
-            if self.process.poll() is not None:
-                self.process = None
-                raise ConfigError(f"the embedded redis-server exited at start; see {self.data_dir / 'redis.log'}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ConfigError(f"the embedded redis-server did not answer within {timeout:.0f}s")
-            time.sleep(0.05)
+        try:
+            while not _answers(url):
+                if self.process.poll() is not None:
+                    self.process = None
+                    raise ConfigError(f"the embedded redis-server exited at start; see {self.data_dir / 'redis.log'}")
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"the embedded redis-server did not answer within {timeout:.0f}s")
+                time.sleep(0.05)
+        except BaseException:  # not answering in time, or interrupted (Ctrl-C, SIGTERM) while it loads its data
+            self.stop()
+            raise
         try:
             self.url_file.write_text(url + "\n")
         except OSError as exc:

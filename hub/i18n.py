@@ -33,7 +33,6 @@ LANGUAGES: Final = ("en", "es")
 DEFAULT: Final = "en"
 LOCALES: Final = {"en": "en", "es": "es_MX"}
 """The Babel locale of each language: how numbers, dates and durations are written."""
-NAMES: Final = {"en": "English", "es": "Español"}
 
 
 def language_of(text: str | None) -> str | None:
@@ -114,10 +113,6 @@ class Translator:
         """``seconds`` from now as people say it: "5 min ago", "in 2 h"; "hace 5 min", "dentro de 2 h"."""
         return format_timedelta(timedelta(seconds=seconds), add_direction=True, format="short", locale=self.locale,
                                 threshold=1.5)  # fmt: skip
-
-    def duration(self, seconds: float) -> str:
-        """A length of time, without a direction: "12 min", "2 h"."""
-        return format_timedelta(timedelta(seconds=seconds), format="short", locale=self.locale, threshold=1.5)
 
     def moment(self, when: datetime, zone: str, pattern: str = "d MMM HH:mm") -> str:
         """An absolute time in the hub's time zone, with the zone: "6 Dec 14:53 CST", "6 dic 14:53 CST"."""

@@ -183,7 +183,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
     tr: Translator = args.tr
     saved = saved_token(args.url, tr)
-    token = args.token or saved
+    token = saved or args.token  # --token defaults to CRISIS_HUB_TOKEN: a stakeholder's, which cannot sign out
     if not token:
         raise CliError(tr("no token saved for {hub}: nothing to sign out", hub=_hub_key(args.url)), 2)
 

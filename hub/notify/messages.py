@@ -115,15 +115,29 @@ def digest(messages: Sequence[Message], public_url: str, tr: Translator) -> Mess
     return Message(subject, "\n".join(parts), public_url, all(m.full for m in messages))
 
 
+def _slack_text(text: str) -> str:
+    """Text as Slack shows it literally: its three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mattermost_text(text: str) -> str:
+    """Text that pings nobody: Mattermost's channel-wide mentions broken by a zero-width space."""
+    for mention in ("@channel", "@all", "@here"):
+        text = text.replace(mention, f"@\u200b{mention[1:]}")
+    return text
+
+
 def webhook_payload(
     form: Format, message: Message, kinds: Sequence[str], severity: int, tr: Translator
 ) -> dict[str, Any]:
     """What a webhook of ``form`` gets: the hub's JSON, or what Slack, Mattermost or Teams take."""
     title = message.subject.removeprefix(PREFIX)
     if form == "slack":
-        return {"text": f"*{title}*\n{message.text}", "unfurl_links": False}
+        # Institutions' words are text, not Slack markup: no <!channel> ping, no <url|disguised link>.
+        return {"text": f"*{_slack_text(title)}*\n{_slack_text(message.text)}", "unfurl_links": False}
     if form == "mattermost":
-        return {"text": f"#### {title}\n{message.text}", "username": "Crisis Hub"}
+        text = _mattermost_text(f"#### {title}\n{message.text}")
+        return {"text": text, "username": "Crisis Hub"}
     if form == "teams":
         return {
             "@type": "MessageCard",

@@ -25,9 +25,11 @@ from hub import keys
 from hub.auth import require_admin
 from hub.events import iso_millis
 from hub.notify.service import DeliveryError, Notifier
+from hub.policy import Level, Principal, may_read
 from hub.requests import authenticate, int_param, json_response
 from hub.store.outbox import Outgoing
 from hub.tasks import PassGuard
+from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +87,14 @@ async def _run(app: web.Application, notifier: Notifier, guard: PassGuard) -> No
                 await asyncio.sleep(SETTLE)  # let a burst of appends end
 
 
-def _json(item: Outgoing) -> dict[str, object]:
+def _json(item: Outgoing, reader: Principal) -> dict[str, object]:
+    """One notification as an administrator sees it: its subject (which may quote the item) only if they may
+    read what it tells of."""
+    readable = bool(may_read(reader, Level(item.channel, TLP(item.tlp))))
     return {
         "id": item.id, "via": item.via, "to": item.address, "person": item.person or None, "kinds": list(item.kinds),
-        "crisis": item.crisis, "severity": item.severity, "subject": item.subject, "content": item.full,
+        "crisis": item.crisis, "severity": item.severity, "subject": item.subject if readable else None,
+        "content": item.full,
         "status": item.status, "attempts": item.attempts, "error": item.error or None,
         "created": iso_millis(int(item.created * 1000)),
         "sent": iso_millis(int(item.sent * 1000)) if item.sent else None, "digest_of": len(item.digest) or None,
@@ -96,7 +102,8 @@ def _json(item: Outgoing) -> dict[str, object]:
 
 
 async def admin_notifications(request: web.Request) -> web.Response:
-    require_admin(await authenticate(request))
+    principal = await authenticate(request)
+    require_admin(principal)
     outbox = request.app[keys.OUTBOX]
     limit = int_param(request, "limit", 100, 1000)
     recent = await outbox.recent(limit)
@@ -104,6 +111,6 @@ async def admin_notifications(request: web.Request) -> web.Response:
         {
             "enabled": request.app[keys.CONFIG].notifications.enabled,
             "pending": await outbox.pending(),
-            "notifications": [_json(item) for item in recent],
+            "notifications": [_json(item, principal) for item in recent],
         }
     )

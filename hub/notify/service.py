@@ -41,7 +41,7 @@ import orjson
 from hub.config import Config
 from hub.crisis import objects
 from hub.errors import Unauthorized
-from hub.events import Event
+from hub.events import Event, id_key
 from hub.i18n import Translator, translator
 from hub.metrics import Metrics
 from hub.notify import NotificationSettings
@@ -49,7 +49,7 @@ from hub.notify.messages import Message, digest, render, webhook_payload
 from hub.notify.triggers import Crisis, notice_of, recipients
 from hub.people import Person
 from hub.people.service import People
-from hub.policy import HUB, Principal, expected_acknowledgers
+from hub.policy import HUB, Level, Principal, expected_acknowledgers
 from hub.store import Store
 from hub.store.outbox import Outbox, Outgoing, settled
 
@@ -57,11 +57,6 @@ log = logging.getLogger(__name__)
 
 READ_BATCH: Final = 500
 LONGEST_PAUSE: Final = 300.0
-
-
-def event_order(event_id: str) -> tuple[int, int]:
-    millis, _, seq = event_id.partition("-")
-    return int(millis), int(seq or 0)
 
 
 class DeliveryError(Exception):
@@ -144,7 +139,8 @@ class Notifier:
                 id=Outgoing.id_of(notice.key, target.via, target.address), key=notice.key, via=target.via,
                 address=target.address, person=target.person, kinds=(notice.kind,), crisis=notice.crisis_id,
                 severity=notice.severity.level, subject=message.subject, text=message.text, link=message.link,
-                full=message.full, created=time.time(), not_before=target.not_before,
+                full=message.full, created=time.time(), not_before=target.not_before, channel=notice.channel,
+                tlp=int(notice.tlp),
             )  # fmt: skip
             queued += int(await self.outbox.add(item))
         return queued
@@ -168,15 +164,15 @@ class Notifier:
     async def _previous(self, event: Event) -> dict[str, Any] | None:
         """The version of the event's object stored before it in its channel, if any."""
         versions = (await self.store.versions_in(event.channel, [event.stix_id]))[event.stix_id]
-        earlier = [eid for eid in versions.values() if event_order(eid) < event_order(event.id)]
+        earlier = [eid for eid in versions.values() if id_key(eid) < id_key(event.id)]
         if not earlier:
             return None
-        found = await self.store.events_by_id(event.channel, [max(earlier, key=event_order)])
+        found = await self.store.events_by_id(event.channel, [max(earlier, key=id_key)])
         return orjson.loads(found[0].raw) if found else None
 
     async def _crisis_of(self, event: Event, obj: dict[str, Any]) -> Crisis | None:
         if objects.is_crisis(obj):
-            return Crisis(obj["id"], obj)
+            return Crisis(obj["id"], obj, Level(event.channel, event.tlp))
         if obj.get("type") == objects.ACTION_TYPE:
             refs = [obj.get("crisis_ref")]
         else:
@@ -185,7 +181,7 @@ class Notifier:
             for found in await self.store.latest_events(channel, [r for r in refs if isinstance(r, str)]):
                 crisis = orjson.loads(found.raw)
                 if objects.is_crisis(crisis):
-                    return Crisis(crisis["id"], crisis)
+                    return Crisis(crisis["id"], crisis, Level(found.channel, found.tlp))
         return None
 
     # delivering --------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from hub.crisis.taxonomy import SeverityLevel
 from hub.events import Event
 from hub.notify import NotificationSettings, Rule
 from hub.people import Person
-from hub.policy import Principal, may_read
+from hub.policy import Level, Principal, may_read
 from hub.tlp import TLP
 
 
@@ -59,6 +59,8 @@ class Notice:
     """An action item's due time (a STIX time), which each message gives in its reader's words."""
     raised_from: int | None = None
     """A raised crisis's severity before it was raised."""
+    quoted: Level | None = None
+    """The crisis it quotes (its name, its severity), which every recipient must be able to read too."""
 
     @property
     def key(self) -> str:
@@ -85,6 +87,8 @@ class Crisis:
 
     id: str
     obj: Mapping[str, Any]
+    level: Level | None = None
+    """Where that version is stored and at what TLP: what a notice quoting the crisis is marked with, at least."""
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -111,10 +115,13 @@ def notice_of(
     fields = crisis.fields
     severity = severity_of(int(fields["severity"]), scale)
 
+    # A notice quotes the crisis: it is marked at the higher of the item's TLP and the crisis's.
+    tlp = max(event.tlp, crisis.level.tlp) if crisis.level is not None else event.tlp
+
     def notice(kind: str, title: str, detail: str, **extra: Any) -> Notice:
-        return Notice(kind, event.channel, event.id, event.tlp, str(obj["id"]), crisis.id, str(fields["name"]),
+        return Notice(kind, event.channel, event.id, tlp, str(obj["id"]), crisis.id, str(fields["name"]),
                       severity, objects.is_exercise(crisis.obj), _short(title, 300), _short(detail), by,
-                      **extra)  # fmt: skip
+                      quoted=crisis.level, **extra)  # fmt: skip
 
     kind = obj.get("type")
     if objects.is_crisis(obj):
@@ -172,6 +179,11 @@ def quiet_until(rule: Rule, now: datetime) -> datetime | None:
     return today_end if now < today_end else None
 
 
+def _may_read_all(reader: Principal, event: Event, notice: Notice) -> bool:
+    """Whether ``reader`` may read the event and the crisis its notice quotes."""
+    return bool(may_read(reader, event)) and (notice.quoted is None or bool(may_read(reader, notice.quoted)))
+
+
 def recipients(
     notice: Notice,
     event: Event,
@@ -194,14 +206,14 @@ def recipients(
         rule = settings.rules.for_person(person.id, person.stakeholder)
         if not rule.email or not _concerned(notice, person.stakeholder, person.id, awaited) or not _wants(rule, notice):
             continue
-        if not may_read(rights, event):
+        if not _may_read_all(rights, event, notice):
             continue
         until = quiet_until(rule, local) if notice.severity.level < settings.quiet_hours_override else None
         out.append(Recipient("email", person.email, person.id, until.timestamp() if until else 0.0, person.language))
     for hook in settings.webhooks:
         holders = [stakeholders[h] for h in hook.stakeholders if h in stakeholders]
         # Everyone in the channel must be allowed to read what it is told; one of them must want to be told.
-        if not holders or not all(may_read(holder, event) for holder in holders):
+        if not holders or not all(_may_read_all(holder, event, notice) for holder in holders):
             continue
         if any(
             _concerned(notice, h.id, "", awaited) and _wants(settings.rules.for_stakeholder(h.id), notice)

@@ -104,7 +104,9 @@ def merge(configured: Iterable[Person], stored: Iterable[Person]) -> dict[str, P
     for person in stored:
         current = people.get(person.id)
         if current is None:
-            people[person.id] = replace(person, origin="admin")
+            # One an admin added; the stored state of a configured person the config no longer names is not one.
+            if person.origin == "admin":
+                people[person.id] = person
         elif current.origin == "config":
             # The store only switches them off, and keeps the language they chose on the page.
             people[person.id] = replace(current, disabled=person.disabled, language=person.language or current.language)

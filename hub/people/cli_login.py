@@ -30,7 +30,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from hub import keys
-from hub.auth import bearer_token, token_record, uses_session
+from hub.auth import bearer_token, checked_record, token_record, uses_session
 from hub.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized
 from hub.events import iso_millis
 from hub.middleware import check_throttle, client_address, note_auth_failure
@@ -103,8 +103,9 @@ async def poll(request: web.Request) -> web.Response:
         raise Unauthorized("the token is malformed")
     tokens = request.app[keys.TOKENS]
     people: People = request.app[keys.PEOPLE]
-    if await tokens.get(parts[0]) is not None:
-        record = await token_record(token, tokens)
+    found = await tokens.get(parts[0])
+    if found is not None:
+        record = checked_record(found, parts[1])
         person = await people.get(record.person) if record.person else None
         if person is None:
             raise Forbidden("this token does not act for a person")
@@ -120,8 +121,7 @@ async def poll(request: web.Request) -> web.Response:
     if waiting is None:
         raise Gone("this sign-in request has expired or was never made; run crisis-hub login again")
     if not secret_matches(parts[1], waiting.digest):
-        note_auth_failure(request)
-        raise Unauthorized("unknown token")
+        raise Unauthorized("unknown token")  # counted by the throttle, as every refused credential
     if waiting.refused:
         raise Forbidden("the sign-in was refused in the situation room")
     return json_response({"status": "pending", "user_code": waiting.user_code}, status=202)
@@ -148,6 +148,7 @@ async def show_request(request: web.Request) -> web.Response:
     await _approver(request)
     waiting = await request.app[keys.TOKENS].login_request(_code(request))
     if waiting is None:
+        note_auth_failure(request)  # a wrong code counts as a wrong password would: codes are not to be guessed
         raise NotFound("no command line waits with this code: it may have expired (ten minutes) or been answered")
     return json_response(_request_json(waiting))
 
@@ -162,6 +163,7 @@ async def settle_request(request: web.Request) -> web.Response:
     tokens = request.app[keys.TOKENS]
     waiting = await tokens.take_login_request(_code(request))
     if waiting is None:
+        note_auth_failure(request)  # a wrong code counts as a wrong password would: codes are not to be guessed
         raise NotFound("no command line waits with this code: it may have expired (ten minutes) or been answered")
     audit = request.app[keys.AUDIT]
     if not approve:

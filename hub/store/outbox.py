@@ -50,6 +50,9 @@ class Outgoing:
     sent: float | None = None
     digest: tuple[str, ...] = field(default_factory=tuple)
     """The ids of the notifications this one was sent with, as one digest (itself included)."""
+    channel: str = ""
+    tlp: int = 0
+    """Where what it tells of is stored, and its TLP (a ``hub.tlp.TLP``): who may see its subject."""
 
     @staticmethod
     def id_of(key: str, via: str, address: str) -> str:

@@ -109,13 +109,19 @@ def test_a_sigterm_while_serve_starts_stops_its_embedded_redis_too(tmp_path: Pat
     )
     url_file = data_dir / "redis.url"
     deadline = time.monotonic() + STARTUP
-    while not url_file.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    url = url_file.read_text().strip()
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=LONG_WAIT)
+    try:
+        url = ""
+        while not url.endswith("\n") and process.poll() is None and time.monotonic() < deadline:
+            url = url_file.read_text() if url_file.exists() else ""
+            time.sleep(0.005)
+        assert url.endswith("\n"), "the embedded Redis never answered"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=LONG_WAIT)
+    finally:
+        process.kill()
+        process.wait()
     assert "Traceback" not in stderr, stderr
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    client = redis.Redis.from_url(url.strip(), socket_connect_timeout=1)
     try:
         with pytest.raises(redis.ConnectionError):
             client.ping()

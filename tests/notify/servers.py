@@ -34,7 +34,6 @@ class Mailbox:
     """What the SMTP server received, and how it behaves."""
 
     messages: list[EmailMessage] = field(default_factory=list)
-    delay: float = 0.0
     reject: bool = False
     hold: threading.Event | None = None
     """When set up, each message waits for it before the server answers (a slow server the test controls)."""
@@ -42,8 +41,6 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if self.hold is not None:
             with self.lock:
                 self.waiting += 1

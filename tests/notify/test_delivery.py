@@ -305,3 +305,21 @@ async def test_the_demo_crisis_raised_to_severe_is_one_mail_per_subscribed_perso
         m["Subject"] for m in mails
     ]
     assert len(receiver.bodies) == 1
+
+
+async def test_an_administrator_sees_a_notifications_subject_only_if_they_may_read_what_it_tells_of(
+    hub_factory: HubFactory, mailbox: tuple[Mailbox, SmtpServer]
+) -> None:
+    box, server = mailbox
+    server.start()
+    hub = await hub_factory(notifications=settings(server, max_tlp=TLP.AMBER))  # AMBER content travels here
+    crisis = await new_crisis(hub, severity=4, affected_stakeholders=["cfe"])
+    await box.until(len(EVERYONE))
+    assert all(n["subject"] and crisis["name"] in n["subject"] for n in (await admin_view(hub))["notifications"])
+    limited = {"id": "nadia", "stakeholder": "cidge", "name": "Nadia Paz", "admin": True, "max_tlp": "green"}
+    status, _ = await call(hub, "cidge", "POST", "/api/v1/admin/people", limited)
+    assert status == 201
+    nadia = await signed_in(hub, "nadia")
+    status, view = await nadia.call("GET", "/api/v1/admin/notifications")
+    assert status == 200 and view["notifications"]
+    assert all(n["subject"] is None for n in view["notifications"])  # the crisis is AMBER; she reads GREEN

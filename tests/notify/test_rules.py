@@ -15,10 +15,10 @@ from hub.crisis import objects
 from hub.events import Event
 from hub.i18n import translator
 from hub.notify import NotificationSettings, Rule, Rules, Smtp, Webhook
-from hub.notify.messages import digest, render, webhook_payload
+from hub.notify.messages import Message, digest, render, webhook_payload
 from hub.notify.triggers import Crisis, Notice, notice_of, quiet_until, recipients
 from hub.people import Person
-from hub.policy import may_travel
+from hub.policy import Level, may_travel
 from hub.tlp import TLP
 
 CONFIG = load_config(None)
@@ -258,3 +258,30 @@ def _demo_raw() -> dict[str, Any]:
     import tomllib
 
     return tomllib.loads(importlib.resources.files("hub").joinpath("demo.toml").read_text("utf-8"))
+
+
+def test_an_item_that_quotes_an_amber_crisis_is_amber_whatever_its_own_tlp() -> None:
+    """A GREEN action item's notice names its crisis: the crisis's AMBER name must not travel as GREEN content,
+    nor reach someone who may read GREEN only."""
+    crisis = crisis_obj(4, name="Secret pipeline crisis")
+    body = {"assignee": "cfe", "name": "Check feeders", "in_minutes": 30, "tlp": "green"}
+    item = objects.new_action(crisis["id"], body, "cidge", list(CONFIG.stakeholders))
+    stored = event(item, TLP.GREEN)
+    found = Crisis(crisis["id"], crisis, Level("committee", TLP.AMBER))
+    notice = notice_of(stored, item, None, found, SCALE, "x")
+    assert notice is not None and notice.tlp == TLP.AMBER
+    message = render(notice, "https://hub.example", TLP.GREEN, "UTC", translator("en"))
+    assert not message.full and "Secret pipeline crisis" not in message.subject + message.text
+    jorge = replace(CONFIG.people["jorge"], max_tlp=TLP.GREEN)
+    assert recipients(notice, stored, [(jorge, jorge.rights(CONFIG.principals["cfe"]))], CONFIG.principals,
+                      SETTINGS, NOON) == []  # fmt: skip
+
+
+def test_an_institutions_words_reach_a_chat_channel_as_text_never_as_a_ping_or_a_disguised_link() -> None:
+    text = "Call <!channel> now: <https://evil.example|Open the situation room> & @all @here"
+    message = Message("[Crisis Hub] Action item assigned to you: x", text, "https://hub.example/", True)
+    slack = webhook_payload("slack", message, ["action-assigned"], 4, EN)["text"]
+    assert "<!channel>" not in slack and "<https://evil" not in slack and "&lt;!channel&gt;" in slack
+    assert "&amp;" in slack
+    mattermost = webhook_payload("mattermost", message, ["action-assigned"], 4, EN)["text"]
+    assert "@all" not in mattermost and "@here" not in mattermost and "@\u200ball" in mattermost

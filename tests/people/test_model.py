@@ -121,3 +121,11 @@ tlp = "amber"
 name = "Central Bank"
 roles = ["institution"]
 """
+
+
+def test_a_person_taken_out_of_the_config_is_gone_whatever_the_store_kept_of_them() -> None:
+    """The store keeps a configured person's state (disabled, the language chosen on the page): once the config
+    no longer names them, that state must not bring them back as someone an admin added."""
+    kept = Person("luis", "banxico", "Luis", admin=True, language="es", origin="config")
+    assert "luis" not in merge([], [kept])
+    assert merge([Person("luis", "banxico", "Luis")], [kept])["luis"].language == "es"

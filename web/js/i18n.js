@@ -10,7 +10,6 @@
 // else the browser's own language, else English.
 
 export const LANGUAGES = ['en', 'es'];
-const NAMES = {en: 'English', es: 'Español'};
 const CHOICE_KEY = 'crisis-hub.language';
 
 let lang = 'en';
@@ -69,9 +68,6 @@ export function currentLanguage() {
   return lang;
 }
 
-export function languageName(code) {
-  return NAMES[code] || code;
-}
 
 /** The hub's time zone, in which every time is shown (from GET /api/v1/me). */
 export function setTimeZone(zone) {
