@@ -125,7 +125,14 @@ let personSession = null;
  * Leave: end the session or forget the token, and reload, so nothing of this view stays in memory.
  * `notice`: the catalog key of what the sign-in screen then says (why the page signed out).
  */
+/** Stops the room's refreshes and stream (set once in the room): nothing may race the session's end. */
+let stopRoom = () => {};
+let leaving = false;
+
 async function signOut(notice) {
+  if (leaving) return; // a 401 seen while already leaving (a refresh, the stream) changes nothing
+  leaving = true;
+  stopRoom();
   sessionStorage.removeItem(TOKEN_KEY);
   if (personSession) await endSession(personSession.csrf);
   if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
@@ -415,6 +422,10 @@ async function enterRoom(credential, answer) {
       if (resumed) sync.request();
     },
   });
+  stopRoom = () => {
+    sync.stop();
+    stream.stop();
+  };
   sync.start();
   stream.start();
   $('main').focus({preventScroll: true});
