@@ -34,7 +34,7 @@ from hub.tokens import new_token
 from tests.conftest import Hub, HubFactory
 from tests.rediscluster import LocalCluster, unusable_reason
 from tests.stixgen import bundle, indicator
-from tests.stream.test_handler import STIX, Ws, open_ws, post
+from tests.stream.clients import STIX, Ws, open_ws, post
 from tests.taxii.helpers import collection_path, taxii_headers
 from tests.timing import LONG_WAIT, STARTUP, WAIT
 

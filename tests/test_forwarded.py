@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from hub.forwarded import client_address, network_error, parse_address, parse_networks
 from tests.conftest import Hub, HubFactory
-from tests.stream.test_handler import Ws
+from tests.stream.clients import Ws
 from tests.timing import STARTUP, WAIT
 
 ROOT = Path(__file__).parent.parent

@@ -12,7 +12,7 @@ from hub.tlp import TLP
 from hub.tokens import split_token
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
-from tests.stream.test_handler import open_ws, post
+from tests.stream.clients import open_ws, post
 
 
 def sample(text: str, name: str, **labels: str) -> float:

@@ -28,7 +28,7 @@ from hub.tlp import TLP
 from tests.conftest import Hub
 from tests.schemas import conforms
 from tests.stixgen import indicator
-from tests.stream.test_handler import open_ws, post
+from tests.stream.clients import open_ws, post
 from tests.taxii.helpers import append, bulk_items
 
 FINANCE = "sector.finance"

@@ -12,7 +12,7 @@ from hub.throttle import FailureThrottle
 from hub.tokens import split_token
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
-from tests.stream.test_handler import Ws, open_ws, post
+from tests.stream.clients import Ws, open_ws, post
 from tests.timing import LONG_WAIT, WAIT
 
 

@@ -27,7 +27,7 @@ from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.proxy import TcpProxy
 from tests.stixgen import indicator
-from tests.stream.test_handler import post
+from tests.stream.clients import post
 from tests.timing import seconds
 
 WEB = Path(__file__).parent.parent / "web"

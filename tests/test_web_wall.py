@@ -23,7 +23,7 @@ from tests.browser import ARTIFACTS, WAIT_MS, Room
 from tests.conftest import Hub, HubFactory
 from tests.crisis.test_routes import call, new_crisis
 from tests.stixgen import indicator
-from tests.stream.test_handler import post
+from tests.stream.clients import post
 from tests.test_web import OpenRoom, browser, rooms
 
 __all__ = ["browser", "rooms"]  # the fixtures of tests/test_web.py, shared

@@ -23,7 +23,7 @@ from tests.crisis.test_routes import call, new_crisis
 from tests.notify.servers import Mailbox, SmtpServer, WebhookReceiver, certificate
 from tests.people.helpers import signed_in
 from tests.stixgen import indicator
-from tests.stream.test_handler import open_ws, post
+from tests.stream.clients import open_ws, post
 from tests.test_demo import play
 from tests.timing import QUIET, WAIT
 

@@ -26,7 +26,7 @@ from tests.cli.test_cli import no_traceback
 from tests.conftest import Hub
 from tests.people.helpers import signed_in
 from tests.stixgen import bundle, indicator
-from tests.stream.test_handler import STIX
+from tests.stream.clients import STIX
 from tests.timing import STARTUP
 
 pytestmark = pytest.mark.asyncio

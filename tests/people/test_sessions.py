@@ -18,7 +18,7 @@ from tests.crisis.test_routes import call, new_crisis
 from tests.people.helpers import PASSWORD, Browser, signed_in
 from tests.people.test_cli_login import ask
 from tests.stixgen import bundle, indicator
-from tests.stream.test_handler import STIX, Ws, post
+from tests.stream.clients import STIX, Ws, post
 from tests.timing import WAIT
 
 pytestmark = pytest.mark.asyncio

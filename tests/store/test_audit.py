@@ -16,7 +16,7 @@ from hub.store import AuditLog, connect
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import bundle, indicator
-from tests.stream.test_handler import open_ws, post
+from tests.stream.clients import open_ws, post
 from tests.timing import STARTUP
 
 
