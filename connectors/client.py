@@ -6,8 +6,10 @@ command is built on it.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,10 @@ import orjson
 DEFAULT_URL = "http://127.0.0.1:8080"
 BATCH = 500
 TAXII = "application/taxii+json;version=2.1"
+PATIENCE = 300.0
+"""Seconds, in all, a post of objects keeps being sent again while the hub answers "later" (503, 429)."""
+LATER = frozenset({429, 503})
+"""Answers that mean: nothing was taken, send the same again after ``Retry-After``."""
 
 
 class HubClientError(Exception):
@@ -79,11 +85,28 @@ class PushSummary:
 
 
 class HubClient:
-    """An HTTP client of one hub, authenticated by a bearer token."""
+    """An HTTP client of one hub, authenticated by a bearer token.
 
-    def __init__(self, url: str = DEFAULT_URL, token: str = "", *, timeout: float = 120.0) -> None:
+    Posts of objects (:meth:`post`, :meth:`push_objects`, :meth:`taxii_add`) are sent again, after the
+    ``Retry-After`` the hub gives, while it answers 503 or 429 (its live streams are behind, its store
+    is unavailable for a moment) for up to ``patience`` seconds in all: the hub stores an object once,
+    so a post sent twice is answered with duplicates, never stored twice. ``on_wait(seconds, why)`` is
+    called before each such wait.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        token: str = "",
+        *,
+        timeout: float = 120.0,
+        patience: float = PATIENCE,
+        on_wait: Callable[[float, str], None] | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self.patience = patience
+        self.on_wait = on_wait
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -116,6 +139,27 @@ class HubClient:
         except orjson.JSONDecodeError:
             raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
         return status, data
+
+    async def _send_objects(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        """POST objects, sent again after ``Retry-After`` while the hub answers "later" (see the class)."""
+        deadline = time.monotonic() + self.patience
+        while True:
+            try:
+                async with self.session.post(self.url + path, data=body, headers=headers) as response:
+                    answer = await response.read()
+                    status = response.status
+                    wait = retry_after(response.headers.get("Retry-After"))
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise unreachable(self.url, exc) from exc
+            if status not in LATER or wait is None or time.monotonic() + wait > deadline:
+                break
+            if self.on_wait is not None:
+                self.on_wait(wait, _description(answer))
+            await asyncio.sleep(wait)
+        try:
+            return status, orjson.loads(answer) if answer else None
+        except orjson.JSONDecodeError:
+            raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         status, data = await self._request(method, path, **kwargs)
@@ -151,11 +195,8 @@ class HubClient:
 
     async def post(self, channel: str, body: bytes) -> dict[str, Any]:
         """POST one bundle (or object) as bytes; returns the hub's per-object answer."""
-        status, data = await self._request(
-            "POST",
-            f"/api/v1/channels/{channel}/objects",
-            data=body,
-            headers={"Content-Type": "application/stix+json;version=2.1"},
+        status, data = await self._send_objects(
+            f"/api/v1/channels/{channel}/objects", body, {"Content-Type": "application/stix+json;version=2.1"}
         )
         # A 400 whose body lists per-object outcomes is an answer (nothing was accepted), not a failure.
         if status >= 400 and not (status == 400 and isinstance(data, dict) and "rejected" in data):
@@ -190,11 +231,10 @@ class HubClient:
 
         Returns the TAXII status resource: its ``failures`` say which objects were refused and why.
         """
-        status, data = await self._request(
-            "POST",
+        status, data = await self._send_objects(
             f"/taxii2/api/collections/{collection}/objects/",
-            data=orjson.dumps({"objects": list(objects)}),
-            headers={"Accept": TAXII, "Content-Type": TAXII},
+            orjson.dumps({"objects": list(objects)}),
+            {"Accept": TAXII, "Content-Type": TAXII},
         )
         if status != 202:
             raise _error(status, data)
@@ -206,6 +246,22 @@ class HubClient:
             "GET", f"/api/v1/channels/{channel}/events", params={"after": after, "limit": str(limit)}
         )
         return result
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds of a ``Retry-After`` header (RFC 9110: a number of seconds; a date is not used here)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())
+
+
+def _description(answer: bytes) -> str:
+    """The ``description`` of an error answer, or "" when it has none."""
+    try:
+        data = orjson.loads(answer)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(data.get("description", "")) if isinstance(data, dict) else ""
 
 
 def _error(status: int, data: Any) -> HubClientError:

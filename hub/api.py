@@ -28,7 +28,7 @@ from hub.policy import (
     readable_channels,
     rights_key,
 )
-from hub.requests import authenticate, int_param, json_response, known_channel, read_body
+from hub.requests import admit_producer, authenticate, int_param, json_response, known_channel, read_body
 from hub.stix import Rejection, StixItem, parse_submission
 from hub.taxii.cursors import events_after, events_next
 from hub.versions import newest, order
@@ -183,6 +183,7 @@ async def post_objects(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     channel = known_channel(request)
     check_channel_write(principal, channel)
+    await admit_producer(request, principal, channel.name, "api")
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
     submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fastjsonschema
 
+from hub.admission import Limits
 from hub.crisis.taxonomy import NCISS, SeverityLevel
 from hub.errors import ConfigError
 from hub.forwarded import Network, network_error, parse_networks
@@ -107,6 +108,9 @@ class HubSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     page_limit: int = 1000
     stream_queue: int = 1000
+    ingest_hold_fill: float = 0.25
+    ingest_hold_lag_ms: int = 500
+    ingest_hold_seconds: float = 2.0
     stream_auth_timeout: float = 5.0
     stream_heartbeat: float = 15.0
     stream_token_recheck: float = 5.0
@@ -118,6 +122,11 @@ class HubSettings:
     redis_wait_timeout_ms: int = 1000
     trusted_proxies: tuple[Network, ...] = ()
     """Peers whose ``X-Forwarded-For`` says who the client is (see :mod:`hub.forwarded`)."""
+
+    @property
+    def ingest_limits(self) -> Limits:
+        """When producers wait for the live streams (see :mod:`hub.admission`)."""
+        return Limits(self.ingest_hold_fill, self.ingest_hold_lag_ms / 1000, self.ingest_hold_seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@
     ├── PayloadTooLarge           413 — body over the configured limit
     ├── UnsupportedMediaType      415 — wrong request Content-Type
     ├── TooManyRequests           429 — too many failed attempts; retry later
+    ├── Overloaded                503 — live streams are behind: producers wait, then retry later
     ├── ConfigError               a configuration file or option is wrong (start-up only)
     └── StoreUnavailable          503 — Redis cannot be reached
         └── NotReplicated         stored on the primary, not yet confirmed by enough replicas
@@ -100,6 +101,17 @@ class UnsupportedMediaType(HubError, status_hint=415, title="Unsupported media t
 
 class TooManyRequests(HubError, status_hint=429, title="Too many requests"):
     """Too many failed attempts; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, description: str, retry_after: float) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+class Overloaded(HubError, status_hint=503, title="Service unavailable"):
+    """The live streams are behind what the hub accepts: a producer retries after ``retry_after`` seconds.
+
+    Nothing of the refused request was read or written (see :mod:`hub.admission`).
+    """
 
     def __init__(self, description: str, retry_after: float) -> None:
         super().__init__(description)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from hub.config import Config
     from hub.crisis.service import CrisisService
     from hub.federation.runner import ConnectorRuntime
+    from hub.gate import IngestGate
     from hub.metrics import Metrics
     from hub.monitoring import CapacityMonitor
     from hub.oidc import OidcClient, RelyingParty
@@ -55,6 +56,7 @@ THROTTLE: web.AppKey[FailureThrottle] = web.AppKey("auth_throttle")
 TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")
 
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
+GATE: web.AppKey[IngestGate] = web.AppKey("ingest_gate")
 CRISIS_SERVICE: web.AppKey[CrisisService] = web.AppKey("crisis_service")
 OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 """The notifications' outbox (set by the notifications lifecycle)."""

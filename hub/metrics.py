@@ -39,6 +39,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.producers_refused = Counter(
+            "chub_producers_refused",
+            "Producer requests (objects API, TAXII POST, pull connectors) refused unread because the live streams "
+            "were behind (see ingest_hold_fill)",
+            registry=r,
+        )
         self.slow_consumers = Counter(
             "chub_stream_slow_consumers", "Stream clients cut off for falling behind", registry=r
         )

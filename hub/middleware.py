@@ -29,7 +29,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from hub import forwarded, keys
-from hub.errors import HubError, TooManyRequests, Unauthorized
+from hub.errors import HubError, Overloaded, TooManyRequests, Unauthorized
 from hub.taxii.media import TAXII_MEDIA_TYPE, TAXII_TYPE, is_taxii_path
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HubError as exc:
-        if exc.status_hint >= 500 and not isinstance(exc, Unauthorized):
+        # An overloaded hub says so once a minute (hub.gate), not once per refused request.
+        if exc.status_hint >= 500 and not isinstance(exc, Unauthorized | Overloaded):
             log.warning("%s %s: %s", request.method, request.path, exc.description)
         response = error_response(request, exc.status_hint, exc.title, exc.description)
         if exc.retry_after is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         async with HubClient(args.url, args.token) as client:
             await client.me()  # the hub answers and knows the token: before any progress bar
             with tqdm(total=len(objects), unit="obj", desc=f"push {args.channel}", file=sys.stderr) as bar:
+                client.on_wait = _show_wait(tr, bar)
                 await client.push_objects(args.channel, objects, batch=args.batch, progress=bar.update, summary=summary)
 
     try:
@@ -72,6 +74,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             await client.me()  # the hub answers and knows the token: before any progress bar
             size = sum(p.stat().st_size for p in files)
             with tqdm(total=size, unit="B", unit_scale=True, desc=f"import {args.channel}", file=sys.stderr) as bar:
+                client.on_wait = _show_wait(tr, bar)
                 await import_paths(client, args.channel, files, batch=args.batch, on_bytes=bar.update, summary=summary)
 
     try:
@@ -87,6 +90,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     for path, reason in summary.failed_files:
         print("  " + tr("not imported {path}: {reason}", path=path, reason=reason))
     return 0 if not summary.rejected and not summary.failed_files else 1
+
+
+def _show_wait(tr: Translator, bar: Any) -> Callable[[float, str], None]:
+    """Say on the progress bar that the hub asked to wait (its streams are behind) and for how long."""
+
+    def show(seconds: float, why: str) -> None:
+        bar.set_postfix_str(tr("the hub asks to wait {seconds} s; sending again", seconds=f"{seconds:g}"))
+
+    return show
 
 
 def _resume(tr: Translator) -> str:

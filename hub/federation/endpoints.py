@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ import orjson
 
 from connectors.client import HubClient
 from hub.config import Channel
+from hub.errors import Overloaded
 from hub.ingest import ingest
 from hub.metrics import Metrics
 from hub.policy import Principal, may_read
@@ -106,12 +107,24 @@ class StoreSink:
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
         via: str = "taxii-pull",
+        admit: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``admit``: waits while the hub's live streams are behind, or raises Overloaded (see hub.gate)."""
         self.store, self.principals, self.principal = store, principals, principal
         self.channel, self.assume_tlp = channel, assume_tlp
         self.audit, self.metrics, self.via = audit, metrics, via
+        self.admit = admit
 
     async def put(self, objects: list[dict[str, Any]]) -> Outcome:
+        if self.admit is not None:
+            try:
+                await self.admit()
+            except Overloaded:
+                if self.audit is not None:
+                    self.audit.record_for(
+                        self.principal, "write.refused", via=self.via, channel=self.channel.name, reason="overloaded"
+                    )
+                raise  # the runner retries after its Retry-After
         # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
         submission = await asyncio.to_thread(validate, objects, self.assume_tlp)
         result = await ingest(

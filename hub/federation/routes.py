@@ -42,6 +42,7 @@ async def connectors_ctx(app: web.Application) -> AsyncIterator[None]:
                 store=store,
                 audit=app[keys.AUDIT],
                 metrics=app[keys.METRICS],
+                admit=app[keys.GATE].admit,
             ),
         )
         for spec in config.connectors

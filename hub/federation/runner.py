@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -110,8 +110,11 @@ def build_worker(
     client: HubClient | None = None,
     audit: AuditLog | None = None,
     metrics: Metrics | None = None,
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> Worker:
     """The connector's worker, on the hub's ``store`` (inside the hub) or its HTTP API through ``client``.
+
+    ``admit``, inside the hub: holds a pull while the live streams are behind (:meth:`hub.gate.IngestGate.admit`).
 
     Raises ConfigError if a credential's environment variable is not set.
     """
@@ -122,7 +125,9 @@ def build_worker(
         sink: Sink
         if store is not None:
             principal = config.principals[spec.stakeholder or ""]
-            sink = StoreSink(store, config.principals, principal, channel, assume, audit=audit, metrics=metrics)
+            sink = StoreSink(
+                store, config.principals, principal, channel, assume, audit=audit, metrics=metrics, admit=admit
+            )
         else:
             assert client is not None
             sink = HubSink(client, channel, assume)
@@ -245,7 +250,8 @@ class ConnectorRunner:
                 return
             except Exception as exc:  # noqa: BLE001 - every failure is retried; the status says which
                 self._failed(exc)
-                delay = self.backoff.delay(attempt)
+                # The hub's own answer may say when to come back (Retry-After): never sooner.
+                delay = max(self.backoff.delay(attempt), getattr(exc, "retry_after", None) or 0.0)
                 attempt += 1
                 log.warning("connector %s: %s; retrying in %.1fs", self.spec.name, self.status.last_error, delay)
                 await self.publish("backing-off")

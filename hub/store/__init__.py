@@ -16,6 +16,7 @@ Where each thing lives (one module each, named by what it holds):
 * :mod:`hub.store.capacity` — how full Redis is, and whether it would evict;
 * :mod:`hub.store.audit` — the hash-chained audit trail;
 * :mod:`hub.store.lease` — which of several hub processes does a job now;
+* :mod:`hub.store.load` — how far behind each hub process's live streams are;
 * :mod:`hub.store.connectors` — connectors' checkpoints, leases and statuses.
 
 What code outside the store imports is re-exported here.

@@ -44,6 +44,7 @@ from hub.store.client import Client, StoreError, guard
 from hub.store.connectors import Connectors
 from hub.store.layout import Keys
 from hub.store.lease import Lease
+from hub.store.load import LoadBoard
 from hub.store.replication import write_then_wait
 from hub.store.status import TaxiiStatuses
 from hub.tlp import TLP
@@ -72,7 +73,8 @@ class Store:
 
     ``statuses`` keeps TAXII status resources, ``connectors`` the
     connectors' checkpoints, leases and statuses, and ``plans_lease`` says
-    which process moves the crisis plans, on the same client and namespace; ``capacity`` reads how full the server is.
+    which process moves the crisis plans, on the same client and namespace; ``capacity`` reads how full the server is,
+    ``load`` shares how far behind each process's live streams are.
     """
 
     def __init__(self, client: Client, namespace: str = "chub", *, wait_replicas: int = 0, wait_ms: int = 1000) -> None:
@@ -86,6 +88,7 @@ class Store:
         self.connectors = Connectors(client, namespace)
         self.plans_lease = Lease(client, self.keys.plans_lease)
         self.capacity = Capacity(client)
+        self.load = LoadBoard(client, self.keys)
         self._publish = live.publish_command(client)
         self._append = client.register_script(scripts.APPEND)
         self._trim = client.register_script(scripts.TRIM)

@@ -168,3 +168,8 @@ class Keys:
     @property
     def notify_lease(self) -> str:
         return f"{self.ns}:notify:lease"
+
+    @property
+    def load(self) -> str:
+        """Each hub process's pressure (:mod:`hub.store.load`)."""
+        return f"{self.ns}:load"

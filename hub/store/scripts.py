@@ -223,3 +223,26 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return 1
 """
+
+# The hub processes' load (hub.store.load) -----------------------------------------------------------
+
+# KEYS: the load hash. ARGV: this process's id, its pressure, how long the figure holds (ms). Each field is
+# "<pressure> <until, ms of Redis's clock>": one clock for every process, so their skew does not matter.
+# Returns the other processes' pressures that still hold, and forgets those that no longer do (a process
+# that stopped or died).
+SHARE_LOAD: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. (now + tonumber(ARGV[3])))
+local all, out = redis.call('HGETALL', KEYS[1]), {}
+for i = 1, #all, 2 do
+  local field, value = all[i], all[i + 1]
+  local space = string.find(value, ' ', 1, true)
+  if not space or tonumber(string.sub(value, space + 1)) < now then
+    redis.call('HDEL', KEYS[1], field)
+  elseif field ~= ARGV[1] then
+    out[#out + 1] = string.sub(value, 1, space - 1)
+  end
+end
+return out
+"""

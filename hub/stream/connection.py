@@ -9,10 +9,16 @@ events costs a recipient one syscall, not one per event, and it waits only
 while the socket's own buffer is full (the transport's flow control, through
 the writer's public ``drain``).
 
-The dispatcher offers live events with ``push`` (never blocking); when the
-queue is full the client is told it fell behind and is closed — it resumes
-from its last ids. A replay paces itself on the queue (``_put_replay`` waits
-while the queue is half full), keeping the other half for live traffic.
+The dispatcher offers live events with ``push`` (never blocking). A client
+past its queue's bound is cut off — told it fell behind and closed; it
+resumes from its last ids — only when it is behind *alone*: when the socket
+has taken nothing for ``STALL_SECONDS`` (the client stopped reading), or when
+it is ``SLACK`` times past the bound while the others keep up. A client that
+reads, but no faster than a busy machine lets it, is not cut: the hub holds
+its producers instead (:mod:`hub.admission`), measuring each stream's queue
+(:meth:`Connection.load`). A replay paces itself on the queue
+(``_put_replay`` waits while the queue is half full), keeping the other half
+for live traffic.
 
 What to send when — replay, gap, going live, positions — is decided by
 :mod:`hub.stream.session` (pure); this module reads the store and moves bytes.
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 REPLAY_BATCH = 500
 CLOSE_GRACE = 5.0  # seconds a disconnected slow consumer has to read its error before the socket is cut
 WRITE_CHUNK = 256 * 1024  # bytes handed to the socket in one write, at most (one frame may exceed it)
+STALL_SECONDS = 2.0  # a socket that took nothing for this long, with the queue past its bound: the client stalled
+SLACK = 4  # times the queue's bound a reading client may hold while the hub slows its producers
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +61,8 @@ class _Close:
     reason: str
 
 
-# Frames, how many messages they hold, and the subscription and event id they deliver (if any).
-_Item = tuple[bytes, int, Subscription | None, str | None] | _Close
+# Frames, how many messages they hold, the subscription and event id they deliver (if any), when queued.
+_Item = tuple[bytes, int, Subscription | None, str | None, float] | _Close
 
 
 class Connection:
@@ -93,6 +101,7 @@ class Connection:
         self._queued = asyncio.Event()
         self._replay_high = max(1, queue_size // 2)
         self._drained = asyncio.Event()
+        self._writing_since: float | None = None  # when the write or drain under way began (time.monotonic)
         self.overflowed = False
         self.sent = 0
         self.replays: dict[str, asyncio.Task[None]] = {}
@@ -125,20 +134,49 @@ class Connection:
         """Queue a control message (never blocks; a full queue means the client fell behind)."""
         self.push(None, None, text_frame(data))
 
-    def push(self, sub: Subscription | None, event_id: str | None, frames: bytes, count: int = 1) -> None:
+    def push(
+        self, sub: Subscription | None, event_id: str | None, frames: bytes, count: int = 1, now: float | None = None
+    ) -> None:
         """Queue ``count`` ready-made frames (never blocks); ``sub`` and ``event_id`` say what they deliver.
 
         The dispatcher queues a whole batch of events as one item, so that a
-        client's cost per batch does not grow with the number of events.
+        client's cost per batch does not grow with the number of events;
+        ``now`` (``time.monotonic()``) is when, given once for all its clients.
         """
         if self.overflowed:
             return
-        if self._depth + count > self.queue_size:
+        now = time.monotonic() if now is None else now
+        depth = self._depth + count
+        if depth > self.queue_size and (depth > self.queue_size * SLACK or self.stalled(now)):
             self._overflow()
             return
-        self._queue.append((frames, count, sub, event_id))
-        self._depth += count
+        self._queue.append((frames, count, sub, event_id, now))
+        self._depth = depth
         self._queued.set()
+
+    def cut_if_stalled(self, now: float) -> None:
+        """Cut the client off if it stopped reading with its queue past the bound."""
+        if not self.overflowed and self._depth > self.queue_size and self.stalled(now):
+            self._overflow()
+
+    def stalled(self, now: float) -> bool:
+        """Whether the socket has taken nothing for ``STALL_SECONDS``: the client stopped reading."""
+        since = self._writing_since
+        return since is not None and now - since >= STALL_SECONDS
+
+    def load(self, now: float) -> tuple[float, float] | None:
+        """How far behind this stream is, for :mod:`hub.admission`: its queue's fill and oldest event's age.
+
+        None when it does not speak for the live streams: it has no live subscription, replays
+        (its queue is full of history by design), has stalled or is cut off.
+        """
+        if self.overflowed or self.stalled(now) or not any(s.live for s in self.subs.values()):
+            return None
+        if any(not replay.done() for replay in self.replays.values()):
+            return None
+        queue = self._queue
+        age = now - queue[0][4] if queue and not isinstance(queue[0], _Close) else 0.0
+        return self._depth / self.queue_size, age
 
     async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
         while self._depth >= self._replay_high and not self.overflowed:
@@ -186,7 +224,7 @@ class Connection:
             return
         if close.message is not None:
             # Past the bound if need be: the client learns why it is closed.
-            self._queue.append((text_frame(close.message), 1, None, None))
+            self._queue.append((text_frame(close.message), 1, None, None, time.monotonic()))
             self._depth += 1
         self._queue.append(_Close(close.code, close.reason))
         self._queued.set()
@@ -209,7 +247,7 @@ class Connection:
                 delivered: list[tuple[Subscription, str]] = []
                 size = sent = 0
                 while queue and size < WRITE_CHUNK and not isinstance(queue[0], _Close):
-                    frames, count, sub, event_id = queue.popleft()  # type: ignore[misc]
+                    frames, count, sub, event_id, _ = queue.popleft()  # type: ignore[misc]
                     chunk.append(frames)
                     size += len(frames)
                     sent += count
@@ -224,8 +262,10 @@ class Connection:
                 self.sent += sent
                 for sub, event_id in delivered:  # where the client resumes from if it is cut off
                     sub.delivered = event_id
+                self._writing_since = time.monotonic()
                 await out.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
                 await out.drain()  # waits only while the socket's buffer is full
+                self._writing_since = None
         except (ConnectionError, RuntimeError) as exc:  # the peer went away mid-write
             log.debug("connection %s writer stopped: %s", self.id, exc)
 

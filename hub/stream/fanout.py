@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from hub.admission import Backlog, backlog
 from hub.errors import StoreUnavailable
 from hub.events import Event, id_key
 from hub.metrics import Metrics
@@ -63,6 +64,7 @@ class Dispatcher:
         self._subscribers: dict[str, set[Connection]] = defaultdict(set)
         self._listeners: list[Callable[[str], None]] = []
         self._cursors: dict[str, str] = {}
+        self._announced: dict[str, int] = {}  # per channel, the time (ms) in the id of the last append announced
         self._wake: dict[str, asyncio.Event] = {c: asyncio.Event() for c in self.channels}
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
@@ -76,6 +78,27 @@ class Dispatcher:
     def cursor(self, channel: str) -> str:
         """The id of the last event of ``channel`` this dispatcher has read (and so offered)."""
         return self._cursors.get(channel, "0-0")
+
+    def backlog(self, now: float) -> Backlog:
+        """How far this process's live streams are behind at ``now`` (``time.monotonic()``): see :mod:`hub.admission`.
+
+        Asked a few times a second (:func:`hub.gate.watch_load`), it first cuts off the streams that stalled
+        past their queue's bound: a client that stopped reading is cut even when nothing more is sent to it.
+        The readers' lag is the time between the last append announced on a watched channel and the
+        last one read there: both are times of the store's clock, in the events' ids.
+        """
+        for conn in list(self.connections):
+            conn.cut_if_stalled(now)
+        loads = [load for conn in self.connections if (load := conn.load(now)) is not None]
+        lag_ms = max(
+            (
+                announced - id_key(self.cursor(channel))[0]
+                for channel, announced in self._announced.items()
+                if self._subscribers.get(channel)
+            ),
+            default=0,
+        )
+        return backlog((fill for fill, _ in loads), (age for _, age in loads), lag_ms / 1000)
 
     def on_append(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(channel)`` at each announcement of an append, from this process's one subscription.
@@ -145,6 +168,7 @@ class Dispatcher:
                     name = names[note.live]
                     for listener in self._listeners:
                         listener(name)
+                    self._announced[name] = id_key(note.event_id)[0]
                     if not self._subscribers.get(name):
                         # Nobody listens here: just move the cursor, no need to read the events.
                         if id_key(note.event_id) > id_key(self.cursor(name)):
@@ -200,8 +224,9 @@ class Dispatcher:
         last, position = batch[-1].id, id_key(batch[-1].id)
         for sub in fan.passed:
             sub.passes(last, position)  # the whole batch is behind it now
+        queued = time.monotonic()
         for conn, sub, frames, count, last_id in fan.deliveries:
-            conn.push(sub, last_id, frames, count)
+            conn.push(sub, last_id, frames, count, queued)
         now = time.time()
         for offer in fan.offers:
             event = offer.event

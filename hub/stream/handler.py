@@ -22,6 +22,7 @@ from hub.auth import (
 )
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.events import id_key
+from hub.gate import IngestGate, watch_load
 from hub.metrics import gauge
 from hub.middleware import check_throttle, client_address, note_auth_failure
 from hub.people.service import People
@@ -42,18 +43,28 @@ def add_routes(app: web.Application) -> None:
 
 
 async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    dispatcher = Dispatcher(
-        app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=app[keys.METRICS]
-    )
-    app[keys.METRICS].observe_state(lambda: _state_metrics(dispatcher))
+    """The live stream's dispatcher, and the gate that holds producers while its streams are behind."""
+    metrics = app[keys.METRICS]
+    dispatcher = Dispatcher(app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=metrics)
+    gate = IngestGate(app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, metrics.producers_refused.inc)
+    metrics.observe_state(lambda: _state_metrics(dispatcher, gate))
     await dispatcher.start()
     app[keys.DISPATCHER] = dispatcher
+    app[keys.GATE] = gate
+    app[keys.TASKS].start("ingest-gate", watch_load(gate, app[keys.STORE].load))
     yield
+    await app[keys.TASKS].stop("ingest-gate")
     await dispatcher.stop()
 
 
-def _state_metrics(dispatcher: Dispatcher) -> Iterator[Metric]:
-    """Stream gauges, computed when Prometheus scrapes."""
+def _state_metrics(dispatcher: Dispatcher, gate: IngestGate) -> Iterator[Metric]:
+    """Stream and admission gauges, computed when Prometheus scrapes."""
+    yield gauge(
+        "chub_ingest_pressure",
+        "How far behind the live streams are, against their limits (ingest_hold_*): from 1, producers wait",
+        gate.pressure,
+    )
+    yield gauge("chub_ingest_held", "Producer requests waiting for the live streams to catch up", gate.held)
     conns = list(dispatcher.connections)
     depths = [c.depth for c in conns]
     yield gauge("chub_stream_connections", "Open stream connections", len(conns))
