@@ -77,7 +77,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,8 +105,9 @@ NAMESPACE = "chub"
 BUNDLE = 100
 TAXII = "application/taxii+json;version=2.1"
 LIVE = "bench.live"
-PHASES = ("ingest", "stall", "taxii-post", "taxii-get", "compare", "store")
+PHASES = ("ingest", "stall", "overload", "taxii-post", "taxii-get", "compare", "store")
 STALL_WATCHERS = 200
+OFFER_SLOTS = 8  # open-loop senders per hub process in the overload phase
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,62 @@ async def post_loop(
             result.last_ack_ns = max(result.last_ack_ns, done)
 
     await asyncio.gather(*(poster(url) for url in urls for _ in range(concurrency)))
+    return result
+
+
+@dataclass
+class Offered:
+    """What an open-loop producer offered, what the hub took and what it refused (503)."""
+
+    objects: int = 0
+    accepted: int = 0
+    refused: int = 0
+    failures: list[str] = field(default_factory=list)
+    first_ns: int = 0
+    last_ack_ns: int = 0
+
+
+async def offer_loop(
+    session: aiohttp.ClientSession,
+    urls: Sequence[str],
+    bodies: Iterator[bytes],
+    headers: dict[str, str],
+    rate: float,
+    seconds: float,
+) -> Offered:
+    """Offer bundles at ``rate`` objects/s for ``seconds``, whatever the hub answers (an open loop).
+
+    Each URL gets ``OFFER_SLOTS`` senders, each on its own fixed schedule; a sender never has more
+    than one POST in flight, so a hub that holds POSTs lowers what is offered: the refused and the
+    slowed down both count as not taken. A refused bundle is not sent again: it would only add to the
+    offered load, which is already twice what the hub delivers.
+    """
+    result = Offered(first_ns=time.monotonic_ns())
+    slots = OFFER_SLOTS * len(urls)
+    interval = slots * BUNDLE / rate
+    start = time.monotonic()
+
+    async def sender(url: str, k: int) -> None:
+        due = start + k * interval / slots
+        while due < start + seconds:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            due += interval
+            body = next(bodies)
+            sent = time.monotonic_ns()
+            result.objects += BUNDLE
+            async with session.post(url, data=stixgen.stamp(body, sent), headers=headers) as resp:
+                data = await resp.read()
+                status = resp.status
+            if status == 503:
+                result.refused += 1
+                continue
+            if status != 201:
+                result.failures.append(f"HTTP {status}: {data[:200]!r}")
+                continue
+            result.accepted += accepted_count(data)
+            result.last_ack_ns = max(result.last_ack_ns, time.monotonic_ns())
+
+    await asyncio.gather(*(sender(url, k) for k, url in enumerate(u for u in urls for _ in range(OFFER_SLOTS))))
     return result
 
 
@@ -606,6 +663,62 @@ class Run:
         finally:
             await self.close_watchers(workers, watchers)
 
+    async def overload(self, session: aiohttp.ClientSession, watchers: int) -> None:
+        """Producers at twice what the hub delivers to ``watchers``: are healthy streams cut, or producers slowed?
+
+        First the rate the hub delivers to every watcher is measured (closed loop, as the ingest phase:
+        ``plan.concurrency`` POSTs in flight per process, for half the phase's duration). Then bundles
+        are offered at twice that rate for ``plan.duration`` (:func:`offer_loop`). Reported: what was
+        offered, taken and refused; streams the hub cut off (its ``/metrics``) and closed; what every
+        watcher got, and the POST → receipt latency of what was taken.
+        """
+        plan = self.plan
+        name = f"overload_w{watchers}"
+        workers = await self.connect_watchers(name, watchers)
+        try:
+            cut_before = await self.slow_consumers(session)
+            urls = [u + f"/api/v1/channels/{LIVE}/objects" for u in self.hub_urls]
+            bodies = self.bundles(plan.duration / 2)
+            await asyncio.gather(*(w.call({"cmd": "reset"}) for w in workers))
+            posted = await post_loop(
+                session, urls, bodies, self.api_headers(), plan.concurrency, plan.duration / 2, 201, accepted_count
+            )
+            waits = await asyncio.gather(
+                *(w.call({"cmd": "wait", "expected": posted.objects, "timeout": plan.drain_seconds}) for w in workers)
+            )
+            last_ns = max([posted.last_ack_ns, *(w["last_ns"] for w in waits)])
+            capacity = posted.objects * 1e9 / max(1, last_ns - posted.first_ns)
+            self.report(f"{name}_capacity_objects_per_s", capacity, 0)
+            await asyncio.gather(*(w.call({"cmd": "reset"}) for w in workers))
+            count = math.ceil(2 * capacity * plan.duration / BUNDLE) + OFFER_SLOTS * len(urls)
+            offers = iter([stixgen.bundle_body(BUNDLE) for _ in range(count)])
+            offered = await offer_loop(session, urls, offers, self.api_headers(), 2 * capacity, plan.duration)
+            waits = await asyncio.gather(
+                *(w.call({"cmd": "wait", "expected": offered.accepted, "timeout": plan.drain_seconds}) for w in workers)
+            )
+            last_ns = max([offered.last_ack_ns, *(w["last_ns"] for w in waits)])
+            hist: dict[int, int] = {}
+            for w in waits:
+                for bucket, n in w["hist"]:
+                    hist[bucket] = hist.get(bucket, 0) + n
+            delivered = sum(w["total"] for w in waits)
+            self.report(f"{name}_offered_objects_per_s", offered.objects / plan.duration, 0)
+            self.report(f"{name}_accepted_objects_per_s", offered.accepted / plan.duration, 0)
+            self.report(
+                f"{name}_delivered_objects_per_s", offered.accepted * 1e9 / max(1, last_ns - offered.first_ns), 0
+            )
+            self.report(f"{name}_refused_posts", offered.refused, 0)
+            self.report(f"{name}_watchers_cut", await self.slow_consumers(session) - cut_before, 0)
+            self.report(f"{name}_watchers_closed", sum(w["closed"] for w in waits), 0)
+            self.report(f"{name}_delivered_pct", 100 * delivered / max(1, offered.accepted * watchers))
+            self.report(f"{name}_latency_p50_ms", hist_percentile(hist, 0.50))
+            self.report(f"{name}_latency_p99_ms", hist_percentile(hist, 0.99))
+            if offered.failures:
+                self.report(f"{name}_failed_posts", len(offered.failures), 0)
+                print(f"# {name}: {offered.failures[:2]}", file=sys.stderr)
+        finally:
+            await self.close_watchers(workers, watchers)
+
     async def slow_consumers(self, session: aiohttp.ClientSession) -> float:
         """Streams the hub processes cut off for falling behind (their ``/metrics``)."""
         total = 0.0
@@ -879,6 +992,8 @@ async def run_once(plan: Plan, report: Report) -> None:
                         await run.ingest(session, watchers)
                 if "stall" in plan.phases:
                     await run.stalled(session)
+                if "overload" in plan.phases:
+                    await run.overload(session, max(plan.watcher_counts))
                 if "taxii-post" in plan.phases:
                     await run.taxii_post(session)
                 if "taxii-get" in plan.phases:

@@ -153,6 +153,7 @@ class HubClient:
                 raise unreachable(self.url, exc) from exc
             if status not in LATER or wait is None or time.monotonic() + wait > deadline:
                 break
+            wait = max(wait, 1.0)  # "Retry-After: 0" from a proxy must not make a tight loop
             if self.on_wait is not None:
                 self.on_wait(wait, _description(answer))
             await asyncio.sleep(wait)

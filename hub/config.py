@@ -108,6 +108,7 @@ class HubSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     page_limit: int = 1000
     stream_queue: int = 1000
+    stream_send_buffer: int = 262144
     ingest_hold_fill: float = 0.25
     ingest_hold_lag_ms: int = 500
     ingest_hold_seconds: float = 2.0

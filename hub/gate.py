@@ -25,13 +25,16 @@ from typing import Final
 from hub.admission import RETRY_AFTER, Backlog, Limits, hub_pressure, pressure
 from hub.errors import Overloaded, StoreUnavailable
 from hub.store.load import LoadBoard
+from hub.tasks import PassGuard
 
 log = logging.getLogger(__name__)
 
-TICK: Final = 0.05
+TICK: Final = 0.1
 """Seconds between two measures of this process's backlog."""
-SHARE_EVERY: Final = 2
+SHARE_EVERY: Final = 1
 """Ticks between two exchanges of pressures with the other processes."""
+SHARE_TIMEOUT: Final = 0.5
+"""Seconds an exchange may take; a slower one counts as none (no process holds this one back)."""
 HOLDS_MS: Final = 2000
 """How long a shared pressure holds: a process that stops sharing (or dies) no longer holds others back."""
 MAX_HELD: Final = 256
@@ -44,11 +47,18 @@ class IngestGate:
     """Whether producers may go ahead now; one per hub process."""
 
     def __init__(
-        self, limits: Limits, measure: Callable[[float], Backlog], on_refuse: Callable[[], None] = lambda: None
+        self,
+        limits: Limits,
+        measure: Callable[[float], Backlog],
+        cut_stalled: Callable[[float], None] = lambda now: None,
+        on_refuse: Callable[[], None] = lambda: None,
     ) -> None:
-        """``measure(now)``: this process's backlog at ``now`` (``time.monotonic()``); ``on_refuse`` counts refusals."""
+        """``measure(now)``: this process's backlog at ``now`` (``time.monotonic()``); ``cut_stalled(now)``: cuts
+        the streams that stopped reading, asked only while this process's streams keep up; ``on_refuse`` counts
+        refusals."""
         self.limits = limits
         self.measure = measure
+        self.cut_stalled = cut_stalled
         self.on_refuse = on_refuse
         self.process = uuid.uuid4().hex[:12]
         self.own = 0.0
@@ -70,6 +80,8 @@ class IngestGate:
         measured = self.measure(now)
         self.own = pressure(measured, self.limits)
         self._settle()
+        if self.own < 1:  # the others keep up: a stream behind is behind alone
+            self.cut_stalled(now)
         if self.pressure >= 1 and (self._said_at is None or now - self._said_at >= LOG_EVERY):
             log.warning(
                 "the live streams are behind (pressure %.1f; here: median stream %.0f%% full, oldest event %.2fs, "
@@ -83,6 +95,11 @@ class IngestGate:
     def heard(self, others: Iterable[float]) -> None:
         """The other processes' pressures, as shared just now."""
         self.others = max(others, default=0.0)
+        self._settle()
+
+    def open(self) -> None:
+        """Let producers go ahead whatever was measured last: the measure failed."""
+        self.own = self.others = 0.0
         self._settle()
 
     def _settle(self) -> None:
@@ -117,20 +134,33 @@ class IngestGate:
         )
 
 
-async def watch_load(gate: IngestGate, board: LoadBoard) -> None:
-    """Measure this process's backlog every tick and share it with the other processes: runs until cancelled."""
+async def watch_load(gate: IngestGate, board: LoadBoard, guard: PassGuard) -> None:
+    """Measure this process's backlog every tick and share it with the other processes: runs until cancelled.
+
+    A pass that fails (``guard`` logs and counts it) leaves the gate open: producers go ahead rather
+    than be held by a figure no one updates. The exchange waits at most ``SHARE_TIMEOUT`` seconds.
+    """
     ticks = 0
     unshared = False
-    while True:
+
+    async def one_pass() -> bool:
+        nonlocal unshared
         own = gate.tick(time.monotonic())
-        ticks += 1
-        if ticks % SHARE_EVERY == 0:
-            try:
+        if ticks % SHARE_EVERY:
+            return True
+        try:
+            async with asyncio.timeout(SHARE_TIMEOUT):
                 gate.heard(await board.share(gate.process, own, HOLDS_MS))
-                unshared = False
-            except StoreUnavailable as exc:
-                gate.heard(())  # what no process can share, none holds back
-                if not unshared:
-                    log.warning("cannot share this process's load with the others (%s); going on alone", exc)
-                unshared = True
+            unshared = False
+        except (StoreUnavailable, TimeoutError) as exc:
+            gate.heard(())  # what no process can share, none holds back
+            if not unshared:
+                log.warning("cannot share this process's load with the others (%s); going on alone", exc or "timeout")
+            unshared = True
+        return True
+
+    while True:
+        if await guard.run(one_pass) is None:
+            gate.open()
+        ticks += 1
         await asyncio.sleep(TICK)

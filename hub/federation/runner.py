@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from connectors.client import HubClient
 from hub.config import Config, ConnectorConfig
+from hub.errors import Overloaded
 from hub.federation.endpoints import HubSink, HubSource, Sink, Source, StoreSink, StoreSource
 from hub.federation.partner import PartnerConnection, describe
 from hub.federation.pull import TaxiiPull
@@ -248,10 +249,14 @@ class ConnectorRunner:
                 await self.worker.step()
             except LeaseLost:
                 return
+            except Overloaded as exc:  # the hub's live streams are behind: come back when it says, no backoff
+                self._failed(exc)
+                await self.publish("backing-off")
+                await self._pause(asyncio.sleep(exc.retry_after or 1.0))
+                continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried; the status says which
                 self._failed(exc)
-                # The hub's own answer may say when to come back (Retry-After): never sooner.
-                delay = max(self.backoff.delay(attempt), getattr(exc, "retry_after", None) or 0.0)
+                delay = self.backoff.delay(attempt)
                 attempt += 1
                 log.warning("connector %s: %s; retrying in %.1fs", self.spec.name, self.status.last_error, delay)
                 await self.publish("backing-off")

@@ -11,11 +11,13 @@ the writer's public ``drain``).
 
 The dispatcher offers live events with ``push`` (never blocking). A client
 past its queue's bound is cut off — told it fell behind and closed; it
-resumes from its last ids — only when it is behind *alone*: when the socket
-has taken nothing for ``STALL_SECONDS`` (the client stopped reading), or when
-it is ``SLACK`` times past the bound while the others keep up. A client that
-reads, but no faster than a busy machine lets it, is not cut: the hub holds
-its producers instead (:mod:`hub.admission`), measuring each stream's queue
+resumes from its last ids — only when it is behind *alone*: when its socket
+has taken nothing for ``STALL_SECONDS`` (the client stopped reading) while
+the process's other streams keep up (:meth:`Connection.cut_if_stalled`), or
+at once when it is ``SLACK`` times past the bound (memory stays bounded
+whatever the others do). When most streams are behind — the machine is
+busy, not the clients — none is cut for it: the hub holds its producers
+instead (:mod:`hub.admission`), measuring each stream's queue
 (:meth:`Connection.load`). A replay paces itself on the queue
 (``_put_replay`` waits while the queue is half full), keeping the other half
 for live traffic.
@@ -101,7 +103,11 @@ class Connection:
         self._queued = asyncio.Event()
         self._replay_high = max(1, queue_size // 2)
         self._drained = asyncio.Event()
-        self._writing_since: float | None = None  # when the write or drain under way began (time.monotonic)
+        # The write under way, if any: when its oldest event was queued, and when the socket last took some of it.
+        self._writing_queued: float | None = None
+        self._progress_at = 0.0
+        self._unsent = 0  # the transport's unsent bytes when last looked at
+        self.closing = False
         self.overflowed = False
         self.sent = 0
         self.replays: dict[str, asyncio.Task[None]] = {}
@@ -143,40 +149,55 @@ class Connection:
         client's cost per batch does not grow with the number of events;
         ``now`` (``time.monotonic()``) is when, given once for all its clients.
         """
-        if self.overflowed:
+        if self.overflowed or self.closing:
             return
-        now = time.monotonic() if now is None else now
         depth = self._depth + count
-        if depth > self.queue_size and (depth > self.queue_size * SLACK or self.stalled(now)):
+        if depth > self.queue_size * SLACK:  # the hard bound, whatever the others do
             self._overflow()
             return
-        self._queue.append((frames, count, sub, event_id, now))
+        self._queue.append((frames, count, sub, event_id, time.monotonic() if now is None else now))
         self._depth = depth
         self._queued.set()
 
+    def watch_progress(self, now: float) -> None:
+        """Note whether the socket took some of what is written; called a few times a second.
+
+        The socket made progress when the transport holds fewer unsent bytes than when last looked at.
+        """
+        unsent = self._transport.get_write_buffer_size()
+        if unsent < self._unsent:
+            self._progress_at = now
+        self._unsent = unsent
+
     def cut_if_stalled(self, now: float) -> None:
-        """Cut the client off if it stopped reading with its queue past the bound."""
+        """Cut the client off if it stopped reading with its queue past the bound.
+
+        Only while the process's other streams keep up (see :meth:`hub.stream.fanout.Dispatcher.cut_stalled`):
+        when most are behind, the machine is, and the hub holds its producers instead.
+        """
         if not self.overflowed and self._depth > self.queue_size and self.stalled(now):
             self._overflow()
 
     def stalled(self, now: float) -> bool:
-        """Whether the socket has taken nothing for ``STALL_SECONDS``: the client stopped reading."""
-        since = self._writing_since
-        return since is not None and now - since >= STALL_SECONDS
+        """Whether a write has waited ``STALL_SECONDS`` with the socket taking nothing: the client stopped reading."""
+        return self._writing_queued is not None and now - self._progress_at >= STALL_SECONDS
 
     def load(self, now: float) -> tuple[float, float] | None:
         """How far behind this stream is, for :mod:`hub.admission`: its queue's fill and oldest event's age.
 
         None when it does not speak for the live streams: it has no live subscription, replays
-        (its queue is full of history by design), has stalled or is cut off.
+        (its queue is full of history by design) or is cut off. A stalled stream speaks: if most
+        are, the machine is behind, not the clients.
         """
-        if self.overflowed or self.stalled(now) or not any(s.live for s in self.subs.values()):
+        if self.overflowed or not any(s.live for s in self.subs.values()):
             return None
         if any(not replay.done() for replay in self.replays.values()):
             return None
         queue = self._queue
-        age = now - queue[0][4] if queue and not isinstance(queue[0], _Close) else 0.0
-        return self._depth / self.queue_size, age
+        oldest = self._writing_queued  # what the socket has not taken yet is behind too
+        if oldest is None and queue and not isinstance(queue[0], _Close):
+            oldest = queue[0][4]
+        return self._depth / self.queue_size, (now - oldest if oldest is not None else 0.0)
 
     async def _put_replay(self, sub: Subscription, event_id: str, frame: bytes) -> None:
         while self._depth >= self._replay_high and not self.overflowed:
@@ -192,11 +213,16 @@ class Connection:
         the socket still holds; a client that does not read them within
         ``CLOSE_GRACE`` seconds has its connection aborted.
         """
+        now = time.monotonic()
+        log.warning(
+            "stream %s (%s) fell behind (%d messages queued for a bound of %d, %s); closing it",
+            self.id, self.principal.id, self._depth, self.queue_size,
+            f"its socket took nothing for {now - self._progress_at:.1f}s" if self.stalled(now) else "its socket reads",
+        )  # fmt: skip
         self.overflowed = True
         self._queue.clear()
         self._depth = 0
         self._drained.set()
-        log.warning("stream %s (%s) fell behind; closing it", self.id, self.principal.id)
         if self.dispatcher.metrics is not None:
             self.dispatcher.metrics.slow_consumers.inc()
         self.writer.cancel()
@@ -217,8 +243,9 @@ class Connection:
         self._transport.abort()
 
     def close_soon(self, close: Close) -> None:
-        """Send ``close``'s message (if any) after what is queued, then close (at once if the queue is full)."""
-        if self._depth >= self.queue_size:
+        """Send ``close``'s message (if any) after what is queued, then close (at once if the client is far behind)."""
+        self.closing = True  # nothing more is queued behind the close
+        if self._depth >= self.queue_size * SLACK or self.stalled(time.monotonic()):
             self.writer.cancel()
             asyncio.ensure_future(self.ws.close(code=close.code, message=close.reason.encode()))
             return
@@ -239,13 +266,14 @@ class Connection:
                     self._queued.clear()
                     await self._queued.wait()
                     continue
-                if isinstance(queue[0], _Close):
-                    close = queue[0]
-                    await self.ws.close(code=close.code, message=close.reason.encode())
+                head = queue[0]
+                if isinstance(head, _Close):
+                    await self.ws.close(code=head.code, message=head.reason.encode())
                     return
                 chunk: list[bytes] = []
                 delivered: list[tuple[Subscription, str]] = []
                 size = sent = 0
+                self._writing_queued, self._progress_at = head[4], time.monotonic()
                 while queue and size < WRITE_CHUNK and not isinstance(queue[0], _Close):
                     frames, count, sub, event_id, _ = queue.popleft()  # type: ignore[misc]
                     chunk.append(frames)
@@ -262,10 +290,9 @@ class Connection:
                 self.sent += sent
                 for sub, event_id in delivered:  # where the client resumes from if it is cut off
                     sub.delivered = event_id
-                self._writing_since = time.monotonic()
                 await out.write(b"".join(chunk) if len(chunk) > 1 else chunk[0])
                 await out.drain()  # waits only while the socket's buffer is full
-                self._writing_since = None
+                self._writing_queued = None
         except (ConnectionError, RuntimeError) as exc:  # the peer went away mid-write
             log.debug("connection %s writer stopped: %s", self.id, exc)
 

@@ -64,7 +64,7 @@ class Dispatcher:
         self._subscribers: dict[str, set[Connection]] = defaultdict(set)
         self._listeners: list[Callable[[str], None]] = []
         self._cursors: dict[str, str] = {}
-        self._announced: dict[str, int] = {}  # per channel, the time (ms) in the id of the last append announced
+        self._behind_since: dict[str, float] = {}  # per channel: since when (monotonic) an announced append is unread
         self._wake: dict[str, asyncio.Event] = {c: asyncio.Event() for c in self.channels}
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = asyncio.Event()
@@ -82,23 +82,23 @@ class Dispatcher:
     def backlog(self, now: float) -> Backlog:
         """How far this process's live streams are behind at ``now`` (``time.monotonic()``): see :mod:`hub.admission`.
 
-        Asked a few times a second (:func:`hub.gate.watch_load`), it first cuts off the streams that stalled
-        past their queue's bound: a client that stopped reading is cut even when nothing more is sent to it.
-        The readers' lag is the time between the last append announced on a watched channel and the
-        last one read there: both are times of the store's clock, in the events' ids.
+        Asked a few times a second (:func:`hub.gate.watch_load`), it also notes each socket's progress.
+        The readers' lag is, on the most behind channel, how long an announced append has waited to be read.
+        """
+        for conn in self.connections:
+            conn.watch_progress(now)
+        loads = [load for conn in self.connections if (load := conn.load(now)) is not None]
+        lag = max((now - since for since in self._behind_since.values()), default=0.0)
+        return backlog((fill for fill, _ in loads), (age for _, age in loads), lag)
+
+    def cut_stalled(self, now: float) -> None:
+        """Cut off the streams that stopped reading with their queue past its bound.
+
+        Asked when the process's streams keep up (:class:`hub.gate.IngestGate`): a stream behind alone is
+        cut even when nothing more is sent to it; when most are behind, none is cut for it.
         """
         for conn in list(self.connections):
             conn.cut_if_stalled(now)
-        loads = [load for conn in self.connections if (load := conn.load(now)) is not None]
-        lag_ms = max(
-            (
-                announced - id_key(self.cursor(channel))[0]
-                for channel, announced in self._announced.items()
-                if self._subscribers.get(channel)
-            ),
-            default=0,
-        )
-        return backlog((fill for fill, _ in loads), (age for _, age in loads), lag_ms / 1000)
 
     def on_append(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(channel)`` at each announcement of an append, from this process's one subscription.
@@ -168,12 +168,13 @@ class Dispatcher:
                     name = names[note.live]
                     for listener in self._listeners:
                         listener(name)
-                    self._announced[name] = id_key(note.event_id)[0]
                     if not self._subscribers.get(name):
                         # Nobody listens here: just move the cursor, no need to read the events.
                         if id_key(note.event_id) > id_key(self.cursor(name)):
                             self._cursors[name] = note.event_id
                         continue
+                    if id_key(note.event_id) > id_key(self.cursor(name)):
+                        self._behind_since.setdefault(name, time.monotonic())
                     self._wake[name].set()
             except (StoreUnavailable, OSError) as exc:
                 self.listening.clear()
@@ -202,6 +203,7 @@ class Dispatcher:
         while True:
             batch = await self.store.read(channel, self.cursor(channel), READ_BATCH)
             if not batch:
+                self._behind_since.pop(channel, None)  # an announced append already removed: nothing to wait for
                 return
             last = batch[-1].id
             if id_key(last) > id_key(self.cursor(channel)):
@@ -209,6 +211,7 @@ class Dispatcher:
             if self._subscribers.get(channel):
                 self._fan_out(channel, batch)
             if len(batch) < READ_BATCH:
+                self._behind_since.pop(channel, None)  # read up to the end: nothing announced is unread
                 return
 
     def _fan_out(self, channel: str, batch: list[Event]) -> None:

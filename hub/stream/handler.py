@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 from aiohttp import WSMsgType, web
@@ -46,14 +48,17 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """The live stream's dispatcher, and the gate that holds producers while its streams are behind."""
     metrics = app[keys.METRICS]
     dispatcher = Dispatcher(app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=metrics)
-    gate = IngestGate(app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, metrics.producers_refused.inc)
+    gate = IngestGate(
+        app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, dispatcher.cut_stalled, metrics.producers_refused.inc
+    )
     metrics.observe_state(lambda: _state_metrics(dispatcher, gate))
     await dispatcher.start()
     app[keys.DISPATCHER] = dispatcher
     app[keys.GATE] = gate
-    app[keys.TASKS].start("ingest-gate", watch_load(gate, app[keys.STORE].load))
+    tasks = app[keys.TASKS]
+    tasks.start("ingest-gate", watch_load(gate, app[keys.STORE].load, tasks.guard("ingest-gate")))
     yield
-    await app[keys.TASKS].stop("ingest-gate")
+    await tasks.stop("ingest-gate")
     await dispatcher.stop()
 
 
@@ -81,6 +86,19 @@ def _state_metrics(dispatcher: Dispatcher, gate: IngestGate) -> Iterator[Metric]
         ]
         lag.add_metric([channel], max(behind, default=0) / 1000)
     yield lag
+
+
+def _bound_send_buffer(transport: asyncio.Transport, size: int) -> None:
+    """Keep at most about ``size`` bytes of the stream in the kernel (0: as much as the system tunes).
+
+    What a slow client has not read yet then waits in the connection's queue, where the hub sees it
+    (:meth:`Connection.load`) and holds its producers; in a socket buffer the system grew to megabytes,
+    seconds of events would wait unseen.
+    """
+    sock = transport.get_extra_info("socket")
+    if size and sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 async def close_streams(app: web.Application) -> None:
@@ -132,6 +150,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     transport = request.transport
     if transport is None:  # the client left during the handshake
         return ws
+    _bound_send_buffer(transport, settings.stream_send_buffer)
     conn = Connection(session, ws, dispatcher, settings.stream_queue, client_address(request), out, transport)
     dispatcher.connections.add(conn)
     log.info("stream %s opened by %s from %s", conn.id, principal.id, conn.peer)
