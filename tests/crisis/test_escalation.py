@@ -98,7 +98,7 @@ async def test_a_pass_that_raises_is_logged_counted_and_followed_by_the_next(
 async def test_health_reports_a_dead_background_task(hub_factory: HubFactory) -> None:
     hub = await hub_factory(crisis=FAST)
     status, body = await health(hub)
-    running = dict.fromkeys(("audit", "capacity", "escalation", "plans"), "running")
+    running = dict.fromkeys(("audit", "capacity", "escalation", "ingest-gate", "plans"), "running")
     assert (status, body["status"], body["redis"], body["tasks"]) == (200, "ok", "ok", running)
 
     task = hub.client.app[keys.TASKS].task("escalation")
