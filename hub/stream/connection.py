@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 REPLAY_BATCH = 500
 CLOSE_GRACE = 5.0  # seconds a disconnected slow consumer has to read its error before the socket is cut
 WRITE_CHUNK = 256 * 1024  # bytes handed to the socket in one write, at most (one frame may exceed it)
-STALL_SECONDS = 2.0  # a socket that took nothing for this long, with the queue past its bound: the client stalled
+STALL_SECONDS = 10.0  # a socket that took nothing for this long, queue past its bound: the client stopped reading
 SLACK = 4  # times the queue's bound a reading client may hold while the hub slows its producers
 
 
