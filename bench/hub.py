@@ -140,6 +140,8 @@ class Plan:
     redis_cluster: bool
     store_sizes: tuple[int, ...]
     """The channel sizes at which the store phase measures."""
+    validation_workers: int | None
+    """``hub.validation_workers`` of every hub process; None: bench/hub.toml's."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Plan:
@@ -161,6 +163,7 @@ class Plan:
             single_bundles=3 if quick else 5,
             single_seconds=5.0 if quick else 15.0,
             launcher=args.hub_launcher,
+            validation_workers=args.validation_workers,
             logs=args.logs,
             redis_url=args.redis_url,
             redis_cluster=args.redis_cluster,
@@ -439,10 +442,21 @@ class Run:
     def hub_urls(self) -> list[str]:
         return [url for _, url in self.hubs]
 
+    def config(self) -> Path:
+        """bench/hub.toml, or a copy of it with the plan's ``validation_workers``."""
+        workers = self.plan.validation_workers
+        if workers is None:
+            return CONFIG
+        copy = self.procs.workdir / "hub.toml"
+        copy.write_text(CONFIG.read_text().replace("[hub]\n", f"[hub]\nvalidation_workers = {workers}\n", 1))
+        return copy
+
     async def start(self) -> None:
         for k in range(self.plan.processes):
             self.hubs.append(
-                start_hub(self.procs, k, self.redis_url, CONFIG, self.plan.launcher, cluster=self.plan.redis_cluster)
+                start_hub(
+                    self.procs, k, self.redis_url, self.config(), self.plan.launcher, cluster=self.plan.redis_cluster
+                )
             )
         await asyncio.gather(*(wait_http(url + "/api/v1/health", 60) for url in self.hub_urls))
         await self.create_tokens()
@@ -1085,6 +1099,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--hub-launcher",
         type=Path,
         help="a script run instead of 'python -m hub' with the same arguments (experiments: a patched hub)",
+    )
+    parser.add_argument(
+        "--validation-workers",
+        type=int,
+        help="hub.validation_workers of every hub process (default: bench/hub.toml's, 0)",
     )
     parser.add_argument("--logs", type=Path, help="copy the logs of the hub, Redis and the workers here")
     parser.add_argument("--json", type=Path, help="also write every run's figures and the medians here")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -29,7 +28,7 @@ from hub.policy import (
     rights_key,
 )
 from hub.requests import admit_producer, authenticate, int_param, json_response, known_channel, read_body
-from hub.stix import Rejection, StixItem, parse_submission
+from hub.stix import Rejection, StixItem
 from hub.taxii.cursors import events_after, events_next
 from hub.versions import newest, order
 
@@ -185,8 +184,8 @@ async def post_objects(request: web.Request) -> web.Response:
     check_channel_write(principal, channel)
     await admit_producer(request, principal, channel.name, "api")
     body = await read_body(request, STIX_MEDIA_TYPES)
-    # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
-    submission = await asyncio.to_thread(parse_submission, body, channel.default_tlp)
+    # Validation is CPU-bound (the STIX pattern grammar): off the event loop, in a worker process or a thread.
+    submission = await request.app[keys.VALIDATOR].parse(body, channel.default_tlp)
     app = request.app
     result = await ingest(
         app[keys.STORE], app[keys.CONFIG].principals, principal, channel, submission, app[keys.AUDIT],

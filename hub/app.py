@@ -28,6 +28,7 @@ from hub.people import providers as oidc_providers
 from hub.people import routes as people_routes
 from hub.people.service import People
 from hub.plans import routes as plan_routes
+from hub.stix.pool import Validator
 from hub.store import Store, TokenStore, connect
 from hub.store.audit import AuditLog
 from hub.store.outbox import Outbox
@@ -85,10 +86,17 @@ def create_app(
         await app[keys.AUDIT].stop()
         await client.aclose()
 
+    async def validator_ctx(app: web.Application) -> AsyncIterator[None]:
+        validator = app[keys.VALIDATOR] = Validator(config.hub.validation_workers)
+        validator.start()
+        yield
+        await validator.close()
+
     # Lifecycles, in start-up order (shut down in reverse): each finds what it needs already set.
     app.cleanup_ctx.extend(
         [
             redis_ctx,  # store, tokens, people, outbox, audit
+            validator_ctx,  # the validation workers, if any
             monitoring.capacity_ctx,  # refuses an evicting Redis before anything else starts
             retention.retention_ctx,
             stream_handler.dispatcher_ctx,

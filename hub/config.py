@@ -106,6 +106,8 @@ class HubSettings:
     language: str = "en"
     """The language of what the hub writes for someone whose own is not known."""
     max_body_bytes: int = 16 * 1024 * 1024
+    validation_workers: int = 0
+    """Processes that validate submitted objects beside the hub process (:mod:`hub.stix.pool`); 0: a thread."""
     page_limit: int = 1000
     stream_queue: int = 1000
     stream_send_buffer: int = 262144

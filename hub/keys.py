@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hub.oidc import OidcClient, RelyingParty
     from hub.people.service import People
     from hub.plans.service import PlanService
+    from hub.stix.pool import Validator
     from hub.store import Store, TokenStore
     from hub.store.audit import AuditLog
     from hub.store.outbox import Outbox
@@ -57,6 +58,7 @@ TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted
 
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 GATE: web.AppKey[IngestGate] = web.AppKey("ingest_gate")
+VALIDATOR: web.AppKey[Validator] = web.AppKey("validator")
 CRISIS_SERVICE: web.AppKey[CrisisService] = web.AppKey("crisis_service")
 OUTBOX: web.AppKey[Outbox] = web.AppKey("outbox")
 """The notifications' outbox (set by the notifications lifecycle)."""
