@@ -47,18 +47,11 @@ class IngestGate:
     """Whether producers may go ahead now; one per hub process."""
 
     def __init__(
-        self,
-        limits: Limits,
-        measure: Callable[[float], Backlog],
-        cut_stalled: Callable[[float], None] = lambda now: None,
-        on_refuse: Callable[[], None] = lambda: None,
+        self, limits: Limits, measure: Callable[[float], Backlog], on_refuse: Callable[[], None] = lambda: None
     ) -> None:
-        """``measure(now)``: this process's backlog at ``now`` (``time.monotonic()``); ``cut_stalled(now)``: cuts
-        the streams that stopped reading, asked only while this process's streams keep up; ``on_refuse`` counts
-        refusals."""
+        """``measure(now)``: this process's backlog at ``now`` (``time.monotonic()``); ``on_refuse`` counts refusals."""
         self.limits = limits
         self.measure = measure
-        self.cut_stalled = cut_stalled
         self.on_refuse = on_refuse
         self.process = uuid.uuid4().hex[:12]
         self.own = 0.0
@@ -80,8 +73,6 @@ class IngestGate:
         measured = self.measure(now)
         self.own = pressure(measured, self.limits)
         self._settle()
-        if self.own < 1:  # the others keep up: a stream behind is behind alone
-            self.cut_stalled(now)
         if self.pressure >= 1 and (self._said_at is None or now - self._said_at >= LOG_EVERY):
             log.warning(
                 "the live streams are behind (pressure %.1f; here: median stream %.0f%% full, oldest event %.2fs, "

@@ -26,22 +26,10 @@ class Measures:
         return self.now
 
 
-def make(hold: float = 2.0, cuts: list[float] | None = None) -> tuple[IngestGate, Measures, list[int]]:
+def make(hold: float = 2.0) -> tuple[IngestGate, Measures, list[int]]:
     measures, refusals = Measures(), []
-    cut = cuts.append if cuts is not None else (lambda now: None)
-    gate = IngestGate(Limits(hold=hold), measures, cut, on_refuse=lambda: refusals.append(1))
+    gate = IngestGate(Limits(hold=hold), measures, on_refuse=lambda: refusals.append(1))
     return gate, measures, refusals
-
-
-def test_stalled_streams_are_cut_only_while_the_process_s_streams_keep_up() -> None:
-    cuts: list[float] = []
-    gate, measures, _ = make(cuts=cuts)
-    gate.tick(1.0)
-    measures.now = BEHIND  # most streams behind: the machine is, none is cut for it
-    gate.tick(2.0)
-    measures.now = CAUGHT_UP
-    gate.tick(3.0)
-    assert cuts == [1.0, 3.0]
 
 
 async def test_producers_go_ahead_at_once_while_the_streams_keep_up() -> None:

@@ -4,9 +4,10 @@ How this works. Validating a submission (decoding its JSON, the STIX pattern
 grammar, the checks of :func:`hub.stix.validate`) is most of a hub process's
 CPU per object, and in a thread it shares the process's one core (the GIL).
 With ``hub.validation_workers`` above 0, a :class:`Validator` hands each
-submitted body to a pool of that many worker processes, which run
-:func:`hub.stix.parse_submission` — the same function, exactly as strict —
-and send back each verdict. An accepted object comes back as its stored bytes
+submitted body to a pool of that many worker processes, which decode it
+(a bundle for the objects API, an envelope for TAXII) and run
+:func:`hub.stix.validate` — the same function, exactly as strict — and send
+back each verdict. An accepted object comes back as its stored bytes
 without its decoded form (sending a decoded object across costs about as much
 as decoding it): the hub process decodes those bytes again, a few
 microseconds with orjson. With 0 workers, validation runs in a thread, as in
@@ -21,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import orjson
 
-from hub.stix import Rejection, StixItem, Submission, parse_submission
+from hub.stix import Rejection, StixItem, Submission, decode, parse_submission, validate
 from hub.tlp import TLP
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,17 @@ def _warm_up() -> None:
     )
 
 
-def _parse_in_worker(body: bytes, default_tlp: TLP) -> tuple[list[_Verdict], tuple[Rejection, ...]]:
-    """In a worker: :func:`parse_submission`, its items without their decoded objects."""
-    submission = parse_submission(body, default_tlp)
+Decoder = Callable[[bytes], Sequence[Any]]
+"""What makes a body the candidate objects: :func:`hub.stix.decode` (a bundle or an object), or a TAXII envelope's."""
+
+
+def _judge(decoder: Decoder, body: bytes, default_tlp: TLP) -> Submission:
+    return validate(decoder(body), default_tlp)
+
+
+def _judge_in_worker(decoder: Decoder, body: bytes, default_tlp: TLP) -> tuple[list[_Verdict], tuple[Rejection, ...]]:
+    """In a worker: :func:`_judge`, its items without their decoded objects."""
+    submission = _judge(decoder, body, default_tlp)
     return [(i.index, i.id, i.type, i.version, i.tlp, i.raw) for i in submission.items], submission.rejected
 
 
@@ -76,19 +86,31 @@ class Validator:
 
     async def parse(self, body: bytes, default_tlp: TLP) -> Submission:
         """:func:`hub.stix.parse_submission` off the event loop: in a worker, or a thread without workers."""
+        return await self.judge(decode, body, default_tlp)
+
+    async def judge(
+        self, decoder: Decoder, body: bytes, default_tlp: TLP, decoded: Sequence[Any] | None = None
+    ) -> Submission:
+        """Validate what ``decoder`` makes of ``body``, off the event loop: in a worker, or a thread without workers.
+
+        ``decoded``: what ``decoder(body)`` gave already, if the caller has it (a thread then uses it).
+        ``decoder`` must be a module's function, for a worker to find it.
+        """
         pool = self._pool
         if pool is None:
-            return await asyncio.to_thread(parse_submission, body, default_tlp)
+            if decoded is not None:
+                return await asyncio.to_thread(validate, decoded, default_tlp)
+            return await asyncio.to_thread(_judge, decoder, body, default_tlp)
         try:
             verdicts, rejected = await asyncio.get_running_loop().run_in_executor(
-                pool, _parse_in_worker, body, default_tlp
+                pool, _judge_in_worker, decoder, body, default_tlp
             )
         except BrokenProcessPool:
             log.error("a validation worker died; starting new ones, validating this submission in a thread")
             if self._pool is pool:
                 self._pool = self._new_pool()
                 asyncio.get_running_loop().run_in_executor(None, pool.shutdown, False)
-            return await asyncio.to_thread(parse_submission, body, default_tlp)
+            return await asyncio.to_thread(_judge, decoder, body, default_tlp)
         items = tuple(
             StixItem(index, sid, typ, version, tlp, raw, _decoded(raw))
             for index, sid, typ, version, tlp, raw in verdicts

@@ -11,14 +11,13 @@ the writer's public ``drain``).
 
 The dispatcher offers live events with ``push`` (never blocking). A client
 past its queue's bound is cut off — told it fell behind and closed; it
-resumes from its last ids — only when it is behind *alone*: when its socket
-has taken nothing for ``STALL_SECONDS`` (the client stopped reading) while
-the process's other streams keep up (:meth:`Connection.cut_if_stalled`), or
-at once when it is ``SLACK`` times past the bound (memory stays bounded
-whatever the others do). When most streams are behind — the machine is
-busy, not the clients — none is cut for it: the hub holds its producers
-instead (:mod:`hub.admission`), measuring each stream's queue
-(:meth:`Connection.load`). A replay paces itself on the queue
+resumes from its last ids — only when it has stopped: its socket has taken
+nothing for ``STALL_SECONDS`` (:meth:`Connection.cut_if_stalled`), or it is
+``SLACK`` times past the bound (memory stays bounded whatever happens). A
+client that reads, but no faster than a busy machine lets it, is not cut:
+when most streams are behind, the hub holds its producers instead
+(:mod:`hub.admission`), measuring each stream's queue
+(:meth:`Connection.load`) until they catch up. A replay paces itself on the queue
 (``_put_replay`` waits while the queue is half full), keeping the other half
 for live traffic.
 
@@ -170,11 +169,7 @@ class Connection:
         self._unsent = unsent
 
     def cut_if_stalled(self, now: float) -> None:
-        """Cut the client off if it stopped reading with its queue past the bound.
-
-        Only while the process's other streams keep up (see :meth:`hub.stream.fanout.Dispatcher.cut_stalled`):
-        when most are behind, the machine is, and the hub holds its producers instead.
-        """
+        """Cut the client off if it stopped reading (:meth:`stalled`) with its queue past the bound."""
         if not self.overflowed and self._depth > self.queue_size and self.stalled(now):
             self._overflow()
 
@@ -186,10 +181,11 @@ class Connection:
         """How far behind this stream is, for :mod:`hub.admission`: its queue's fill and oldest event's age.
 
         None when it does not speak for the live streams: it has no live subscription, replays
-        (its queue is full of history by design) or is cut off. A stalled stream speaks: if most
-        are, the machine is behind, not the clients.
+        (its queue is full of history by design), has stalled (it is cut, not obeyed) or is cut off.
+        A stream that has taken nothing for less than ``STALL_SECONDS`` speaks: if most have, the
+        machine is behind, not the clients, and the producers are held while they catch up.
         """
-        if self.overflowed or not any(s.live for s in self.subs.values()):
+        if self.overflowed or self.stalled(now) or not any(s.live for s in self.subs.values()):
             return None
         if any(not replay.done() for replay in self.replays.values()):
             return None

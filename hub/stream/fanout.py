@@ -82,23 +82,17 @@ class Dispatcher:
     def backlog(self, now: float) -> Backlog:
         """How far this process's live streams are behind at ``now`` (``time.monotonic()``): see :mod:`hub.admission`.
 
-        Asked a few times a second (:func:`hub.gate.watch_load`), it also notes each socket's progress.
+        Asked a few times a second (:func:`hub.gate.watch_load`), it first notes each socket's progress and
+        cuts off the streams that stopped reading with their queue past its bound: a stalled stream is cut even
+        when nothing more is sent to it, and never holds the producers back.
         The readers' lag is, on the most behind channel, how long an announced append has waited to be read.
         """
-        for conn in self.connections:
+        for conn in list(self.connections):
             conn.watch_progress(now)
+            conn.cut_if_stalled(now)
         loads = [load for conn in self.connections if (load := conn.load(now)) is not None]
         lag = max((now - since for since in self._behind_since.values()), default=0.0)
         return backlog((fill for fill, _ in loads), (age for _, age in loads), lag)
-
-    def cut_stalled(self, now: float) -> None:
-        """Cut off the streams that stopped reading with their queue past its bound.
-
-        Asked when the process's streams keep up (:class:`hub.gate.IngestGate`): a stream behind alone is
-        cut even when nothing more is sent to it; when most are behind, none is cut for it.
-        """
-        for conn in list(self.connections):
-            conn.cut_if_stalled(now)
 
     def on_append(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(channel)`` at each announcement of an append, from this process's one subscription.

@@ -48,9 +48,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """The live stream's dispatcher, and the gate that holds producers while its streams are behind."""
     metrics = app[keys.METRICS]
     dispatcher = Dispatcher(app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=metrics)
-    gate = IngestGate(
-        app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, dispatcher.cut_stalled, metrics.producers_refused.inc
-    )
+    gate = IngestGate(app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, metrics.producers_refused.inc)
     metrics.observe_state(lambda: _state_metrics(dispatcher, gate))
     await dispatcher.start()
     app[keys.DISPATCHER] = dispatcher

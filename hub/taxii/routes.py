@@ -10,7 +10,6 @@ trailing slash (taxii2-client asks for status resources without one).
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from typing import Any, Final
@@ -34,7 +33,6 @@ from hub.policy import (
     rights_key,
 )
 from hub.requests import admit_producer
-from hub.stix import validate
 from hub.taxii import resources
 from hub.taxii.catalog import Collection
 from hub.taxii.filters import (
@@ -219,9 +217,10 @@ async def add_objects(request: web.Request) -> web.Response:
     limit = request.app[keys.CONFIG].hub.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is over this API root's max_content_length of {limit} bytes")
-    objects = resources.decode_envelope(await request.read())
-    # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
-    submission = await asyncio.to_thread(validate, objects, channel.default_tlp)
+    body = await request.read()
+    objects = resources.decode_envelope(body)  # here too: the status resource names them
+    # Validation is CPU-bound (the STIX pattern grammar): off the event loop, in a worker process or a thread.
+    submission = await request.app[keys.VALIDATOR].judge(resources.decode_envelope, body, channel.default_tlp, objects)
     app = request.app
     result = await ingest(
         app[keys.STORE], app[keys.CONFIG].principals, principal, channel, submission, app[keys.AUDIT],

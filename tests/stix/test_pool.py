@@ -68,3 +68,18 @@ async def test_a_hub_with_validation_workers_stores_what_it_validates(hub_factor
         "/api/v1/channels/committee/objects", data=b"[1, 2", headers={**STIX, **hub.auth("cidge")}
     ) as response:
         assert response.status == 400 and (await response.json())["title"] == "Malformed JSON"
+
+
+async def test_a_taxii_envelope_is_validated_in_a_worker_too(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(validation_workers=1)
+    good, bad = indicator(), {**indicator(), "pattern": "[not a pattern"}
+    taxii = "application/taxii+json;version=2.1"
+    async with hub.client.post(
+        "/taxii2/api/collections/committee/objects/",
+        data=orjson.dumps({"objects": [good, bad]}),
+        headers={"Accept": taxii, "Content-Type": taxii, **hub.auth("cidge")},
+    ) as response:
+        assert response.status == 202
+        status = await response.json()
+    assert (status["success_count"], status["failure_count"]) == (1, 1)
+    assert status["failures"][0]["id"] == bad["id"] and status["successes"][0]["id"] == good["id"]
