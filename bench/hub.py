@@ -219,12 +219,16 @@ def split(total: int, parts: int) -> list[int]:
 
 @dataclass
 class Posted:
+    """What POSTs stored (``objects``), and for an open loop what it offered and the hub refused (503)."""
+
     objects: int = 0
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     acks_ns: list[int] = field(default_factory=list)
     first_ns: int = 0
     last_ack_ns: int = 0
+    offered: int = 0
+    refused: int = 0
 
 
 async def post_loop(
@@ -264,18 +268,6 @@ async def post_loop(
     return result
 
 
-@dataclass
-class Offered:
-    """What an open-loop producer offered, what the hub took and what it refused (503)."""
-
-    objects: int = 0
-    accepted: int = 0
-    refused: int = 0
-    failures: list[str] = field(default_factory=list)
-    first_ns: int = 0
-    last_ack_ns: int = 0
-
-
 async def offer_loop(
     session: aiohttp.ClientSession,
     urls: Sequence[str],
@@ -283,7 +275,7 @@ async def offer_loop(
     headers: dict[str, str],
     rate: float,
     seconds: float,
-) -> Offered:
+) -> Posted:
     """Offer bundles at ``rate`` objects/s for ``seconds``, whatever the hub answers (an open loop).
 
     Each URL gets ``OFFER_SLOTS`` senders, each on its own fixed schedule; a sender never has more
@@ -291,7 +283,7 @@ async def offer_loop(
     slowed down both count as not taken. A refused bundle is not sent again: it would only add to the
     offered load, which is already twice what the hub delivers.
     """
-    result = Offered(first_ns=time.monotonic_ns())
+    result = Posted(first_ns=time.monotonic_ns())
     slots = OFFER_SLOTS * len(urls)
     interval = slots * BUNDLE / rate
     start = time.monotonic()
@@ -303,7 +295,7 @@ async def offer_loop(
             due += interval
             body = next(bodies)
             sent = time.monotonic_ns()
-            result.objects += BUNDLE
+            result.offered += BUNDLE
             async with session.post(url, data=stixgen.stamp(body, sent), headers=headers) as resp:
                 data = await resp.read()
                 status = resp.status
@@ -313,7 +305,7 @@ async def offer_loop(
             if status != 201:
                 result.failures.append(f"HTTP {status}: {data[:200]!r}")
                 continue
-            result.accepted += accepted_count(data)
+            result.objects += accepted_count(data)
             result.last_ack_ns = max(result.last_ack_ns, time.monotonic_ns())
 
     await asyncio.gather(*(sender(url, k) for k, url in enumerate(u for u in urls for _ in range(OFFER_SLOTS))))
@@ -708,7 +700,7 @@ class Run:
             offers = iter([stixgen.bundle_body(BUNDLE) for _ in range(count)])
             offered = await offer_loop(session, urls, offers, self.api_headers(), 2 * capacity, plan.duration)
             waits = await asyncio.gather(
-                *(w.call({"cmd": "wait", "expected": offered.accepted, "timeout": plan.drain_seconds}) for w in workers)
+                *(w.call({"cmd": "wait", "expected": offered.objects, "timeout": plan.drain_seconds}) for w in workers)
             )
             last_ns = max([offered.last_ack_ns, *(w["last_ns"] for w in waits)])
             hist: dict[int, int] = {}
@@ -716,15 +708,15 @@ class Run:
                 for bucket, n in w["hist"]:
                     hist[bucket] = hist.get(bucket, 0) + n
             delivered = sum(w["total"] for w in waits)
-            self.report(f"{name}_offered_objects_per_s", offered.objects / plan.duration, 0)
-            self.report(f"{name}_accepted_objects_per_s", offered.accepted / plan.duration, 0)
+            self.report(f"{name}_offered_objects_per_s", offered.offered / plan.duration, 0)
+            self.report(f"{name}_accepted_objects_per_s", offered.objects / plan.duration, 0)
             self.report(
-                f"{name}_delivered_objects_per_s", offered.accepted * 1e9 / max(1, last_ns - offered.first_ns), 0
+                f"{name}_delivered_objects_per_s", offered.objects * 1e9 / max(1, last_ns - offered.first_ns), 0
             )
             self.report(f"{name}_refused_posts", offered.refused, 0)
             self.report(f"{name}_watchers_cut", await self.slow_consumers(session) - cut_before, 0)
             self.report(f"{name}_watchers_closed", sum(w["closed"] for w in waits), 0)
-            self.report(f"{name}_delivered_pct", 100 * delivered / max(1, offered.accepted * watchers))
+            self.report(f"{name}_delivered_pct", 100 * delivered / max(1, offered.objects * watchers))
             self.report(f"{name}_latency_p50_ms", hist_percentile(hist, 0.50))
             self.report(f"{name}_latency_p99_ms", hist_percentile(hist, 0.99))
             if offered.failures:
