@@ -210,6 +210,15 @@ def hist_percentile(hist: dict[int, int], q: float) -> float:
     return math.nan
 
 
+def merged_hist(waits: Iterable[dict[str, Any]]) -> dict[int, int]:
+    """The latency histograms of every watcher worker's ``wait`` answer, added up (bucket → count)."""
+    hist: dict[int, int] = {}
+    for w in waits:
+        for bucket, n in w["hist"]:
+            hist[bucket] = hist.get(bucket, 0) + n
+    return hist
+
+
 def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
 
@@ -588,10 +597,7 @@ class Run:
             )
             after = self.cpu([w.pid for w in workers])
             last_ns = max([posted.last_ack_ns, *(w["last_ns"] for w in waits)])
-            hist: dict[int, int] = {}
-            for w in waits:
-                for bucket, n in w["hist"]:
-                    hist[bucket] = hist.get(bucket, 0) + n
+            hist = merged_hist(waits)
             delivered = sum(w["total"] for w in waits)
             closed = sum(w["closed"] for w in waits)
             acks = sorted(posted.acks_ns)
@@ -656,10 +662,7 @@ class Run:
                 waits = await asyncio.gather(
                     *(w.call({"cmd": "wait", "expected": sent, "timeout": plan.drain_seconds}) for w in workers)
                 )
-                hist: dict[int, int] = {}
-                for w in waits:
-                    for bucket, n in w["hist"]:
-                        hist[bucket] = hist.get(bucket, 0) + n
+                hist = merged_hist(waits)
                 expected = sent * sum(w["watchers"] for w in waits)  # the reading streams only
                 self.report(f"{name}_{label}_latency_p50_ms", hist_percentile(hist, 0.50))
                 self.report(f"{name}_{label}_latency_p99_ms", hist_percentile(hist, 0.99))
@@ -703,10 +706,7 @@ class Run:
                 *(w.call({"cmd": "wait", "expected": offered.objects, "timeout": plan.drain_seconds}) for w in workers)
             )
             last_ns = max([offered.last_ack_ns, *(w["last_ns"] for w in waits)])
-            hist: dict[int, int] = {}
-            for w in waits:
-                for bucket, n in w["hist"]:
-                    hist[bucket] = hist.get(bucket, 0) + n
+            hist = merged_hist(waits)
             delivered = sum(w["total"] for w in waits)
             self.report(f"{name}_offered_objects_per_s", offered.offered / plan.duration, 0)
             self.report(f"{name}_accepted_objects_per_s", offered.objects / plan.duration, 0)
@@ -759,10 +759,7 @@ class Run:
             waits = await asyncio.gather(
                 *(w.call({"cmd": "wait", "expected": sent, "timeout": self.plan.drain_seconds}) for w in workers)
             )
-        hist: dict[int, int] = {}
-        for w in waits:
-            for bucket, n in w["hist"]:
-                hist[bucket] = hist.get(bucket, 0) + n
+        hist = merged_hist(waits)
         self.report(f"{name}_single_bundle_latency_p50_ms", hist_percentile(hist, 0.50))
         self.report(f"{name}_single_bundle_latency_p99_ms", hist_percentile(hist, 0.99))
 
