@@ -128,39 +128,28 @@ class HubClient:
         return self._session
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        status, body, _ = await self._exchange(method, path, **kwargs)
+        return status, _decoded(status, body)
+
+    async def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes, float | None]:
+        """One request: the answer's status, body and ``Retry-After`` seconds (None: not said)."""
         try:
             async with self.session.request(method, self.url + path, **kwargs) as response:
-                body = await response.read()
-                status = response.status
+                return response.status, await response.read(), retry_after(response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise unreachable(self.url, exc) from exc
-        try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
-        return status, data
 
     async def _send_objects(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         """POST objects, sent again after ``Retry-After`` while the hub answers "later" (see the class)."""
         deadline = time.monotonic() + self.patience
         while True:
-            try:
-                async with self.session.post(self.url + path, data=body, headers=headers) as response:
-                    answer = await response.read()
-                    status = response.status
-                    wait = retry_after(response.headers.get("Retry-After"))
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise unreachable(self.url, exc) from exc
+            status, answer, wait = await self._exchange("POST", path, data=body, headers=headers)
             if status not in LATER or wait is None or time.monotonic() + wait > deadline:
-                break
+                return status, _decoded(status, answer)
             wait = max(wait, 1.0)  # "Retry-After: 0" from a proxy must not make a tight loop
             if self.on_wait is not None:
                 self.on_wait(wait, _description(answer))
             await asyncio.sleep(wait)
-        try:
-            return status, orjson.loads(answer) if answer else None
-        except orjson.JSONDecodeError:
-            raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         status, data = await self._request(method, path, **kwargs)
@@ -177,12 +166,7 @@ class HubClient:
 
     async def text(self, path: str) -> str:
         """A GET whose answer is text (a Markdown sitrep, say)."""
-        try:
-            async with self.session.get(self.url + path) as response:
-                body = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unreachable(self.url, exc) from exc
+        status, body, _ = await self._exchange("GET", path)
         if status >= 400:
             try:
                 raise _error(status, orjson.loads(body))
@@ -254,6 +238,14 @@ def retry_after(value: str | None) -> float | None:
     if value is None or not value.strip().isdigit():
         return None
     return float(value.strip())
+
+
+def _decoded(status: int, body: bytes) -> Any:
+    """An answer's JSON (None for an empty body); HubClientError if it is something else."""
+    try:
+        return orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        raise HubClientError(status, "Bad answer", "the hub answered with something that is not JSON") from None
 
 
 def _description(answer: bytes) -> str:

@@ -27,7 +27,7 @@ from hub.policy import (
     readable_channels,
     rights_key,
 )
-from hub.requests import admit_producer, authenticate, int_param, json_response, known_channel, read_body
+from hub.requests import authenticate, int_param, json_response, known_channel, read_body
 from hub.stix import Rejection, StixItem
 from hub.taxii.cursors import events_after, events_next
 from hub.versions import newest, order
@@ -182,7 +182,7 @@ async def post_objects(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     channel = known_channel(request)
     check_channel_write(principal, channel)
-    await admit_producer(request, principal, channel.name, "api")
+    await request.app[keys.GATE].admit(principal, channel.name, "api")  # held, unread, while the streams are behind
     body = await read_body(request, STIX_MEDIA_TYPES)
     # Validation is CPU-bound (the STIX pattern grammar): off the event loop, in a worker process or a thread.
     submission = await request.app[keys.VALIDATOR].parse(body, channel.default_tlp)

@@ -15,7 +15,7 @@ from aiohttp import web
 from hub import keys
 from hub.auth import bearer_token, principal_for_token, require_access, session_for_request, uses_session
 from hub.config import Channel
-from hub.errors import BadRequest, NotFound, Overloaded, PayloadTooLarge, UnsupportedMediaType
+from hub.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from hub.policy import Principal
 from hub.stix import load_json_object
 
@@ -25,19 +25,6 @@ JSON_BODY = frozenset({"application/json"})
 def json_response(data: Any, status: int = 200) -> web.Response:
     """``data`` as a JSON response."""
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-async def admit_producer(request: web.Request, principal: Principal, channel: str, via: str) -> None:
-    """Hold a producer's request, unread, while the live streams are behind (:mod:`hub.gate`).
-
-    A refusal (:class:`hub.errors.Overloaded`) is recorded in the audit trail: who was refused, where, through
-    ``via``; nothing of the request was read.
-    """
-    try:
-        await request.app[keys.GATE].admit()
-    except Overloaded:
-        request.app[keys.AUDIT].record_for(principal, "write.refused", via=via, channel=channel, reason="overloaded")
-        raise
 
 
 async def authenticate(request: web.Request, kind: str = "api") -> Principal:

@@ -10,8 +10,10 @@ from hub import gate as gate_module
 from hub.admission import Backlog, Limits
 from hub.errors import Overloaded
 from hub.gate import IngestGate
+from hub.policy import Principal
 from tests.timing import WAIT
 
+CIDGE = Principal("cidge", "CIDGE", None, ("producer",), {}, frozenset({"committee"}))
 BEHIND = Backlog(streams=3, fill=0.9)
 CAUGHT_UP = Backlog(streams=3)
 
@@ -28,7 +30,7 @@ class Measures:
 
 def make(hold: float = 2.0) -> tuple[IngestGate, Measures, list[int]]:
     measures, refusals = Measures(), []
-    gate = IngestGate(Limits(hold=hold), measures, on_refuse=lambda: refusals.append(1))
+    gate = IngestGate(Limits(hold=hold), measures, on_refuse=lambda who, channel, via: refusals.append(1))
     return gate, measures, refusals
 
 
@@ -36,7 +38,7 @@ async def test_producers_go_ahead_at_once_while_the_streams_keep_up() -> None:
     gate, _, refusals = make()
     gate.tick(0.0)
     async with asyncio.timeout(WAIT):
-        await gate.admit()
+        await gate.admit(CIDGE, "committee", "api")
     assert gate.pressure == 0.0 and refusals == []
 
 
@@ -44,7 +46,7 @@ async def test_a_producer_waits_while_the_streams_are_behind_and_goes_once_they_
     gate, measures, refusals = make()
     measures.now = BEHIND
     gate.tick(0.0)
-    waiting = asyncio.create_task(gate.admit())
+    waiting = asyncio.create_task(gate.admit(CIDGE, "committee", "api"))
     await asyncio.sleep(0.05)
     assert not waiting.done() and gate.held == 1
     measures.now = CAUGHT_UP
@@ -60,7 +62,7 @@ async def test_a_producer_held_past_the_hold_is_refused_with_a_retry_after() -> 
     gate.tick(0.0)
     with pytest.raises(Overloaded) as refused:
         async with asyncio.timeout(WAIT):
-            await gate.admit()
+            await gate.admit(CIDGE, "committee", "api")
     assert refused.value.retry_after == 1.0 and refused.value.status_hint == 503
     assert gate.held == 0 and refusals == [1]
 
@@ -70,7 +72,7 @@ async def test_with_no_hold_a_producer_is_refused_at_once() -> None:
     measures.now = BEHIND
     gate.tick(0.0)
     with pytest.raises(Overloaded):
-        await gate.admit()
+        await gate.admit(CIDGE, "committee", "api")
     assert refusals == [1]
 
 
@@ -79,10 +81,10 @@ async def test_past_max_held_producers_are_refused_at_once(monkeypatch: pytest.M
     gate, measures, refusals = make()
     measures.now = BEHIND
     gate.tick(0.0)
-    held = [asyncio.create_task(gate.admit()) for _ in range(2)]
+    held = [asyncio.create_task(gate.admit(CIDGE, "committee", "api")) for _ in range(2)]
     await asyncio.sleep(0.05)
     with pytest.raises(Overloaded):
-        await gate.admit()
+        await gate.admit(CIDGE, "committee", "api")
     assert refusals == [1] and gate.held == 2
     measures.now = CAUGHT_UP
     gate.tick(0.1)
@@ -96,6 +98,6 @@ async def test_another_process_behind_holds_this_one_s_producers() -> None:
     gate.heard([0.3, 1.5])
     assert gate.pressure == 1.5
     with pytest.raises(Overloaded):
-        await gate.admit()
+        await gate.admit(CIDGE, "committee", "api")
     gate.heard([])
-    await gate.admit()
+    await gate.admit(CIDGE, "committee", "api")

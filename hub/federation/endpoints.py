@@ -21,7 +21,6 @@ import orjson
 
 from connectors.client import HubClient
 from hub.config import Channel
-from hub.errors import Overloaded
 from hub.ingest import ingest
 from hub.metrics import Metrics
 from hub.policy import Principal, may_read
@@ -107,9 +106,10 @@ class StoreSink:
         audit: AuditLog | None = None,
         metrics: Metrics | None = None,
         via: str = "taxii-pull",
-        admit: Callable[[], Awaitable[None]] | None = None,
+        admit: Callable[[Principal, str, str], Awaitable[None]] | None = None,
     ) -> None:
-        """``admit``: waits while the hub's live streams are behind, or raises Overloaded (see hub.gate)."""
+        """``admit(principal, channel, via)``: waits while the hub's live streams are behind, or raises Overloaded
+        (see :meth:`hub.gate.IngestGate.admit`)."""
         self.store, self.principals, self.principal = store, principals, principal
         self.channel, self.assume_tlp = channel, assume_tlp
         self.audit, self.metrics, self.via = audit, metrics, via
@@ -117,14 +117,7 @@ class StoreSink:
 
     async def put(self, objects: list[dict[str, Any]]) -> Outcome:
         if self.admit is not None:
-            try:
-                await self.admit()
-            except Overloaded:
-                if self.audit is not None:
-                    self.audit.record_for(
-                        self.principal, "write.refused", via=self.via, channel=self.channel.name, reason="overloaded"
-                    )
-                raise  # the runner retries after its Retry-After
+            await self.admit(self.principal, self.channel.name, self.via)  # Overloaded: the runner waits, retries
         # Validation is CPU-bound (the STIX pattern grammar): keep it off the event loop.
         submission = await asyncio.to_thread(validate, objects, self.assume_tlp)
         result = await ingest(

@@ -32,6 +32,7 @@ from hub.federation.partner import PartnerConnection, describe
 from hub.federation.pull import TaxiiPull
 from hub.federation.push import TaxiiPush
 from hub.metrics import Metrics
+from hub.policy import Principal
 from hub.store import Store
 from hub.store.audit import AuditLog
 from hub.store.connectors import Connectors, ConnectorState, ConnectorStatus, LeaseLost
@@ -111,7 +112,7 @@ def build_worker(
     client: HubClient | None = None,
     audit: AuditLog | None = None,
     metrics: Metrics | None = None,
-    admit: Callable[[], Awaitable[None]] | None = None,
+    admit: Callable[[Principal, str, str], Awaitable[None]] | None = None,
 ) -> Worker:
     """The connector's worker, on the hub's ``store`` (inside the hub) or its HTTP API through ``client``.
 

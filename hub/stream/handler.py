@@ -46,9 +46,14 @@ def add_routes(app: web.Application) -> None:
 
 async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """The live stream's dispatcher, and the gate that holds producers while its streams are behind."""
-    metrics = app[keys.METRICS]
-    dispatcher = Dispatcher(app[keys.STORE], app[keys.CONFIG].channels, audit=app[keys.AUDIT], metrics=metrics)
-    gate = IngestGate(app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, metrics.producers_refused.inc)
+    metrics, audit = app[keys.METRICS], app[keys.AUDIT]
+    dispatcher = Dispatcher(app[keys.STORE], app[keys.CONFIG].channels, audit=audit, metrics=metrics)
+
+    def refused(principal: Principal, channel: str, via: str) -> None:
+        metrics.producers_refused.inc()
+        audit.record_for(principal, "write.refused", via=via, channel=channel, reason="overloaded")
+
+    gate = IngestGate(app[keys.CONFIG].hub.ingest_limits, dispatcher.backlog, refused)
     metrics.observe_state(lambda: _state_metrics(dispatcher, gate))
     await dispatcher.start()
     app[keys.DISPATCHER] = dispatcher

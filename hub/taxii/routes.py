@@ -32,7 +32,6 @@ from hub.policy import (
     may_see_status,
     rights_key,
 )
-from hub.requests import admit_producer
 from hub.taxii import resources
 from hub.taxii.catalog import Collection
 from hub.taxii.filters import (
@@ -213,7 +212,7 @@ async def add_objects(request: web.Request) -> web.Response:
     channel = collection.channel
     check_channel_write(principal, channel)
     check_content_type(request.headers.get("Content-Type"))
-    await admit_producer(request, principal, channel.name, "taxii")
+    await request.app[keys.GATE].admit(principal, channel.name, "taxii")  # held, unread, while the streams are behind
     limit = request.app[keys.CONFIG].hub.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"the body is over this API root's max_content_length of {limit} bytes")

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.client import HubClient, HubClientError
 from hub import keys
-from hub.gate import SHARE_EVERY, TICK
+from hub.gate import TICK
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import indicator
 from tests.timing import WAIT
@@ -20,7 +20,7 @@ async def other_process_behind(hub: Hub, for_ms: int) -> None:
     gate = hub.client.app[keys.GATE]
     async with asyncio.timeout(WAIT):  # this process hears of it at its next exchange
         while gate.pressure < 1:
-            await asyncio.sleep(TICK * SHARE_EVERY)
+            await asyncio.sleep(TICK)
 
 
 async def test_a_post_held_back_is_sent_again_after_retry_after_and_stored_once(hub_factory: HubFactory) -> None:
