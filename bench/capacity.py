@@ -8,12 +8,13 @@ through the HTTP API into one channel, ``bench.store``, until it holds each of
   began, divided by the objects stored (``store_object_bytes`` is the size of
   one object's JSON);
 * where those bytes went, per key family, from ``MEMORY USAGE``
-  (``SAMPLES 0``: every element counted): the channel's stream, its ``latest``
-  hash and type index whole, the hub-wide ``owners`` hash as its growth, and
-  the per-object ``v:`` (versions) and ``r:`` (referrers) keys as the mean of
-  a sample times the objects. ``MEMORY USAGE`` counts a key's name and its
-  entry in the keyspace, not the keyspace's bucket array nor the allocator's
-  fragmentation: ``other`` is what ``used_memory`` grew beyond the families;
+  (``SAMPLES 0``: every element counted): the channel's stream and its index
+  of objects whole, the hub-wide ``owners`` hash as its growth, and the
+  per-object ``r:`` (referrers) keys as the mean of a sample times the
+  objects (a hub before the channel index: also its ``latest`` hash, its
+  indicator type index, and its per-object ``v:`` keys). ``MEMORY USAGE``
+  counts a key's name and its entry in the keyspace, not the keyspace's
+  bucket array nor the allocator's fragmentation: ``other`` is what ``used_memory`` grew beyond the families;
 * p50 / p99 of four reads a partner or a member makes: TAXII's first page at
   ``limit=1000``, ``match[id]`` of one object, the manifest's first page at
   ``limit=1000``, and ``GET /api/v1/objects/{id}``, of ids spread over the
@@ -143,16 +144,21 @@ async def breakdown(client: Redis | RedisCluster, namespace: str, fill: Filled, 
     prefix = f"{namespace}:{{ch:{CHANNEL}}}:"
     n = fill.objects
     sample = random.sample(fill.ids, min(SAMPLE_KEYS, len(fill.ids)))
-    versions = [await key_bytes(client, f"{prefix}v:{i}") for i in sample]
     referrers = [await key_bytes(client, f"{prefix}r:{i}") for i in sample]
-    return {
+    families = {
         "stream": await key_bytes(client, prefix + "log") / n,
-        "versions": statistics.fmean(versions),
-        "latest": await key_bytes(client, prefix + "latest") / n,
-        "type_index": await key_bytes(client, prefix + "t:indicator") / n,
+        "index": await key_bytes(client, prefix + "objects") / n,
         "referrers": statistics.fmean(referrers),
         "owners": (await key_bytes(client, f"{namespace}:owners") - owners_before) / n,
     }
+    if await client.exists(prefix + "latest"):  # a hub before the channel index (to compare against)
+        versions = [await key_bytes(client, f"{prefix}v:{i}") for i in sample]
+        families |= {
+            "versions": statistics.fmean(versions),
+            "latest": await key_bytes(client, prefix + "latest") / n,
+            "type_index": await key_bytes(client, prefix + "t:indicator") / n,
+        }
+    return families
 
 
 async def store_phase(

@@ -29,7 +29,7 @@ from hub.people import routes as people_routes
 from hub.people.service import People
 from hub.plans import routes as plan_routes
 from hub.stix.pool import Validator
-from hub.store import Store, TokenStore, connect
+from hub.store import Store, TokenStore, connect, upgrade
 from hub.store.audit import AuditLog
 from hub.store.outbox import Outbox
 from hub.store.people import PeopleStore
@@ -77,6 +77,7 @@ def create_app(
         app[keys.TOKENS] = TokenStore(client, namespace)
         app[keys.PEOPLE] = People(config, PeopleStore(client, namespace))
         app[keys.OUTBOX] = Outbox(client, namespace)
+        await upgrade.at_start(app[keys.STORE], list(config.channels))  # once per channel: see hub.store.upgrade
         await owners.backfill(app[keys.STORE], list(config.channels))  # once per store: see hub.owners
         app[keys.AUDIT] = AuditLog(client, namespace)
         await app[keys.AUDIT].start()

@@ -6,14 +6,14 @@ event time, TAXII's ``date_added`` and the resume point are one value.
 
 The STIX object is kept as the bytes it was serialised to at ingest and is
 spliced into the envelope as is (``orjson.Fragment``): it is never decoded
-and re-encoded on the way out.
+and re-encoded on the way out. How an event is stored in a Redis Stream
+entry is :mod:`hub.store.entries`'.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -69,22 +69,6 @@ class Event:
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.envelope())
-
-    @classmethod
-    def from_fields(cls, event_id: str, channel: str, fields: Mapping[bytes, bytes]) -> Event:
-        """Build an event from a Redis Stream entry's fields (see :mod:`hub.store`)."""
-        return cls(
-            id=event_id,
-            channel=channel,
-            source=fields[b"src"].decode(),
-            tlp=TLP(int(fields[b"tlp"])),
-            type=fields[b"typ"].decode(),
-            stix_id=fields[b"sid"].decode(),
-            version=fields[b"ver"].decode(),
-            raw=fields[b"obj"],
-            person=fields[b"per"].decode() if b"per" in fields else "",
-            person_name=fields[b"pnm"].decode() if b"pnm" in fields else "",
-        )
 
 
 def id_key(event_id: str) -> tuple[int, int]:

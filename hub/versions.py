@@ -15,11 +15,11 @@ copies, the one stored first (the lower event id) stands for the version**:
 it is the newest when that version is the newest, the oldest when it is the
 oldest. Why:
 
-* The store's append script keeps, per channel, a "latest" index that moves
-  only to a strictly greater version (``hub.store``: its "version order"
-  argument is :func:`order_key`), so a later copy of the same instant never
-  displaces the first; TAXII's delete script elects a replacement the same
-  way. Readers that rank in Python must name the event that index names.
+* Every reader must name the same event for "the newest version" (TAXII's
+  ``match[version]=last``, the objects API, the crisis workflow), including
+  after a delete: they all rank the store's index of an object's versions
+  with :func:`newest_id`, so a later copy of the same instant never displaces
+  the first.
 * A re-post of a version already known does not take over the object, nor
   its authorship: what readers were shown stays what they are shown.
 
@@ -32,7 +32,7 @@ of something that holds an event: :func:`history_rank` is the sort key of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from hub.events import Event, id_key, version_key
 
@@ -63,6 +63,21 @@ def history_rank(event: Event) -> tuple[str, int, int]:
 def newest(events: Iterable[Event]) -> Event | None:
     """The newest of ``events``: the greatest version, and of its copies the first stored; None if none."""
     return max(events, key=version_rank, default=None)
+
+
+def newest_id(versions: Mapping[str, str]) -> str | None:
+    """Of an object's stored versions (version → event id), the event id of the newest; None if none.
+
+    The same ranking as :func:`newest`, without reading the events.
+    """
+    best: tuple[str, int, int] | None = None
+    found = None
+    for version, event_id in versions.items():
+        ms, seq = id_key(event_id)
+        rank = (order_key(version), -ms, -seq)
+        if best is None or rank > best:
+            best, found = rank, event_id
+    return found
 
 
 def oldest(events: Iterable[Event]) -> Event | None:

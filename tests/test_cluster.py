@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -27,7 +27,7 @@ from hub import keys
 from hub.app import create_app
 from hub.config import Config
 from hub.events import id_key
-from hub.store import Store, TokenStore, connect
+from hub.store import Store, TokenStore, connect, entries
 from hub.store.connectors import ConnectorState
 from hub.tlp import TLP
 from hub.tokens import new_token
@@ -86,15 +86,13 @@ def stored_objects(port: int, log_key: str) -> dict[str, str]:
     """The channel log at ``log_key`` as the node at ``port`` holds it: event id → STIX id."""
     shard = node(port)
     try:
-        entries = shard.xrange(log_key) or []
+        found = shard.xrange(log_key) or []
     finally:
         shard.close()
     stored = {}
-    for event_id, fields in entries:
+    for event_id, fields in found:
         assert isinstance(event_id, bytes) and fields is not None
-        stix_id = fields[b"sid"]
-        assert isinstance(stix_id, bytes)
-        stored[event_id.decode()] = stix_id.decode()
+        stored[event_id.decode()] = entries.event(event_id.decode(), "", cast(dict[bytes, bytes], fields)).stix_id
     return stored
 
 
@@ -134,7 +132,7 @@ async def test_channels_land_on_different_shards_and_ingest_is_stored_on_each(
         shard = node(port)
         try:  # the channel's stream and its indexes live on its own primary
             assert shard.xlen(store.log_key(channel)) == 3
-            assert shard.scard(store.type_key(channel, "indicator")) == 3
+            assert shard.hlen(store.index_key(channel)) == 3
         finally:
             shard.close()
         async with hub.client.get(f"/api/v1/channels/{channel}/events", headers=hub.auth("cidge")) as response:

@@ -17,7 +17,7 @@ from hub.cli.errors import CliError
 from hub.cli.store import note, with_redis
 from hub.config import load_config
 from hub.i18n import Translator
-from hub.store import Client, Store
+from hub.store import Client, Store, upgrade
 from hub.store.audit import AuditLog
 
 
@@ -49,6 +49,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
     async def run(client: Client) -> tuple[archive.Verified, int, bool]:
         store = Store(client, args.namespace)
+        await upgrade.upgrade(store, [args.channel])  # a store an older hub wrote: its versions are where we look
         audit = AuditLog(client, args.namespace)
         now_ms, _ = await store.clock_and_last_id(args.channel)
         if bound_ms > now_ms:

@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 from redis.exceptions import RedisClusterException
 
+from hub.crisis.objects import ACTION_TYPE, RUN_TYPE
 from hub.errors import NotReplicated, StoreUnavailable
 from hub.events import Event, id_key
 from hub.policy import Actor
 from hub.refs import refs_of
+from hub.store import entries, scripts
 from hub.store import notifications as live
-from hub.store import scripts
 from hub.store.capacity import Capacity
 from hub.store.client import Client, StoreError, guard
 from hub.store.connectors import Connectors
@@ -48,10 +49,16 @@ from hub.store.load import LoadBoard
 from hub.store.replication import write_then_wait
 from hub.store.status import TaxiiStatuses
 from hub.tlp import TLP
-from hub.versions import order_key
+from hub.versions import newest_id
 
 if TYPE_CHECKING:  # importing the STIX validators takes a second; token commands need none of it
     from hub.stix import StixItem
+
+INDEXED_TYPES: frozenset[str] = frozenset({"incident", ACTION_TYPE, RUN_TYPE})
+"""The types whose ids each channel keeps a set of (:meth:`Store.ids_of_type`): those the hub looks up by type.
+
+Only these: an index of every type cost each indicator some 95 bytes of Redis that no reader ever used.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +112,8 @@ class Store:
     def log_key(self, channel: str) -> str:
         return self.keys.log(channel)
 
-    def type_key(self, channel: str, stix_type: str) -> str:
-        return self.keys.of_type(channel, stix_type)
+    def index_key(self, channel: str) -> str:
+        return self.keys.objects(channel)
 
     # health --------------------------------------------------------------
     async def ping(self) -> bool:
@@ -140,11 +147,14 @@ class Store:
         """
         if not items:
             return []
-        keys = [self.keys.log(channel), self.keys.latest(channel)]
-        meta = [[str(int(it.tlp)), it.type, it.id, it.version, order_key(it.version), refs_of(it.obj)] for it in items]
+        keys = [self.keys.log(channel), self.keys.objects(channel)]
+        meta = [
+            [str(int(it.tlp)), it.id, it.version, it.type if it.type in INDEXED_TYPES else "", refs_of(it.obj)]
+            for it in items
+        ]
         args: list[Any] = [self.keys.live(channel), source, self.keys.channel_prefix(channel), self._publish]
         args += ["1" if self.wait_replicas else "0", *((person.id, person.name) if person else ("", ""))]
-        args += [orjson.dumps(meta), *(it.raw for it in items)]
+        args += [orjson.dumps(meta), *(entries.pack(it.id, it.version, it.raw) for it in items)]
         async with self.capacity.writing():  # guard(), and the health check says "full" once refused for memory
             if not self.wait_replicas:
                 replies = await self._append(keys=keys, args=args)
@@ -168,9 +178,9 @@ class Store:
     async def delete_versions(self, channel: str, versions: Sequence[Event]) -> int:
         """Delete these versions of one object atomically; the number actually deleted.
 
-        A version stored anew since it was read is left alone; the newest
-        remaining version becomes the object's latest, and once none remains
-        the object leaves the channel's type and referrer indexes.
+        A version stored anew since it was read is left alone; once none
+        remains the object leaves the channel's index, type and referrer
+        indexes.
         """
         if not versions:
             return 0
@@ -178,9 +188,8 @@ class Store:
         refs = dict.fromkeys(ref for event in versions for ref in refs_of(orjson.loads(event.raw)))
         keys = [
             self.keys.log(channel),
-            self.keys.latest(channel),
-            self.keys.versions(channel, stix_id),
-            self.keys.of_type(channel, stix_type),
+            self.keys.objects(channel),
+            *([self.keys.of_type(channel, stix_type)] if stix_type in INDEXED_TYPES else []),
             *(self.keys.referrers(channel, ref) for ref in refs),
         ]
         args = [stix_id] + [part for event in versions for part in (event.version, event.id)]
@@ -229,20 +238,20 @@ class Store:
         """
         start = after if inclusive else f"({after}"
         async with guard():
-            entries = _entries(await self.redis.xrange(self.keys.log(channel), start, "+", count=count))
-        return [Event.from_fields(eid.decode(), channel, fields) for eid, fields in entries]
+            found = _entries(await self.redis.xrange(self.keys.log(channel), start, "+", count=count))
+        return [entries.event(eid.decode(), channel, fields) for eid, fields in found]
 
     async def last_id(self, channel: str) -> str | None:
         """The id of the newest event of ``channel``, None if it has none."""
         async with guard():
-            entries = _entries(await self.redis.xrevrange(self.keys.log(channel), "+", "-", count=1))
-        return entries[0][0].decode() if entries else None
+            found = _entries(await self.redis.xrevrange(self.keys.log(channel), "+", "-", count=1))
+        return found[0][0].decode() if found else None
 
     async def first_id(self, channel: str) -> str | None:
         """The id of the oldest event still kept in ``channel``, None if it has none."""
         async with guard():
-            entries = _entries(await self.redis.xrange(self.keys.log(channel), "-", "+", count=1))
-        return entries[0][0].decode() if entries else None
+            found = _entries(await self.redis.xrange(self.keys.log(channel), "-", "+", count=1))
+        return found[0][0].decode() if found else None
 
     async def events_by_id(self, channel: str, event_ids: Sequence[str]) -> list[Event]:
         """The events of ``channel`` with these ids (missing ones are skipped), in the given order."""
@@ -253,7 +262,7 @@ class Store:
                 for eid in event_ids:
                     pipe.xrange(self.keys.log(channel), eid, eid)
                 replies = await pipe.execute()
-        return [Event.from_fields(e[0][0].decode(), channel, e[0][1]) for e in replies if e]
+        return [entries.event(e[0][0].decode(), channel, e[0][1]) for e in replies if e]
 
     async def versions(self, channels: Sequence[str], stix_id: str) -> dict[str, dict[str, str]]:
         """Per channel, the stored versions of ``stix_id`` (version → event id); channels without it omitted."""
@@ -268,22 +277,25 @@ class Store:
         self, channels: Sequence[str], stix_ids: Sequence[str]
     ) -> dict[str, dict[str, dict[str, str]]]:
         """:meth:`versions` of each of ``stix_ids`` at once (one pipeline): id → channel → version → event id."""
-        pairs = [(sid, channel) for sid in stix_ids for channel in channels]
         found: dict[str, dict[str, dict[str, str]]] = {sid: {} for sid in stix_ids}
-        if not pairs:
+        if not stix_ids or not channels:
             return found
+        ids = list(found)
         async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
-                for sid, channel in pairs:
-                    pipe.hgetall(self.keys.versions(channel, sid))
+                for channel in channels:
+                    pipe.hmget(self.keys.objects(channel), ids)
                 replies = await pipe.execute()
-        for (sid, channel), reply in zip(pairs, replies, strict=True):
-            if reply:
-                found[sid][channel] = {v.decode(): eid.decode() for v, eid in reply.items()}
+        for channel, entries_of in zip(channels, replies, strict=True):
+            for sid, entry in zip(ids, entries_of, strict=True):
+                if entry:
+                    found[sid][channel] = versions_of(entry)
         return found
 
     async def ids_of_type(self, channel: str, stix_type: str) -> set[str]:
-        """Every STIX id of ``stix_type`` ever stored in ``channel``."""
+        """Every STIX id of ``stix_type`` ever stored in ``channel``; only for :data:`INDEXED_TYPES`."""
+        if stix_type not in INDEXED_TYPES:
+            raise ValueError(f"the store keeps no index of {stix_type!r} objects (see INDEXED_TYPES)")
         async with guard():
             members = cast(set[bytes], await self.redis.smembers(self.keys.of_type(channel, stix_type)))
         return {m.decode() for m in members}
@@ -304,8 +316,13 @@ class Store:
         if not stix_ids:
             return {}
         async with guard():
-            replies = cast(list[bytes | None], await self.redis.hmget(self.keys.latest(channel), list(stix_ids)))
-        return {sid: r.decode().split(" ", 1)[1] for sid, r in zip(stix_ids, replies, strict=True) if r}
+            replies = cast(list[bytes | None], await self.redis.hmget(self.keys.objects(channel), list(stix_ids)))
+        latest = {}
+        for sid, entry in zip(stix_ids, replies, strict=True):
+            newest = newest_id(versions_of(entry)) if entry else None
+            if newest is not None:
+                latest[sid] = newest
+        return latest
 
     async def clock_and_last_id(self, channel: str) -> tuple[int, str | None]:
         """The Redis time in milliseconds where ``channel`` lives, and its newest event id, read at one instant.
@@ -361,6 +378,12 @@ class Store:
                 pipe.get(key)
                 _, value = await pipe.execute()
         return cast(bytes, value)
+
+
+def versions_of(entry: bytes) -> dict[str, str]:
+    """An object's versions (version → event id) from its entry in the channel's index (:mod:`hub.store.scripts`)."""
+    pairs = (item.partition(" ") for item in entry.decode().split(","))
+    return {version: event_id for event_id, _, version in pairs}
 
 
 def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:

@@ -6,21 +6,29 @@ so that several hubs can share one Redis. Each channel has, under one hash tag
 touch all of its keys):
 
 * ``<ns>:{ch:<channel>}:log`` — a Redis Stream, the durable ordered log. An
-  entry's id is the event id; its fields are ``src tlp typ sid ver obj``.
-* ``<ns>:{ch:<channel>}:v:<stix id>`` — a hash from object version
-  (``modified``) to the event id that carries it: the idempotency index and
-  the version history of the object in that channel.
-* ``<ns>:{ch:<channel>}:latest`` — a hash from STIX id to ``"<version key> <event id>"``
-  of the object's newest version in the channel (TAXII's ``match[version]=last``).
-* ``<ns>:{ch:<channel>}:t:<type>`` — the STIX ids of that type in the channel.
+  entry's id is the event id; its fields are ``src tlp z``, the object
+  compressed with its id and version (:mod:`hub.store.entries`).
+* ``<ns>:{ch:<channel>}:objects`` — the channel's index of objects: a hash from
+  STIX id to its stored versions, ``"<event id> <version>"`` each, joined by
+  commas: the idempotency index, the version history of the object in that
+  channel, and (ranked by :func:`hub.versions.newest_id`) its newest version.
+  One field per object, not a key per object: a key costs Redis about as much
+  again as the field.
+* ``<ns>:{ch:<channel>}:t:<type>`` — the STIX ids of that type in the channel,
+  for the few types the hub looks up by type (``hub.store.events.INDEXED_TYPES``).
 * ``<ns>:{ch:<channel>}:r:<stix id>`` — the STIX ids of the objects that refer to
   it (``object_refs``, ``sighting_of_ref``, ``source_ref``…: see :func:`hub.refs.refs_of`).
 * ``<ns>:{ch:<channel>}:trimmed`` — the id of the newest event retention removed.
 * ``<ns>:{ch:<channel>}:live`` — the pub/sub channel announcing appends.
 * ``<ns>:{ch:<channel>}:sync`` — a counter, written by an append that added
   nothing when appends wait for replicas (see :mod:`hub.store.replication`).
+* ``<ns>:{ch:<channel>}:format`` — the channel's layout version, set once the
+  channel is in the layout above (:mod:`hub.store.upgrade`). Hubs before it
+  kept a hash per object (``v:<stix id>``: version → event id), a ``latest``
+  hash, a type index of every type, and entries with ``typ sid ver obj``,
+  the object as plain JSON (still read as they are).
 
-The append script builds the ``v:``, ``t:``, ``r:`` and ``sync`` names itself
+The append script builds the ``t:``, ``r:`` and ``sync`` names itself
 from the channel's prefix: :meth:`Keys.channel_prefix` and those scripts
 change together. And for the whole hub:
 
@@ -71,10 +79,17 @@ class Keys:
     def log(self, channel: str) -> str:
         return f"{self.channel_prefix(channel)}log"
 
-    def versions(self, channel: str, stix_id: str) -> str:
+    def objects(self, channel: str) -> str:
+        return f"{self.channel_prefix(channel)}objects"
+
+    def format(self, channel: str) -> str:
+        return f"{self.channel_prefix(channel)}format"
+
+    def legacy_versions(self, channel: str, stix_id: str) -> str:
+        """An object's version hash, as hubs before the channel index kept them (read once, by the upgrade)."""
         return f"{self.channel_prefix(channel)}v:{stix_id}"
 
-    def latest(self, channel: str) -> str:
+    def legacy_latest(self, channel: str) -> str:
         return f"{self.channel_prefix(channel)}latest"
 
     def trimmed(self, channel: str) -> str:

@@ -14,13 +14,17 @@ from typing import Final
 
 # Channels and objects (hub.store.events) ---------------------------------------------------------
 
-# KEYS: the log, the latest index. ARGV: live channel, source, key prefix, publish command, sync ("1": the
-# append waits for replicas, so it must write even if every object is a duplicate), the acting person's id
+# An object's entry in its channel's index (KEYS[2] of APPEND and DELETE_VERSIONS: STIX id → versions) is
+# "<event id> <version>" per stored version, joined by ",": neither holds a space or a comma, and a version may
+# be empty (an object with neither `modified` nor `created`).
+
+# KEYS: the log, the channel's object index. ARGV: live channel, source, key prefix, publish command, sync ("1":
+# the append waits for replicas, so it must write even if every object is a duplicate), the acting person's id
 # and name ("" when no person acted: a token's write adds no field), then one JSON array of
-# [tlp, type, id, version, version order, [referenced ids]] per object, then each object's bytes.
-# One JSON argument rather than seven or more per object: packing the arguments was most of the append's
-# cost in the client (redis-py packs each in Python); cjson decodes them in C. Every key is built from
-# the channel's prefix, so all share its hash tag (one cluster shard).
+# [tlp, id, version, indexed type ("" for none), [referenced ids]] per object, then each object's packed bytes
+# (hub.store.entries). One JSON argument rather than five or more per object: packing the arguments was most of
+# the append's cost in the client (redis-py packs each in Python); cjson decodes them in C. Every key is built
+# from the channel's prefix, so all share its hash tag (one cluster shard).
 APPEND: Final = """
 local live, source, prefix, publish, sync = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local person, person_name = ARGV[6], ARGV[7]
@@ -28,9 +32,14 @@ local meta = cjson.decode(ARGV[8])
 local out = {}
 local last = false
 for i, m in ipairs(meta) do
-  local tlp, typ, sid, version, order, refs = m[1], m[2], m[3], m[4], m[5], m[6]
-  local versions = prefix .. 'v:' .. sid
-  local existing = redis.call('HGET', versions, version)
+  local tlp, sid, version, typ, refs = m[1], m[2], m[3], m[4], m[5]
+  local entry = redis.call('HGET', KEYS[2], sid)
+  local existing = false
+  if entry then
+    for eid, ver in string.gmatch(entry, '([^ ,]+) ([^,]*)') do
+      if ver == version then existing = eid break end
+    end
+  end
   if existing then
     -- The stored TLP of the duplicate, so that its id is shown only to those who may read it.
     local stored, level = redis.call('XRANGE', KEYS[1], existing, existing), '4'
@@ -42,18 +51,17 @@ for i, m in ipairs(meta) do
   else
     local id
     if person == '' then
-      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
-        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
+      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp, 'z', ARGV[8 + i])
     else
       id = redis.call('XADD', KEYS[1], '*', 'src', source, 'per', person, 'pnm', person_name, 'tlp', tlp,
-        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
+        'z', ARGV[8 + i])
     end
-    redis.call('HSET', versions, version, id)
-    local current = redis.call('HGET', KEYS[2], sid)
-    if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
-      redis.call('HSET', KEYS[2], sid, order .. ' ' .. id)
+    if entry then
+      redis.call('HSET', KEYS[2], sid, entry .. ',' .. id .. ' ' .. version)
+    else
+      redis.call('HSET', KEYS[2], sid, id .. ' ' .. version)
     end
-    redis.call('SADD', prefix .. 't:' .. typ, sid)
+    if typ ~= '' then redis.call('SADD', prefix .. 't:' .. typ, sid) end
     for _, ref in ipairs(refs) do
       redis.call('SADD', prefix .. 'r:' .. ref, sid)
     end
@@ -109,50 +117,60 @@ local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 return {t[1], t[2], e[1] and e[1][1] or false}
 """
 
-# KEYS: the channel's log, its latest hash, the object's version hash, the
-# channel's set of ids of the object's type, then the channel's referrer sets
-# of the objects the deleted versions refer to.
-# ARGV: the STIX id, then (version, event id) pairs to delete; a pair whose
-# version no longer maps to that event (deleted or re-added since it was read)
-# is left alone. The newest remaining version then becomes the object's
-# latest, ranked as the append script ranks versions: by version key, and
-# between equal keys the one stored first. Once no version is left, the
-# object leaves the type and referrer indexes; while one is, they keep it, as
-# the append script never takes anything out of them either.
+# KEYS: the channel's log, its object index, the channel's set of ids of the object's type (none when its type
+# is not indexed), then the channel's referrer sets of the objects the deleted versions refer to.
+# ARGV: the STIX id, then (version, event id) pairs to delete; a pair whose version no longer maps to that
+# event (deleted or re-added since it was read) is left alone. Once no version is left, the object leaves the
+# index, and the type and referrer indexes; while one is, they keep it, as the append script never takes
+# anything out of them either.
 DELETE_VERSIONS: Final = """
-local function order(version)
-  if version == '' then return '0' end
-  local stamp = string.gsub(version, '[Zz]+$', '')
-  local whole, fraction = stamp, ''
-  local dot = string.find(stamp, '.', 1, true)
-  if dot then whole, fraction = string.sub(stamp, 1, dot - 1), string.sub(stamp, dot + 1) end
-  return whole .. '.' .. fraction .. string.rep('0', 9 - #fraction)
-end
-local deleted = 0
-for i = 2, #ARGV, 2 do
-  if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
-    redis.call('XDEL', KEYS[1], ARGV[i + 1])
-    redis.call('HDEL', KEYS[3], ARGV[i])
+local entry = redis.call('HGET', KEYS[2], ARGV[1])
+if not entry then return 0 end
+local doomed = {}
+for i = 2, #ARGV, 2 do doomed[ARGV[i + 1] .. ' ' .. ARGV[i]] = true end
+local kept, deleted = {}, 0
+for item in string.gmatch(entry, '[^,]+') do
+  if doomed[item] then
+    redis.call('XDEL', KEYS[1], string.match(item, '^[^ ]+'))
     deleted = deleted + 1
+  else
+    kept[#kept + 1] = item
   end
 end
-local best, best_order, best_ms, best_seq = false, '', 0, 0
-local remaining = redis.call('HGETALL', KEYS[3])
-for i = 1, #remaining, 2 do
-  local key, id = order(remaining[i]), remaining[i + 1]
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  ms, seq = tonumber(ms), tonumber(seq)
-  if (not best) or key > best_order or (key == best_order and (ms < best_ms or (ms == best_ms and seq < best_seq))) then
-    best, best_order, best_ms, best_seq = id, key, ms, seq
-  end
-end
-if best then
-  redis.call('HSET', KEYS[2], ARGV[1], best_order .. ' ' .. best)
+if #kept > 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], table.concat(kept, ','))
 else
   redis.call('HDEL', KEYS[2], ARGV[1])
-  for k = 4, #KEYS do redis.call('SREM', KEYS[k], ARGV[1]) end
+  for k = 3, #KEYS do redis.call('SREM', KEYS[k], ARGV[1]) end
 end
 return deleted
+"""
+
+# KEYS: the channel's object index, then legacy version hashes (``v:<id>``, one per object, written by hubs
+# before the index). ARGV: the STIX id of each. Moves each object's versions into its entry of the index (those
+# the entry already has are left), then deletes the legacy hash. Idempotent: several hub processes may upgrade
+# a channel at once.
+UPGRADE_VERSIONS: Final = """
+for k = 2, #KEYS do
+  local sid = ARGV[k - 1]
+  local entry = redis.call('HGET', KEYS[1], sid)
+  local have = {}
+  if entry then
+    for _, ver in string.gmatch(entry, '([^ ,]+) ([^,]*)') do have[ver] = true end
+  end
+  local fields = redis.call('HGETALL', KEYS[k])
+  local items = {}
+  for i = 1, #fields, 2 do
+    if not have[fields[i]] then items[#items + 1] = fields[i + 1] .. ' ' .. fields[i] end
+  end
+  if #items > 0 then
+    table.sort(items)
+    local joined = table.concat(items, ',')
+    redis.call('HSET', KEYS[1], sid, entry and (entry .. ',' .. joined) or joined)
+  end
+  redis.call('DEL', KEYS[k])
+end
+return #KEYS - 1
 """
 
 # The audit trail (hub.store.audit) --------------------------------------------------------------

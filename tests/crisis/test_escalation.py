@@ -78,7 +78,7 @@ async def test_a_pass_that_raises_is_logged_counted_and_followed_by_the_next(
     """Not an item the service could skip: the whole pass raises (Redis answers WRONGTYPE for the action index)."""
     hub = await hub_factory(crisis=FAST)
     store = hub.client.app[keys.STORE]
-    index = store.type_key(hub.config.crisis.channel, objects.ACTION_TYPE)
+    index = store.keys.of_type(hub.config.crisis.channel, objects.ACTION_TYPE)
     await store.redis.set(index, "not a set")
     async with asyncio.timeout(WAIT):
         while await failures(hub) < 3:

@@ -50,14 +50,37 @@ async def test_deleting_every_version_forgets_the_object_and_its_index_entries(s
     assert await store.referring("committee", target["id"]) == {note["id"]}
 
     assert await store.delete_versions("committee", stored[:1]) == 1
-    assert await store.ids_of_type("committee", "note") == {note["id"]}  # a version is left
+    assert await store.versions_in("committee", [note["id"]]) == {note["id"]: {items[1].version: stored[1].id}}
+    assert await store.referring("committee", target["id"]) == {note["id"]}  # a version is left
 
     assert await store.delete_versions("committee", stored[1:]) == 1
     assert await store.latest("committee", [note["id"]]) == {}
     assert await store.versions_in("committee", [note["id"]]) == {note["id"]: {}}
     assert await store.read("committee", "0-0", 10) == []
-    assert await store.ids_of_type("committee", "note") == set()
     assert await store.referring("committee", target["id"]) == set()
+    assert not await store.redis.hexists(store.keys.objects("committee"), note["id"])
+
+
+async def test_deleting_every_version_of_an_incident_takes_it_out_of_the_type_index(store: Store) -> None:
+    incident: dict[str, Any] = {
+        "type": "incident", "spec_version": "2.1", "id": "incident--5d2b6a57-3f0e-4c43-9b6c-1b2f0f0a9c11",
+        "created": "2026-11-27T10:00:00.000Z", "modified": "2026-11-27T10:00:00.000Z", "name": "Grid outage",
+    }  # fmt: skip
+    items = versions_of(incident, "2026-11-27T10:00:00.000Z", "2026-11-27T12:00:00.000Z")
+    stored = await events(store, await store.append("committee", "cidge", items))
+    assert await store.ids_of_type("committee", "incident") == {incident["id"]}
+    assert await store.delete_versions("committee", stored[:1]) == 1
+    assert await store.ids_of_type("committee", "incident") == {incident["id"]}  # a version is left
+    assert await store.delete_versions("committee", stored[1:]) == 1
+    assert await store.ids_of_type("committee", "incident") == set()
+
+
+async def test_only_the_types_the_hub_looks_up_are_indexed_by_type(store: Store) -> None:
+    [item] = versions_of(indicator(), "2026-11-27T10:00:00.000Z")
+    await store.append("committee", "cidge", [item])
+    assert not await store.redis.exists(store.keys.of_type("committee", "indicator"))
+    with pytest.raises(ValueError, match="no index of 'indicator'"):
+        await store.ids_of_type("committee", "indicator")
 
 
 async def test_a_delete_of_a_version_stored_anew_since_it_was_read_changes_nothing(store: Store) -> None:
@@ -65,7 +88,7 @@ async def test_a_delete_of_a_version_stored_anew_since_it_was_read_changes_nothi
     [stored] = await events(store, await store.append("committee", "cidge", [item]))
     assert await store.delete_versions("committee", [dataclasses.replace(stored, id="1-0")]) == 0
     assert await store.latest("committee", [item.id]) == {item.id: stored.id}
-    assert await store.ids_of_type("committee", "indicator") == {item.id}
+    assert await store.versions_in("committee", [item.id]) == {item.id: {item.version: stored.id}}
 
 
 async def test_equal_versions_keep_the_first_stored_as_latest_after_a_delete(store: Store) -> None:

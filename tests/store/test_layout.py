@@ -18,8 +18,10 @@ def hash_tag(key: str) -> str:
 def test_every_key_of_a_channel_hashes_to_the_same_slot() -> None:
     keys = [
         KEYS.log("sector.energy"),
-        KEYS.versions("sector.energy", "indicator--1"),
-        KEYS.latest("sector.energy"),
+        KEYS.objects("sector.energy"),
+        KEYS.format("sector.energy"),
+        KEYS.legacy_versions("sector.energy", "indicator--1"),
+        KEYS.legacy_latest("sector.energy"),
         KEYS.trimmed("sector.energy"),
         KEYS.of_type("sector.energy", "indicator"),
         KEYS.referrers("sector.energy", "indicator--1"),
@@ -28,9 +30,8 @@ def test_every_key_of_a_channel_hashes_to_the_same_slot() -> None:
     assert {hash_tag(k) for k in keys} == {"ch:sector.energy"}
 
 
-def test_the_append_script_prefix_is_where_the_versions_live() -> None:
-    """The append script builds ``v:<id>`` from the prefix: the names must agree."""
-    assert KEYS.versions("c", "x--1") == KEYS.channel_prefix("c") + "v:x--1"
+def test_the_append_script_prefix_is_where_the_indexes_live() -> None:
+    """The append script builds ``t:<type>`` and ``r:<id>`` from the prefix: the names must agree."""
     assert KEYS.of_type("c", "note") == KEYS.channel_prefix("c") + "t:note"
     assert KEYS.referrers("c", "x--1") == KEYS.channel_prefix("c") + "r:x--1"
 
