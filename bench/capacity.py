@@ -9,7 +9,8 @@ through the HTTP API into one channel, ``bench.store``, until it holds each of
   one object's JSON);
 * where those bytes went, per key family, from ``MEMORY USAGE``
   (``SAMPLES 0``: every element counted): the channel's stream and its index
-  of objects whole, the hub-wide ``owners`` hash as its growth, and the
+  of objects whole, the hub-wide ``owners`` hash and the audit trail (each
+  write's record lists its objects) as their growth, and the
   per-object ``r:`` (referrers) keys as the mean of a sample times the
   objects (a hub before the channel index: also its ``latest`` hash, its
   indicator type index, and its per-object ``v:`` keys). ``MEMORY USAGE``
@@ -139,7 +140,9 @@ async def timed(
     return percentile(times, 0.50), percentile(times, 0.99)
 
 
-async def breakdown(client: Redis | RedisCluster, namespace: str, fill: Filled, owners_before: int) -> dict[str, float]:
+async def breakdown(
+    client: Redis | RedisCluster, namespace: str, fill: Filled, owners_before: int, audit_before: int
+) -> dict[str, float]:
     """Bytes per stored object of each key family."""
     prefix = f"{namespace}:{{ch:{CHANNEL}}}:"
     n = fill.objects
@@ -150,6 +153,7 @@ async def breakdown(client: Redis | RedisCluster, namespace: str, fill: Filled, 
         "index": await key_bytes(client, prefix + "objects") / n,
         "referrers": statistics.fmean(referrers),
         "owners": (await key_bytes(client, f"{namespace}:owners") - owners_before) / n,
+        "audit": (await key_bytes(client, f"{namespace}:audit") - audit_before) / n,
     }
     if await client.exists(prefix + "latest"):  # a hub before the channel index (to compare against)
         versions = [await key_bytes(client, f"{prefix}v:{i}") for i in sample]
@@ -177,6 +181,7 @@ async def store_phase(
     await asyncio.sleep(1.0)  # the warm-up's writes settle
     memory_before = await used_memory(client)
     owners_before = await key_bytes(client, f"{namespace}:owners")
+    audit_before = await key_bytes(client, f"{namespace}:audit")
     fill = Filled()
     post_urls = [u + f"/api/v1/channels/{CHANNEL}/objects" for u in hub_urls]
     base = hub_urls[0]
@@ -191,7 +196,7 @@ async def store_phase(
         grown = await used_memory(client) - memory_before
         report("store_object_bytes", statistics.fmean(fill.object_bytes), 0)
         report(f"{name}_bytes_per_object", grown / fill.objects, 0)
-        families = await breakdown(client, namespace, fill, owners_before)
+        families = await breakdown(client, namespace, fill, owners_before, audit_before)
         for family, value in families.items():
             report(f"{name}_{family}_bytes_per_object", value, 0)
         report(f"{name}_other_bytes_per_object", grown / fill.objects - sum(families.values()), 0)

@@ -14,6 +14,12 @@ chained onto; if another hub process appended first, the batch is chained
 again. Several processes thus share one chain, and nothing is appended
 unlinked. Records wait in memory while Redis is unreachable.
 
+An entry's fields are ``r``, the record, ``p``, the previous entry's hash,
+and ``h``, its own. The record is its canonical JSON (what is hashed), or,
+from :data:`COMPRESS_FROM` bytes on, that JSON compressed with zstd (a frame
+opens with zstd's magic number, never with ``{``): a write's record lists
+every object, some 125 bytes each, which zstd takes to about a quarter.
+
 The keys (:mod:`hub.store.layout`): the stream ``<ns>:audit`` and its head
 ``{<ns>:audit}:head``. The head's name is the stream's in a hash tag, so that
 a Redis Cluster keeps both on one shard and the script may touch both. Where no head is recorded (a
@@ -28,7 +34,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
+
+import zstandard
 
 from hub.auditchain import Verdict, Verifier, chain, encode
 from hub.errors import StoreUnavailable
@@ -42,6 +50,24 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_PENDING = 1_000_000
+COMPRESS_FROM: Final = 512
+"""Records shorter than this are kept as they are: a read's or a delivery's record gains little."""
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+_compressor = zstandard.ZstdCompressor(level=3, write_checksum=False)
+_decompressor = zstandard.ZstdDecompressor()
+
+
+def stored_form(record: bytes) -> bytes:
+    """What the ``r`` field of ``record``'s entry holds: the record, compressed when long enough to gain."""
+    if len(record) < COMPRESS_FROM:
+        return record
+    packed = _compressor.compress(record)
+    return packed if len(packed) < len(record) else record
+
+
+def record_of(stored: bytes) -> bytes:
+    """The record an entry's ``r`` field holds (:func:`stored_form`), as it was hashed."""
+    return _decompressor.decompress(stored) if stored.startswith(_ZSTD_MAGIC) else stored
 
 
 def acted_by(person: Actor | None) -> dict[str, str]:
@@ -128,7 +154,7 @@ class AuditLog:
                 linked = chain(head, batch)
                 args: list[Any] = [head]
                 for body, previous, digest in linked:
-                    args += [body, previous, digest]
+                    args += [stored_form(body), previous, digest]
                 async with guard():
                     if await self._append(keys=[self.stream_key, self.head_key], args=args):
                         break
@@ -158,7 +184,7 @@ class AuditLog:
                 list[tuple[bytes, dict[bytes, bytes]]],
                 await self.redis.xrange(self.stream_key, f"({after}", "+", count=count),
             )
-        return [(eid.decode(), f[b"r"], f[b"p"].decode(), f[b"h"].decode()) for eid, f in raw]
+        return [(eid.decode(), record_of(f[b"r"]), f[b"p"].decode(), f[b"h"].decode()) for eid, f in raw]
 
     async def walk(self, page: int = 5000) -> AsyncIterator[tuple[str, bytes, str, str]]:
         after = "0-0"

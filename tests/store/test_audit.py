@@ -13,6 +13,7 @@ import pytest
 from hub import keys
 from hub.auditchain import chain, encode, verify
 from hub.store import AuditLog, connect
+from hub.store.audit import COMPRESS_FROM, record_of
 from hub.tlp import TLP
 from tests.conftest import Hub, HubFactory
 from tests.stixgen import bundle, indicator
@@ -92,6 +93,19 @@ async def test_writes_reads_and_live_deliveries_are_recorded_with_who_got_a_red_
         assert r.status == 403
 
 
+async def test_a_long_record_is_kept_compressed_and_read_back_as_it_was_hashed(hub: Hub) -> None:
+    objects = [indicator() for _ in range(50)]
+    await post(hub, "pemex", "sector.energy", *objects)
+    audit = hub.client.app[keys.AUDIT]
+    await audit.flush()
+    [(_, fields)] = cast(list[tuple[bytes, dict[bytes, bytes]]], await audit.redis.xrange(audit.stream_key))
+    [(_, record, _, _)] = await audit.entries()
+    assert len(record) > COMPRESS_FROM and len(fields[b"r"]) < len(record) / 2  # 50 outcomes: kept compressed
+    assert record_of(fields[b"r"]) == record == encode(orjson.loads(record))  # the canonical bytes, as hashed
+    assert [o["id"] for o in orjson.loads(record)["objects"]] == [o["id"] for o in objects]
+    assert (await audit.verify()).ok
+
+
 async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub) -> None:
     await post(hub, "pemex", "sector.energy", indicator())
     cli = [sys.executable, "-m", "hub", "audit", "verify", "--redis-url", hub.redis_url, "--namespace", hub.namespace]
@@ -109,7 +123,7 @@ async def test_audit_verify_on_the_command_line_detects_an_edited_entry(hub: Hub
     await client.delete(key)
     for i, (_, fields) in enumerate(raw):
         if i == 0:
-            record = orjson.loads(fields[b"r"])
+            record = orjson.loads(record_of(fields[b"r"]))
             record["actor"] = "someone-else"
             fields = {**fields, b"r": orjson.dumps(record, option=orjson.OPT_SORT_KEYS)}
         await client.xadd(key, fields)
