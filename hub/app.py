@@ -34,7 +34,7 @@ from hub.store.audit import AuditLog
 from hub.store.outbox import Outbox
 from hub.store.people import PeopleStore
 from hub.stream import handler as stream_handler
-from hub.tasks import BackgroundTasks
+from hub.tasks import BackgroundTasks, cancel_and_wait
 from hub.taxii import routes as taxii_routes
 from hub.taxii.catalog import Catalog
 from hub.taxii.cursors import CursorSecret
@@ -77,12 +77,14 @@ def create_app(
         app[keys.TOKENS] = TokenStore(client, namespace)
         app[keys.PEOPLE] = People(config, PeopleStore(client, namespace))
         app[keys.OUTBOX] = Outbox(client, namespace)
-        await upgrade.at_start(app[keys.STORE], list(config.channels))  # once per channel: see hub.store.upgrade
+        upgrading = await upgrade.at_start(app[keys.STORE], list(config.channels))  # see hub.store.upgrade
         await owners.backfill(app[keys.STORE], list(config.channels))  # once per store: see hub.owners
         app[keys.AUDIT] = AuditLog(client, namespace)
         await app[keys.AUDIT].start()
         app[keys.TASKS].watch("audit", app[keys.AUDIT].writer)
         yield
+        if upgrading is not None:
+            await cancel_and_wait(upgrading)
         app[keys.TASKS].forget("audit")
         await app[keys.AUDIT].stop()
         await client.aclose()

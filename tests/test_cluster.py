@@ -29,13 +29,15 @@ from hub.config import Config
 from hub.events import id_key
 from hub.store import Store, TokenStore, connect, entries
 from hub.store.connectors import ConnectorState
+from hub.store.upgrade import upgrade
 from hub.tlp import TLP
 from hub.tokens import new_token
 from tests.conftest import Hub, HubFactory
 from tests.rediscluster import LocalCluster, unusable_reason
 from tests.stixgen import bundle, indicator
+from tests.store.legacy import legacy_append
 from tests.stream.clients import STIX, Ws, open_ws, post
-from tests.taxii.helpers import collection_path, taxii_headers
+from tests.taxii.helpers import collection_path, taxii_headers, versions_of
 from tests.timing import LONG_WAIT, STARTUP, WAIT
 
 REASON = unusable_reason()
@@ -251,11 +253,30 @@ async def test_taxii_reads_and_deletes_on_the_cluster(hub: Hub) -> None:
     ) as response:
         rest = orjson.loads(await response.read())
     assert [o["id"] for o in rest["objects"]] == [o["id"] for o in objects[3:]]
-    # Deleting is one script over the stream, the version hash and the indexes: one shard, atomically.
+    # Deleting is one script over the stream and the channel's indexes: one shard, atomically.
     async with hub.client.delete(path + f"{objects[0]['id']}/", headers=taxii_headers(hub, "cert-mx")) as response:
         assert response.status == 200
     async with hub.client.get(path + f"{objects[0]['id']}/", headers=taxii_headers(hub, "cert-mx")) as response:
         assert response.status == 404
+
+
+async def test_an_old_channel_is_upgraded_on_its_shard(hub: Hub) -> None:
+    """The upgrade finds an older hub's per-object hashes on the channel's primary and moves them in one slot."""
+    client = connect(hub.redis_url, cluster=True)
+    try:
+        store = Store(client, hub.namespace)
+        obj = indicator(TLP.GREEN)
+        items = versions_of(obj, "2026-11-27T10:00:00.000Z", "2026-11-27T11:00:00.000Z")
+        ids = await legacy_append(client, hub.namespace, "sector.water", items)
+        await client.delete(store.keys.format("sector.water"))  # as it was before this hub started
+        assert await upgrade(store, ["sector.water"]) == 1
+        assert await store.versions_in("sector.water", [obj["id"]]) == {
+            obj["id"]: {"2026-11-27T10:00:00.000Z": ids[0], "2026-11-27T11:00:00.000Z": ids[1]}
+        }
+        assert await store.latest("sector.water", [obj["id"]]) == {obj["id"]: ids[1]}
+        assert not await client.exists(store.keys.legacy_versions("sector.water", obj["id"]))
+    finally:
+        await client.aclose()
 
 
 async def test_the_audit_trail_and_connector_state_keep_their_scripts_on_one_shard(hub: Hub) -> None:

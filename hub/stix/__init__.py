@@ -302,6 +302,8 @@ def _judge(
         reason = full_path_reason(obj)
     if reason is None:
         reason = carried_plan_problem(obj)
+    if reason is None:
+        reason = _version_reason(obj)
     if reason is not None:
         return Rejection(index, obj_id, reason)
 
@@ -422,6 +424,24 @@ def _alternatives_wanted(schema_repr: str) -> str:
 
 
 # --- small helpers ----------------------------------------------------------
+
+
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
+
+
+def _version_reason(obj: Mapping[str, Any]) -> str | None:
+    """Why ``obj``'s ``modified`` or ``created`` cannot be its version, or None.
+
+    The libraries check them on the objects STIX gives them to; on others (a
+    cyber-observable, say) they are custom properties of any form. The hub
+    orders versions by them and stores them beside event ids, so they must be
+    STIX timestamps wherever they appear.
+    """
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if value is not None and not (isinstance(value, str) and _TIMESTAMP.fullmatch(value)):
+            return f"{key}: {_short(repr(value))} is not a STIX timestamp (YYYY-MM-DDTHH:mm:ss[.s+]Z)"
+    return None
 
 
 def _version_of(obj: Mapping[str, Any]) -> str:

@@ -40,6 +40,8 @@ _HERE = Path(__file__).resolve().parent
 @functools.cache
 def by_id(dict_id: int) -> zstandard.ZstdCompressionDict:
     """The dictionary with this id, as the hub ships it."""
+    if dict_id == 0:
+        raise LookupError("a stored object is not compressed with any dictionary of the hub: its entry is damaged")
     path = _HERE / f"stix-{dict_id:08x}.zdict"
     try:
         data = path.read_bytes()

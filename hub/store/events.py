@@ -43,7 +43,7 @@ from hub.store import notifications as live
 from hub.store.capacity import Capacity
 from hub.store.client import Client, StoreError, guard
 from hub.store.connectors import Connectors
-from hub.store.layout import Keys
+from hub.store.layout import FORMAT, Keys
 from hub.store.lease import Lease
 from hub.store.load import LoadBoard
 from hub.store.replication import write_then_wait
@@ -103,6 +103,8 @@ class Store:
         self._clock = client.register_script(scripts.CLOCK_AND_LAST_ID)
         self._delete = client.register_script(scripts.DELETE_VERSIONS)
         self._mark_trimmed = client.register_script(scripts.MARK_TRIMMED)
+        self._current: set[str] = set()
+        """Channels known to be in the current layout (:mod:`hub.store.upgrade`)."""
 
     # the keys others name ------------------------------------------------
     def live_channel(self, channel: str) -> str:
@@ -147,6 +149,8 @@ class Store:
         """
         if not items:
             return []
+        if channel not in self._current:
+            await self._check_layout(channel)
         keys = [self.keys.log(channel), self.keys.objects(channel)]
         meta = [
             [str(int(it.tlp)), it.id, it.version, it.type if it.type in INDEXED_TYPES else "", refs_of(it.obj)]
@@ -174,6 +178,17 @@ class Store:
                 appended,
             )
         return appended
+
+    async def _check_layout(self, channel: str) -> None:
+        """Raise StoreUnavailable while ``channel`` still holds an older hub's indexes (:mod:`hub.store.upgrade`)."""
+        async with guard():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(self.keys.format(channel))
+                pipe.exists(self.keys.legacy_latest(channel))
+                mark, legacy = await pipe.execute()
+        if legacy and mark != FORMAT:
+            raise StoreUnavailable(f"channel {channel} is being brought to the current store layout; retry shortly")
+        self._current.add(channel)
 
     async def delete_versions(self, channel: str, versions: Sequence[Event]) -> int:
         """Delete these versions of one object atomically; the number actually deleted.

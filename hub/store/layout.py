@@ -63,6 +63,10 @@ change together. And for the whole hub:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+FORMAT: Final = b"2"
+"""The value of a channel's ``format`` key once it is in the layout above."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,24 +2,30 @@
 
 How this works. Hubs before the channel index kept a hash per object (its
 versions), a ``latest`` hash and a type index of every type
-(:mod:`hub.store.layout` says what is kept now). A channel whose ``format``
-key is not :data:`FORMAT` is upgraded: every per-object hash is moved into the
+(:mod:`hub.store.layout` says what is kept now). A channel that still has the
+``latest`` hash is upgraded: every per-object hash is moved into the
 channel's index and deleted, a few hundred per atomic script call (so a
-channel of millions never blocks Redis for long), then the ``latest`` hash and
-the type indexes no reader uses are deleted, and the mark is set. Stream
-entries are left as they are: they are read in either format.
+channel of millions never blocks Redis for long), then the type indexes no
+reader uses are deleted, then ``latest``, and the channel's ``format`` mark
+is set. Stream entries are left as they are: they are read in either format.
+A channel without ``latest`` has nothing to move (an older hub gave every
+object it kept a field there), so a new channel costs two commands.
 
 A crash or a second hub process upgrading at the same moment is harmless:
-moving an object is idempotent, and the mark is set only after the last one.
-A channel without the old ``latest`` hash has nothing to move (an older hub
-gave every object it kept a field there), so a new channel costs two
-commands. The upgrade must finish before anything is appended to the channel (an object
-still in its old hash would not be seen as stored), which is why the hub runs
-it before it serves; every process of one store must run the same version.
+moving an object is idempotent, and ``latest`` goes only after the last one,
+so the next start finishes the work. The upgrade must finish before anything
+is appended to the channel (an object still in its old hash would not be
+seen as stored): the hub runs it before it serves, and :class:`Store` refuses
+appends to a channel that still needs it (503) — which is what happens while
+a Redis that did not answer at start-up comes back, until :func:`at_start`'s
+retries have done the work. Every process of one store must run the same
+version; one that finds an older hub's writes in an upgraded channel moves
+them too, and says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -29,13 +35,14 @@ from hub.errors import StoreUnavailable
 from hub.store import scripts
 from hub.store.client import guard
 from hub.store.events import INDEXED_TYPES, Store
+from hub.store.layout import FORMAT
 
 log = logging.getLogger(__name__)
 
-FORMAT: Final = b"2"
 BATCH: Final = 200
 """Objects moved per script call."""
 PROGRESS_EVERY: Final = 100_000
+RETRY_SECONDS: Final = 2.0
 
 
 def _glob(text: str) -> str:
@@ -48,20 +55,26 @@ async def upgrade(store: Store, channels: Sequence[str]) -> int:
     moved = 0
     for channel in channels:
         async with guard():
-            done = await store.redis.get(store.keys.format(channel)) == FORMAT
-        if not done:
+            async with store.redis.pipeline(transaction=False) as pipe:
+                pipe.get(store.keys.format(channel))
+                pipe.exists(store.keys.legacy_latest(channel))
+                mark, legacy = await pipe.execute()
+        if legacy:
+            if mark == FORMAT:
+                log.warning(
+                    "channel %s was written by an older hub after it was upgraded: moving those objects too; "
+                    "stop every process of the older version",
+                    channel,
+                )
             moved += await _upgrade(store, channel)
+        elif mark != FORMAT:
+            async with guard():
+                await store.redis.set(store.keys.format(channel), FORMAT)
     return moved
 
 
 async def _upgrade(store: Store, channel: str) -> int:
     keys, redis = store.keys, store.redis
-    async with guard():
-        legacy = await redis.exists(keys.legacy_latest(channel))
-    if not legacy:  # every object an older hub kept had a field there: nothing to move
-        async with guard():
-            await redis.set(keys.format(channel), FORMAT)
-        return 0
     move = redis.register_script(scripts.UPGRADE_VERSIONS)
     versions_prefix = keys.legacy_versions(channel, "")
     moved = 0
@@ -70,8 +83,7 @@ async def _upgrade(store: Store, channel: str) -> int:
     async def flush() -> None:
         nonlocal moved
         sids = [key[len(versions_prefix) :] for key in batch]
-        async with guard():
-            moved += int(await move(keys=[keys.objects(channel), *batch], args=sids))
+        moved += int(await move(keys=[keys.objects(channel), *batch], args=sids))
         if moved // PROGRESS_EVERY != (moved - len(batch)) // PROGRESS_EVERY:
             log.info("upgrading channel %s: %d objects moved to its index", channel, moved)
         batch.clear()
@@ -83,20 +95,39 @@ async def _upgrade(store: Store, channel: str) -> int:
                 await flush()
         if batch:
             await flush()
-        await redis.delete(keys.legacy_latest(channel))
         type_prefix = keys.of_type(channel, "")
         async for key in redis.scan_iter(match=_glob(type_prefix) + "*", count=1000):
             if key.decode()[len(type_prefix) :] not in INDEXED_TYPES:
                 await redis.delete(key)
+        await redis.delete(keys.legacy_latest(channel))  # last: until it is gone, the next start goes on
         await redis.set(keys.format(channel), FORMAT)
-    if moved:
-        log.info("upgraded channel %s to the current store layout: %d objects moved to its index", channel, moved)
+    log.info("upgraded channel %s to the current store layout: %d objects moved to its index", channel, moved)
     return moved
 
 
-async def at_start(store: Store, channels: Sequence[str]) -> None:
-    """:func:`upgrade`, but a Redis that does not answer yet leaves it for the next start, with a warning."""
+async def at_start(
+    store: Store, channels: Sequence[str], retry_seconds: float = RETRY_SECONDS
+) -> asyncio.Task[None] | None:
+    """:func:`upgrade` before the hub serves; if Redis does not answer, a task that retries until it is done."""
     try:
         await upgrade(store, channels)
+        return None
     except StoreUnavailable as exc:
-        log.warning("could not check the store's layout (%s); it is checked again at the next start", exc)
+        log.warning(
+            "could not check the store's layout (%s); trying again every %g s (until then, appends to a channel "
+            "an older hub wrote are refused)",
+            exc,
+            retry_seconds,
+        )
+    return asyncio.create_task(_until_done(store, channels, retry_seconds), name="store-upgrade")
+
+
+async def _until_done(store: Store, channels: Sequence[str], retry_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(retry_seconds)
+        try:
+            await upgrade(store, channels)
+        except StoreUnavailable:
+            continue
+        log.info("the store's layout is checked")
+        return

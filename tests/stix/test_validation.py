@@ -635,3 +635,15 @@ def test_concurrent_validation_from_threads_agrees_with_serial() -> None:
         results = [future.result() for future in [pool.submit(run) for _ in range(4)]]
     assert all(result == serial for result in results)
     assert len(serial.rejected) == 2
+
+
+@pytest.mark.parametrize("stamp", ["x,y", "2026-11-27T10:00:00Z\n", "2026-11-27 10:00:00Z", "2026-11-27T10:00:00.000z"])
+def test_a_version_that_is_not_a_timestamp_is_refused_on_any_object(stamp: str) -> None:
+    """On an observable, ``modified`` is a custom property the libraries leave alone; the hub orders versions by it."""
+    sco = {"type": "ipv4-addr", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "1.2.3.4"}
+    good = parse_submission(orjson.dumps({**sco, "modified": "2026-11-27T10:00:00.000Z"}), TLP.GREEN)
+    assert [i.version for i in good.items] == ["2026-11-27T10:00:00.000Z"]
+    bad = parse_submission(orjson.dumps({**sco, "created": stamp}), TLP.GREEN)
+    assert not bad.items and [r.reason for r in bad.rejected] == [
+        f"created: {stamp!r} is not a STIX timestamp (YYYY-MM-DDTHH:mm:ss[.s+]Z)"
+    ]

@@ -1,84 +1,28 @@
 """A store written by a hub before the channel index, upgraded at start-up against a real Redis.
 
-The old store is written by the append script those hubs ran, verbatim, so
-that the test data is what an operator's Redis holds, not what we think it
-holds.
+The old store is written by the append script those hubs ran (:mod:`tests.store.legacy`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import pytest
 
-from hub.refs import refs_of
-from hub.stix import StixItem
-from hub.store import Client, Store, connect, scripts
-from hub.store.upgrade import FORMAT, upgrade
-from hub.versions import order_key
+from hub.errors import StoreUnavailable
+from hub.store import Store, connect, scripts
+from hub.store.layout import FORMAT
+from hub.store.upgrade import at_start, upgrade
 from tests.conftest import HubFactory
+from tests.proxy import TcpProxy
 from tests.stixgen import indicator
+from tests.store.legacy import legacy_append
 from tests.taxii.helpers import collection_path, taxii_headers, versions_of
-
-LEGACY_APPEND = """
-local live, source, prefix, publish, sync = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local person, person_name = ARGV[6], ARGV[7]
-local meta = cjson.decode(ARGV[8])
-local out = {}
-local last = false
-for i, m in ipairs(meta) do
-  local tlp, typ, sid, version, order, refs = m[1], m[2], m[3], m[4], m[5], m[6]
-  local versions = prefix .. 'v:' .. sid
-  local existing = redis.call('HGET', versions, version)
-  if existing then
-    -- The stored TLP of the duplicate, so that its id is shown only to those who may read it.
-    local stored, level = redis.call('XRANGE', KEYS[1], existing, existing), '4'
-    if stored[1] then
-      local f = stored[1][2]
-      for j = 1, #f, 2 do if f[j] == 'tlp' then level = f[j + 1] break end end
-    end
-    out[i] = {0, existing, level}
-  else
-    local id
-    if person == '' then
-      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'tlp', tlp,
-        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
-    else
-      id = redis.call('XADD', KEYS[1], '*', 'src', source, 'per', person, 'pnm', person_name, 'tlp', tlp,
-        'typ', typ, 'sid', sid, 'ver', version, 'obj', ARGV[8 + i])
-    end
-    redis.call('HSET', versions, version, id)
-    local current = redis.call('HGET', KEYS[2], sid)
-    if (not current) or string.sub(current, 1, string.find(current, ' ') - 1) < order then
-      redis.call('HSET', KEYS[2], sid, order .. ' ' .. id)
-    end
-    redis.call('SADD', prefix .. 't:' .. typ, sid)
-    for _, ref in ipairs(refs) do
-      redis.call('SADD', prefix .. 'r:' .. ref, sid)
-    end
-    out[i] = {1, id, tlp}
-    last = id
-  end
-end
-if last then
-  redis.call(publish, live, last)
-elseif sync == '1' then
-  redis.call('INCR', prefix .. 'sync')
-end
-return out
-"""
-
-
-async def legacy_append(client: Client, namespace: str, channel: str, items: Sequence[StixItem]) -> list[str]:
-    """Append as a hub before the channel index did; the new event ids."""
-    prefix = f"{namespace}:{{ch:{channel}}}:"
-    meta = [[str(int(i.tlp)), i.type, i.id, i.version, order_key(i.version), refs_of(i.obj)] for i in items]
-    args: list[Any] = [prefix + "live", "cidge", prefix, "PUBLISH", "0", "", "", orjson.dumps(meta)]
-    replies = await client.eval(LEGACY_APPEND, 2, prefix + "log", prefix + "latest", *args, *(i.raw for i in items))
-    return [event_id.decode() for _, event_id, _ in replies]
-
+from tests.timing import WAIT
 
 INCIDENT: dict[str, Any] = {
     "type": "incident", "spec_version": "2.1", "id": "incident--5d2b6a57-3f0e-4c43-9b6c-1b2f0f0a9c11",
@@ -151,6 +95,53 @@ async def test_an_interrupted_upgrade_is_finished_by_the_next_one(store: Store) 
     assert len((await store.versions_in("committee", [three]))[three]) == 3
     assert await upgrade(store, ["committee"]) == 0  # done once: the mark says so
     assert await store.redis.hlen(store.keys.objects("committee")) == 3
+
+
+async def test_an_old_channel_refuses_appends_until_it_is_upgraded(store: Store) -> None:
+    old = await legacy_channel(store)
+    again = versions_of(old["one"], "2026-11-27T10:00:00.000Z")
+    with pytest.raises(StoreUnavailable, match="being brought to the current store layout"):
+        await store.append("committee", "cidge", again)
+    await upgrade(store, ["committee"])
+    [appended] = await store.append("committee", "cidge", again)
+    assert appended.duplicate and appended.event_id == old["ids"][3]
+
+
+async def test_an_older_hub_writing_after_the_upgrade_is_moved_too(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = await legacy_channel(store)
+    await upgrade(store, ["committee"])
+    late = indicator()
+    [late_id] = await legacy_append(store.redis, store.ns, "committee", versions_of(late, "2026-11-28T10:00:00.000Z"))
+    assert await upgrade(store, ["committee"]) == 1
+    assert "written by an older hub after it was upgraded" in caplog.text
+    assert await store.latest("committee", [late["id"], old["one"]["id"]]) == {
+        late["id"]: late_id,
+        old["one"]["id"]: old["ids"][3],
+    }
+
+
+async def test_a_redis_that_does_not_answer_at_start_is_upgraded_once_it_does(redis_url: str, namespace: str) -> None:
+    url = urlsplit(redis_url)
+    assert url.hostname is not None and url.port is not None
+    proxy = TcpProxy(url.hostname, url.port)
+    await proxy.start()
+    client = connect(f"redis://127.0.0.1:{proxy.port}")
+    store = Store(client, namespace)
+    try:
+        old = await legacy_channel(store)
+        await proxy.cut()
+        task = await at_start(store, ["committee"], retry_seconds=0.05)
+        assert task is not None and not task.done()
+        await proxy.restore()
+        async with asyncio.timeout(WAIT):
+            await task
+        assert await store.latest("committee", [old["one"]["id"]]) == {old["one"]["id"]: old["ids"][3]}
+        assert await store.redis.get(store.keys.format("committee")) == FORMAT
+    finally:
+        await client.aclose()
+        await proxy.cut()
 
 
 async def test_a_new_channel_is_marked_without_a_scan(store: Store) -> None:
