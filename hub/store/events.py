@@ -334,9 +334,14 @@ class Store:
             replies = cast(list[bytes | None], await self.redis.hmget(self.keys.objects(channel), list(stix_ids)))
         latest = {}
         for sid, entry in zip(stix_ids, replies, strict=True):
-            newest = newest_id(versions_of(entry)) if entry else None
-            if newest is not None:
-                latest[sid] = newest
+            if not entry:
+                continue
+            if b"," in entry:  # several versions: rank them
+                newest = newest_id(versions_of(entry))
+                if newest is not None:
+                    latest[sid] = newest
+            else:  # one version, the common case: it is the newest
+                latest[sid] = entry[: entry.index(b" ")].decode()
         return latest
 
     async def clock_and_last_id(self, channel: str) -> tuple[int, str | None]:
