@@ -9,6 +9,10 @@ Where each thing lives (one module each, named by what it holds):
 * :mod:`hub.store.scripts` — every Lua script;
 * :mod:`hub.store.events` — :class:`Store`: channels, objects, their versions
   and owners, retention;
+* :mod:`hub.store.entries` — a channel's stream entry: the object compressed
+  with a dictionary of :mod:`hub.store.dictionary`;
+* :mod:`hub.store.upgrade` — a store an older hub wrote, brought to the
+  current layout at start-up;
 * :mod:`hub.store.notifications` — the live notifications of appends (pub/sub);
 * :mod:`hub.store.replication` — appends that wait for replicas;
 * :mod:`hub.store.tokens` — API tokens;
