@@ -36,6 +36,7 @@ import ijson  # type: ignore[import-untyped]
 from hub.errors import HubError
 from hub.events import Event, id_key
 from hub.store import Store
+from hub.versions import version_of
 
 Version = tuple[str, str]  # (STIX id, version), what identifies a stored version across a restore
 Progress = Callable[[int], object]
@@ -144,7 +145,7 @@ def verify(path: Path) -> Verified:
             hashing = _Hashing(raw, digest)
             with gzip.GzipFile(fileobj=hashing, mode="rb") as zipped:
                 for obj in ijson.items(zipped, "objects.item", use_float=True):
-                    versions.add((obj["id"], _version_of(obj)))
+                    versions.add((obj["id"], version_of(obj)))
                     count += 1
             while hashing.read(1 << 20):  # the hash covers the whole file, whatever gzip left unread
                 pass
@@ -193,15 +194,6 @@ async def remove(
 
 def _position(event: Event) -> tuple[int, int]:
     return id_key(event.id)
-
-
-def _version_of(obj: dict[str, Any]) -> str:
-    # as hub.stix names an object's version: its modified, else its created, else none
-    for key in ("modified", "created"):
-        value = obj.get(key)
-        if isinstance(value, str):
-            return value
-    return ""
 
 
 def _sync_folder(folder: Path) -> None:

@@ -33,11 +33,21 @@ of something that holds an event: :func:`history_rank` is the sort key of
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from hub.events import Event, id_key, version_key
 
 UNVERSIONED = "0"
 """The order key of an object without a version (an SCO): below every timestamp."""
+
+
+def version_of(obj: Mapping[str, Any]) -> str:
+    """The version STIX gives an object: its ``modified``, else its ``created``, else none ("")."""
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
 
 
 def order_key(version: str) -> str:
@@ -50,8 +60,12 @@ def order_key(version: str) -> str:
 
 def version_rank(event: Event) -> tuple[str, int, int]:
     """How new a stored version is: greater is newer; of two copies of one version, the first stored."""
-    ms, seq = id_key(event.id)
-    return order_key(event.version), -ms, -seq
+    return _rank(event.version, event.id)
+
+
+def _rank(version: str, event_id: str) -> tuple[str, int, int]:
+    ms, seq = id_key(event_id)
+    return order_key(version), -ms, -seq
 
 
 def history_rank(event: Event) -> tuple[str, int, int]:
@@ -70,14 +84,8 @@ def newest_id(versions: Mapping[str, str]) -> str | None:
 
     The same ranking as :func:`newest`, without reading the events.
     """
-    best: tuple[str, int, int] | None = None
-    found = None
-    for version, event_id in versions.items():
-        ms, seq = id_key(event_id)
-        rank = (order_key(version), -ms, -seq)
-        if best is None or rank > best:
-            best, found = rank, event_id
-    return found
+    newest = max(versions.items(), key=lambda pair: _rank(*pair), default=None)
+    return newest[1] if newest is not None else None
 
 
 def oldest(events: Iterable[Event]) -> Event | None:

@@ -79,6 +79,7 @@ from hub.plans.check import carried_plan_problem
 from hub.stix.fast import fast_accepts
 from hub.stix.fast.libraries import LIBRARY_LOCK, SPEC_VERSION, VALIDATOR_OPTIONS, stix2validator
 from hub.tlp import TLP, declared_tlp, level_of_marking, level_of_markings
+from hub.versions import version_of
 
 _MAX_MESSAGES: Final = 3
 _MAX_MESSAGE_CHARS: Final = 240
@@ -316,7 +317,7 @@ def _judge(
         index=index,
         id=obj_id,
         type=obj["type"],
-        version=_version_of(obj),
+        version=version_of(obj),
         tlp=_level_or(tlp_of(obj), default_tlp),
         raw=raw,
         obj=obj,
@@ -442,14 +443,6 @@ def _version_reason(obj: Mapping[str, Any]) -> str | None:
         if value is not None and not (isinstance(value, str) and _TIMESTAMP.fullmatch(value)):
             return f"{key}: {_short(repr(value))} is not a STIX timestamp (YYYY-MM-DDTHH:mm:ss[.s+]Z)"
     return None
-
-
-def _version_of(obj: Mapping[str, Any]) -> str:
-    for key in ("modified", "created"):
-        value = obj.get(key)
-        if isinstance(value, str):
-            return value
-    return ""
 
 
 def _level_or(level: TLP | None, default: TLP) -> TLP:

@@ -13,7 +13,7 @@ national protocol). Not the whole ATT&CK release in ``tests/data/stix/attack``:
 its thousand relationships and long prose filled a dictionary with text no
 indicator shares, and left a 470-byte indicator 60 bytes larger::
 
-    python -m hub.store.dictionary hub/store/stix-43480001.zdict 0x43480001 \\
+    python -m bench.dictionary hub/store/stix-43480001.zdict 0x43480001 \\
         tests/data/stix/oasis-examples tests/data/stix/python-stix2-objects tests/data/stix/tlp2 \\
         tests/data/cacao hub/demo_data
 """
@@ -21,12 +21,13 @@ indicator shares, and left a 470-byte indicator 60 bytes larger::
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 import zstandard
+
+from hub.versions import version_of
 
 CURRENT: Final = 0x43480001
 """The id of the dictionary new objects are compressed with."""
@@ -83,33 +84,12 @@ def samples(folders: list[Path]) -> list[bytes]:
         objects = doc.get("objects") if doc.get("type") == "bundle" else [doc]
         for obj in objects if isinstance(objects, list) else ():
             if isinstance(obj, dict) and isinstance(obj.get("id"), str) and isinstance(obj.get("type"), str):
-                text = b"%s %s\n%s" % (obj["id"].encode(), _version(obj).encode(), orjson.dumps(obj))
+                text = b"%s %s\n%s" % (obj["id"].encode(), version_of(obj).encode(), orjson.dumps(obj))
                 by_type.setdefault(obj["type"], []).append(text)
     return [text for texts in by_type.values() for text in texts[:PER_TYPE]]
-
-
-def _version(obj: dict[str, Any]) -> str:
-    for key in ("modified", "created"):
-        if isinstance(obj.get(key), str):
-            return str(obj[key])
-    return ""
 
 
 def train(folders: list[Path], dict_id: int) -> bytes:
     """A dictionary of :data:`SIZE` bytes trained on the objects under ``folders`` (one thread: repeatable)."""
     texts: list[bytes | bytearray | memoryview] = list(samples(folders))
     return zstandard.train_dictionary(SIZE, texts, dict_id=dict_id, threads=0).as_bytes()
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) < 3:
-        print("usage: python -m hub.store.dictionary OUT ID FOLDER...", file=sys.stderr)
-        return 2
-    out, dict_id, folders = Path(argv[0]), int(argv[1], 0), [Path(a) for a in argv[2:]]
-    out.write_bytes(train(folders, dict_id))
-    print(f"{out}: {out.stat().st_size} bytes, id {dict_id:#x}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -48,14 +48,11 @@ def _decompressor(dict_id: int) -> zstandard.ZstdDecompressor:
     return zstandard.ZstdDecompressor(dict_data=dictionary.by_id(dict_id))
 
 
+@functools.cache
 def _current_decompressor() -> zstandard.ZstdDecompressor:
-    global _current
-    if _current is None:
-        _current = _decompressor(dictionary.CURRENT)
-    return _current
+    return _decompressor(dictionary.CURRENT)
 
 
-_current: zstandard.ZstdDecompressor | None = None
 _TLPS: Final = {str(int(level)).encode(): level for level in TLP}
 """A ``tlp`` field's value → its level: a look-up, not an enum call per event read."""
 

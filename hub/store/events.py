@@ -179,14 +179,19 @@ class Store:
             )
         return appended
 
-    async def _check_layout(self, channel: str) -> None:
-        """Raise StoreUnavailable while ``channel`` still holds an older hub's indexes (:mod:`hub.store.upgrade`)."""
+    async def layout(self, channel: str) -> tuple[bool, bool]:
+        """Whether ``channel`` is marked as in the current layout, and whether an older hub's indexes are there."""
         async with guard():
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.get(self.keys.format(channel))
                 pipe.exists(self.keys.legacy_latest(channel))
                 mark, legacy = await pipe.execute()
-        if legacy and mark != FORMAT:
+        return mark == FORMAT, bool(legacy)
+
+    async def _check_layout(self, channel: str) -> None:
+        """Raise StoreUnavailable while ``channel`` still holds an older hub's indexes (:mod:`hub.store.upgrade`)."""
+        marked, legacy = await self.layout(channel)
+        if legacy and not marked:
             raise StoreUnavailable(f"channel {channel} is being brought to the current store layout; retry shortly")
         self._current.add(channel)
 
@@ -332,17 +337,7 @@ class Store:
             return {}
         async with guard():
             replies = cast(list[bytes | None], await self.redis.hmget(self.keys.objects(channel), list(stix_ids)))
-        latest = {}
-        for sid, entry in zip(stix_ids, replies, strict=True):
-            if not entry:
-                continue
-            if b"," in entry:  # several versions: rank them
-                newest = newest_id(versions_of(entry))
-                if newest is not None:
-                    latest[sid] = newest
-            else:  # one version, the common case: it is the newest
-                latest[sid] = entry[: entry.index(b" ")].decode()
-        return latest
+        return {sid: newest_in(entry) for sid, entry in zip(stix_ids, replies, strict=True) if entry}
 
     async def clock_and_last_id(self, channel: str) -> tuple[int, str | None]:
         """The Redis time in milliseconds where ``channel`` lives, and its newest event id, read at one instant.
@@ -404,6 +399,15 @@ def versions_of(entry: bytes) -> dict[str, str]:
     """An object's versions (version → event id) from its entry in the channel's index (:mod:`hub.store.scripts`)."""
     pairs = (item.partition(" ") for item in entry.decode().split(","))
     return {version: event_id for event_id, _, version in pairs}
+
+
+def newest_in(entry: bytes) -> str:
+    """The event id of the newest version an entry of the channel's index lists."""
+    if b"," not in entry:  # one version, the common case: no ranking
+        return entry[: entry.index(b" ")].decode()
+    newest = newest_id(versions_of(entry))
+    assert newest is not None  # an entry lists at least one version
+    return newest
 
 
 def _entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:

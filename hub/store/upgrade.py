@@ -54,20 +54,16 @@ async def upgrade(store: Store, channels: Sequence[str]) -> int:
     """Bring each of ``channels`` to the current layout; returns how many objects were moved."""
     moved = 0
     for channel in channels:
-        async with guard():
-            async with store.redis.pipeline(transaction=False) as pipe:
-                pipe.get(store.keys.format(channel))
-                pipe.exists(store.keys.legacy_latest(channel))
-                mark, legacy = await pipe.execute()
+        marked, legacy = await store.layout(channel)
         if legacy:
-            if mark == FORMAT:
+            if marked:
                 log.warning(
                     "channel %s was written by an older hub after it was upgraded: moving those objects too; "
                     "stop every process of the older version",
                     channel,
                 )
             moved += await _upgrade(store, channel)
-        elif mark != FORMAT:
+        elif not marked:
             async with guard():
                 await store.redis.set(store.keys.format(channel), FORMAT)
     return moved

@@ -144,7 +144,7 @@ async def test_a_redis_that_does_not_answer_at_start_is_upgraded_once_it_does(re
         await proxy.cut()
 
 
-async def test_a_new_channel_is_marked_without_a_scan(store: Store) -> None:
+async def test_a_new_channel_is_marked_current(store: Store) -> None:
     assert await upgrade(store, ["fresh"]) == 0
     assert await store.redis.get(store.keys.format("fresh")) == FORMAT
 
