@@ -10,8 +10,10 @@ import os
 import signal
 import socket
 import ssl
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -29,6 +31,8 @@ from hub.tasks import cancel_and_wait
 from hub.tokens import new_token
 
 log = logging.getLogger("hub")
+
+T = TypeVar("T")
 
 PRODUCTION = "production"
 
@@ -100,6 +104,42 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, where SIGTERM does what ``asyncio.run`` makes Ctrl-C do: it cancels ``main``,
+    and ``KeyboardInterrupt`` is raised once the loop is closed.
+
+    Raised by :func:`_stop_on_sigterm`'s handler inside the loop, the interrupt would land in whichever task
+    was running, which then dies mid-step and is logged, traceback and all, as never retrieved.
+    """
+    task: asyncio.Task[T] | None = None
+    stopped = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    async def run() -> T:
+        nonlocal task
+        task = asyncio.current_task()
+        if stopped:
+            raise asyncio.CancelledError
+        return await main
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        result = asyncio.run(run())
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if stopped:
+        raise KeyboardInterrupt
+    return result
+
+
 def refuse_evicting(url: str, on_cluster: bool) -> None:
     """Stop, saying why and how to fix it, if the Redis at ``url`` would evict stored objects once full.
 
@@ -115,7 +155,7 @@ def refuse_evicting(url: str, on_cluster: bool) -> None:
             await client.aclose()
 
     try:
-        found = asyncio.run(policy())
+        found = run_stoppable(policy())
     except StoreUnavailable:
         return
     problem = eviction_problem(found) if found is not None else None
@@ -226,23 +266,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _check_listen(args.host, args.port, tr)
     _stop_on_sigterm()
     with open_redis(args) as place:
-        asyncio.run(_run_demo(config, place.url, args))
+        run_stoppable(_run_demo(config, place.url, args))
     return 0
 
 
 async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) -> None:
+    """Serve the demo hub where asked and play the demo on it, until stopped."""
     from hub.app import create_app
-    from hub.demo import Scenario
 
     tr: Translator = args.tr
     app = create_app(config, redis_url, namespace=args.namespace, cluster=cluster(args))
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, args.host, args.port).start()
-    except OSError as exc:
+    try:  # cleaned up however it ends, a stop while it starts included
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, args.host, args.port).start()
+        except OSError as exc:
+            raise _listen_error(exc, args.host, args.port, tr) from None
+        await _play_demo(config, redis_url, args)
+    finally:
         await runner.cleanup()
-        raise _listen_error(exc, args.host, args.port, tr) from None
+
+
+async def _play_demo(config: Config, redis_url: str, args: argparse.Namespace) -> None:
+    """Hand out the demo's tokens, then play the scenario on the hub listening where asked, until stopped."""
+    from hub.demo import Scenario
+
+    tr: Translator = args.tr
     url = f"http://{args.host}:{args.port}"
     tokens = await _demo_tokens(config, redis_url, args)
     token_file = Path(args.data_dir) / "demo-tokens.json"
@@ -267,7 +317,6 @@ async def _run_demo(config: Config, redis_url: str, args: argparse.Namespace) ->
             await stop.wait()
     finally:
         await cancel_and_wait(scenario, waiter)
-        await runner.cleanup()
 
 
 async def _demo_tokens(config: Config, redis_url: str, args: argparse.Namespace) -> dict[str, str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from hub.cli.serve import _stop_on_sigterm, run_stoppable
 from hub.embedded import EmbeddedRedis
 from tests.cli.test_cli import CLI, Lines, crisis_hub, free_port, no_traceback, served
 from tests.timing import LONG_WAIT, STARTUP
@@ -127,3 +131,48 @@ def test_a_sigterm_while_serve_starts_stops_its_embedded_redis_too(tmp_path: Pat
             client.ping()
     finally:
         client.close()
+
+
+@pytest.fixture
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM handled in this process as ``serve`` handles it while it starts; the handler before, after."""
+    previous = signal.getsignal(signal.SIGTERM)
+    _stop_on_sigterm()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_sigterm_landing_inside_a_step_cancels_at_the_next_await_and_interrupts_after(
+    sigterm_interrupts: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The signal arrives while a task runs (as the hub checks Redis): the task is cancelled where it waits, runs
+    its cleanup, and the interrupt comes once the loop is closed, instead of killing the task mid-step."""
+    seen: list[str] = []
+
+    async def check() -> str:
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered here, in the middle of the task's step
+        seen.append("step finished")
+        try:
+            await asyncio.sleep(LONG_WAIT)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return "answered"
+
+    with caplog.at_level(logging.DEBUG, logger="asyncio"), pytest.raises(KeyboardInterrupt):
+        run_stoppable(check())
+    assert seen == ["step finished", "cancelled"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_without_a_sigterm_the_result_is_returned_and_the_handler_restored(sigterm_interrupts: None) -> None:
+    handler = signal.getsignal(signal.SIGTERM)
+
+    async def check() -> str:
+        await asyncio.sleep(0)
+        return "answered"
+
+    assert run_stoppable(check()) == "answered"
+    assert signal.getsignal(signal.SIGTERM) is handler
