@@ -21,9 +21,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -34,6 +38,30 @@ from hub.errors import ConfigError
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them to the handlers they had.
+
+    Only the main thread receives signals in Python; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 def find_redis_server() -> str:
@@ -165,10 +193,11 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        url = f"redis://127.0.0.1:{port}/0"
+        self.url = url = f"redis://127.0.0.1:{port}/0"
         deadline = time.monotonic() + timeout
-        try:
+        try:  # however start ends but by returning (Ctrl-C, SIGTERM included), the server is stopped
+            with _interrupts_held():  # the server is this object's before an interrupt can come
+                self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             while not _answers(url):
                 if self.process.poll() is not None:
                     self.process = None
@@ -176,16 +205,14 @@ class EmbeddedRedis:
                 if time.monotonic() > deadline:
                     raise ConfigError(f"the embedded redis-server did not answer within {timeout:.0f}s")
                 time.sleep(0.05)
-        except BaseException:  # not answering in time, or interrupted (Ctrl-C, SIGTERM) while it loads its data
+            try:
+                self.url_file.write_text(url + "\n")
+            except OSError as exc:
+                raise ConfigError(f"cannot write {self.url_file}: {exc.strerror}") from None
+            log.info("embedded Redis started on %s, data in %s", url, self.data_dir)
+        except BaseException:
             self.stop()
             raise
-        try:
-            self.url_file.write_text(url + "\n")
-        except OSError as exc:
-            self.stop()
-            raise ConfigError(f"cannot write {self.url_file}: {exc.strerror}") from None
-        self.url = url
-        log.info("embedded Redis started on %s, data in %s", url, self.data_dir)
         return url
 
     def memory_limit(self) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 from pathlib import Path
 
 import pytest
 import redis
 
-from hub.embedded import EmbeddedRedis, default_maxmemory
+from hub.embedded import EmbeddedRedis, _interrupts_held, default_maxmemory
 from hub.errors import ConfigError
 
 
@@ -76,3 +78,45 @@ def test_a_server_already_running_on_the_folder_keeps_its_limit(tmp_path: Path) 
 def test_a_limit_of_nothing_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="maxmemory"):
         EmbeddedRedis(tmp_path, maxmemory=0)
+
+
+class InterruptWhenStarted(logging.Handler):
+    """Ctrl-C as the server is announced: the last step of a start, after the URL file is written."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("embedded Redis started"):
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_at_the_end_of_a_start_stops_the_server_it_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    interrupter = InterruptWhenStarted()
+    logger = logging.getLogger("hub.embedded")
+    logger.addHandler(interrupter)
+    server = EmbeddedRedis(tmp_path)
+    try:
+        with caplog.at_level(logging.INFO, logger="hub.embedded"), pytest.raises(KeyboardInterrupt):
+            server.start()
+    finally:
+        logger.removeHandler(interrupter)
+    assert server.url and not server.owned
+    assert not (tmp_path / "redis.url").exists()
+    client = redis.Redis.from_url(server.url, socket_connect_timeout=1)
+    try:
+        with pytest.raises(redis.ConnectionError):
+            client.ping()
+    finally:
+        client.close()
+
+
+def test_a_signal_while_the_server_is_spawned_is_delivered_once_it_is_known() -> None:
+    """SIGINT lands between the fork and the assignment of the process: it waits for the block's end, so the start's
+    cleanup knows the server it must stop."""
+    seen: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        with _interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            seen.append("block finished")
+    assert seen == ["block finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

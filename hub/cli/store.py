@@ -62,8 +62,8 @@ def open_redis(
     data_dir = Path(args.data_dir).resolve()
     new = not data_dir.exists()
     embedded = EmbeddedRedis(data_dir, appendfsync, maxmemory=maxmemory)
-    url = embedded.start()
-    try:
+    try:  # the start included: an interrupt as it returns must not leave the server running alone
+        url = embedded.start()
         limit = embedded.memory_limit()
         where = tr("the embedded Redis of {folder}", folder=data_dir)
         yield RedisPlace(url, where, started=embedded.owned, new=new, maxmemory=limit)
