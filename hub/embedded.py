@@ -24,44 +24,18 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
 from hub.capacity import SAFE_POLICY
 from hub.errors import ConfigError
+from hub.tasks import signals_held
 
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("always", "everysec", "no")
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, then deliver them to the handlers they had.
-
-    Only the main thread receives signals in Python; elsewhere the block runs as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-
-    def hold(signum: int, _frame: object) -> None:
-        held.append(signum)
-
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for signum in held:
-            signal.raise_signal(signum)
 
 
 def find_redis_server() -> str:
@@ -196,7 +170,7 @@ class EmbeddedRedis:
         self.url = url = f"redis://127.0.0.1:{port}/0"
         deadline = time.monotonic() + timeout
         try:  # however start ends but by returning (Ctrl-C, SIGTERM included), the server is stopped
-            with _interrupts_held():  # the server is this object's before an interrupt can come
+            with signals_held(signal.SIGINT, signal.SIGTERM):  # the server is this object's before they stop it
                 self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             while not _answers(url):
                 if self.process.poll() is not None:

@@ -20,6 +20,10 @@ logged with its traceback, counted, and the task carries on with its next
 pass — one malformed stored item must not end escalation for good. A task
 that ends all the same is *dead*: :class:`BackgroundTasks`, the registry of
 a process's named tasks, logs and counts it, and ``/api/v1/health`` reports it.
+
+Stopping a command between two of its steps, not in the middle of one:
+:func:`signals_held` holds SIGINT or SIGTERM for a block and delivers them at
+its end.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from hub.errors import HubError
@@ -39,6 +45,34 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 RECANCEL_AFTER = 1.0  # seconds a cancelled task has to end before it is cancelled again
+
+
+@contextmanager
+def signals_held(*signals: signal.Signals, then: Callable[[int], None] | None = None) -> Iterator[list[int]]:
+    """Hold ``signals`` until the block ends, then deliver them to the handlers they had.
+
+    Yields the signals held so far; ``then(signum)``, if given, runs as each arrives (from the signal
+    handler: it must only schedule work). Only the main thread receives signals in Python; elsewhere
+    the block runs as it is.
+    """
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(signum: int, _frame: object) -> None:
+        held.append(signum)
+        if then is not None:
+            then(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in signals}
+    try:
+        yield held
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:

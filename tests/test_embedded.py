@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 from pathlib import Path
 
 import pytest
 import redis
 
-from hub.embedded import EmbeddedRedis, _interrupts_held, default_maxmemory
+from hub.embedded import EmbeddedRedis, default_maxmemory
 from hub.errors import ConfigError
 
 
@@ -108,15 +107,3 @@ def test_an_interrupt_at_the_end_of_a_start_stops_the_server_it_started(
             client.ping()
     finally:
         client.close()
-
-
-def test_a_signal_while_the_server_is_spawned_is_delivered_once_it_is_known() -> None:
-    """SIGINT lands between the fork and the assignment of the process: it waits for the block's end, so the start's
-    cleanup knows the server it must stop."""
-    seen: list[str] = []
-    with pytest.raises(KeyboardInterrupt):
-        with _interrupts_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            seen.append("block finished")
-    assert seen == ["block finished"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import uuid
+
+import pytest
 
 from hub.store import connect
 from hub.store.audit import AuditLog
 from hub.store.connectors import ConnectorState
-from hub.tasks import cancel_and_wait
+from hub.tasks import cancel_and_wait, signals_held
 from tests.timing import WAIT
 
 
@@ -98,3 +102,16 @@ async def test_the_connectors_state_never_loses_a_cancel(redis_url: str) -> None
         await client.delete(state.lease_key)
         await client.aclose()
     assert lost == 0, f"{lost} cancels lost"
+
+
+def test_a_signal_inside_a_held_block_reaches_its_handler_at_the_end_of_the_block() -> None:
+    """SIGINT lands while the block runs (as a server is spawned): the block finishes, then Ctrl-C's handler runs."""
+    seen: list[str] = []
+    arrived: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held(signal.SIGINT, signal.SIGTERM, then=arrived.append) as held:
+            os.kill(os.getpid(), signal.SIGINT)
+            seen.append("block finished")
+            assert held == [signal.SIGINT]
+    assert seen == ["block finished"] and arrived == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -27,7 +27,7 @@ from hub.errors import ConfigError, StoreUnavailable
 from hub.i18n import Translator, translator
 from hub.store import TokenStore, connect
 from hub.store.capacity import Capacity
-from hub.tasks import cancel_and_wait
+from hub.tasks import cancel_and_wait, signals_held
 from hub.tokens import new_token
 
 log = logging.getLogger("hub")
@@ -105,39 +105,32 @@ def _stop_on_sigterm() -> None:
 
 
 def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)``, where SIGTERM does what ``asyncio.run`` makes Ctrl-C do: it cancels ``main``,
-    and ``KeyboardInterrupt`` is raised once the loop is closed.
+    """``asyncio.run(main)``, where SIGTERM does what ``asyncio.run`` makes Ctrl-C do: it cancels ``main``, and
+    reaches its handler (:func:`_stop_on_sigterm`'s ``KeyboardInterrupt``) once the loop is closed.
 
-    Raised by :func:`_stop_on_sigterm`'s handler inside the loop, the interrupt would land in whichever task
-    was running, which then dies mid-step and is logged, traceback and all, as never retrieved.
+    Raised inside the loop, the interrupt would land in whichever task was running, which then dies mid-step
+    and is logged, traceback and all, as never retrieved.
     """
     task: asyncio.Task[T] | None = None
-    stopped = False
 
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopped
-        stopped = True
+    def cancel(_signum: int) -> None:
         if task is not None and not task.done():
             task.get_loop().call_soon_threadsafe(task.cancel)
 
     async def run() -> T:
         nonlocal task
         task = asyncio.current_task()
-        if stopped:
+        if held:
             raise asyncio.CancelledError
         return await main
 
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        result = asyncio.run(run())
-    except asyncio.CancelledError:
-        if not stopped:
-            raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    if stopped:
-        raise KeyboardInterrupt
-    return result
+    with signals_held(signal.SIGTERM, then=cancel) as held:
+        try:
+            return asyncio.run(run())
+        except asyncio.CancelledError:
+            if not held:
+                raise
+    raise KeyboardInterrupt  # reached only where SIGTERM's handler did not stop the command itself
 
 
 def refuse_evicting(url: str, on_cluster: bool) -> None:
